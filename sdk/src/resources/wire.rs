@@ -1,0 +1,142 @@
+//! Conversion between [`Resources`] and the wire's `Resource` messages,
+//! with validation of what arrives.
+
+use super::{Ranges, Resource, Resources, ResourcesError, Scalar, Value};
+use crate::pb;
+use crate::pb::value::Type as ValueType;
+use crate::Role;
+
+impl Resources {
+    /// Reads wire resources, rejecting malformed ones (a scalar without a
+    /// value, a negative or non-finite quantity, an empty name, a text
+    /// resource, a bad role).
+    pub fn from_pb(list: &[pb::Resource]) -> Result<Resources, ResourcesError> {
+        let mut out = Resources::new();
+        for r in list {
+            out.push(resource_from_pb(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The wire form. Reserved entries carry both the legacy `role` field
+    /// and a one-entry `reservations` stack.
+    pub fn to_pb(&self) -> Vec<pb::Resource> {
+        self.iter().map(resource_to_pb).collect()
+    }
+}
+
+fn invalid(name: &str, why: impl Into<String>) -> ResourcesError {
+    ResourcesError::Invalid {
+        name: name.to_owned(),
+        why: why.into(),
+    }
+}
+
+fn checked_role(name: &str, role: &str) -> Result<Role, ResourcesError> {
+    let role = Role::new(role);
+    role.validate().map_err(|e| invalid(name, e.to_string()))?;
+    Ok(role)
+}
+
+fn resource_from_pb(r: &pb::Resource) -> Result<Resource, ResourcesError> {
+    let name = r.name.as_str();
+    if name.is_empty() {
+        return Err(invalid(name, "empty name"));
+    }
+    let value = match ValueType::try_from(r.r#type) {
+        Ok(ValueType::Scalar) => {
+            let v = r
+                .scalar
+                .as_ref()
+                .ok_or_else(|| invalid(name, "SCALAR without a scalar value"))?
+                .value;
+            if !v.is_finite() || v < 0.0 {
+                return Err(invalid(name, format!("quantity {v} is negative or not finite")));
+            }
+            Value::Scalar(Scalar::from_f64(v))
+        }
+        Ok(ValueType::Ranges) => {
+            let ranges = r
+                .ranges
+                .as_ref()
+                .ok_or_else(|| invalid(name, "RANGES without ranges"))?;
+            if let Some(bad) = ranges.range.iter().find(|x| x.begin > x.end) {
+                return Err(invalid(name, format!("range {}-{} ends before it begins", bad.begin, bad.end)));
+            }
+            Value::Ranges(Ranges::new(ranges.range.iter().map(|x| (x.begin, x.end))))
+        }
+        Ok(ValueType::Set) => {
+            let set = r.set.as_ref().ok_or_else(|| invalid(name, "SET without items"))?;
+            Value::Set(set.item.iter().cloned().collect())
+        }
+        Ok(ValueType::Text) => return Err(invalid(name, "TEXT is not a resource type")),
+        Err(_) => return Err(invalid(name, format!("unknown value type {}", r.r#type))),
+    };
+    let reservation = match r.reservations.last() {
+        Some(info) => match info.role.as_deref() {
+            Some(role) => Some(checked_role(name, role)?),
+            None => return Err(invalid(name, "reservation without a role")),
+        },
+        None => match r.role.as_deref() {
+            None | Some("*") => None,
+            Some(role) => Some(checked_role(name, role)?),
+        },
+    };
+    let allocation = match r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) {
+        Some(role) => Some(checked_role(name, role)?),
+        None => None,
+    };
+    Ok(Resource {
+        name: name.to_owned(),
+        value,
+        reservation,
+        allocation,
+        revocable: r.revocable.is_some(),
+    })
+}
+
+fn resource_to_pb(r: &Resource) -> pb::Resource {
+    let mut out = pb::Resource {
+        name: r.name.clone(),
+        ..Default::default()
+    };
+    match &r.value {
+        Value::Scalar(s) => {
+            out.set_type(ValueType::Scalar);
+            out.scalar = Some(pb::value::Scalar { value: s.as_f64() });
+        }
+        Value::Ranges(ranges) => {
+            out.set_type(ValueType::Ranges);
+            out.ranges = Some(pb::value::Ranges {
+                range: ranges
+                    .iter()
+                    .map(|(begin, end)| pb::value::Range { begin, end })
+                    .collect(),
+            });
+        }
+        Value::Set(items) => {
+            out.set_type(ValueType::Set);
+            out.set = Some(pb::value::Set {
+                item: items.iter().cloned().collect(),
+            });
+        }
+    }
+    if let Some(role) = &r.reservation {
+        out.role = Some(role.to_string());
+        let mut info = pb::resource::ReservationInfo {
+            role: Some(role.to_string()),
+            ..Default::default()
+        };
+        info.set_type(pb::resource::reservation_info::Type::Static);
+        out.reservations = vec![info];
+    }
+    if let Some(role) = &r.allocation {
+        out.allocation_info = Some(pb::resource::AllocationInfo {
+            role: Some(role.to_string()),
+        });
+    }
+    if r.revocable {
+        out.revocable = Some(pb::resource::RevocableInfo {});
+    }
+    out
+}
