@@ -2,7 +2,10 @@
 //! compiler), so building needs no system `protoc`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/corral/v1/mesos.proto", "proto/corral/v1/scheduler.proto"];
+    let files = [
+        "proto/corral/v1/mesos.proto",
+        "proto/corral/v1/scheduler.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -96,7 +96,9 @@ id_type!(
 ///
 /// Roles are hierarchical paths (`eng/web`); the master shares the cluster
 /// between roles, and a framework may subscribe with several.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Role(String);
 
@@ -198,7 +200,10 @@ mod tests {
         assert!(Role::from("eng/web").validate().is_ok());
         assert!(Role::from("*").validate().is_ok());
         for bad in ["", "eng//web", "-x", "a b", "a*", "..", "eng/."] {
-            assert!(Role::from(bad).validate().is_err(), "{bad:?} should be invalid");
+            assert!(
+                Role::from(bad).validate().is_err(),
+                "{bad:?} should be invalid"
+            );
         }
         assert_eq!(Role::from("eng/web").parent(), Some(Role::from("eng")));
         assert_eq!(Role::from("eng").parent(), None);

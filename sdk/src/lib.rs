@@ -1,17 +1,71 @@
 //! # corral
 //!
-//! Write a scheduler for a two-level, offer-based resource manager (Apache
-//! Mesos or the `corral-testkit` mock master) by implementing one async trait.
-//! The runtime subscribes, dispatches events in order, acknowledges status
-//! updates, watches heartbeats, reconnects, and keeps offers from being
-//! hoarded.
+//! Write a scheduler for a two-level, offer-based resource manager (the
+//! `corral-testkit` mock master, or Apache Mesos) by implementing one async
+//! trait. The master shares the cluster between roles and offers resources;
+//! your [`Scheduler`] decides what runs where. The [runtime](Framework) does
+//! the rest: it subscribes with one or many roles, dispatches events in
+//! order, acknowledges status updates, watches heartbeats, reconnects with
+//! backoff and resubscribes with the same framework id, reconciles, and
+//! keeps offers from being hoarded.
+//!
+//! ```no_run
+//! use async_trait::async_trait;
+//! use corral::{CommandInfo, Driver, Framework, FrameworkInfo, GrpcTransport, Offer, Resources, Scheduler, TaskInfo};
+//!
+//! struct Hello { launched: bool }
+//!
+//! #[async_trait]
+//! impl Scheduler for Hello {
+//!     async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
+//!         let needs = Resources::new().with_cpus(0.5).with_mem(64.0);
+//!         if let Some(offer) = offers.iter().find(|o| !self.launched && o.fits(&needs)) {
+//!             let task = TaskInfo::new("hello").with_resources(needs).with_command(CommandInfo::shell("echo hello"));
+//!             self.launched = driver.launch(offer, vec![task]).await.is_ok();
+//!         }
+//!         // Offers not launched on are declined by the runtime.
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), corral::Error> {
+//! let transport = GrpcTransport::connect_lazy("http://127.0.0.1:5050")?;
+//! Framework::new(FrameworkInfo::new("hello"), transport).run(Hello { launched: false }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Module map: [`scheduler`] (the trait), [`driver`] (how to act),
+//! [`runtime`] (the loop), [`stream`] (events as a `Stream`), [`transport`]
+//! (the wire boundary), plain types in [`offer`], [`task`], [`resources`],
+//! [`framework`], [`event`], and the generated wire types in [`pb`].
 
 #![warn(missing_docs)]
 
+pub mod driver;
+pub mod error;
+pub mod event;
+pub mod framework;
 pub mod ids;
+pub mod offer;
 pub mod pb;
 pub mod resources;
 pub mod rng;
+pub mod runtime;
+pub mod scheduler;
+pub mod stream;
+pub mod task;
+pub mod transport;
 
+#[cfg(any(test, feature = "mock"))]
+pub use driver::MockDriver;
+pub use driver::{Driver, DriverHandle};
+pub use error::{Error, ProtocolError, RejectKind, TransportError};
+pub use event::{Disconnect, Event, Failure, Subscribed};
+pub use framework::{Capability, FrameworkInfo};
 pub use ids::{AgentId, ExecutorId, FrameworkId, InvalidRole, OfferId, Role, TaskId};
+pub use offer::{Attribute, AttributeValue, InverseOffer, Offer, Unavailability};
 pub use resources::{Ranges, Resource, Resources, ResourcesError, Scalar, Value};
+pub use runtime::{AckMode, Config, Framework, Stopped};
+pub use scheduler::Scheduler;
+pub use stream::EventStream;
+pub use task::{CommandInfo, KillPolicy, Reason, Source, TaskInfo, TaskState, TaskStatus};
+pub use transport::{GrpcTransport, Subscription, Transport};

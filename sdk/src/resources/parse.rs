@@ -57,8 +57,14 @@ fn parse_value(text: &str) -> Result<Value, String> {
             let (b, e) = part
                 .split_once('-')
                 .ok_or_else(|| format!("range {part:?} is not begin-end"))?;
-            let b: u64 = b.trim().parse().map_err(|_| format!("bad range start {b:?}"))?;
-            let e: u64 = e.trim().parse().map_err(|_| format!("bad range end {e:?}"))?;
+            let b: u64 = b
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad range start {b:?}"))?;
+            let e: u64 = e
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad range end {e:?}"))?;
             if b > e {
                 return Err(format!("range {part:?} ends before it begins"));
             }

@@ -37,7 +37,10 @@ fn roles_and_allocation() {
     assert_eq!(agent.unreserved().cpus(), 4.0);
     let offered = agent.allocated_to(&eng);
     assert_eq!(offered.allocated(&eng), offered);
-    assert!(!offered.contains(&agent), "allocation role is part of the key");
+    assert!(
+        !offered.contains(&agent),
+        "allocation role is part of the key"
+    );
     assert_eq!(offered.unallocated(), agent);
 }
 
@@ -56,12 +59,22 @@ fn ranges_arithmetic() {
 
 #[test]
 fn parse_and_display() {
-    let r = Resources::parse("cpus:2.5; mem:1024; ports:[31000-31004,31010-31010]; disks:{a,b}").unwrap();
+    let r = Resources::parse("cpus:2.5; mem:1024; ports:[31000-31004,31010-31010]; disks:{a,b}")
+        .unwrap();
     assert_eq!(r.cpus(), 2.5);
     assert_eq!(r.ports().count(), 6);
     let text = r.to_string();
     assert_eq!(Resources::parse(&text).unwrap(), r);
-    for bad in ["cpus", "cpus:-1", "cpus:x", "ports:[5-1]", "ports:[1-2", "(eng):1", "cpus(a b):1", "cpus:NaN"] {
+    for bad in [
+        "cpus",
+        "cpus:-1",
+        "cpus:x",
+        "ports:[5-1]",
+        "ports:[1-2",
+        "(eng):1",
+        "cpus(a b):1",
+        "cpus:NaN",
+    ] {
         assert!(Resources::parse(bad).is_err(), "{bad:?} should not parse");
     }
 }
@@ -118,13 +131,15 @@ fn arb_resource() -> impl Strategy<Value = Resource> {
         arb_role(),
         any::<bool>(),
     )
-        .prop_map(|(name, value, reservation, allocation, revocable)| Resource {
-            name: name.to_owned(),
-            value,
-            reservation,
-            allocation,
-            revocable,
-        })
+        .prop_map(
+            |(name, value, reservation, allocation, revocable)| Resource {
+                name: name.to_owned(),
+                value,
+                reservation,
+                allocation,
+                revocable,
+            },
+        )
 }
 
 fn arb_resources() -> impl Strategy<Value = Resources> {

@@ -51,7 +51,10 @@ fn resource_from_pb(r: &pb::Resource) -> Result<Resource, ResourcesError> {
                 .ok_or_else(|| invalid(name, "SCALAR without a scalar value"))?
                 .value;
             if !v.is_finite() || v < 0.0 {
-                return Err(invalid(name, format!("quantity {v} is negative or not finite")));
+                return Err(invalid(
+                    name,
+                    format!("quantity {v} is negative or not finite"),
+                ));
             }
             Value::Scalar(Scalar::from_f64(v))
         }
@@ -61,12 +64,18 @@ fn resource_from_pb(r: &pb::Resource) -> Result<Resource, ResourcesError> {
                 .as_ref()
                 .ok_or_else(|| invalid(name, "RANGES without ranges"))?;
             if let Some(bad) = ranges.range.iter().find(|x| x.begin > x.end) {
-                return Err(invalid(name, format!("range {}-{} ends before it begins", bad.begin, bad.end)));
+                return Err(invalid(
+                    name,
+                    format!("range {}-{} ends before it begins", bad.begin, bad.end),
+                ));
             }
             Value::Ranges(Ranges::new(ranges.range.iter().map(|x| (x.begin, x.end))))
         }
         Ok(ValueType::Set) => {
-            let set = r.set.as_ref().ok_or_else(|| invalid(name, "SET without items"))?;
+            let set = r
+                .set
+                .as_ref()
+                .ok_or_else(|| invalid(name, "SET without items"))?;
             Value::Set(set.item.iter().cloned().collect())
         }
         Ok(ValueType::Text) => return Err(invalid(name, "TEXT is not a resource type")),

@@ -1,0 +1,218 @@
+//! Hands one event to the scheduler and does what the runtime owes around
+//! it: track offers and tasks, hide resent updates, acknowledge, decline the
+//! unanswered, and turn the scheduler's demand into suppress / revive.
+
+use tokio::time::Instant;
+
+use super::config::AckMode;
+use super::handle::DriverHandle;
+use super::state::{OutstandingOffer, TaskRecord};
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::event::Event;
+use crate::pb;
+use crate::scheduler::Scheduler;
+use crate::task::TaskStatus;
+use crate::{OfferId, Role, TaskId};
+
+/// Dispatches one event (not SUBSCRIBED, HEARTBEAT or ERROR, which the loop
+/// handles).
+pub(crate) async fn event<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S, event: Event) {
+    match event {
+        Event::Offers(offers) => {
+            let ids: Vec<OfferId> = offers.iter().map(|o| o.id.clone()).collect();
+            {
+                let mut state = driver.shared.lock();
+                for offer in &offers {
+                    state.offers.insert(
+                        offer.id.clone(),
+                        OutstandingOffer {
+                            role: offer.role.clone(),
+                        },
+                    );
+                }
+            }
+            scheduler.offers(driver, offers).await;
+            decline_unanswered(driver, ids).await;
+        }
+        Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
+        Event::Rescinded(id) => {
+            driver.shared.lock().offers.remove(&id);
+            scheduler.rescinded(driver, &id).await;
+        }
+        Event::InverseOfferRescinded(id) => scheduler.inverse_offer_rescinded(driver, &id).await,
+        Event::Update(status) => update(driver, scheduler, status).await,
+        Event::Message {
+            agent_id,
+            executor_id,
+            data,
+        } => {
+            scheduler
+                .message(driver, &agent_id, &executor_id, &data)
+                .await
+        }
+        Event::Failure(failure) => scheduler.failure(driver, &failure).await,
+        // Handled by the loop; never dispatched here.
+        Event::Subscribed(_) | Event::Error(_) | Event::Disconnected(_) => {}
+    }
+}
+
+async fn update<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S, status: TaskStatus) {
+    let implicit = driver.shared.config.ack_mode == AckMode::Implicit;
+    if let Some(uuid) = &status.uuid {
+        let seen = driver.shared.lock().seen.contains(&status.task_id, uuid);
+        if seen {
+            // A resend: the master did not get our ack (or we haven't sent
+            // it yet, in explicit mode). Don't show it twice.
+            tracing::debug!(task = %status.task_id, "resent update hidden from the scheduler");
+            if implicit {
+                acknowledge(driver, &status).await;
+            }
+            return;
+        }
+    }
+    {
+        let mut state = driver.shared.lock();
+        let record = state
+            .tasks
+            .entry(status.task_id.clone())
+            .or_insert(TaskRecord {
+                agent: None,
+                last: None,
+            });
+        if status.agent_id.is_some() {
+            record.agent = status.agent_id.clone();
+        }
+        record.last = Some(status.clone());
+    }
+    scheduler.status_update(driver, &status).await;
+    if let Some(uuid) = &status.uuid {
+        driver
+            .shared
+            .lock()
+            .seen
+            .insert(status.task_id.clone(), uuid.clone());
+        if implicit {
+            acknowledge(driver, &status).await;
+        }
+    }
+}
+
+async fn acknowledge(driver: &DriverHandle, status: &TaskStatus) {
+    match driver.send_ack(status).await {
+        Ok(()) => {}
+        // The master resends it after we reconnect, and we ack it then.
+        Err(Error::Disconnected) => {}
+        Err(e) => tracing::warn!(task = %status.task_id, error = %e, "acknowledgement failed"),
+    }
+}
+
+/// Declines the offers of a batch that the handler neither used nor
+/// declined, so they go back to the master instead of sitting idle here.
+async fn decline_unanswered(driver: &DriverHandle, ids: Vec<OfferId>) {
+    let unanswered: Vec<OfferId> = {
+        let mut state = driver.shared.lock();
+        ids.into_iter()
+            .filter(|id| state.offers.remove(id).is_some())
+            .collect()
+    };
+    if unanswered.is_empty() {
+        return;
+    }
+    let refuse = driver.shared.config.unanswered_offer_refuse;
+    let (stream, mut call) = {
+        let state = driver.shared.lock();
+        let Some(conn) = state.conn.clone() else {
+            return;
+        };
+        let mut call = pb::Call {
+            framework_id: Some(conn.framework_id.to_pb()),
+            ..Default::default()
+        };
+        call.set_type(pb::call::Type::Decline);
+        (conn.stream_id, call)
+    };
+    tracing::debug!(
+        count = unanswered.len(),
+        ?refuse,
+        "declining unanswered offers"
+    );
+    call.decline = Some(pb::call::Decline {
+        offer_ids: unanswered.iter().map(OfferId::to_pb).collect(),
+        filters: Some(pb::Filters {
+            refuse_seconds: Some(refuse.as_secs_f64()),
+        }),
+    });
+    if let Err(e) = driver.send(&stream, call).await {
+        tracing::warn!(error = %e, "declining unanswered offers failed");
+    }
+}
+
+/// After every handler: apply the scheduler's demand per role.
+pub(crate) async fn after_handler<S: Scheduler>(driver: &DriverHandle, scheduler: &S) {
+    let (to_suppress, to_revive) = {
+        let state = driver.shared.lock();
+        if state.conn.is_none() {
+            return;
+        }
+        let mut suppress = Vec::new();
+        let mut revive = Vec::new();
+        for role in &state.info.roles {
+            match scheduler.wants_offers(role) {
+                Some(false) if !state.suppressed.contains(role) => suppress.push(role.clone()),
+                Some(true) if state.suppressed.contains(role) => revive.push(role.clone()),
+                _ => {}
+            }
+        }
+        (suppress, revive)
+    };
+    if !to_suppress.is_empty() {
+        tracing::debug!(roles = ?to_suppress, "nothing to run: suppressing");
+        if let Err(e) = driver.suppress(&to_suppress).await {
+            tracing::warn!(error = %e, "suppress failed");
+        }
+    }
+    if !to_revive.is_empty() {
+        tracing::debug!(roles = ?to_revive, "work waiting: reviving");
+        if let Err(e) = driver.revive(&to_revive).await {
+            tracing::warn!(error = %e, "revive failed");
+        }
+    }
+}
+
+/// Sends the revives whose rate limit has passed.
+pub(crate) async fn flush_revives(driver: &DriverHandle) {
+    let due: Vec<Role> = {
+        let mut state = driver.shared.lock();
+        let min = driver.shared.config.min_revive_interval;
+        state.revives.take_due(Instant::now(), min)
+    };
+    if let Err(e) = driver.send_revive(due).await {
+        tracing::warn!(error = %e, "queued revive failed");
+    }
+}
+
+/// After a (re)subscription: ask for the state of every task the framework
+/// believes is active (explicit), and of every task the master knows
+/// (implicit), so nothing that changed while disconnected goes unnoticed.
+pub(crate) async fn reconcile_all(driver: &DriverHandle) {
+    let active: Vec<TaskId> = {
+        let state = driver.shared.lock();
+        let mut ids: Vec<TaskId> = state
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.is_terminal())
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    if !active.is_empty() {
+        if let Err(e) = driver.reconcile(&active).await {
+            tracing::warn!(error = %e, "explicit reconciliation failed");
+        }
+    }
+    if let Err(e) = driver.reconcile(&[]).await {
+        tracing::warn!(error = %e, "implicit reconciliation failed");
+    }
+}

@@ -1,0 +1,305 @@
+//! The runtime: owns the connection to the master and drives a
+//! [`Scheduler`].
+//!
+//! One loop does everything, in order: subscribe (with capped, jittered
+//! exponential backoff between attempts), reconcile, then read events and
+//! hand each to the scheduler, acknowledging status updates after their
+//! handler, declining offers the handler left unanswered, and applying the
+//! scheduler's demand (suppress / revive). A master that stays silent for
+//! `missed_heartbeats` heartbeat intervals, or a stream that breaks, ends
+//! the connection: the scheduler hears `disconnected`, outstanding offers are
+//! void, and the loop resubscribes with the same framework id.
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+mod backoff;
+mod config;
+mod dispatch;
+mod handle;
+mod state;
+
+pub use config::{AckMode, Config};
+pub use handle::DriverHandle;
+
+use crate::error::{Error, RejectKind, TransportError};
+use crate::event::{decode, Decoded, Disconnect, Event, Subscribed};
+use crate::framework::FrameworkInfo;
+use crate::pb;
+use crate::scheduler::Scheduler;
+use crate::transport::Transport;
+use backoff::Backoff;
+use state::{Connection, Shared, StopKind};
+
+/// How a run ended without error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// [`Driver::stop`]: the framework is still registered with the master
+    /// and its tasks keep running until its failover timeout.
+    Disconnected,
+    /// [`Driver::teardown`]: the framework is gone and its tasks killed.
+    TornDown,
+}
+
+/// A framework ready to run: its info, its config and its transport.
+///
+/// ```no_run
+/// # use corral::{Framework, FrameworkInfo, GrpcTransport, Scheduler, Driver, Offer};
+/// # struct MyScheduler;
+/// # #[async_trait::async_trait]
+/// # impl Scheduler for MyScheduler {
+/// #     async fn offers(&mut self, _: &dyn Driver, _: Vec<Offer>) {}
+/// # }
+/// # async fn run() -> Result<(), corral::Error> {
+/// let transport = GrpcTransport::connect_lazy("http://127.0.0.1:5050")?;
+/// let framework = Framework::new(FrameworkInfo::new("batch").with_roles(["analytics"]), transport);
+/// framework.run(MyScheduler).await?;
+/// # Ok(()) }
+/// ```
+pub struct Framework {
+    shared: Arc<Shared>,
+}
+
+impl Framework {
+    /// A framework with the default [`Config`].
+    pub fn new(info: FrameworkInfo, transport: impl Transport) -> Self {
+        Self::with_config(info, Config::default(), transport)
+    }
+
+    /// A framework with the given config.
+    pub fn with_config(info: FrameworkInfo, config: Config, transport: impl Transport) -> Self {
+        Framework {
+            shared: Arc::new(Shared::new(info, config, Arc::new(transport))),
+        }
+    }
+
+    /// A handle to act on the framework from outside its handlers (another
+    /// task, a signal handler, a test).
+    pub fn driver(&self) -> DriverHandle {
+        DriverHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Runs `scheduler` until the framework is stopped or torn down, the
+    /// master ends it (ERROR), or reconnecting is given up.
+    pub async fn run<S: Scheduler>(self, mut scheduler: S) -> Result<Stopped, Error> {
+        self.shared.lock().info.validate()?;
+        let mut runner = Runner::new(self.shared);
+        runner.run(&mut scheduler).await
+    }
+}
+
+/// Why the event loop of one connection ended.
+enum ConnectionEnd {
+    Stop(StopKind),
+    Lost(Disconnect),
+    Aborted(String),
+}
+
+struct Runner {
+    shared: Arc<Shared>,
+    driver: DriverHandle,
+    backoff: Backoff,
+    subscriptions: u64,
+}
+
+impl Runner {
+    fn new(shared: Arc<Shared>) -> Self {
+        let config = &shared.config;
+        let backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.seed);
+        Runner {
+            driver: DriverHandle {
+                shared: shared.clone(),
+            },
+            shared,
+            backoff,
+            subscriptions: 0,
+        }
+    }
+
+    fn stop_requested(&self) -> Option<StopKind> {
+        self.shared.lock().stop
+    }
+
+    async fn run<S: Scheduler>(&mut self, scheduler: &mut S) -> Result<Stopped, Error> {
+        let mut disconnected_since = Instant::now();
+        loop {
+            if let Some(kind) = self.stop_requested() {
+                return Ok(stopped(kind));
+            }
+            match self.connect().await {
+                Ok((subscribed, events)) => match self.serve(scheduler, subscribed, events).await {
+                    ConnectionEnd::Stop(kind) => return Ok(stopped(kind)),
+                    ConnectionEnd::Aborted(message) => {
+                        scheduler.error(&self.driver, &message).await;
+                        return Err(Error::SubscriptionRefused(message));
+                    }
+                    ConnectionEnd::Lost(why) => {
+                        tracing::warn!(?why, "disconnected from the master");
+                        self.forget_connection();
+                        disconnected_since = Instant::now();
+                        scheduler.disconnected(&self.driver, &why).await;
+                        dispatch::after_handler(&self.driver, scheduler).await;
+                    }
+                },
+                Err(ConnectError::Refused(message)) => {
+                    scheduler.error(&self.driver, &message).await;
+                    return Err(Error::SubscriptionRefused(message));
+                }
+                Err(ConnectError::Retry(why)) => {
+                    tracing::info!(%why, "could not subscribe; retrying");
+                }
+            }
+            if let Some(limit) = self.shared.config.give_up_after {
+                if disconnected_since.elapsed() >= limit {
+                    return Err(Error::GaveUp(limit));
+                }
+            }
+            let delay = self.backoff.next_delay();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.shared.wake.notified() => {}
+            }
+        }
+    }
+
+    fn forget_connection(&self) {
+        let mut state = self.shared.lock();
+        state.conn = None;
+        // Offers belong to the connection they came on.
+        state.offers.clear();
+    }
+
+    /// Subscribes and waits for SUBSCRIBED.
+    async fn connect(
+        &mut self,
+    ) -> Result<
+        (
+            Subscribed,
+            BoxStream<'static, Result<pb::Event, TransportError>>,
+        ),
+        ConnectError,
+    > {
+        let call = handle::subscribe_call(&self.shared);
+        let subscription = match self.shared.transport.subscribe(call).await {
+            Ok(s) => s,
+            Err(TransportError::Rejected {
+                kind: RejectKind::InvalidArgument,
+                message,
+            }) => return Err(ConnectError::Refused(message)),
+            Err(e) => return Err(ConnectError::Retry(e.to_string())),
+        };
+        let mut events = subscription.events;
+        let timeout = self.shared.config.subscribe_timeout;
+        let first = match tokio::time::timeout(timeout, events.next()).await {
+            Err(_) => {
+                return Err(ConnectError::Retry(format!(
+                    "no SUBSCRIBED within {timeout:?}"
+                )))
+            }
+            Ok(None) => {
+                return Err(ConnectError::Retry(
+                    "the stream ended before SUBSCRIBED".into(),
+                ))
+            }
+            Ok(Some(Err(e))) => return Err(ConnectError::Retry(e.to_string())),
+            Ok(Some(Ok(event))) => event,
+        };
+        match decode(first) {
+            Ok(Decoded::Event(Event::Subscribed(mut subscribed))) => {
+                self.subscriptions += 1;
+                subscribed.resubscribed = self.subscriptions > 1;
+                let mut state = self.shared.lock();
+                state.info.id = Some(subscribed.framework_id.clone());
+                state.conn = Some(Connection {
+                    stream_id: subscription.stream_id,
+                    framework_id: subscribed.framework_id.clone(),
+                });
+                Ok((subscribed, events))
+            }
+            Ok(Decoded::Event(Event::Error(message))) => Err(ConnectError::Refused(message)),
+            Ok(_) => Err(ConnectError::Retry(
+                "the first event was not SUBSCRIBED".into(),
+            )),
+            Err(e) => Err(ConnectError::Retry(e.to_string())),
+        }
+    }
+
+    /// Runs one subscription until it ends.
+    async fn serve<S: Scheduler>(
+        &mut self,
+        scheduler: &mut S,
+        subscribed: Subscribed,
+        mut events: BoxStream<'static, Result<pb::Event, TransportError>>,
+    ) -> ConnectionEnd {
+        self.backoff.reset();
+        tracing::info!(framework = %subscribed.framework_id, resubscribed = subscribed.resubscribed, "subscribed");
+        let silence = subscribed
+            .heartbeat_interval
+            .saturating_mul(self.shared.config.missed_heartbeats.max(1));
+        scheduler.subscribed(&self.driver, &subscribed).await;
+        if self.shared.config.reconcile_on_subscribe {
+            dispatch::reconcile_all(&self.driver).await;
+        }
+        dispatch::after_handler(&self.driver, scheduler).await;
+        let mut deadline = Instant::now() + silence;
+        loop {
+            if let Some(kind) = self.stop_requested() {
+                return ConnectionEnd::Stop(kind);
+            }
+            let revive_due = {
+                let state = self.shared.lock();
+                state
+                    .revives
+                    .next_due(self.shared.config.min_revive_interval)
+            };
+            tokio::select! {
+                _ = self.shared.wake.notified() => {}
+                _ = sleep_until_opt(revive_due) => {
+                    dispatch::flush_revives(&self.driver).await;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return ConnectionEnd::Lost(Disconnect::MasterSilent(silence));
+                }
+                next = events.next() => match next {
+                    None => return ConnectionEnd::Lost(Disconnect::StreamClosed("the master closed the stream".into())),
+                    Some(Err(e)) => return ConnectionEnd::Lost(Disconnect::StreamClosed(e.to_string())),
+                    Some(Ok(event)) => {
+                        deadline = Instant::now() + silence;
+                        match decode(event) {
+                            Ok(Decoded::Heartbeat) => {}
+                            Ok(Decoded::Event(Event::Error(message))) => return ConnectionEnd::Aborted(message),
+                            Ok(Decoded::Event(event)) => {
+                                dispatch::event(&self.driver, scheduler, event).await;
+                                dispatch::after_handler(&self.driver, scheduler).await;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "ignoring a malformed event"),
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+enum ConnectError {
+    Refused(String),
+    Retry(String),
+}
+
+fn stopped(kind: StopKind) -> Stopped {
+    match kind {
+        StopKind::Disconnect => Stopped::Disconnected,
+        StopKind::Teardown => Stopped::TornDown,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,173 @@
+//! The same events as a [`Stream`], for those who prefer a loop to a trait.
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use corral::{Driver, Event, Framework, FrameworkInfo, GrpcTransport};
+//!
+//! # async fn run() -> Result<(), corral::Error> {
+//! let transport = GrpcTransport::connect_lazy("http://127.0.0.1:5050")?;
+//! let framework = Framework::new(FrameworkInfo::new("loop"), transport);
+//! let (driver, mut events) = framework.into_stream();
+//! while let Some(event) = events.next().await {
+//!     if let Event::Offers(offers) = event {
+//!         for offer in offers {
+//!             driver.decline(&offer.id, None).await?;
+//!         }
+//!     }
+//! }
+//! events.finish().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The runtime's duties hold here too: an event counts as handled when the
+//! next one is requested. At that point the status update it carried is
+//! acknowledged (implicit mode) and the offers it carried that were not
+//! answered are declined.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use futures::Stream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::event::{Disconnect, Event, Failure, Subscribed};
+use crate::offer::{InverseOffer, Offer};
+use crate::runtime::{DriverHandle, Framework, Stopped};
+use crate::scheduler::Scheduler;
+use crate::task::TaskStatus;
+use crate::{AgentId, ExecutorId, OfferId};
+
+type Item = (Event, oneshot::Sender<()>);
+
+/// The events of a running framework. Ends when the framework stops; then
+/// [`EventStream::finish`] tells how.
+pub struct EventStream {
+    events: mpsc::Receiver<Item>,
+    handled: Option<oneshot::Sender<()>>,
+    run: JoinHandle<Result<Stopped, Error>>,
+}
+
+impl EventStream {
+    /// Waits for the runtime to end and returns how it ended.
+    pub async fn finish(mut self) -> Result<Stopped, Error> {
+        self.handled.take();
+        self.events.close();
+        match self.run.await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Stopped),
+        }
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        // Asking for the next event means the previous one is handled.
+        if let Some(done) = self.handled.take() {
+            let _ = done.send(());
+        }
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some((event, done))) => {
+                self.handled = Some(done);
+                Poll::Ready(Some(event))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A scheduler that forwards each event to the stream and waits until the
+/// consumer asks for the next one.
+struct Forwarder {
+    tx: mpsc::Sender<Item>,
+}
+
+impl Forwarder {
+    async fn forward(&self, event: Event) {
+        let (done, handled) = oneshot::channel();
+        if self.tx.send((event, done)).await.is_ok() {
+            // Err: the stream was dropped; nothing more to wait for.
+            let _ = handled.await;
+        }
+    }
+}
+
+#[async_trait]
+impl Scheduler for Forwarder {
+    async fn subscribed(&mut self, _: &dyn Driver, info: &Subscribed) {
+        self.forward(Event::Subscribed(info.clone())).await;
+    }
+
+    async fn offers(&mut self, _: &dyn Driver, offers: Vec<Offer>) {
+        self.forward(Event::Offers(offers)).await;
+    }
+
+    async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
+        self.forward(Event::InverseOffers(offers)).await;
+    }
+
+    async fn rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+        self.forward(Event::Rescinded(offer.clone())).await;
+    }
+
+    async fn inverse_offer_rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+        self.forward(Event::InverseOfferRescinded(offer.clone()))
+            .await;
+    }
+
+    async fn status_update(&mut self, _: &dyn Driver, status: &TaskStatus) {
+        self.forward(Event::Update(status.clone())).await;
+    }
+
+    async fn message(
+        &mut self,
+        _: &dyn Driver,
+        agent: &AgentId,
+        executor: &ExecutorId,
+        data: &[u8],
+    ) {
+        self.forward(Event::Message {
+            agent_id: agent.clone(),
+            executor_id: executor.clone(),
+            data: data.to_vec(),
+        })
+        .await;
+    }
+
+    async fn failure(&mut self, _: &dyn Driver, failure: &Failure) {
+        self.forward(Event::Failure(failure.clone())).await;
+    }
+
+    async fn error(&mut self, _: &dyn Driver, message: &str) {
+        self.forward(Event::Error(message.to_owned())).await;
+    }
+
+    async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
+        self.forward(Event::Disconnected(why.clone())).await;
+    }
+}
+
+impl Framework {
+    /// Runs the framework in the background and returns its events as a
+    /// stream, with a driver to act on them. Must be called inside a tokio
+    /// runtime.
+    pub fn into_stream(self) -> (DriverHandle, EventStream) {
+        let driver = self.driver();
+        let (tx, rx) = mpsc::channel(1);
+        let run = tokio::spawn(self.run(Forwarder { tx }));
+        (
+            driver,
+            EventStream {
+                events: rx,
+                handled: None,
+                run,
+            },
+        )
+    }
+}
