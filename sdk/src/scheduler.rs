@@ -28,11 +28,14 @@ use crate::{AgentId, ExecutorId, OfferId, Role};
 /// Every method takes `&dyn Driver`, so a unit test can pass a
 /// `MockDriver` (feature `mock`) and check the decisions without a master.
 ///
+/// `&mut S` is a scheduler too, so `framework.run(&mut my_scheduler)` leaves
+/// the scheduler's state readable after the run.
+///
 /// [`offers`]: Scheduler::offers
 /// [`status_update`]: Scheduler::status_update
 /// [`wants_offers`]: Scheduler::wants_offers
 #[async_trait]
-pub trait Scheduler: Send + 'static {
+pub trait Scheduler: Send {
     /// Subscribed, or resubscribed after a disconnection (then
     /// `info.resubscribed` is true and the runtime has asked the master to
     /// reconcile every task).
@@ -101,5 +104,58 @@ pub trait Scheduler: Send + 'static {
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         let _ = role;
         None
+    }
+}
+
+#[async_trait]
+impl<S: Scheduler + ?Sized> Scheduler for &mut S {
+    async fn subscribed(&mut self, driver: &dyn Driver, info: &Subscribed) {
+        (**self).subscribed(driver, info).await
+    }
+
+    async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
+        (**self).offers(driver, offers).await
+    }
+
+    async fn inverse_offers(&mut self, driver: &dyn Driver, offers: Vec<InverseOffer>) {
+        (**self).inverse_offers(driver, offers).await
+    }
+
+    async fn rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
+        (**self).rescinded(driver, offer).await
+    }
+
+    async fn inverse_offer_rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
+        (**self).inverse_offer_rescinded(driver, offer).await
+    }
+
+    async fn status_update(&mut self, driver: &dyn Driver, status: &TaskStatus) {
+        (**self).status_update(driver, status).await
+    }
+
+    async fn message(
+        &mut self,
+        driver: &dyn Driver,
+        agent: &AgentId,
+        executor: &ExecutorId,
+        data: &[u8],
+    ) {
+        (**self).message(driver, agent, executor, data).await
+    }
+
+    async fn failure(&mut self, driver: &dyn Driver, failure: &Failure) {
+        (**self).failure(driver, failure).await
+    }
+
+    async fn error(&mut self, driver: &dyn Driver, message: &str) {
+        (**self).error(driver, message).await
+    }
+
+    async fn disconnected(&mut self, driver: &dyn Driver, why: &Disconnect) {
+        (**self).disconnected(driver, why).await
+    }
+
+    fn wants_offers(&self, role: &Role) -> Option<bool> {
+        (**self).wants_offers(role)
     }
 }

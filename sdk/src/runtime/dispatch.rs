@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use super::config::AckMode;
 use super::handle::DriverHandle;
-use super::state::{OutstandingOffer, TaskRecord};
+use super::state::{OutstandingOffer, StopKind, TaskRecord};
 use crate::driver::Driver;
 use crate::error::Error;
 use crate::event::Event;
@@ -98,13 +98,30 @@ async fn update<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S, status: 
     }
 }
 
+/// Sends the acknowledgement without holding up the event loop: the ack is
+/// issued after the handler returned, but the next event need not wait for
+/// the master's reply (that round trip per update used to dominate the
+/// latency of short batch tasks).
 async fn acknowledge(driver: &DriverHandle, status: &TaskStatus) {
-    match driver.send_ack(status).await {
-        Ok(()) => {}
-        // The master resends it after we reconnect, and we ack it then.
-        Err(Error::Disconnected) => {}
-        Err(e) => tracing::warn!(task = %status.task_id, error = %e, "acknowledgement failed"),
+    if driver.shared.lock().stop == Some(StopKind::Teardown) {
+        // The framework is gone, and its updates with it.
+        return;
     }
+    let driver = driver.clone();
+    let status = status.clone();
+    tokio::spawn(async move {
+        match driver.send_ack(&status).await {
+            Ok(()) => {}
+            // The master resends it after we reconnect, and we ack it then.
+            Err(Error::Disconnected) => {}
+            // A re-ack that crossed our first ack on the wire: already done.
+            Err(Error::Transport(crate::error::TransportError::Rejected {
+                kind: crate::error::RejectKind::NotFound,
+                ..
+            })) => tracing::debug!(task = %status.task_id, "update was already acknowledged"),
+            Err(e) => tracing::warn!(task = %status.task_id, error = %e, "acknowledgement failed"),
+        }
+    });
 }
 
 /// Declines the offers of a batch that the handler neither used nor

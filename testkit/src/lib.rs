@@ -1,0 +1,13 @@
+//! # corral-testkit
+//!
+//! A faithful mock of an offer-based master, in-process for tests (virtual
+//! time, deterministic) and as a standalone server (`mock-master`), so
+//! frameworks written with `corral` can be run and tested without a cluster.
+
+#![warn(missing_docs)]
+
+pub mod allocator;
+
+/// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
+pub mod master;
+pub use master::{AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

@@ -1,0 +1,434 @@
+//! ACCEPT: checks the offers and operations, launches the valid tasks (one
+//! by one for LAUNCH, all or none for LAUNCH_GROUP) out of what the offers
+//! hold, answers invalid ones with TASK_ERROR / TASK_LOST updates, and
+//! recovers the unused rest with the call's filter.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use corral::pb;
+use corral::pb::offer::operation::Type as OperationType;
+use corral::pb::task_status::{Reason, Source};
+use corral::pb::TaskState;
+use corral::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, Role, TaskId};
+use tracing::{error, warn};
+
+use super::core::{task_status, MasterCore};
+use super::error::CallError;
+use super::offers::Retirement;
+use super::sim::{self, SimPlan};
+use super::tasks::Launch;
+use super::validate;
+
+/// One launching operation of an ACCEPT.
+enum LaunchOp {
+    Tasks(Vec<pb::TaskInfo>),
+    Group {
+        executor: Box<pb::ExecutorInfo>,
+        tasks: Vec<pb::TaskInfo>,
+    },
+}
+
+impl LaunchOp {
+    fn tasks(&self) -> &[pb::TaskInfo] {
+        match self {
+            LaunchOp::Tasks(tasks) | LaunchOp::Group { tasks, .. } => tasks,
+        }
+    }
+}
+
+/// What the accepted offers still hold, and where.
+struct OfferPool {
+    agent: AgentId,
+    role: Role,
+    roles: BTreeSet<Role>,
+    left: Resources,
+}
+
+/// A task that passed the checks.
+struct CheckedTask {
+    id: TaskId,
+    resources: Resources,
+    plan: SimPlan,
+}
+
+impl MasterCore {
+    /// ACCEPT. Unsupported or malformed operations fail the whole call before
+    /// anything changes; everything else is answered with task updates.
+    pub(super) fn accept(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        accept: pb::call::Accept,
+    ) -> Result<(), CallError> {
+        let operations = parse_operations(accept.operations)?;
+        let roles = self
+            .frameworks
+            .get(fw)
+            .map(|r| r.roles.clone())
+            .ok_or_else(|| CallError::NotSubscribed {
+                framework: fw.clone(),
+            })?;
+        let ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
+        let (valid, problems) = self.offers.check_set(fw, &ids);
+        if valid.is_empty() || !problems.is_empty() {
+            let message = if ids.is_empty() {
+                "invalid offers: the call names no offer".to_owned()
+            } else {
+                let listed: Vec<String> = problems
+                    .iter()
+                    .map(|(id, p)| format!("offer {id} {p}"))
+                    .collect();
+                format!("invalid offers: {}", listed.join("; "))
+            };
+            warn!(framework = %fw, %message, "ACCEPT with invalid offers");
+            for offer in &valid {
+                if let Some(offer) = self.offers.retire(&offer.id, Retirement::Accepted) {
+                    self.recover(now, fw, &offer.agent, &offer.resources, None);
+                }
+            }
+            self.drop_tasks(now, fw, &operations, &message);
+            return Ok(());
+        }
+        let mut pool = OfferPool {
+            agent: valid[0].agent.clone(),
+            role: valid[0].role.clone(),
+            roles,
+            left: Resources::new(),
+        };
+        for offer in &valid {
+            pool.left += &offer.resources;
+            self.offers.retire(&offer.id, Retirement::Accepted);
+        }
+        for operation in operations {
+            match operation {
+                LaunchOp::Tasks(tasks) => {
+                    for task in tasks {
+                        self.launch_task(now, fw, &mut pool, task);
+                    }
+                }
+                LaunchOp::Group { executor, tasks } => {
+                    self.launch_group(now, fw, &mut pool, executor, tasks);
+                }
+            }
+        }
+        let refuse = validate::refuse_filter(accept.filters.as_ref());
+        self.recover(now, fw, &pool.agent, &pool.left, Some(refuse));
+        Ok(())
+    }
+
+    /// Every task of the call gets TASK_DROPPED (partition aware) or
+    /// TASK_LOST with REASON_INVALID_OFFERS.
+    fn drop_tasks(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        operations: &[LaunchOp],
+        message: &str,
+    ) {
+        let partition_aware = self
+            .frameworks
+            .get(fw)
+            .is_some_and(|r| r.capabilities.partition_aware);
+        let state = if partition_aware {
+            TaskState::TaskDropped
+        } else {
+            TaskState::TaskLost
+        };
+        for task in operations.iter().flat_map(LaunchOp::tasks) {
+            self.reject(
+                now,
+                fw,
+                task,
+                state,
+                Reason::InvalidOffers,
+                message.to_owned(),
+            );
+        }
+    }
+
+    fn reject(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        task: &pb::TaskInfo,
+        state: TaskState,
+        reason: Reason,
+        message: String,
+    ) {
+        let id = TaskId::from(&task.task_id);
+        warn!(framework = %fw, task = %id, state = state.as_str_name(), %message, "task refused");
+        let mut status = task_status(now, &id, state, Source::Master);
+        status.agent_id = Some(task.agent_id.clone());
+        status.reason = Some(reason as i32);
+        status.message = Some(message);
+        self.report(now, fw, status);
+    }
+
+    fn launch_task(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        pool: &mut OfferPool,
+        task: pb::TaskInfo,
+    ) {
+        let checked = self.check_task(fw, pool, &task, false).and_then(|checked| {
+            // Exactly one of command and executor, as Mesos requires.
+            match (&task.command, &task.executor) {
+                (Some(_), Some(_)) => {
+                    return Err("a task cannot have both a command and an executor".to_owned())
+                }
+                (None, None) => return Err("a task needs a command or an executor".to_owned()),
+                _ => {}
+            }
+            let executor = match &task.executor {
+                Some(info) => Some(self.check_executor(fw, pool, info)?),
+                None => None,
+            };
+            let mut charge = checked.resources.clone();
+            if let Some((_, resources, true)) = &executor {
+                charge += resources;
+            }
+            check_fits(pool, &format!("task {}", checked.id), &charge)?;
+            Ok((checked, executor, charge))
+        });
+        match checked {
+            Err(message) => self.reject(
+                now,
+                fw,
+                &task,
+                TaskState::TaskError,
+                Reason::TaskInvalid,
+                message,
+            ),
+            Ok((checked, executor, charge)) => {
+                take(pool, &charge);
+                let executor = executor.map(|(id, resources, _)| (id, resources));
+                self.start_task(now, fw, pool, checked, executor, None);
+            }
+        }
+    }
+
+    fn launch_group(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        pool: &mut OfferPool,
+        executor: Box<pb::ExecutorInfo>,
+        tasks: Vec<pb::TaskInfo>,
+    ) {
+        let checked = (|| {
+            if tasks.is_empty() {
+                return Err("task group invalid: it has no tasks".to_owned());
+            }
+            let (executor_id, executor_resources, new) =
+                self.check_executor(fw, pool, &executor)
+                    .map_err(|e| format!("task group invalid: {e}"))?;
+            let mut charge = if new {
+                executor_resources.clone()
+            } else {
+                Resources::new()
+            };
+            let mut seen = BTreeSet::new();
+            let mut checked = Vec::with_capacity(tasks.len());
+            for task in &tasks {
+                let one = self
+                    .check_task(fw, pool, task, true)
+                    .and_then(|c| {
+                        if seen.insert(c.id.clone()) {
+                            Ok(c)
+                        } else {
+                            Err(format!("duplicate task id {} in the group", c.id))
+                        }
+                    })
+                    .map_err(|e| format!("task group invalid: task {}: {e}", task.task_id.value))?;
+                charge += &one.resources;
+                checked.push(one);
+            }
+            check_fits(pool, "task group", &charge)
+                .map_err(|e| format!("task group invalid: {e}"))?;
+            Ok((checked, (executor_id, executor_resources), charge))
+        })();
+        match checked {
+            Err(message) => {
+                for task in &tasks {
+                    self.reject(
+                        now,
+                        fw,
+                        task,
+                        TaskState::TaskError,
+                        Reason::TaskGroupInvalid,
+                        message.clone(),
+                    );
+                }
+            }
+            Ok((checked, executor, charge)) => {
+                take(pool, &charge);
+                let group = self.tasks.new_group();
+                for task in checked {
+                    self.start_task(now, fw, pool, task, Some(executor.clone()), Some(group));
+                }
+            }
+        }
+    }
+
+    fn start_task(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        pool: &OfferPool,
+        task: CheckedTask,
+        executor: Option<(ExecutorId, Resources)>,
+        group: Option<u64>,
+    ) {
+        let mut status = task_status(now, &task.id, TaskState::TaskStaging, Source::Master);
+        status.agent_id = Some(pool.agent.to_pb());
+        status.executor_id = executor.as_ref().map(|(id, _)| id.to_pb());
+        self.tasks.launch(
+            now,
+            Launch {
+                framework: fw.clone(),
+                id: task.id,
+                agent: pool.agent.clone(),
+                role: pool.role.clone(),
+                resources: task.resources,
+                executor,
+                group,
+                plan: task.plan,
+            },
+        );
+        self.report(now, fw, status);
+    }
+
+    /// The checks every task gets: id, duplicates, agent, resources, labels.
+    fn check_task(
+        &self,
+        fw: &FrameworkId,
+        pool: &OfferPool,
+        task: &pb::TaskInfo,
+        in_group: bool,
+    ) -> Result<CheckedTask, String> {
+        let id = TaskId::from(&task.task_id);
+        if id.as_str().is_empty() {
+            return Err("task id must not be empty".to_owned());
+        }
+        if self.tasks.is_active(fw, &id) {
+            return Err(format!(
+                "duplicate task id {id}: a task with this id is still active"
+            ));
+        }
+        let agent = AgentId::from(&task.agent_id);
+        if agent != pool.agent {
+            return Err(format!(
+                "task {id} is for agent {agent} but the offers are on agent {}",
+                pool.agent
+            ));
+        }
+        if in_group && task.executor.is_some() {
+            return Err("a task of a task group must not have its own executor".to_owned());
+        }
+        let resources = stamp(pool, &task.resources, "task")?;
+        if resources.is_empty() {
+            return Err(format!("task {id} uses no resources"));
+        }
+        let plan = sim::plan(task)?;
+        Ok(CheckedTask {
+            id,
+            resources,
+            plan,
+        })
+    }
+
+    /// An executor's id, resources, and whether it is new on the agent (its
+    /// resources are charged only then).
+    fn check_executor(
+        &self,
+        fw: &FrameworkId,
+        pool: &OfferPool,
+        executor: &pb::ExecutorInfo,
+    ) -> Result<(ExecutorId, Resources, bool), String> {
+        let id = ExecutorId::from(&executor.executor_id);
+        if id.as_str().is_empty() {
+            return Err("executor id must not be empty".to_owned());
+        }
+        let resources = stamp(pool, &executor.resources, "executor")?;
+        let new = !self.tasks.executor_running(fw, &pool.agent, &id);
+        Ok((id, resources, new))
+    }
+}
+
+/// Reads wire resources, giving entries without an allocation the offers'
+/// role, and checks every allocation role.
+fn stamp(pool: &OfferPool, list: &[pb::Resource], what: &str) -> Result<Resources, String> {
+    let parsed = Resources::from_pb(list).map_err(|e| format!("invalid {what} resources: {e}"))?;
+    let mut out = Resources::new();
+    for entry in parsed.iter() {
+        let mut entry = entry.clone();
+        let role = entry.allocation.get_or_insert_with(|| pool.role.clone());
+        if !pool.roles.contains(role) {
+            return Err(format!(
+                "{what} resource {} is allocated to role {role}, which the framework is not subscribed with",
+                entry.name
+            ));
+        }
+        if *role != pool.role {
+            return Err(format!(
+                "{what} resource {} is allocated to role {role} but the offers are allocated to role {}",
+                entry.name, pool.role
+            ));
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+fn check_fits(pool: &OfferPool, what: &str, wanted: &Resources) -> Result<(), String> {
+    if pool.left.contains(wanted) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} asks for {} but the offers (role {}) only have {} left",
+            wanted.unallocated(),
+            pool.role,
+            pool.left.unallocated()
+        ))
+    }
+}
+
+fn take(pool: &mut OfferPool, charge: &Resources) {
+    if let Err(err) = pool.left.subtract(charge) {
+        // check_fits passed just before, so this is a bug in Resources.
+        error!(%err, "subtracting a checked charge from the offers failed");
+    }
+}
+
+fn parse_operations(operations: Vec<pb::offer::Operation>) -> Result<Vec<LaunchOp>, CallError> {
+    let mut out = Vec::with_capacity(operations.len());
+    for operation in operations {
+        match operation.r#type() {
+            OperationType::Launch => {
+                let launch = operation
+                    .launch
+                    .ok_or_else(|| CallError::InvalidOperation("LAUNCH without 'launch'".into()))?;
+                out.push(LaunchOp::Tasks(launch.task_infos));
+            }
+            OperationType::LaunchGroup => {
+                let group = operation.launch_group.ok_or_else(|| {
+                    CallError::InvalidOperation("LAUNCH_GROUP without 'launch_group'".into())
+                })?;
+                out.push(LaunchOp::Group {
+                    executor: Box::new(group.executor),
+                    tasks: group.task_group.tasks,
+                });
+            }
+            OperationType::Reserve => return Err(CallError::UnsupportedOperation("RESERVE")),
+            OperationType::Unreserve => return Err(CallError::UnsupportedOperation("UNRESERVE")),
+            OperationType::Unknown => {
+                return Err(CallError::InvalidOperation(
+                    "operation has no known type".into(),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}

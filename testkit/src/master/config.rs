@@ -1,0 +1,292 @@
+//! The mock master's configuration: its agents, role weights, timers and
+//! seed, with a builder and the checks that make a configuration usable.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use corral::{AgentId, InvalidRole, Resources, Role};
+
+/// One simulated agent (a machine that runs tasks).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentSpec {
+    /// The agent's id, unique in the cluster.
+    pub id: AgentId,
+    /// The hostname put in its offers.
+    pub hostname: String,
+    /// Everything the agent has (unallocated form; may hold reservations).
+    pub resources: Resources,
+    /// Attributes put in its offers, as TEXT attributes, in this order.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl AgentSpec {
+    /// An agent with hostname `<id>.corral.test` and no attributes.
+    pub fn new(id: impl Into<AgentId>, resources: Resources) -> Self {
+        let id = id.into();
+        Self {
+            hostname: format!("{id}.corral.test"),
+            id,
+            resources,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Sets the hostname.
+    pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.hostname = hostname.into();
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// Everything that shapes a mock master. Build it with [`MasterConfig::default`]
+/// and the chainable setters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterConfig {
+    /// The agents present from the start.
+    pub agents: Vec<AgentSpec>,
+    /// Role weights for the allocator (roles not listed weigh 1.0).
+    pub role_weights: BTreeMap<Role, f64>,
+    /// Time between batch allocation cycles (default 100 ms).
+    pub allocation_interval: Duration,
+    /// Time between HEARTBEAT events on each stream (default 15 s).
+    pub heartbeat_interval: Duration,
+    /// Unused offers are rescinded after this long (default 60 s; `None`: never).
+    pub offer_timeout: Option<Duration>,
+    /// Time between the simulated STAGING, STARTING and RUNNING (default 10 ms).
+    pub sim_step: Duration,
+    /// First resend delay of an unacknowledged status update (default 10 s).
+    pub status_update_retry: Duration,
+    /// Cap of the doubling resend delay (default 10 min).
+    pub status_update_retry_max: Duration,
+    /// An offer must hold at least one of these (default `cpus:0.01` or `mem:32`).
+    pub min_allocatable: Vec<Resources>,
+    /// Seed of every random choice (allocator shuffle, status update uuids).
+    pub seed: u64,
+    /// The master's id in `MasterInfo` (default `corral-mock-master`).
+    pub master_id: String,
+    /// The master's hostname in `MasterInfo` (default `localhost`).
+    pub hostname: String,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        Self {
+            agents: Vec::new(),
+            role_weights: BTreeMap::new(),
+            allocation_interval: Duration::from_millis(100),
+            heartbeat_interval: Duration::from_secs(15),
+            offer_timeout: Some(Duration::from_secs(60)),
+            sim_step: Duration::from_millis(10),
+            status_update_retry: Duration::from_secs(10),
+            status_update_retry_max: Duration::from_secs(600),
+            min_allocatable: vec![
+                Resources::new().with_cpus(0.01),
+                Resources::new().with_mem(32.0),
+            ],
+            seed: 0,
+            master_id: "corral-mock-master".to_owned(),
+            hostname: "localhost".to_owned(),
+        }
+    }
+}
+
+impl MasterConfig {
+    /// Adds `count` agents with the same resources, named `agent-<i>` where
+    /// `i` continues from the agents already configured.
+    pub fn agents(mut self, count: usize, resources: Resources) -> Self {
+        let first = self.agents.len();
+        for i in first..first + count {
+            self.agents
+                .push(AgentSpec::new(format!("agent-{i}"), resources.clone()));
+        }
+        self
+    }
+
+    /// Adds one agent.
+    pub fn agent(mut self, agent: AgentSpec) -> Self {
+        self.agents.push(agent);
+        self
+    }
+
+    /// Adds an attribute to every agent configured so far.
+    pub fn attribute_all(mut self, name: &str, value: &str) -> Self {
+        for agent in &mut self.agents {
+            agent.attributes.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
+
+    /// Sets a role's weight.
+    pub fn role(mut self, role: impl Into<Role>, weight: f64) -> Self {
+        self.role_weights.insert(role.into(), weight);
+        self
+    }
+
+    /// Sets the allocation interval.
+    pub fn allocation_interval(mut self, interval: Duration) -> Self {
+        self.allocation_interval = interval;
+        self
+    }
+
+    /// Sets the heartbeat interval.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Sets the offer timeout (`None`: offers never time out).
+    pub fn offer_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.offer_timeout = timeout;
+        self
+    }
+
+    /// Sets the step between simulated task states.
+    pub fn sim_step(mut self, step: Duration) -> Self {
+        self.sim_step = step;
+        self
+    }
+
+    /// Sets the first resend delay of unacknowledged status updates.
+    pub fn status_update_retry(mut self, retry: Duration) -> Self {
+        self.status_update_retry = retry;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks that the configuration can run: positive intervals, valid
+    /// role names and weights, unique agent ids, unallocated agent resources.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("allocation_interval", self.allocation_interval),
+            ("heartbeat_interval", self.heartbeat_interval),
+            ("status_update_retry", self.status_update_retry),
+            ("status_update_retry_max", self.status_update_retry_max),
+        ];
+        for (name, value) in positive {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroInterval { name });
+            }
+        }
+        if self.offer_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(ConfigError::ZeroInterval {
+                name: "offer_timeout",
+            });
+        }
+        for (role, weight) in &self.role_weights {
+            role.validate()?;
+            if !(weight.is_finite() && *weight > 0.0) {
+                return Err(ConfigError::InvalidWeight {
+                    role: role.clone(),
+                    weight: *weight,
+                });
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for agent in &self.agents {
+            agent.validate()?;
+            if !seen.insert(&agent.id) {
+                return Err(ConfigError::DuplicateAgent(agent.id.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AgentSpec {
+    /// Checks the agent alone: a non-empty id and unallocated resources.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id.as_str().is_empty() {
+            return Err(ConfigError::EmptyAgentId);
+        }
+        if self.resources.iter().any(|r| r.allocation.is_some()) {
+            return Err(ConfigError::AllocatedAgentResources(self.id.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Why a configuration (or an agent added later) was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// An interval that must be positive is zero.
+    #[error("{name} must be greater than zero")]
+    ZeroInterval {
+        /// The setting's name.
+        name: &'static str,
+    },
+    /// A role weight is not finite and positive.
+    #[error("invalid weight {weight} for role {role}: must be finite and > 0")]
+    InvalidWeight {
+        /// The role.
+        role: Role,
+        /// The weight given.
+        weight: f64,
+    },
+    /// A role name breaks the naming rules.
+    #[error(transparent)]
+    InvalidRole(#[from] InvalidRole),
+    /// Two agents share an id.
+    #[error("agent {0} is configured twice")]
+    DuplicateAgent(corral::AgentId),
+    /// An agent id is empty.
+    #[error("an agent id cannot be empty")]
+    EmptyAgentId,
+    /// Agent resources carry an allocation role (they must be unallocated).
+    #[error("resources of agent {0} must not carry an allocation role")]
+    AllocatedAgentResources(corral::AgentId),
+    /// The allocator refused the configuration.
+    #[error("allocator refused the configuration: {0}")]
+    Allocator(#[from] crate::allocator::AllocatorError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_numbers_agents_and_validates() {
+        let config = MasterConfig::default()
+            .agents(2, Resources::new().with_cpus(1.0))
+            .agents(1, Resources::new().with_cpus(2.0))
+            .attribute_all("zone", "a")
+            .role("eng", 2.0);
+        let ids: Vec<&str> = config.agents.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["agent-0", "agent-1", "agent-2"]);
+        assert!(config.agents.iter().all(|a| a.attributes.len() == 1));
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let zero = MasterConfig::default().allocation_interval(Duration::ZERO);
+        assert!(matches!(
+            zero.validate(),
+            Err(ConfigError::ZeroInterval { .. })
+        ));
+        let weight = MasterConfig::default().role("eng", -1.0);
+        assert!(matches!(
+            weight.validate(),
+            Err(ConfigError::InvalidWeight { .. })
+        ));
+        let dup = MasterConfig::default()
+            .agent(AgentSpec::new("a", Resources::new()))
+            .agent(AgentSpec::new("a", Resources::new()));
+        assert!(matches!(
+            dup.validate(),
+            Err(ConfigError::DuplicateAgent(_))
+        ));
+        let role = MasterConfig::default().role("bad role", 1.0);
+        assert!(matches!(role.validate(), Err(ConfigError::InvalidRole(_))));
+    }
+}

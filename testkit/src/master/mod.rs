@@ -1,0 +1,210 @@
+//! The mock master: a faithful, deterministic stand-in for an offer-based
+//! master speaking the `corral.v1.Scheduler` gRPC protocol.
+//!
+//! [`MockMaster`] is the handle: it runs the server over TCP
+//! ([`MockMaster::start`]) or over in-memory pipes
+//! ([`MockMaster::start_in_memory`], for tests on tokio's paused clock), and
+//! offers snapshots ([`MockMaster::state`]) and test hooks. The behaviour
+//! lives in the pure [`MasterCore`](crate::master::MasterCore), usable on its own.
+
+mod accept;
+mod calls;
+pub mod config;
+pub mod core;
+pub mod error;
+mod frameworks;
+pub mod offers;
+pub mod outbox;
+mod server;
+pub mod sim;
+pub mod state;
+mod subscribe;
+pub mod tasks;
+mod transport;
+pub mod updates;
+pub mod validate;
+
+use std::io;
+use std::net::SocketAddr;
+
+use corral::pb::scheduler_client::SchedulerClient;
+use corral::pb::scheduler_server::SchedulerServer;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Endpoint, Server};
+
+pub use self::config::{AgentSpec, ConfigError, MasterConfig};
+pub use self::core::{MasterCore, Subscription};
+pub use self::error::{CallError, ErrorKind};
+pub use self::outbox::{Outgoing, StreamId};
+pub use self::server::{EventStream, STREAM_ID_HEADER};
+pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
+
+use self::server::{Command, MasterService};
+use self::transport::InMemoryConnector;
+
+/// Why the mock master could not start or answer.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    /// The configuration (or an agent) was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listening socket could not be opened.
+    #[error("cannot listen: {0}")]
+    Bind(#[source] io::Error),
+    /// The gRPC transport failed.
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+    /// The master has been shut down.
+    #[error("the mock master is shut down")]
+    Stopped,
+    /// The server task panicked or was cancelled.
+    #[error("the mock master's server task failed: {0}")]
+    ServerTask(#[from] tokio::task::JoinError),
+}
+
+enum Transport {
+    Tcp(SocketAddr),
+    InMemory(InMemoryConnector),
+}
+
+/// A running mock master. Shut it down with [`MockMaster::shutdown`] for a
+/// graceful end; dropping it stops it too, without waiting.
+pub struct MockMaster {
+    commands: mpsc::UnboundedSender<Command>,
+    transport: Transport,
+    stop_server: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    actor: Option<JoinHandle<()>>,
+}
+
+impl MockMaster {
+    /// Starts a master listening on `127.0.0.1` on a free port.
+    pub async fn start(config: MasterConfig) -> Result<Self, MasterError> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a master listening on `addr`.
+    pub async fn start_on(addr: SocketAddr, config: MasterConfig) -> Result<Self, MasterError> {
+        let mut core = MasterCore::new(config)?;
+        let listener = TcpListener::bind(addr).await.map_err(MasterError::Bind)?;
+        let addr = listener.local_addr().map_err(MasterError::Bind)?;
+        core.set_port(addr.port());
+        let (commands, actor) = server::spawn_actor(core);
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(
+            Server::builder()
+                .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                    let _ = stopped.await;
+                }),
+        );
+        tracing::info!(%addr, "mock master listening");
+        Ok(Self {
+            commands,
+            transport: Transport::Tcp(addr),
+            stop_server: Some(stop_server),
+            server: Some(server),
+            actor: Some(actor),
+        })
+    }
+
+    /// Starts a master reachable only through [`MockMaster::channel`], over
+    /// in-memory pipes: no socket, and deterministic under tokio's paused
+    /// clock.
+    pub async fn start_in_memory(config: MasterConfig) -> Result<Self, MasterError> {
+        let core = MasterCore::new(config)?;
+        let (commands, actor) = server::spawn_actor(core);
+        let (connector, incoming) = transport::in_memory();
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(
+            Server::builder()
+                .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                }),
+        );
+        Ok(Self {
+            commands,
+            transport: Transport::InMemory(connector),
+            stop_server: Some(stop_server),
+            server: Some(server),
+            actor: Some(actor),
+        })
+    }
+
+    /// The TCP address (`None` for an in-memory master).
+    pub fn addr(&self) -> Option<SocketAddr> {
+        match &self.transport {
+            Transport::Tcp(addr) => Some(*addr),
+            Transport::InMemory(_) => None,
+        }
+    }
+
+    /// The URL to connect to: `http://127.0.0.1:<port>`, or
+    /// `http://in-memory` (only reachable through [`MockMaster::channel`]).
+    pub fn endpoint(&self) -> String {
+        match &self.transport {
+            Transport::Tcp(addr) => format!("http://{addr}"),
+            Transport::InMemory(_) => "http://in-memory".to_owned(),
+        }
+    }
+
+    /// A connected gRPC channel to the master.
+    pub async fn channel(&self) -> Result<Channel, MasterError> {
+        match &self.transport {
+            Transport::Tcp(_) => Ok(Endpoint::from_shared(self.endpoint())?.connect().await?),
+            Transport::InMemory(connector) => Ok(connector.channel().await?),
+        }
+    }
+
+    /// A scheduler client on a new channel.
+    pub async fn client(&self) -> Result<SchedulerClient<Channel>, MasterError> {
+        Ok(SchedulerClient::new(self.channel().await?))
+    }
+
+    /// A snapshot of the master's books.
+    pub async fn state(&self) -> Result<MasterState, MasterError> {
+        server::state(&self.commands)
+            .await
+            .ok_or(MasterError::Stopped)
+    }
+
+    /// Adds an agent (an allocation runs at once).
+    pub async fn add_agent(&self, agent: AgentSpec) -> Result<(), MasterError> {
+        server::add_agent(&self.commands, agent)
+            .await
+            .ok_or(MasterError::Stopped)?
+            .map_err(MasterError::from)
+    }
+
+    /// Ends every event stream, stops the server and waits for both.
+    pub async fn shutdown(mut self) -> Result<(), MasterError> {
+        server::stop(&self.commands).await;
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(actor) = self.actor.take() {
+            actor.await?;
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        tracing::info!("mock master shut down");
+        Ok(())
+    }
+}
+
+impl Drop for MockMaster {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if self.actor.is_some() {
+            let (reply, _) = oneshot::channel();
+            let _ = self.commands.send(Command::Shutdown { reply });
+        }
+    }
+}

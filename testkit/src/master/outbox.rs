@@ -1,0 +1,114 @@
+//! What the master core hands to its server: events addressed to an event
+//! stream, and orders to close a stream. Also the builders of every event
+//! the master sends.
+
+use std::fmt;
+use std::time::Duration;
+
+use corral::pb;
+use corral::{FrameworkId, OfferId};
+
+/// The id of one subscription's event stream (`mesos-stream-id`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(String);
+
+impl StreamId {
+    /// Wraps a stream id.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The id as text, as carried in `mesos-stream-id` metadata.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One thing for the server to do, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outgoing {
+    /// Send `event` on `stream`.
+    Event {
+        /// The stream to send it on.
+        stream: StreamId,
+        /// The event (boxed: events are large).
+        event: Box<pb::Event>,
+    },
+    /// End `stream` (after the events already sent on it).
+    Close {
+        /// The stream to end.
+        stream: StreamId,
+    },
+}
+
+fn event(kind: pb::event::Type) -> pb::Event {
+    pb::Event {
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+/// SUBSCRIBED.
+pub fn subscribed(
+    framework: &FrameworkId,
+    heartbeat: Duration,
+    master: &pb::MasterInfo,
+) -> pb::Event {
+    pb::Event {
+        subscribed: Some(pb::event::Subscribed {
+            framework_id: framework.to_pb(),
+            heartbeat_interval_seconds: Some(heartbeat.as_secs_f64()),
+            master_info: Some(master.clone()),
+        }),
+        ..event(pb::event::Type::Subscribed)
+    }
+}
+
+/// OFFERS with one offer.
+pub fn offers(offer: pb::Offer) -> pb::Event {
+    pb::Event {
+        offers: Some(pb::event::Offers {
+            offers: vec![offer],
+        }),
+        ..event(pb::event::Type::Offers)
+    }
+}
+
+/// RESCIND.
+pub fn rescind(offer: &OfferId) -> pb::Event {
+    pb::Event {
+        rescind: Some(pb::event::Rescind {
+            offer_id: offer.to_pb(),
+        }),
+        ..event(pb::event::Type::Rescind)
+    }
+}
+
+/// UPDATE.
+pub fn update(status: pb::TaskStatus) -> pb::Event {
+    pb::Event {
+        update: Some(pb::event::Update { status }),
+        ..event(pb::event::Type::Update)
+    }
+}
+
+/// HEARTBEAT.
+pub fn heartbeat() -> pb::Event {
+    event(pb::event::Type::Heartbeat)
+}
+
+/// ERROR.
+pub fn error(message: impl Into<String>) -> pb::Event {
+    pb::Event {
+        error: Some(pb::event::Error {
+            message: message.into(),
+        }),
+        ..event(pb::event::Type::Error)
+    }
+}

@@ -1,0 +1,186 @@
+//! A snapshot of the master's books, for assertions in tests: frameworks,
+//! tasks, outstanding offers and per-agent totals and allocations.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use corral::pb;
+use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
+
+use super::core::MasterCore;
+
+/// Everything the master knows, at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterState {
+    /// Time since the master started.
+    pub now: Duration,
+    /// Known frameworks (connected or within their failover timeout), by id.
+    pub frameworks: Vec<FrameworkSnapshot>,
+    /// Frameworks that were torn down or timed out, by id.
+    pub removed_frameworks: Vec<FrameworkId>,
+    /// Tasks of known frameworks (terminal ones included), by framework and id.
+    pub tasks: Vec<TaskSnapshot>,
+    /// Outstanding offers, by id.
+    pub offers: Vec<OfferSnapshot>,
+    /// Agents, by id.
+    pub agents: Vec<AgentSnapshot>,
+}
+
+/// One framework.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameworkSnapshot {
+    /// Its id.
+    pub id: FrameworkId,
+    /// Its name.
+    pub name: String,
+    /// Its roles.
+    pub roles: BTreeSet<Role>,
+    /// Its suppressed roles.
+    pub suppressed: BTreeSet<Role>,
+    /// Whether its event stream is open.
+    pub active: bool,
+    /// Its current stream id, if connected.
+    pub stream_id: Option<String>,
+    /// Status updates waiting for its acknowledgement.
+    pub pending_updates: usize,
+    /// The requests it made with REQUEST calls, in order.
+    pub requests: Vec<pb::Request>,
+}
+
+/// One task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskSnapshot {
+    /// Its framework.
+    pub framework: FrameworkId,
+    /// Its id.
+    pub id: TaskId,
+    /// Where it runs.
+    pub agent: AgentId,
+    /// The role of its resources.
+    pub role: Role,
+    /// The latest state generated for it.
+    pub state: pb::TaskState,
+    /// Its resources (without its executor's).
+    pub resources: Resources,
+}
+
+/// One outstanding offer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferSnapshot {
+    /// Its id.
+    pub id: OfferId,
+    /// Who it was made to.
+    pub framework: FrameworkId,
+    /// Where.
+    pub agent: AgentId,
+    /// Under which role.
+    pub role: Role,
+    /// What (allocated form).
+    pub resources: Resources,
+}
+
+/// One agent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentSnapshot {
+    /// Its id.
+    pub id: AgentId,
+    /// Its hostname.
+    pub hostname: String,
+    /// Everything it has.
+    pub total: Resources,
+    /// What is offered or used by tasks (unallocated form).
+    pub allocated: Resources,
+}
+
+impl MasterState {
+    /// The framework `id`.
+    pub fn framework(&self, id: &FrameworkId) -> Option<&FrameworkSnapshot> {
+        self.frameworks.iter().find(|f| &f.id == id)
+    }
+
+    /// The task `task` of `framework`.
+    pub fn task(&self, framework: &FrameworkId, task: &TaskId) -> Option<&TaskSnapshot> {
+        self.tasks
+            .iter()
+            .find(|t| &t.framework == framework && &t.id == task)
+    }
+
+    /// The outstanding offers made to `framework`.
+    pub fn offers_of<'a>(
+        &'a self,
+        framework: &'a FrameworkId,
+    ) -> impl Iterator<Item = &'a OfferSnapshot> + 'a {
+        self.offers
+            .iter()
+            .filter(move |o| &o.framework == framework)
+    }
+
+    /// The agent `id`.
+    pub fn agent(&self, id: &AgentId) -> Option<&AgentSnapshot> {
+        self.agents.iter().find(|a| &a.id == id)
+    }
+}
+
+impl MasterCore {
+    /// A snapshot of the books.
+    pub fn state(&self, now: Duration) -> MasterState {
+        let frameworks = self
+            .frameworks
+            .values()
+            .map(|r| FrameworkSnapshot {
+                id: r.id.clone(),
+                name: r.info.name.clone(),
+                roles: r.roles.clone(),
+                suppressed: r.suppressed.clone(),
+                active: r.stream().is_some(),
+                stream_id: r.stream().map(ToString::to_string),
+                pending_updates: self.updates.pending_count(&r.id),
+                requests: r.requests.clone(),
+            })
+            .collect();
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|t| TaskSnapshot {
+                framework: t.framework.clone(),
+                id: t.id.clone(),
+                agent: t.agent.clone(),
+                role: t.role.clone(),
+                state: t.state,
+                resources: t.resources.clone(),
+            })
+            .collect();
+        let offers = self
+            .offers
+            .iter()
+            .map(|o| OfferSnapshot {
+                id: o.id.clone(),
+                framework: o.framework.clone(),
+                agent: o.agent.clone(),
+                role: o.role.clone(),
+                resources: o.resources.clone(),
+            })
+            .collect();
+        let agents = self
+            .agents
+            .values()
+            .map(|a| {
+                let available = self.allocator.available(&a.id).unwrap_or_default();
+                AgentSnapshot {
+                    id: a.id.clone(),
+                    hostname: a.hostname.clone(),
+                    total: a.resources.clone(),
+                    allocated: a.resources.checked_sub(&available).unwrap_or_default(),
+                }
+            })
+            .collect();
+        MasterState {
+            now,
+            frameworks,
+            removed_frameworks: self.removed.iter().cloned().collect(),
+            tasks,
+            offers,
+            agents,
+        }
+    }
+}

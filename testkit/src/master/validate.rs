@@ -1,0 +1,280 @@
+//! Validation of calls and their parts (FrameworkInfo, role lists, filters,
+//! uuids), producing typed [`CallError`]s. Pure functions, no master state.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use corral::pb;
+use corral::pb::framework_info::capability::Type as Capability;
+use corral::Role;
+
+use super::error::CallError;
+
+/// `Filters.refuse_seconds` cap: 365 days.
+const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 3600);
+/// `Filters.refuse_seconds` default.
+const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
+
+/// The capabilities of a framework that change how the master treats it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// May subscribe with several roles.
+    pub multi_role: bool,
+    /// Gets TASK_KILLING before TASK_KILLED.
+    pub task_killing_state: bool,
+    /// Gets TASK_DROPPED / TASK_UNKNOWN instead of TASK_LOST.
+    pub partition_aware: bool,
+    /// Accepts revocable resources.
+    pub revocable_resources: bool,
+}
+
+impl Capabilities {
+    /// The capabilities listed in `info` (unknown values ignored).
+    pub fn of(info: &pb::FrameworkInfo) -> Self {
+        let mut caps = Capabilities::default();
+        for cap in &info.capabilities {
+            match cap.r#type() {
+                Capability::MultiRole => caps.multi_role = true,
+                Capability::TaskKillingState => caps.task_killing_state = true,
+                Capability::PartitionAware => caps.partition_aware = true,
+                Capability::RevocableResources => caps.revocable_resources = true,
+                _ => {}
+            }
+        }
+        caps
+    }
+}
+
+/// A FrameworkInfo (plus suppressed roles) that passed validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidFramework {
+    /// Its roles: `roles`, else the deprecated `role` (default `*`).
+    pub roles: BTreeSet<Role>,
+    /// The roles it wants no offers for.
+    pub suppressed: BTreeSet<Role>,
+    /// Its capabilities.
+    pub capabilities: Capabilities,
+    /// How long it may stay disconnected; `None`: forever.
+    pub failover_timeout: Option<Duration>,
+}
+
+/// The type of `call`: missing or unknown values are an error.
+pub fn call_type(call: &pb::Call) -> Result<pb::call::Type, CallError> {
+    call.r#type
+        .and_then(|t| pb::call::Type::try_from(t).ok())
+        .ok_or(CallError::MissingType)
+}
+
+/// Checks a FrameworkInfo and its suppressed roles.
+pub fn framework_info(
+    info: &pb::FrameworkInfo,
+    suppressed_roles: &[String],
+) -> Result<ValidFramework, CallError> {
+    let invalid = |why: String| Err(CallError::InvalidFrameworkInfo(why));
+    if info.user.is_empty() {
+        return invalid("user must not be empty".to_owned());
+    }
+    if info.name.is_empty() {
+        return invalid("name must not be empty".to_owned());
+    }
+    let capabilities = Capabilities::of(info);
+    let names: Vec<&str> = if info.roles.is_empty() {
+        vec![info.role()]
+    } else {
+        info.roles.iter().map(String::as_str).collect()
+    };
+    if names.len() > 1 && !capabilities.multi_role {
+        return invalid(format!(
+            "{} roles given without the MULTI_ROLE capability",
+            names.len()
+        ));
+    }
+    let mut roles = BTreeSet::new();
+    for name in names {
+        let role = Role::new(name);
+        role.validate()?;
+        if !roles.insert(role) {
+            return invalid(format!("role {name} is listed twice"));
+        }
+    }
+    let mut suppressed = BTreeSet::new();
+    for name in suppressed_roles {
+        let role = Role::new(name.as_str());
+        if !roles.contains(&role) {
+            return invalid(format!(
+                "suppressed role {name:?} is not one of the framework's roles"
+            ));
+        }
+        suppressed.insert(role);
+    }
+    let failover = info.failover_timeout();
+    if failover.is_nan() || failover < 0.0 {
+        return invalid(format!(
+            "failover_timeout must be a non-negative number of seconds, got {failover}"
+        ));
+    }
+    Ok(ValidFramework {
+        roles,
+        suppressed,
+        capabilities,
+        // Infinite or too large for a Duration: never times out.
+        failover_timeout: Duration::try_from_secs_f64(failover).ok(),
+    })
+}
+
+/// Checks that `new` keeps the fields a framework may not change.
+pub fn immutable_fields(old: &pb::FrameworkInfo, new: &pb::FrameworkInfo) -> Result<(), CallError> {
+    let changed = |field: &'static str, old: String, new: String| {
+        if old == new {
+            Ok(())
+        } else {
+            Err(CallError::ImmutableField { field, old, new })
+        }
+    };
+    changed("user", old.user.clone(), new.user.clone())?;
+    changed(
+        "principal",
+        old.principal().to_owned(),
+        new.principal().to_owned(),
+    )?;
+    changed(
+        "checkpoint",
+        old.checkpoint().to_string(),
+        new.checkpoint().to_string(),
+    )
+}
+
+/// The roles a REVIVE/SUPPRESS names: all of `subscribed` when empty; each
+/// must be one of `subscribed`.
+pub fn subscribed_roles(
+    requested: &[String],
+    subscribed: &BTreeSet<Role>,
+) -> Result<Vec<Role>, CallError> {
+    if requested.is_empty() {
+        return Ok(subscribed.iter().cloned().collect());
+    }
+    requested
+        .iter()
+        .map(|name| {
+            let role = Role::new(name.as_str());
+            if subscribed.contains(&role) {
+                Ok(role)
+            } else {
+                Err(CallError::RoleNotSubscribed { role })
+            }
+        })
+        .collect()
+}
+
+/// The filter duration of `filters`: `refuse_seconds` (default 5 s; negative
+/// or NaN means the default), capped at 365 days.
+pub fn refuse_filter(filters: Option<&pb::Filters>) -> Duration {
+    let seconds = filters.map_or(DEFAULT_REFUSE_SECONDS, pb::Filters::refuse_seconds);
+    let seconds = if seconds.is_nan() || seconds < 0.0 {
+        DEFAULT_REFUSE_SECONDS
+    } else {
+        seconds
+    };
+    Duration::try_from_secs_f64(seconds)
+        .unwrap_or(MAX_REFUSE)
+        .min(MAX_REFUSE)
+}
+
+/// A status update uuid: exactly 16 bytes.
+pub fn uuid(bytes: &[u8]) -> Result<[u8; 16], CallError> {
+    bytes
+        .try_into()
+        .map_err(|_| CallError::MalformedUuid(bytes.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(roles: &[&str], caps: &[Capability]) -> pb::FrameworkInfo {
+        pb::FrameworkInfo {
+            user: "u".into(),
+            name: "n".into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            capabilities: caps
+                .iter()
+                .map(|c| pb::framework_info::Capability {
+                    r#type: Some(*c as i32),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn roles_default_to_star_and_need_multi_role() {
+        let v = framework_info(&info(&[], &[]), &[]).unwrap();
+        assert_eq!(v.roles, BTreeSet::from([Role::new("*")]));
+        assert_eq!(v.failover_timeout, Some(Duration::ZERO));
+        assert!(framework_info(&info(&["a", "b"], &[]), &[]).is_err());
+        let v =
+            framework_info(&info(&["a", "b"], &[Capability::MultiRole]), &["b".into()]).unwrap();
+        assert_eq!(v.suppressed, BTreeSet::from([Role::new("b")]));
+    }
+
+    #[test]
+    fn bad_framework_infos() {
+        let mut no_user = info(&["a"], &[]);
+        no_user.user.clear();
+        assert!(framework_info(&no_user, &[]).is_err());
+        assert!(framework_info(&info(&["a b"], &[]), &[]).is_err());
+        assert!(framework_info(&info(&["a"], &[]), &["z".into()]).is_err());
+        let multi = [Capability::MultiRole];
+        assert!(framework_info(&info(&["a", "a"], &multi), &[]).is_err());
+        let mut negative = info(&["a"], &[]);
+        negative.failover_timeout = Some(-1.0);
+        assert!(framework_info(&negative, &[]).is_err());
+        let mut forever = info(&["a"], &[]);
+        forever.failover_timeout = Some(f64::INFINITY);
+        assert_eq!(
+            framework_info(&forever, &[]).unwrap().failover_timeout,
+            None
+        );
+    }
+
+    #[test]
+    fn refuse_filter_defaults_and_caps() {
+        assert_eq!(refuse_filter(None), Duration::from_secs(5));
+        let f = |s: f64| pb::Filters {
+            refuse_seconds: Some(s),
+        };
+        assert_eq!(refuse_filter(Some(&f(-1.0))), Duration::from_secs(5));
+        assert_eq!(refuse_filter(Some(&f(0.0))), Duration::ZERO);
+        assert_eq!(refuse_filter(Some(&f(1e12))), MAX_REFUSE);
+        assert_eq!(refuse_filter(Some(&f(f64::INFINITY))), MAX_REFUSE);
+        assert_eq!(
+            refuse_filter(Some(&pb::Filters::default())),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn immutable_fields_are_checked() {
+        let old = info(&["a"], &[]);
+        let mut new = old.clone();
+        new.name = "other".into();
+        assert!(immutable_fields(&old, &new).is_ok());
+        new.principal = Some("p".into());
+        assert!(matches!(
+            immutable_fields(&old, &new),
+            Err(CallError::ImmutableField {
+                field: "principal",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn role_lists_and_uuids() {
+        let roles = BTreeSet::from([Role::new("a"), Role::new("b")]);
+        assert_eq!(subscribed_roles(&[], &roles).unwrap().len(), 2);
+        assert!(subscribed_roles(&["c".into()], &roles).is_err());
+        assert!(uuid(&[0; 16]).is_ok());
+        assert_eq!(uuid(&[0; 3]), Err(CallError::MalformedUuid(3)));
+    }
+}
