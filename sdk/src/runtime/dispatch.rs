@@ -109,8 +109,22 @@ async fn acknowledge(driver: &DriverHandle, status: &TaskStatus) {
     }
     let driver = driver.clone();
     let status = status.clone();
+    driver.shared.lock().acks_in_flight += 1;
     tokio::spawn(async move {
-        match driver.send_ack(&status).await {
+        let result = driver.send_ack(&status).await;
+        let torn_down = {
+            let mut state = driver.shared.lock();
+            state.acks_in_flight -= 1;
+            if state.acks_in_flight == 0 {
+                driver.shared.acks_done.notify_waiters();
+            }
+            state.stop == Some(StopKind::Teardown)
+        };
+        if torn_down {
+            // Torn down while the ack was on its way: nothing left to ack.
+            return;
+        }
+        match result {
             Ok(()) => {}
             // The master resends it after we reconnect, and we ack it then.
             Err(Error::Disconnected) => {}

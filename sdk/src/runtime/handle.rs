@@ -395,6 +395,18 @@ impl Driver for DriverHandle {
     }
 
     async fn teardown(&self) -> Result<(), Error> {
+        // Let acknowledgements already on their way land first (bounded), so
+        // the master doesn't see acks for a framework it just removed.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let done = self.shared.acks_done.notified();
+            if self.shared.lock().acks_in_flight == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
+                break;
+            }
+        }
         let (stream, call) = self.call(CallType::Teardown)?;
         let result = self.send(&stream, call).await;
         if result.is_ok() {

@@ -149,6 +149,8 @@ pub(crate) struct State {
     pub suppressed: BTreeSet<Role>,
     pub revives: ReviveLimiter,
     pub stop: Option<StopKind>,
+    /// Acknowledgements sent but not answered yet.
+    pub acks_in_flight: usize,
 }
 
 /// The shared core behind every [`DriverHandle`](super::DriverHandle).
@@ -158,6 +160,8 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     /// Wakes the runtime loop: a stop was requested, or a revive queued.
     pub wake: Notify,
+    /// Signalled when the last in-flight acknowledgement is answered.
+    pub acks_done: Notify,
 }
 
 impl Shared {
@@ -175,8 +179,10 @@ impl Shared {
                 suppressed,
                 revives: ReviveLimiter::default(),
                 stop: None,
+                acks_in_flight: 0,
             }),
             wake: Notify::new(),
+            acks_done: Notify::new(),
         }
     }
 
