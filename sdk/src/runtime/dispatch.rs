@@ -151,17 +151,9 @@ async fn decline_unanswered(driver: &DriverHandle, ids: Vec<OfferId>) {
         return;
     }
     let refuse = driver.shared.config.unanswered_offer_refuse;
-    let (stream, mut call) = {
-        let state = driver.shared.lock();
-        let Some(conn) = state.conn.clone() else {
-            return;
-        };
-        let mut call = pb::Call {
-            framework_id: Some(conn.framework_id.to_pb()),
-            ..Default::default()
-        };
-        call.set_type(pb::call::Type::Decline);
-        (conn.stream_id, call)
+    let Ok((stream, mut call)) = driver.call(pb::call::Type::Decline) else {
+        // Disconnected: the offers died with the connection.
+        return;
     };
     tracing::debug!(
         count = unanswered.len(),

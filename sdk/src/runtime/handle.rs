@@ -43,7 +43,7 @@ fn filters(refuse: Option<Duration>) -> Option<pb::Filters> {
 impl DriverHandle {
     /// Builds a call of `kind` for the current connection, or fails with
     /// `Disconnected`.
-    fn call(&self, kind: CallType) -> Result<(String, pb::Call), Error> {
+    pub(crate) fn call(&self, kind: CallType) -> Result<(String, pb::Call), Error> {
         let state = self.shared.lock();
         let conn = state.conn.as_ref().ok_or(Error::Disconnected)?;
         let mut call = pb::Call {
