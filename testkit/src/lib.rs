@@ -7,7 +7,9 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+pub mod harness;
 
 /// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
+pub use harness::{Cluster, Running, Script, Trace};
 pub use master::{AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

@@ -71,6 +71,24 @@ async fn update<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S, status: 
             return;
         }
     }
+    if adds_nothing(driver, &status) {
+        // The handler already knows this state: a reconciliation answer
+        // repeating it, the reliable update of a state a reconciliation
+        // answer showed first, or anything after the task's end. Hidden,
+        // so each handler sees each transition (and one terminal state)
+        // once; acknowledged whatever the ack mode, since the framework
+        // never sees it to acknowledge it itself.
+        tracing::debug!(task = %status.task_id, state = ?status.state, "update repeats a known state; hidden");
+        if let Some(uuid) = &status.uuid {
+            driver
+                .shared
+                .lock()
+                .seen
+                .insert(status.task_id.clone(), uuid.clone());
+            acknowledge(driver, &status).await;
+        }
+        return;
+    }
     {
         let mut state = driver.shared.lock();
         let record = state
@@ -96,6 +114,20 @@ async fn update<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S, status: 
             acknowledge(driver, &status).await;
         }
     }
+}
+
+/// Whether `status` tells the handler nothing new about its task: the task
+/// already ended, or the update repeats the last state shown (same health).
+fn adds_nothing(driver: &DriverHandle, status: &TaskStatus) -> bool {
+    let state = driver.shared.lock();
+    let Some(last) = state
+        .tasks
+        .get(&status.task_id)
+        .and_then(|t| t.last.as_ref())
+    else {
+        return false;
+    };
+    last.state.is_terminal() || (last.state == status.state && last.healthy == status.healthy)
 }
 
 /// Sends the acknowledgement without holding up the event loop: the ack is
@@ -171,13 +203,26 @@ async fn decline_unanswered(driver: &DriverHandle, ids: Vec<OfferId>) {
     }
 }
 
-/// After every handler: apply the scheduler's demand per role.
-pub(crate) async fn after_handler<S: Scheduler>(driver: &DriverHandle, scheduler: &S) {
-    let (to_suppress, to_revive) = {
-        let state = driver.shared.lock();
-        if state.conn.is_none() {
-            return;
+/// After every handler: apply the scheduler's demand per role. The demand
+/// is read before the first await, so a scheduler need not be `Sync`.
+pub(crate) fn after_handler<S: Scheduler>(
+    driver: &DriverHandle,
+    scheduler: &S,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let demand = demand(driver, scheduler);
+    let driver = driver.clone();
+    async move {
+        if let Some((to_suppress, to_revive)) = demand {
+            apply_demand(&driver, to_suppress, to_revive).await;
         }
+    }
+}
+
+/// The roles to suppress and to revive now; `None` when disconnected.
+fn demand<S: Scheduler>(driver: &DriverHandle, scheduler: &S) -> Option<(Vec<Role>, Vec<Role>)> {
+    Some({
+        let state = driver.shared.lock();
+        state.conn.as_ref()?;
         let mut suppress = Vec::new();
         let mut revive = Vec::new();
         for role in &state.info.roles {
@@ -188,7 +233,10 @@ pub(crate) async fn after_handler<S: Scheduler>(driver: &DriverHandle, scheduler
             }
         }
         (suppress, revive)
-    };
+    })
+}
+
+async fn apply_demand(driver: &DriverHandle, to_suppress: Vec<Role>, to_revive: Vec<Role>) {
     if !to_suppress.is_empty() {
         tracing::debug!(roles = ?to_suppress, "nothing to run: suppressing");
         if let Err(e) = driver.suppress(&to_suppress).await {

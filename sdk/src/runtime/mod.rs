@@ -159,7 +159,10 @@ impl Runner {
                 }
             }
             let delay = self.backoff.next_delay();
+            // Biased: tokio's default random branch order would make runs
+            // differ from one another; the testkit replays them by seed.
             tokio::select! {
+                biased;
                 _ = tokio::time::sleep(delay) => {}
                 _ = self.shared.wake.notified() => {}
             }
@@ -256,14 +259,12 @@ impl Runner {
                     .revives
                     .next_due(self.shared.config.min_revive_interval)
             };
+            // Biased, for runs that replay exactly: a stop first, then
+            // events (an event that arrives with the silence deadline still
+            // counts), then queued revives, then the silence deadline.
             tokio::select! {
+                biased;
                 _ = self.shared.wake.notified() => {}
-                _ = sleep_until_opt(revive_due) => {
-                    dispatch::flush_revives(&self.driver).await;
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    return ConnectionEnd::Lost(Disconnect::MasterSilent(silence));
-                }
                 next = events.next() => match next {
                     None => return ConnectionEnd::Lost(Disconnect::StreamClosed("the master closed the stream".into())),
                     Some(Err(e)) => return ConnectionEnd::Lost(Disconnect::StreamClosed(e.to_string())),
@@ -280,6 +281,12 @@ impl Runner {
                         }
                     }
                 },
+                _ = sleep_until_opt(revive_due) => {
+                    dispatch::flush_revives(&self.driver).await;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return ConnectionEnd::Lost(Disconnect::MasterSilent(silence));
+                }
             }
         }
     }

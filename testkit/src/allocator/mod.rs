@@ -32,6 +32,7 @@ mod filters;
 mod inspect;
 #[cfg(test)]
 mod proptests;
+mod rejoin;
 mod sorter;
 #[cfg(test)]
 mod tests;

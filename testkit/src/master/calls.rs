@@ -16,7 +16,7 @@ use super::error::CallError;
 use super::offers::Retirement;
 use super::outbox;
 use super::sim::duration_info;
-use super::tasks::{is_terminal, KillOutcome};
+use super::tasks::is_terminal;
 use super::validate;
 
 impl MasterCore {
@@ -123,20 +123,8 @@ impl MasterCore {
             .as_ref()
             .and_then(|p| p.grace_period.as_ref())
             .map(duration_info);
-        for member in self.tasks.kill_set(fw, &task) {
-            let outcome = self
-                .tasks
-                .kill(now, fw, &member, grace, capabilities.task_killing_state);
-            if !matches!(outcome, KillOutcome::Killing { .. }) || !capabilities.task_killing_state {
-                continue;
-            }
-            let Some(record) = self.tasks.get(fw, &member) else {
-                continue;
-            };
-            let mut status = task_status(now, &member, TaskState::TaskKilling, Source::Executor);
-            status.agent_id = Some(record.agent.to_pb());
-            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
-            self.report(now, fw, status);
+        if !self.defer_kill_if_lost(fw, &task, grace) {
+            self.start_kill(now, fw, &task, grace);
         }
         Ok(())
     }

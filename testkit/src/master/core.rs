@@ -22,6 +22,7 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
+use super::faults::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
@@ -52,6 +53,7 @@ pub struct MasterCore {
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
+    pub(super) faults: FaultBook,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -97,6 +99,7 @@ impl MasterCore {
             removed: BTreeSet::new(),
             offers: OfferBook::new(),
             outbox: Vec::new(),
+            faults: FaultBook::default(),
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -373,7 +376,7 @@ impl MasterCore {
         }
     }
 
-    fn report_transition(&mut self, now: Duration, step: Transitioned) {
+    pub(super) fn report_transition(&mut self, now: Duration, step: Transitioned) {
         let mut status = task_status(now, &step.task, step.state, Source::Executor);
         status.agent_id = Some(step.agent.to_pb());
         status.executor_id = step.executor.as_ref().map(|e| e.to_pb());

@@ -90,6 +90,9 @@ pub struct AgentSnapshot {
     pub total: Resources,
     /// What is offered or used by tasks (unallocated form).
     pub allocated: Resources,
+    /// Lost to a partition (a fault the testkit injected): nothing on it
+    /// is offered or counted until it comes back.
+    pub lost: bool,
 }
 
 impl MasterState {
@@ -122,6 +125,12 @@ impl MasterState {
 }
 
 impl MasterCore {
+    /// Whether a task has a state change scheduled (starting, running for
+    /// a while, stopping).
+    pub fn has_pending_transitions(&self) -> bool {
+        self.tasks.next_deadline().is_some()
+    }
+
     /// A snapshot of the books.
     pub fn state(&self, now: Duration) -> MasterState {
         let frameworks = self
@@ -171,6 +180,7 @@ impl MasterCore {
                     hostname: a.hostname.clone(),
                     total: a.resources.clone(),
                     allocated: a.resources.checked_sub(&available).unwrap_or_default(),
+                    lost: self.faults.is_lost(&a.id),
                 }
             })
             .collect();

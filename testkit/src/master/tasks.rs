@@ -29,7 +29,7 @@ pub fn is_terminal(state: TaskState) -> bool {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transition {
+pub(super) enum Transition {
     Start,
     Run,
     Exit,
@@ -57,8 +57,8 @@ pub struct TaskRecord {
     pub state: TaskState,
     /// How it behaves.
     pub plan: SimPlan,
-    next: Option<(Duration, Transition)>,
-    killing: bool,
+    pub(super) next: Option<(Duration, Transition)>,
+    pub(super) killing: bool,
 }
 
 /// What a task needs to be launched.
@@ -120,16 +120,16 @@ pub enum KillOutcome {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-struct ExecutorUse {
-    resources: Resources,
-    live_tasks: usize,
+pub(super) struct ExecutorUse {
+    pub(super) resources: Resources,
+    pub(super) live_tasks: usize,
 }
 
 /// Every task of every framework.
 #[derive(Debug)]
 pub struct TaskTable {
-    tasks: BTreeMap<(FrameworkId, TaskId), TaskRecord>,
-    executors: BTreeMap<(FrameworkId, AgentId, ExecutorId), ExecutorUse>,
+    pub(super) tasks: BTreeMap<(FrameworkId, TaskId), TaskRecord>,
+    pub(super) executors: BTreeMap<(FrameworkId, AgentId, ExecutorId), ExecutorUse>,
     group_counter: u64,
     sim_step: Duration,
 }
@@ -307,24 +307,11 @@ impl TaskTable {
             }
         }
         let record = record.clone();
-        let mut freed = Resources::new();
-        if is_terminal(record.state) {
-            freed += &record.resources;
-            if let Some(executor) = &record.executor {
-                let key = (
-                    record.framework.clone(),
-                    record.agent.clone(),
-                    executor.clone(),
-                );
-                if let Some(usage) = self.executors.get_mut(&key) {
-                    usage.live_tasks = usage.live_tasks.saturating_sub(1);
-                    if usage.live_tasks == 0 {
-                        freed += &usage.resources;
-                        self.executors.remove(&key);
-                    }
-                }
-            }
-        }
+        let freed = if is_terminal(record.state) {
+            self.release(&record)
+        } else {
+            Resources::new()
+        };
         Some(Transitioned {
             framework: record.framework,
             task: record.id,
@@ -334,6 +321,27 @@ impl TaskTable {
             freed,
             message,
         })
+    }
+
+    /// What an ended task frees: its own resources, plus its executor's
+    /// when it was the executor's last live task (the executor goes too).
+    pub(super) fn release(&mut self, record: &TaskRecord) -> Resources {
+        let mut freed = record.resources.clone();
+        if let Some(executor) = &record.executor {
+            let key = (
+                record.framework.clone(),
+                record.agent.clone(),
+                executor.clone(),
+            );
+            if let Some(usage) = self.executors.get_mut(&key) {
+                usage.live_tasks = usage.live_tasks.saturating_sub(1);
+                if usage.live_tasks == 0 {
+                    freed += &usage.resources;
+                    self.executors.remove(&key);
+                }
+            }
+        }
+        freed
     }
 
     /// The earliest pending transition.

@@ -1,0 +1,321 @@
+//! The engine: the master core, the simulated wire and the recorder behind
+//! one lock, stepped by the frameworks' calls (synchronously, in the
+//! caller's task) and by one timer task on tokio's clock. After every step
+//! it delivers what the core sent, through the wire's faults, records it,
+//! and checks the master's invariants.
+//!
+//! Under tokio's paused clock everything here is deterministic: no threads,
+//! no real time, no randomness but the seeded one.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use corral::error::{RejectKind, TransportError};
+use corral::pb;
+use corral::{Event, FrameworkId};
+use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
+
+use super::network::{Network, Verdict};
+use super::trace::{summarize_call, summarize_event, Trace, What};
+use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
+
+pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
+
+struct Link {
+    framework: Option<FrameworkId>,
+    sender: EventSender,
+}
+
+/// Everything behind the lock.
+pub(crate) struct Engine {
+    pub core: MasterCore,
+    pub network: Network,
+    pub trace: Trace,
+    start: Instant,
+    links: BTreeMap<StreamId, Link>,
+    /// The first invariant broken, if any.
+    pub violation: Option<String>,
+}
+
+/// The engine and the two signals around it.
+pub(crate) struct EngineShared {
+    engine: Mutex<Engine>,
+    /// Wakes the timer task: deadlines may have moved.
+    pub timer: Notify,
+    /// Wakes whoever waits for the cluster to change (`run_until`).
+    pub changed: Notify,
+}
+
+impl EngineShared {
+    pub fn new(core: MasterCore) -> Arc<Self> {
+        Arc::new(EngineShared {
+            engine: Mutex::new(Engine {
+                core,
+                network: Network::default(),
+                trace: Trace::default(),
+                start: Instant::now(),
+                links: BTreeMap::new(),
+                violation: None,
+            }),
+            timer: Notify::new(),
+            changed: Notify::new(),
+        })
+    }
+
+    /// Locks the engine. Nothing panics while holding it but a bug, and a
+    /// test that hit one has failed already, so poisoning is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `step` on the engine, then delivers, checks and wakes.
+    pub fn step<T>(&self, step: impl FnOnce(&mut Engine, Duration) -> T) -> T {
+        let out = {
+            let mut engine = self.lock();
+            let now = engine.now();
+            let out = step(&mut engine, now);
+            engine.settle(now);
+            out
+        };
+        self.timer.notify_one();
+        self.changed.notify_waiters();
+        out
+    }
+
+    /// The timer task: runs the core's timers and releases held events,
+    /// each at its virtual time.
+    pub async fn run_timers(self: Arc<Self>) {
+        loop {
+            let next = {
+                let engine = self.lock();
+                engine.next_deadline().map(|d| engine.start + d)
+            };
+            tokio::select! {
+                biased;
+                () = self.timer.notified() => {}
+                () = sleep_until_opt(next) => {
+                    self.step(|engine, now| engine.tick(now));
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Engine {
+    /// Virtual time since the cluster started.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn next_deadline(&self) -> Option<Duration> {
+        [self.core.next_deadline(), self.network.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn tick(&mut self, now: Duration) {
+        if self.core.next_deadline().is_some_and(|d| d <= now) {
+            self.core.tick(now);
+        }
+        for held in self.network.due(now) {
+            let framework = self
+                .links
+                .get(&held.stream)
+                .and_then(|l| l.framework.clone());
+            self.send(now, framework, &held.stream, held.event);
+        }
+    }
+
+    /// Registers a new stream and returns its receiving end.
+    pub fn open(
+        &mut self,
+        stream: StreamId,
+        framework: Option<FrameworkId>,
+    ) -> mpsc::UnboundedReceiver<Result<pb::Event, TransportError>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.links.insert(stream, Link { framework, sender });
+        receiver
+    }
+
+    /// The framework subscribed on `stream`.
+    pub fn framework_of(&self, stream: &str) -> Option<FrameworkId> {
+        self.links
+            .get(&StreamId::new(stream))
+            .and_then(|l| l.framework.clone())
+    }
+
+    /// The current stream of `fw`.
+    pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
+        self.core
+            .state(self.now())
+            .framework(fw)
+            .and_then(|f| f.stream_id.clone())
+            .map(StreamId::new)
+    }
+
+    /// Records a call the master received.
+    pub fn record_call(
+        &mut self,
+        now: Duration,
+        framework: Option<FrameworkId>,
+        call: &pb::Call,
+        outcome: &Result<(), CallError>,
+    ) {
+        let outcome = outcome.as_ref().map(|_| ()).map_err(ToString::to_string);
+        self.trace.push(
+            now,
+            framework,
+            What::Call {
+                call: Box::new(call.clone()),
+                outcome,
+            },
+        );
+    }
+
+    /// Records what a handler saw.
+    pub fn record_seen(&mut self, framework: FrameworkId, event: Event) {
+        let now = self.now();
+        self.trace
+            .push(now, Some(framework), What::Seen(Box::new(event)));
+    }
+
+    /// Records a fault.
+    pub fn record_fault(&mut self, framework: Option<FrameworkId>, text: String) {
+        let now = self.now();
+        self.trace.push(now, framework, What::Fault(text));
+    }
+
+    /// Records an acknowledgement lost on the wire.
+    pub fn record_lost_call(&mut self, framework: FrameworkId, call: &pb::Call) {
+        let now = self.now();
+        self.trace.push(
+            now,
+            Some(framework),
+            What::Lost {
+                what: summarize_call(call),
+                why: "acknowledgement dropped",
+            },
+        );
+    }
+
+    /// Delivers the core's outbox, then checks the invariants.
+    fn settle(&mut self, now: Duration) {
+        for outgoing in self.core.take_outbox() {
+            match outgoing {
+                Outgoing::Event { stream, event } => {
+                    let framework = self.links.get(&stream).and_then(|l| l.framework.clone());
+                    let framework = framework.or_else(|| {
+                        event
+                            .subscribed
+                            .as_ref()
+                            .map(|s| FrameworkId::from(&s.framework_id))
+                    });
+                    if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
+                        link.framework.get_or_insert_with(|| fw.clone());
+                    }
+                    match self
+                        .network
+                        .route(now, framework.as_ref(), &stream, *event.clone())
+                    {
+                        Verdict::Deliver(events) => {
+                            for event in events {
+                                self.send(now, framework.clone(), &stream, event);
+                            }
+                        }
+                        Verdict::Lost(why) => self.trace.push(
+                            now,
+                            framework,
+                            What::Lost {
+                                what: summarize_event(&event),
+                                why,
+                            },
+                        ),
+                        Verdict::Held => {}
+                    }
+                }
+                Outgoing::Close { stream } => {
+                    self.links.remove(&stream);
+                    self.network.closed(&stream);
+                }
+            }
+        }
+        if self.violation.is_none() {
+            if let Err(violation) = self.core.check_invariants() {
+                tracing::error!(%violation, "invariant broken");
+                self.trace
+                    .push(now, None, What::Violation(violation.clone()));
+                self.violation = Some(violation);
+            }
+        }
+    }
+
+    /// Puts one event on a stream, recording it (heartbeats unrecorded).
+    fn send(
+        &mut self,
+        now: Duration,
+        framework: Option<FrameworkId>,
+        stream: &StreamId,
+        event: pb::Event,
+    ) {
+        let Some(link) = self.links.get(stream) else {
+            return;
+        };
+        let heartbeat = event.r#type == Some(pb::event::Type::Heartbeat as i32);
+        if !heartbeat {
+            self.trace
+                .push(now, framework, What::Delivered(Box::new(event.clone())));
+        }
+        if link.sender.send(Ok(event)).is_err() {
+            // The framework dropped its end; its guard reports it.
+            self.links.remove(stream);
+        }
+    }
+
+    /// The client dropped `stream`.
+    pub fn dropped(&mut self, now: Duration, stream: &StreamId) {
+        self.links.remove(stream);
+        self.network.closed(stream);
+        self.core.disconnect(now, stream);
+    }
+
+    /// Whether nothing is under way: no task between states, no update
+    /// waiting for its acknowledgement, nothing held on the wire, and every
+    /// framework in `running` connected.
+    pub fn is_idle(&self, running: &[FrameworkId]) -> bool {
+        let state = self.core.state(self.now());
+        let connected = running.iter().all(|fw| {
+            state
+                .framework(fw)
+                .is_none_or(|f| f.active && f.pending_updates == 0)
+        });
+        connected
+            && self.network.is_empty()
+            && state.frameworks.iter().all(|f| f.pending_updates == 0)
+            && !self.core.has_pending_transitions()
+    }
+}
+
+/// A refusal of the core as the SDK's transport error.
+pub(crate) fn to_transport_error(err: &CallError) -> TransportError {
+    let kind = match err.kind() {
+        ErrorKind::InvalidArgument => RejectKind::InvalidArgument,
+        ErrorKind::PermissionDenied => RejectKind::NotSubscribed,
+        ErrorKind::NotFound => RejectKind::NotFound,
+        ErrorKind::Unimplemented => RejectKind::Unimplemented,
+        ErrorKind::Internal => RejectKind::Other,
+    };
+    TransportError::Rejected {
+        kind,
+        message: err.to_string(),
+    }
+}

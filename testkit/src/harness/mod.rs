@@ -1,0 +1,37 @@
+//! The test harness: run a framework against faults, deterministically.
+//!
+//! A [`Cluster`] is the mock master's core with its agents, driven on
+//! tokio's clock (pause it, and a ten-minute scenario runs in
+//! milliseconds), with the frameworks under test attached in-process
+//! through a transport that calls the core directly. Around the core:
+//!
+//! - a simulated wire per framework that can lose, duplicate,
+//!   delay or reorder status updates, lose acknowledgements, or go silent;
+//! - the master's own faults: a broken connection, a failover, a lost
+//!   agent (and its return), a task that fails or ignores its kill;
+//! - a recorder ([`Trace`]): every call, every event on the wire, every
+//!   event a handler saw, every fault, stamped with virtual time, with
+//!   assertion helpers and a readable dump;
+//! - the master's invariants, checked after every step; a broken one fails
+//!   the test with the trace.
+//!
+//! For framework logic that should be tested without the allocator's
+//! choices in the way, [`Script`] plays the master step by step instead.
+//!
+//! Same seed, same trace: the core's choices come from the seed, the
+//! frameworks' backoff jitter too, and under a paused clock on a
+//! current-thread runtime every step happens in the same order.
+
+mod cluster;
+mod engine;
+mod network;
+mod recorded;
+mod script;
+mod trace;
+mod transport;
+
+pub use cluster::{Cluster, Running};
+pub use recorded::Recorded;
+pub use script::{Accepted, Script, ScriptError, ScriptTransport};
+pub use trace::{Entry, Trace, What};
+pub use transport::ClusterTransport;

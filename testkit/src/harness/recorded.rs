@@ -1,0 +1,110 @@
+//! [`Recorded`]: wraps a framework's [`Scheduler`] so that every event its
+//! handlers are called with goes into the cluster's trace first. The
+//! framework's behaviour is unchanged: every call is passed through.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use corral::{
+    AgentId, Disconnect, Driver, Event, ExecutorId, Failure, FrameworkId, InverseOffer, Offer,
+    OfferId, Role, Scheduler, Subscribed, TaskStatus,
+};
+
+use super::engine::EngineShared;
+
+/// A scheduler whose handler calls are recorded.
+pub struct Recorded<S> {
+    inner: S,
+    shared: Arc<EngineShared>,
+    framework: Option<FrameworkId>,
+}
+
+impl<S> Recorded<S> {
+    pub(crate) fn new(inner: S, shared: Arc<EngineShared>) -> Self {
+        Recorded {
+            inner,
+            shared,
+            framework: None,
+        }
+    }
+
+    /// The wrapped scheduler.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    fn record(&self, event: Event) {
+        if let Some(fw) = &self.framework {
+            self.shared.lock().record_seen(fw.clone(), event);
+            self.shared.changed.notify_waiters();
+        }
+    }
+}
+
+#[async_trait]
+impl<S: Scheduler> Scheduler for Recorded<S> {
+    async fn subscribed(&mut self, driver: &dyn Driver, info: &Subscribed) {
+        self.framework = Some(info.framework_id.clone());
+        self.record(Event::Subscribed(info.clone()));
+        self.inner.subscribed(driver, info).await;
+    }
+
+    async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
+        self.record(Event::Offers(offers.clone()));
+        self.inner.offers(driver, offers).await;
+    }
+
+    async fn inverse_offers(&mut self, driver: &dyn Driver, offers: Vec<InverseOffer>) {
+        self.record(Event::InverseOffers(offers.clone()));
+        self.inner.inverse_offers(driver, offers).await;
+    }
+
+    async fn rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
+        self.record(Event::Rescinded(offer.clone()));
+        self.inner.rescinded(driver, offer).await;
+    }
+
+    async fn inverse_offer_rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
+        self.record(Event::InverseOfferRescinded(offer.clone()));
+        self.inner.inverse_offer_rescinded(driver, offer).await;
+    }
+
+    async fn status_update(&mut self, driver: &dyn Driver, status: &TaskStatus) {
+        self.record(Event::Update(status.clone()));
+        self.inner.status_update(driver, status).await;
+    }
+
+    async fn message(
+        &mut self,
+        driver: &dyn Driver,
+        agent: &AgentId,
+        executor: &ExecutorId,
+        data: &[u8],
+    ) {
+        self.record(Event::Message {
+            agent_id: agent.clone(),
+            executor_id: executor.clone(),
+            data: data.to_vec(),
+        });
+        self.inner.message(driver, agent, executor, data).await;
+    }
+
+    async fn failure(&mut self, driver: &dyn Driver, failure: &Failure) {
+        self.record(Event::Failure(failure.clone()));
+        self.inner.failure(driver, failure).await;
+    }
+
+    async fn error(&mut self, driver: &dyn Driver, message: &str) {
+        self.record(Event::Error(message.to_owned()));
+        self.inner.error(driver, message).await;
+    }
+
+    async fn disconnected(&mut self, driver: &dyn Driver, why: &Disconnect) {
+        self.record(Event::Disconnected(why.clone()));
+        self.inner.disconnected(driver, why).await;
+    }
+
+    fn wants_offers(&self, role: &Role) -> Option<bool> {
+        self.inner.wants_offers(role)
+    }
+}

@@ -1,0 +1,376 @@
+//! Faults the testkit injects into the master: a broken framework
+//! connection, a master failover, an agent lost to a partition and brought
+//! back, a task that fails or ignores its kill. Each is one method on
+//! [`MasterCore`], deterministic like the rest of the core; the harness
+//! (`crate::harness`) calls them between steps.
+//!
+//! A lost agent leaves the allocator and its offers are rescinded. Tasks of
+//! PARTITION_AWARE frameworks become TASK_UNREACHABLE and are frozen where
+//! they were; the others become TASK_LOST and are gone. When the agent
+//! comes back it re-registers with the frozen tasks, which resume (an
+//! update with their state and `REASON_AGENT_REREGISTERED` tells their
+//! framework), and kills asked for meanwhile are carried out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use corral::pb;
+use corral::pb::task_status::{Reason, Source};
+use corral::pb::TaskState;
+use corral::{AgentId, FrameworkId, Resources, TaskId};
+use tracing::{info, warn};
+
+use super::core::{allocator_ok, task_status, MasterCore};
+use super::outbox::Outgoing;
+use super::tasks::{is_terminal, KillOutcome, Transition};
+
+/// Why a fault could not be injected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultError {
+    /// No framework with this id (or it is not connected, for faults on
+    /// its connection).
+    #[error("framework {0} is not connected")]
+    NotConnected(FrameworkId),
+    /// No agent with this id is registered.
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    /// The agent is not lost, so it cannot come back.
+    #[error("agent {0} is not lost")]
+    AgentNotLost(AgentId),
+    /// No live task with this id for this framework.
+    #[error("framework {framework} has no live task {task}")]
+    UnknownTask {
+        /// The framework.
+        framework: FrameworkId,
+        /// The task.
+        task: TaskId,
+    },
+    /// The task's agent is lost: the master cannot reach it.
+    #[error("task {0} is on a lost agent")]
+    Unreachable(TaskId),
+}
+
+/// The master's memory of the faults in force.
+#[derive(Debug, Default)]
+pub struct FaultBook {
+    /// Lost agents and when they were lost.
+    lost: BTreeMap<AgentId, Duration>,
+    /// Frozen tasks of lost agents: their state before, and their pending
+    /// transition as time left.
+    frozen: BTreeMap<(FrameworkId, TaskId), Frozen>,
+    /// Kills asked for tasks on lost agents, with their grace period.
+    pending_kills: BTreeMap<(FrameworkId, TaskId), Option<Duration>>,
+    /// How many failovers happened (names the new master).
+    failovers: u64,
+}
+
+#[derive(Debug)]
+struct Frozen {
+    state: TaskState,
+    next: Option<(Duration, Transition)>,
+}
+
+impl FaultBook {
+    /// Whether `agent` is lost.
+    pub fn is_lost(&self, agent: &AgentId) -> bool {
+        self.lost.contains_key(agent)
+    }
+
+    /// The lost agents.
+    pub fn lost_agents(&self) -> impl Iterator<Item = &AgentId> {
+        self.lost.keys()
+    }
+}
+
+impl MasterCore {
+    /// Cuts `fw`'s event stream as a broken connection would: the stream
+    /// ends and the framework is disconnected (offers withdrawn, failover
+    /// timer started) until it resubscribes.
+    pub fn break_connection(&mut self, now: Duration, fw: &FrameworkId) -> Result<(), FaultError> {
+        let stream = self
+            .frameworks
+            .get(fw)
+            .and_then(|r| r.stream().cloned())
+            .ok_or_else(|| FaultError::NotConnected(fw.clone()))?;
+        warn!(framework = %fw, %stream, "fault: connection broken");
+        self.outbox.push(Outgoing::Close {
+            stream: stream.clone(),
+        });
+        self.disconnect(now, &stream);
+        Ok(())
+    }
+
+    /// A master failover: a new leader takes over with the same agents and
+    /// tasks (they re-register), but every stream ends and every offer is
+    /// gone. Frameworks must resubscribe within their failover timeout to
+    /// keep their tasks; unacknowledged status updates are resent then.
+    pub fn fail_over(&mut self, now: Duration) {
+        self.faults.failovers += 1;
+        let base = self.config.master_id.clone();
+        self.master_info.id = format!("{base}-{}", self.faults.failovers);
+        warn!(master = %self.master_info.id, "fault: master failover");
+        let streams: Vec<_> = self
+            .frameworks
+            .values()
+            .filter_map(|r| r.stream().cloned())
+            .collect();
+        for stream in streams {
+            self.outbox.push(Outgoing::Close {
+                stream: stream.clone(),
+            });
+            self.disconnect(now, &stream);
+        }
+    }
+
+    /// Loses `agent` to a partition. See the module docs.
+    pub fn lose_agent(&mut self, now: Duration, agent: &AgentId) -> Result<(), FaultError> {
+        if !self.agents.contains_key(agent) || self.faults.lost.contains_key(agent) {
+            return Err(FaultError::UnknownAgent(agent.clone()));
+        }
+        warn!(%agent, "fault: agent lost");
+        let offers: Vec<_> = self
+            .offers
+            .iter()
+            .filter(|o| &o.agent == agent)
+            .map(|o| o.id.clone())
+            .collect();
+        for offer in offers {
+            self.rescind(now, &offer);
+        }
+        allocator_ok(self.allocator.remove_agent(agent), "remove_agent");
+        self.faults.lost.insert(agent.clone(), now);
+        let keys: Vec<(FrameworkId, TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|t| &t.agent == agent && !is_terminal(t.state))
+            .map(|t| (t.framework.clone(), t.id.clone()))
+            .collect();
+        for key in keys {
+            let aware = self
+                .frameworks
+                .get(&key.0)
+                .is_some_and(|r| r.capabilities.partition_aware);
+            let Some(record) = self.tasks.tasks.get_mut(&key) else {
+                continue;
+            };
+            let next = record
+                .next
+                .take()
+                .map(|(at, t)| (at.saturating_sub(now), t));
+            let state = if aware {
+                self.faults.frozen.insert(
+                    key.clone(),
+                    Frozen {
+                        state: record.state,
+                        next,
+                    },
+                );
+                TaskState::TaskUnreachable
+            } else {
+                TaskState::TaskLost
+            };
+            record.state = state;
+            let record = record.clone();
+            if !aware {
+                // Gone for good; the agent already left the allocator, so
+                // nothing is recovered.
+                self.tasks.release(&record);
+            }
+            let mut status = task_status(now, &key.1, state, Source::Master);
+            status.agent_id = Some(agent.to_pb());
+            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            status.reason = Some(Reason::AgentRemoved as i32);
+            status.message = Some(format!("agent {agent} is unreachable"));
+            if aware {
+                status.unreachable_time = Some(pb::TimeInfo {
+                    nanoseconds: i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
+                });
+            }
+            self.report(now, &key.0, status);
+        }
+        Ok(())
+    }
+
+    /// Brings a lost agent back: it re-registers with its frozen tasks,
+    /// which resume; pending kills are carried out; an allocation runs.
+    pub fn restore_agent(&mut self, now: Duration, agent: &AgentId) -> Result<(), FaultError> {
+        let Some(lost_at) = self.faults.lost.remove(agent) else {
+            return Err(FaultError::AgentNotLost(agent.clone()));
+        };
+        let Some(spec) = self.agents.get(agent).cloned() else {
+            return Err(FaultError::UnknownAgent(agent.clone()));
+        };
+        info!(%agent, lost_for = ?now.saturating_sub(lost_at), "fault healed: agent back");
+        let frozen: Vec<((FrameworkId, TaskId), Frozen)> = {
+            let keys: Vec<_> = self
+                .faults
+                .frozen
+                .keys()
+                .filter(|(fw, task)| self.tasks.get(fw, task).is_some_and(|t| &t.agent == agent))
+                .cloned()
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| self.faults.frozen.remove(&k).map(|f| (k, f)))
+                .collect()
+        };
+        // What the returning tasks (and their executors) hold.
+        let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+        for ((fw, task), _) in &frozen {
+            if let Some(record) = self.tasks.get(fw, task) {
+                *used.entry(fw.clone()).or_default() += &record.resources;
+            }
+        }
+        for ((fw, on, _), usage) in &self.tasks.executors {
+            if on == agent && usage.live_tasks > 0 && used.contains_key(fw) {
+                *used.entry(fw.clone()).or_default() += &usage.resources;
+            }
+        }
+        let used: Vec<(FrameworkId, Resources)> = used.into_iter().collect();
+        allocator_ok(
+            self.allocator
+                .add_agent_in_use(agent.clone(), spec.resources.clone(), &used),
+            "add_agent_in_use",
+        );
+        for ((fw, task), was) in frozen {
+            let Some(record) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) else {
+                continue;
+            };
+            record.state = was.state;
+            record.next = was.next.map(|(left, t)| (now.saturating_add(left), t));
+            let executor = record.executor.clone();
+            let mut status = task_status(now, &task, was.state, Source::Master);
+            status.agent_id = Some(agent.to_pb());
+            status.executor_id = executor.as_ref().map(|e| e.to_pb());
+            status.reason = Some(Reason::AgentReregistered as i32);
+            status.message = Some(format!("agent {agent} re-registered"));
+            self.report(now, &fw, status);
+        }
+        let kills: Vec<_> = self
+            .faults
+            .pending_kills
+            .iter()
+            .filter(|((fw, task), _)| self.tasks.get(fw, task).is_some_and(|t| &t.agent == agent))
+            .map(|(k, g)| (k.clone(), *g))
+            .collect();
+        for ((fw, task), grace) in kills {
+            self.faults
+                .pending_kills
+                .remove(&(fw.clone(), task.clone()));
+            self.start_kill(now, &fw, &task, grace);
+        }
+        self.allocate_now(now);
+        Ok(())
+    }
+
+    /// Whether a kill of `task` must wait for its lost agent; if so it is
+    /// remembered and carried out when the agent comes back.
+    pub(super) fn defer_kill_if_lost(
+        &mut self,
+        fw: &FrameworkId,
+        task: &TaskId,
+        grace: Option<Duration>,
+    ) -> bool {
+        let lost = self
+            .tasks
+            .get(fw, task)
+            .is_some_and(|t| self.faults.lost.contains_key(&t.agent));
+        if lost {
+            info!(framework = %fw, %task, "kill of a task on a lost agent deferred until it returns");
+            self.faults
+                .pending_kills
+                .insert((fw.clone(), task.clone()), grace);
+        }
+        lost
+    }
+
+    /// Makes a live task fail now with `reason` and `message` (TASK_FAILED,
+    /// as its executor would report it); its resources are freed.
+    pub fn fail_task(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        task: &TaskId,
+        reason: Reason,
+        message: &str,
+    ) -> Result<(), FaultError> {
+        self.live_task(fw, task)?;
+        warn!(framework = %fw, %task, reason = reason.as_str_name(), "fault: task fails");
+        let record = {
+            let Some(entry) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) else {
+                return Err(self.unknown(fw, task));
+            };
+            entry.state = TaskState::TaskFailed;
+            entry.next = None;
+            entry.clone()
+        };
+        let freed = self.tasks.release(&record);
+        let mut status = task_status(now, task, TaskState::TaskFailed, Source::Executor);
+        status.agent_id = Some(record.agent.to_pb());
+        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+        status.reason = Some(reason as i32);
+        status.message = Some(message.to_owned());
+        self.report(now, fw, status);
+        self.recover(now, fw, &record.agent, &freed, None);
+        Ok(())
+    }
+
+    /// Makes a live task ignore kills: it stops only when the kill's grace
+    /// period forces it (at once when there is none).
+    pub fn ignore_kill(&mut self, fw: &FrameworkId, task: &TaskId) -> Result<(), FaultError> {
+        self.live_task(fw, task)?;
+        if let Some(entry) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) {
+            entry.plan.cleanup = Duration::MAX;
+        }
+        warn!(framework = %fw, %task, "fault: task will ignore its kill");
+        Ok(())
+    }
+
+    /// `Ok` when `task` of `fw` is live and on a reachable agent.
+    fn live_task(&self, fw: &FrameworkId, task: &TaskId) -> Result<(), FaultError> {
+        let record = self
+            .tasks
+            .get(fw, task)
+            .filter(|t| !is_terminal(t.state))
+            .ok_or_else(|| self.unknown(fw, task))?;
+        if self.faults.lost.contains_key(&record.agent) {
+            return Err(FaultError::Unreachable(task.clone()));
+        }
+        Ok(())
+    }
+
+    fn unknown(&self, fw: &FrameworkId, task: &TaskId) -> FaultError {
+        FaultError::UnknownTask {
+            framework: fw.clone(),
+            task: task.clone(),
+        }
+    }
+
+    /// Starts killing `task` and its task group (TASK_KILLING first for
+    /// frameworks with the capability).
+    pub(super) fn start_kill(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        task: &TaskId,
+        grace: Option<Duration>,
+    ) {
+        let killing_state = self
+            .frameworks
+            .get(fw)
+            .is_some_and(|r| r.capabilities.task_killing_state);
+        for member in self.tasks.kill_set(fw, task) {
+            let outcome = self.tasks.kill(now, fw, &member, grace, killing_state);
+            if !matches!(outcome, KillOutcome::Killing { .. }) || !killing_state {
+                continue;
+            }
+            let Some(record) = self.tasks.get(fw, &member) else {
+                continue;
+            };
+            let mut status = task_status(now, &member, TaskState::TaskKilling, Source::Executor);
+            status.agent_id = Some(record.agent.to_pb());
+            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            self.report(now, fw, status);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The master's invariants, checked by the testkit after every step: the
+//! books of the allocator, the offer book and the task table agree, so no
+//! resource is offered to two frameworks at once and no agent is
+//! over-committed; offers go only to connected frameworks and reachable
+//! agents.
+
+use std::collections::BTreeMap;
+
+use corral::{AgentId, FrameworkId, Resources};
+
+use super::core::MasterCore;
+use super::tasks::is_terminal;
+
+impl MasterCore {
+    /// Checks every invariant; the first one broken, described.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.allocator
+            .check_invariants()
+            .map_err(|e| format!("allocator: {e}"))?;
+        // What the master believes each framework holds on each agent:
+        // its outstanding offers, its live tasks and their executors.
+        let mut held: BTreeMap<(AgentId, FrameworkId), Resources> = BTreeMap::new();
+        for offer in self.offers.iter() {
+            let connected = self
+                .frameworks
+                .get(&offer.framework)
+                .is_some_and(|r| r.stream().is_some());
+            if !connected {
+                return Err(format!(
+                    "offer {} is outstanding for {}, which is not connected",
+                    offer.id, offer.framework
+                ));
+            }
+            if self.faults.is_lost(&offer.agent) {
+                return Err(format!(
+                    "offer {} is for lost agent {}",
+                    offer.id, offer.agent
+                ));
+            }
+            *held
+                .entry((offer.agent.clone(), offer.framework.clone()))
+                .or_default() += &offer.resources;
+        }
+        for task in self.tasks.iter().filter(|t| !is_terminal(t.state)) {
+            if !self.agents.contains_key(&task.agent) {
+                return Err(format!(
+                    "task {} runs on unknown agent {}",
+                    task.id, task.agent
+                ));
+            }
+            if self.faults.is_lost(&task.agent) {
+                continue;
+            }
+            *held
+                .entry((task.agent.clone(), task.framework.clone()))
+                .or_default() += &task.resources;
+        }
+        for ((fw, agent, executor), usage) in &self.tasks.executors {
+            if usage.live_tasks == 0 {
+                return Err(format!(
+                    "executor {executor} of {fw} on {agent} has no live task but is kept"
+                ));
+            }
+            if self.faults.is_lost(agent) {
+                continue;
+            }
+            *held.entry((agent.clone(), fw.clone())).or_default() += &usage.resources;
+        }
+        for (agent, spec) in &self.agents {
+            if self.faults.is_lost(agent) {
+                if self.allocator.total(agent).is_some() {
+                    return Err(format!("lost agent {agent} is still in the allocator"));
+                }
+                continue;
+            }
+            let mut books = Resources::new();
+            for fw in self.frameworks.keys() {
+                let master = held
+                    .remove(&(agent.clone(), fw.clone()))
+                    .unwrap_or_default();
+                let allocator = self.allocator.allocated_on(agent, fw);
+                if master != allocator {
+                    return Err(format!(
+                        "on agent {agent}, {fw} holds {master} by the master's books \
+                         (offers + tasks + executors) but {allocator} by the allocator's"
+                    ));
+                }
+                books += &master.unallocated();
+            }
+            if !spec.resources.unallocated().contains(&books) {
+                return Err(format!(
+                    "agent {agent} is over-committed: {books} in use of {}",
+                    spec.resources
+                ));
+            }
+        }
+        if let Some(((agent, fw), resources)) = held.into_iter().next() {
+            return Err(format!(
+                "{fw} holds {resources} on agent {agent} but is not a known framework"
+            ));
+        }
+        Ok(())
+    }
+}
