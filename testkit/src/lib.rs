@@ -6,6 +6,11 @@
 
 #![warn(missing_docs)]
 
+// The README's guide is compiled and run with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod allocator;
 pub mod harness;
 

@@ -37,6 +37,8 @@ pub(crate) struct Engine {
     links: BTreeMap<StreamId, Link>,
     /// The first invariant broken, if any.
     pub violation: Option<String>,
+    /// Check the invariants after every step (the default).
+    pub checking: bool,
 }
 
 /// The engine and the two signals around it.
@@ -58,6 +60,7 @@ impl EngineShared {
                 start: Instant::now(),
                 links: BTreeMap::new(),
                 violation: None,
+                checking: true,
             }),
             timer: Notify::new(),
             changed: Notify::new(),
@@ -156,11 +159,7 @@ impl Engine {
 
     /// The current stream of `fw`.
     pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
-        self.core
-            .state(self.now())
-            .framework(fw)
-            .and_then(|f| f.stream_id.clone())
-            .map(StreamId::new)
+        self.core.stream_of(fw)
     }
 
     /// Records a call the master received.
@@ -249,7 +248,7 @@ impl Engine {
                 }
             }
         }
-        if self.violation.is_none() {
+        if self.checking && self.violation.is_none() {
             if let Err(violation) = self.core.check_invariants() {
                 tracing::error!(%violation, "invariant broken");
                 self.trace
@@ -292,16 +291,12 @@ impl Engine {
     /// waiting for its acknowledgement, nothing held on the wire, and every
     /// framework in `running` connected.
     pub fn is_idle(&self, running: &[FrameworkId]) -> bool {
-        let state = self.core.state(self.now());
-        let connected = running.iter().all(|fw| {
-            state
-                .framework(fw)
-                .is_none_or(|f| f.active && f.pending_updates == 0)
-        });
-        connected
+        self.core.all_updates_acknowledged()
             && self.network.is_empty()
-            && state.frameworks.iter().all(|f| f.pending_updates == 0)
             && !self.core.has_pending_transitions()
+            && running
+                .iter()
+                .all(|fw| self.core.stream_of(fw).is_some() || !self.core.is_registered(fw))
     }
 }
 

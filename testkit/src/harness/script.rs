@@ -188,7 +188,6 @@ impl Script {
                 r#type: Some(pb::event::Type::Offers as i32),
                 offers: Some(pb::event::Offers {
                     offers: vec![offer],
-                    ..Default::default()
                 }),
                 ..Default::default()
             },

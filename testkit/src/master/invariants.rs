@@ -102,3 +102,56 @@ impl MasterCore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use corral::pb;
+    use corral::{FrameworkInfo, Resources};
+
+    use crate::master::{MasterConfig, MasterCore};
+
+    fn subscribed_core() -> MasterCore {
+        let config = MasterConfig::default()
+            .agents(1, Resources::parse("cpus:4;mem:4096").unwrap())
+            .seed(3);
+        let mut core = MasterCore::new(config).unwrap();
+        let call = pb::Call {
+            r#type: Some(pb::call::Type::Subscribe as i32),
+            subscribe: Some(pb::call::Subscribe {
+                framework_info: FrameworkInfo::new("inv").to_pb(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        core.subscribe(Duration::ZERO, call).unwrap();
+        core
+    }
+
+    #[test]
+    fn consistent_books_pass() {
+        let core = subscribed_core();
+        assert_eq!(core.offers.iter().count(), 1);
+        core.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_offer_the_allocator_forgot_is_caught() {
+        let mut core = subscribed_core();
+        let offer = core.offers.iter().next().unwrap().clone();
+        // The allocator takes the resources back, but the offer stays out:
+        // the same resources could now be offered twice.
+        core.allocator
+            .recover(
+                Duration::ZERO,
+                &offer.framework,
+                &offer.agent,
+                &offer.resources,
+                None,
+            )
+            .unwrap();
+        let err = core.check_invariants().unwrap_err();
+        assert!(err.contains("by the allocator's"), "{err}");
+    }
+}

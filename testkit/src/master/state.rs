@@ -8,6 +8,7 @@ use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
 use super::core::MasterCore;
+use super::outbox::StreamId;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,6 +130,26 @@ impl MasterCore {
     /// a while, stopping).
     pub fn has_pending_transitions(&self) -> bool {
         self.tasks.next_deadline().is_some()
+    }
+
+    /// Whether every status update has been acknowledged.
+    pub fn all_updates_acknowledged(&self) -> bool {
+        self.updates.is_empty()
+    }
+
+    /// The current stream of `fw`, if it is connected.
+    pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
+        self.frameworks.get(fw).and_then(|r| r.stream().cloned())
+    }
+
+    /// Whether `fw` is subscribed or within its failover timeout.
+    pub fn is_registered(&self, fw: &FrameworkId) -> bool {
+        self.frameworks.contains_key(fw)
+    }
+
+    /// How many tasks the master has on its books (terminal ones too).
+    pub fn task_count(&self) -> usize {
+        self.tasks.iter().count()
     }
 
     /// A snapshot of the books.

@@ -173,6 +173,11 @@ impl StatusUpdates {
             .sum()
     }
 
+    /// Whether no update waits for an acknowledgement.
+    pub fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+
     /// The updates of one task that wait for an acknowledgement, oldest first.
     pub fn pending(&self, framework: &FrameworkId, task: &TaskId) -> Vec<&PendingUpdate> {
         self.queues

@@ -1,0 +1,123 @@
+//! Scripted mode: the test plays the master step by step, so the
+//! framework's decisions are tested without the allocator's choices in the
+//! way; then the framework is restarted with its persisted state and the
+//! same script carries on. Also: the harness's own checks can fail.
+
+mod support;
+
+use std::time::Duration;
+
+use corral::pb::call::Type as CallType;
+use corral::pb::TaskState as WireState;
+use corral::{AckMode, Config, Driver, Framework, FrameworkId, Resources, TaskState};
+use corral_testkit::{Cluster, MasterConfig, Script};
+use support::{info, jobs, task, Workload};
+
+#[tokio::test(start_paused = true)]
+async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledged() {
+    let script = Script::new();
+    script.ignore(&[CallType::Reconcile, CallType::Suppress, CallType::Revive]);
+    let (workload, seen) = Workload::new(jobs("t", 3, 1.5, None));
+    let framework = Framework::new(info("scripted", "batch"), script.transport());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(workload));
+
+    let fw = FrameworkId::new("fw-1");
+    let subscribe = script.expect_subscribe(&fw).await.unwrap();
+    assert!(subscribe.subscribe.unwrap().framework_info.id.is_none());
+
+    // 4 cpus hold two 1.5-cpu tasks, not three.
+    let resources = Resources::parse("cpus:4;mem:1024").unwrap();
+    script
+        .offer(&fw, "o1", "agent-a", "batch", &resources)
+        .unwrap();
+    let accepted = script.expect_accept().await.unwrap();
+    assert_eq!(accepted.offer_ids, [corral::OfferId::new("o1")]);
+    let launched: Vec<&str> = accepted
+        .tasks
+        .iter()
+        .map(|t| t.task_id.value.as_str())
+        .collect();
+    assert_eq!(launched, ["t-0", "t-1"]);
+
+    // A second offer takes the third task.
+    script
+        .offer(&fw, "o2", "agent-b", "batch", &resources)
+        .unwrap();
+    let accepted = script.expect_accept().await.unwrap();
+    assert_eq!(accepted.tasks.len(), 1);
+    assert_eq!(accepted.tasks[0].task_id.value, "t-2");
+
+    for state in [WireState::TaskStarting, WireState::TaskRunning] {
+        let uuid = script.update(&task("t-0"), "agent-a", state).unwrap();
+        script.expect_ack(&task("t-0"), &uuid).await.unwrap();
+    }
+    assert_eq!(
+        seen.lock().unwrap().states["t-0"],
+        [TaskState::Starting, TaskState::Running]
+    );
+
+    // Restart the framework with what it persisted (its id and its tasks'
+    // states): it subscribes again with the same id, and the script goes on.
+    driver.stop();
+    assert_eq!(run.await.unwrap().unwrap(), corral::Stopped::Disconnected);
+    let persisted = seen.lock().unwrap().states.clone();
+    let (mut restarted, seen_again) = Workload::new(vec![]);
+    seen_again.lock().unwrap().states = persisted;
+    restarted.pending.clear();
+    let framework = Framework::new(
+        info("scripted", "batch").with_id("fw-1"),
+        script.transport(),
+    );
+    let run = tokio::spawn(framework.run(restarted));
+    let again = script.expect_subscribe(&fw).await.unwrap();
+    assert_eq!(
+        again.subscribe.unwrap().framework_info.id.unwrap().value,
+        "fw-1"
+    );
+    let uuid = script
+        .update(&task("t-0"), "agent-a", WireState::TaskFinished)
+        .unwrap();
+    script.expect_ack(&task("t-0"), &uuid).await.unwrap();
+    assert_eq!(
+        seen_again.lock().unwrap().last("t-0"),
+        Some(TaskState::Finished)
+    );
+    run.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_script_reports_an_unexpected_call() {
+    let script = Script::new();
+    let (workload, _) = Workload::new(vec![]);
+    let framework = Framework::new(info("s", "batch"), script.transport());
+    let run = tokio::spawn(framework.run(workload));
+    script
+        .expect_subscribe(&FrameworkId::new("f"))
+        .await
+        .unwrap();
+    // The runtime reconciles first; the script did not ignore it.
+    let err = script.expect(CallType::Accept).await.unwrap_err();
+    assert!(err.to_string().contains("RECONCILE"), "{err}");
+    run.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn settling_fails_when_a_framework_leaves_updates_unacknowledged() {
+    let config = MasterConfig::default()
+        .agents(1, Resources::parse("cpus:4;mem:4096").unwrap())
+        .seed(1);
+    let mut cluster = Cluster::start(config).await.unwrap();
+    let (workload, _) = Workload::new(jobs("t", 1, 1.0, Some(100)));
+    let explicit = Config {
+        ack_mode: AckMode::Explicit,
+        ..Config::default()
+    };
+    // Explicit acks, and a workload that never sends them.
+    let _fw = cluster
+        .launch_with(info("lazy", "*"), explicit, workload)
+        .await;
+    cluster.advance(Duration::from_secs(5)).await;
+    let err = cluster.check_settled().unwrap_err();
+    assert!(err.contains("unacknowledged"), "{err}");
+}
