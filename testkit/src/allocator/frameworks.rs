@@ -41,7 +41,9 @@ impl Allocator {
 
     /// Replaces a framework's roles, suppressed roles and capabilities.
     /// Allocations under roles it leaves stay accounted (and recoverable)
-    /// until recovered; its filters for those roles are dropped.
+    /// until recovered; its filters for those roles are dropped. Dropping
+    /// the revocable capability stops lending to it; what it was lent stays
+    /// accounted until recovered.
     pub fn update_framework(
         &mut self,
         fw: &FrameworkId,

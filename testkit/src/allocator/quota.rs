@@ -22,7 +22,8 @@ pub struct Quota {
     pub guarantee: Resources,
     /// Scalar quantities the subtree never exceeds (regular and revocable
     /// holdings together); a name not listed is not limited. `None`: no
-    /// limit.
+    /// limit. `Resources` drops zero entries, so a name cannot be limited
+    /// to zero (`cpus:0` is "cpus not limited").
     pub limit: Option<Resources>,
 }
 
@@ -320,12 +321,11 @@ impl RoleTable {
                 state.child_headroom.sub(&old);
                 state.child_headroom.add(&new);
             }
+            // Every quota'd ancestor is recomputed: its own consumption
+            // changed too, even when the headroom below did not.
             let new = headroom_of(state);
             let old = std::mem::replace(&mut state.headroom, new.clone());
-            if old == new {
-                return;
-            }
-            pending = Some((old, new));
+            pending = (old != new).then_some((old, new));
         }
         if let Some((old, new)) = pending {
             self.required_headroom.sub(&old);
