@@ -84,11 +84,10 @@ impl Allocator {
         };
         let state = self.agent(ix).ok_or_else(unavailable)?;
         let mut moves: Vec<(usize, RoleId, Qty, Resources)> = Vec::new();
-        let mut roles: Vec<&Role> = resources
+        let roles: std::collections::BTreeSet<&Role> = resources
             .iter()
             .filter_map(|r| r.reservation.as_ref())
             .collect();
-        roles.dedup();
         let all_reserved = resources
             .iter()
             .all(|r| r.reservation.is_some() && r.allocation.is_none() && !r.revocable);

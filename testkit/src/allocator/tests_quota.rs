@@ -218,3 +218,19 @@ fn reserve_and_unreserve_move_resources_between_pools() {
     assert_eq!(a.total(&agent).cloned().unwrap(), res("cpus:4;mem:4096"));
     ok(&a);
 }
+
+#[test]
+fn unreserving_several_roles_at_once_moves_each_part_once() {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    let agent = AgentId::new("a0");
+    a.add_agent(agent.clone(), res("cpus:4;mem(b):512"))
+        .unwrap();
+    a.reserve(&agent, &role("b"), &res("cpus:1")).unwrap();
+    a.reserve(&agent, &role("c"), &res("cpus:1")).unwrap();
+    // Entries sort by name first, so b appears twice, apart.
+    a.unreserve(&agent, &res("cpus(b):1;cpus(c):1;mem(b):512"))
+        .unwrap();
+    assert_eq!(a.total(&agent).cloned().unwrap(), res("cpus:4;mem:512"));
+    assert_eq!(a.available(&agent).unwrap(), res("cpus:4;mem:512"));
+    ok(&a);
+}
