@@ -40,7 +40,7 @@ impl Allocator {
             demanding_headroom: Qty::default(),
             any_quota: self.roles.iter().any(|(_, r)| r.quota.is_some()),
         };
-        let mut grants = Vec::new();
+        let mut grants = Vec::with_capacity(order.len());
         if ctx.any_quota {
             self.run_stage(now, Stage::Guarantee, &ctx, &order, &mut grants);
         }
@@ -265,11 +265,17 @@ impl Allocator {
     }
 
     /// Groups the grants into allocations.
-    fn emit(&self, mut grants: Vec<Grant>) -> Vec<Allocation> {
-        grants.sort_by_key(|g| (g.pos, g.fw, g.role, g.lent));
-        let mut out: Vec<Allocation> = Vec::new();
+    fn emit(&self, grants: Vec<Grant>) -> Vec<Allocation> {
+        // Sort indices, not the (large) grants; one stage alone already
+        // produces them in order.
+        let key = |g: &Grant| (g.pos, g.fw, g.role, g.lent);
+        let mut order: Vec<usize> = (0..grants.len()).collect();
+        if !grants.is_sorted_by_key(key) {
+            order.sort_by_key(|i| key(&grants[*i]));
+        }
+        let mut out: Vec<Allocation> = Vec::with_capacity(grants.len());
         let mut last: Option<(usize, FwId, RoleId, bool)> = None;
-        for g in grants {
+        for g in order.into_iter().map(|i| &grants[i]) {
             let key = (g.pos, g.fw, g.role, g.lent);
             let (Some(agent), Some(framework)) = (self.agent(g.ix), self.framework(g.fw)) else {
                 continue;

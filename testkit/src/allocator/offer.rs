@@ -199,6 +199,9 @@ impl Allocator {
         if self.min_allocatable.is_empty() {
             return true;
         }
+        if let [one] = parts {
+            return self.min_allocatable.iter().any(|m| one.qty.contains(m));
+        }
         let mut sum = Qty::default();
         for p in parts {
             sum.add(&p.qty);

@@ -310,9 +310,10 @@ impl RoleTable {
     /// Updates the headroom of `role`'s quota'd chain after its guarantee
     /// consumption changed, and the cluster's required headroom.
     pub(crate) fn refresh_headroom(&mut self, role: RoleId) {
-        let chain: Vec<RoleId> = self.chain(role).collect();
         let mut pending: Option<(Qty, Qty)> = None;
-        for r in chain {
+        let mut next = Some(role);
+        while let Some(r) = next {
+            next = self.get(r).parent;
             if self.get(r).quota.is_none() {
                 continue;
             }
