@@ -1,289 +1,317 @@
-//! One batch allocation cycle: the DRF walk over agents, roles and
-//! frameworks, and the bookkeeping of each allocation it makes.
-//!
-//! The cycle builds its sorters once from the exact sums kept by the
-//! [`Allocator`]; after each allocation only the role and the framework that
-//! got it are re-sorted. The agents are moved out of the allocator for the
-//! walk, so visiting one needs no id lookup or clone.
+//! One batch allocation cycle: the three stages (guarantees, fair share,
+//! lending) over the agents in one seeded shuffled order, the bookkeeping of
+//! each grant, and turning the grants into [`Allocation`]s at the end, one
+//! per (agent, framework, role, regular-or-lent).
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::{AgentId, FrameworkId, Resources, Role};
+use corral::{Resource, Resources, Scalar, Value};
 
-use super::sorter::{dominant_share, DrfSorter, Quantities};
-use super::{AgentState, Allocation, Allocator};
+use super::agents::held_kind;
+use super::offer::{AgentVisitor, CycleCtx, Offer, Stage};
+use super::qty::{dominant_share, inverse, Qty};
+use super::tree::{Entry, Found, Node, Tree};
+use super::{AgentIx, AgentState, Allocation, Allocator, FwId, Holding, RoleId};
 
-/// A role taking part in one cycle: its eligible frameworks, sorted.
-struct RoleSlot {
-    role: Role,
-    weight: f64,
-    frameworks: Vec<FrameworkId>,
-    sorter: DrfSorter,
-}
-
-/// The sorted roles of one cycle (slots are in role-name order).
-struct Cycle {
-    slots: Vec<RoleSlot>,
-    sorter: DrfSorter,
-}
-
-impl Cycle {
-    fn slot_of(&self, role: &Role) -> Option<usize> {
-        self.slots.binary_search_by(|s| s.role.cmp(role)).ok()
-    }
+/// One slice of one pool given in this cycle.
+struct Grant {
+    /// Position of the agent in this cycle's visiting order.
+    pos: usize,
+    ix: AgentIx,
+    fw: FwId,
+    role: RoleId,
+    lent: bool,
+    pool: usize,
+    qty: Qty,
+    other: Resources,
 }
 
 impl Allocator {
     /// Runs one batch allocation cycle at time `now` and returns the
-    /// allocations made, in the order the agents were visited.
+    /// allocations made, grouped by agent in visiting order. Regular and
+    /// lent (revocable) resources never share an allocation.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         self.filters.expire(now);
-        let mut out = Vec::new();
-        let mut cycle = self.build_cycle();
-        if cycle.slots.is_empty() || self.agents.is_empty() {
-            return out;
-        }
-        // Work on the agents moved out of `self`, so the loop needs no id
-        // lookups or clones; they are put back below.
-        let mut agents = std::mem::take(&mut self.agents);
-        let mut order: Vec<(&AgentId, &mut AgentState)> = agents.iter_mut().collect();
+        let mut order: Vec<AgentIx> = self.agent_index.values().copied().collect();
         self.rng.shuffle(&mut order);
-        for (id, agent) in order {
-            // Each allocation on an agent goes to a different role (a role's
-            // offerable resources are all taken when it is picked), so this
-            // loop runs at most once per role, plus the final miss.
-            for _ in 0..=cycle.slots.len() {
-                let Some((ri, fi, offer)) = self.pick(now, id, agent, &cycle) else {
-                    break;
-                };
-                let slot = &cycle.slots[ri];
-                let Some((allocation, role_share, fw_share)) =
-                    self.commit(id, agent, &slot.role, &slot.frameworks[fi], offer)
-                else {
-                    break;
-                };
-                let role_share = role_share / slot.weight;
-                cycle.sorter.update(ri, role_share);
-                if let Some(slot) = cycle.slots.get_mut(ri) {
-                    slot.sorter.update(fi, fw_share);
-                }
-                out.push(allocation);
-                if agent.plain {
-                    break;
-                }
-            }
+        let mut ctx = CycleCtx {
+            inv: inverse(&self.cluster_total, self.names.len()),
+            demanding: self.demand().demanding(),
+            demanding_headroom: Qty::default(),
+            any_quota: self.roles.iter().any(|(_, r)| r.quota.is_some()),
+        };
+        let mut grants = Vec::with_capacity(order.len());
+        if ctx.any_quota {
+            self.run_stage(now, Stage::Guarantee, &ctx, &order, &mut grants);
         }
-        self.agents = agents;
-        out
+        self.run_stage(now, Stage::Fair, &ctx, &order, &mut grants);
+        ctx.demanding_headroom = self.demanding_headroom(&ctx.demanding);
+        self.run_stage(now, Stage::Lend, &ctx, &order, &mut grants);
+        self.emit(grants)
     }
 
-    /// True when `offer` (unallocated form) may be allocated: non-empty and
-    /// holding at least one of the minimum quantities.
-    fn allocatable(&self, offer: &Resources) -> bool {
-        if offer.is_empty() {
-            return false;
-        }
-        self.min_allocatable.is_empty()
-            || self.min_allocatable.iter().any(|min| {
-                min.iter()
-                    .all(|(name, amount)| offer.scalar_total(name) >= amount)
-            })
-    }
-
-    /// The roles and their eligible frameworks (active, not suppressed), with
-    /// current shares, for one cycle.
-    fn build_cycle(&self) -> Cycle {
-        let mut slots = Vec::new();
-        let mut role_shares = Vec::new();
-        for (role, state) in &self.roles {
-            let mut frameworks = Vec::new();
-            let mut shares = Vec::new();
-            for fw in &state.frameworks {
-                let Some(framework) = self.frameworks.get(fw) else {
-                    continue;
-                };
-                if !framework.active || framework.spec.suppressed.contains(role) {
-                    continue;
-                }
-                shares.push(
-                    framework
-                        .allocated
-                        .get(role)
-                        .map_or(0.0, |q| dominant_share(q, &self.cluster_total)),
-                );
-                frameworks.push(fw.clone());
-            }
-            if frameworks.is_empty() {
-                continue;
-            }
-            let weight = self.weight(role);
-            role_shares.push(dominant_share(&state.allocated, &self.cluster_total) / weight);
-            slots.push(RoleSlot {
-                role: role.clone(),
-                weight,
-                frameworks,
-                sorter: DrfSorter::new(shares),
-            });
-        }
-        Cycle {
-            slots,
-            sorter: DrfSorter::new(role_shares),
-        }
-    }
-
-    /// The first (role, framework) in DRF order that may get something on
-    /// this agent, and what it gets (unallocated form).
-    fn pick(
-        &self,
+    fn run_stage(
+        &mut self,
         now: Duration,
-        id: &AgentId,
-        agent: &AgentState,
-        cycle: &Cycle,
-    ) -> Option<(usize, usize, Offer)> {
-        if agent.available.is_empty() {
+        stage: Stage,
+        ctx: &CycleCtx,
+        order: &[AgentIx],
+        grants: &mut Vec<Grant>,
+    ) {
+        let mut tree = self.build_tree(stage, ctx);
+        // Every pick on an agent either exhausts what that framework's role
+        // can get there or closes the role, so this bounds the picks.
+        let bound = tree.frameworks + 1;
+        for (pos, &ix) in order.iter().enumerate() {
+            for _ in 0..bound {
+                if tree.is_empty() {
+                    return;
+                }
+                let Some(agent) = self.agent(ix) else { break };
+                let Some(reserved_only) = self.offerable(agent, stage, ctx) else {
+                    break;
+                };
+                let mut visitor = AgentVisitor {
+                    alloc: self,
+                    ctx,
+                    stage,
+                    ix,
+                    agent,
+                    now,
+                    reserved_only,
+                };
+                let Some(found) = tree.find(&mut visitor) else {
+                    break;
+                };
+                let (node, entry) = (found.node, found.entry);
+                let fw_share = self.commit(ix, pos, found, grants, ctx);
+                tree.refresh(node, entry, fw_share, |n| self.node_share(n, ctx));
+            }
+        }
+    }
+
+    /// `None` when nothing on the agent can be offered in this stage;
+    /// `Some(true)` when only its reserved pools can.
+    fn offerable(&self, agent: &AgentState, stage: Stage, ctx: &CycleCtx) -> Option<bool> {
+        let unreserved = agent.unreserved().filter(|p| !p.is_exhausted());
+        let has =
+            |cap: &Qty| unreserved.is_some_and(|p| p.avail.iter().any(|(i, _)| cap.get(i) > 0));
+        let reserved = |lend: bool| {
+            agent.pools.iter().any(|p| {
+                !p.native_revocable
+                    && !p.is_exhausted()
+                    && p.reservation.is_some_and(|x| !lend || !ctx.demanding[x])
+            })
+        };
+        match stage {
+            Stage::Guarantee => has(&self.roles.required_headroom).then_some(false),
+            Stage::Fair => {
+                let unres = unreserved.is_some()
+                    && (!ctx.any_quota || has(&self.slack()) || has(&self.roles.required_headroom));
+                (unres || reserved(false)).then_some(!unres)
+            }
+            Stage::Lend => {
+                let budget = self.free_unreserved.minus(&ctx.demanding_headroom);
+                (has(&budget) || reserved(true)).then_some(false)
+            }
+        }
+    }
+
+    /// The DRF tree of a stage: roles with eligible frameworks (and, for
+    /// guarantees, an entitlement), frameworks active and not suppressed
+    /// (and, for lending, revocable-capable).
+    fn build_tree(&self, stage: Stage, ctx: &CycleCtx) -> Tree {
+        let mut tree = Tree::new();
+        let mut entries = Vec::new();
+        let mut shares = Vec::new();
+        for r in self.roles.top.values() {
+            if let Some(node) = self.build_node(&mut tree, *r, stage, ctx) {
+                entries.push(Entry::Node(node));
+                shares.push(self.role_share_of(*r, ctx));
+            }
+        }
+        tree.set_root(entries, shares);
+        tree
+    }
+
+    fn build_node(
+        &self,
+        tree: &mut Tree,
+        r: RoleId,
+        stage: Stage,
+        ctx: &CycleCtx,
+    ) -> Option<usize> {
+        let state = self.roles.get(r);
+        let inv = &ctx.inv;
+        let mut entries = Vec::new();
+        let mut shares = Vec::new();
+        for c in state.children.values() {
+            if let Some(node) = self.build_node(tree, *c, stage, ctx) {
+                entries.push(Entry::Node(node));
+                shares.push(self.role_share_of(*c, ctx));
+            }
+        }
+        let in_stage = stage != Stage::Guarantee || !self.entitlement(r).is_zero();
+        let mut own = Vec::new();
+        let mut own_shares = Vec::new();
+        if in_stage {
+            for fw in state.frameworks.values() {
+                let Some(f) = self.framework(*fw) else {
+                    continue;
+                };
+                if !f.active
+                    || f.suppressed.contains(&r)
+                    || (stage == Stage::Lend && !f.spec.revocable)
+                {
+                    continue;
+                }
+                own.push(Entry::Framework(*fw));
+                own_shares.push(f.held.get(&r).map_or(0.0, |q| dominant_share(q, inv)));
+            }
+        }
+        if entries.is_empty() && own.is_empty() {
             return None;
         }
-        if agent.plain {
-            if !self.allocatable(&agent.available) {
-                return None;
-            }
-            return cycle.sorter.iter().find_map(|ri| {
-                self.pick_framework(now, id, &cycle.slots[ri], &agent.available)
-                    .map(|fi| (ri, fi, Offer::All))
-            });
+        if entries.is_empty() {
+            return Some(tree.add_node(Some(r), false, own, own_shares));
         }
-        let unreserved = agent
-            .available
-            .filter(|r| !r.revocable && r.reservation.is_none());
-        if self.allocatable(&unreserved) {
-            // Every role can get something: walk them all in DRF order.
-            return cycle.sorter.iter().find_map(|ri| {
-                let slot = &cycle.slots[ri];
-                let offer = if agent.reserved_roles.contains(&slot.role) {
-                    Cow::Owned(offerable(&agent.available, &slot.role))
-                } else {
-                    Cow::Borrowed(&unreserved)
-                };
-                self.pick_framework(now, id, slot, &offer)
-                    .map(|fi| (ri, fi, Offer::Part(offer.into_owned())))
-            });
+        if !own.is_empty() {
+            let leaf = tree.add_node(Some(r), true, own, own_shares);
+            entries.insert(0, Entry::Node(leaf));
+            shares.insert(0, dominant_share(&state.held_own, inv));
         }
-        // Only roles with reservations here can get enough: order just those.
-        let mut candidates: Vec<usize> = agent
-            .reserved_roles
-            .iter()
-            .filter_map(|role| cycle.slot_of(role))
-            .collect();
-        candidates.sort_by(|a, b| {
-            let (ka, kb) = (cycle.sorter.key(*a), cycle.sorter.key(*b));
-            ka.0.total_cmp(&kb.0).then(ka.1.cmp(&kb.1))
-        });
-        candidates.into_iter().find_map(|ri| {
-            let slot = &cycle.slots[ri];
-            let offer = offerable(&agent.available, &slot.role);
-            if !self.allocatable(&offer) {
-                return None;
-            }
-            self.pick_framework(now, id, slot, &offer)
-                .map(|fi| (ri, fi, Offer::Part(offer)))
-        })
+        Some(tree.add_node(Some(r), false, entries, shares))
     }
 
-    /// The first framework of the slot, in DRF order, that no filter keeps
-    /// from getting `offer` on this agent.
-    fn pick_framework(
-        &self,
-        now: Duration,
-        agent: &AgentId,
-        slot: &RoleSlot,
-        offer: &Resources,
-    ) -> Option<usize> {
-        slot.sorter.iter().find(|fi| {
-            slot.frameworks
-                .get(*fi)
-                .is_some_and(|fw| !self.filters.is_filtered(fw, &slot.role, agent, offer, now))
-        })
+    /// A role's weighted dominant share (its whole subtree's holdings).
+    fn role_share_of(&self, r: RoleId, ctx: &CycleCtx) -> f64 {
+        let state = self.roles.get(r);
+        dominant_share(&state.held, &ctx.inv) / state.weight
     }
 
-    /// Books `offer` (part of `agent`'s available) to `fw` under `role`.
-    /// Returns the allocation and the new unweighted dominant shares of the
-    /// role and of the framework in it; `None`, with nothing changed, if an
-    /// id is unknown or the offer is not available.
+    /// The share a tree node is ordered by in its parent.
+    fn node_share(&self, node: &Node, ctx: &CycleCtx) -> f64 {
+        match node.role {
+            Some(r) if node.virtual_leaf => dominant_share(&self.roles.get(r).held_own, &ctx.inv),
+            Some(r) => self.role_share_of(r, ctx),
+            None => 0.0,
+        }
+    }
+
+    /// Books a found offer; returns the framework's new share in the role.
     fn commit(
         &mut self,
-        id: &AgentId,
-        agent: &mut AgentState,
-        role: &Role,
-        fw: &FrameworkId,
-        offer: Offer,
-    ) -> Option<(Allocation, f64, f64)> {
-        let framework = self.frameworks.get_mut(fw)?;
-        let role_state = self.roles.get_mut(role)?;
-        let offer = match offer {
-            Offer::All => std::mem::take(&mut agent.available),
-            Offer::Part(part) => {
-                agent.available.subtract(&part).ok()?;
-                part
-            }
+        ix: AgentIx,
+        pos: usize,
+        found: Found<Offer>,
+        grants: &mut Vec<Grant>,
+        ctx: &CycleCtx,
+    ) -> f64 {
+        let Found {
+            role, fw, offer, ..
+        } = found;
+        let Some(agent) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
+            return 0.0;
         };
-        let stamped = offer.allocated_to(role);
-        let mut fw_share = 0.0;
-        if offer.scalar_quantities().next().is_some() {
-            match framework.allocated.get_mut(role) {
-                Some(q) => q.add_resources(&offer),
-                None => {
-                    framework
-                        .allocated
-                        .insert(role.clone(), Quantities::of(&offer));
-                }
-            }
-            role_state.allocated.add_resources(&offer);
-        }
-        if let Some(q) = framework.allocated.get(role) {
-            fw_share = dominant_share(q, &self.cluster_total);
-        }
-        let role_share = dominant_share(&role_state.allocated, &self.cluster_total);
-        // Look up before inserting so the ids are cloned only the first time.
-        if !agent.allocations.contains_key(fw) {
-            agent.allocations.insert(fw.clone(), BTreeMap::new());
-        }
-        if let Some(by_role) = agent.allocations.get_mut(fw) {
-            match by_role.get_mut(role) {
-                Some(held) => *held += &offer,
-                None => {
-                    by_role.insert(role.clone(), offer);
-                }
-            }
-        }
-        if !framework.agents.contains(id) {
-            framework.agents.insert(id.clone());
-        }
-        let allocation = Allocation {
-            framework: fw.clone(),
-            role: role.clone(),
-            agent: id.clone(),
-            resources: stamped,
+        let Some(framework) = self.frameworks.get_mut(fw).and_then(Option::as_mut) else {
+            return 0.0;
         };
-        Some((allocation, role_share, fw_share))
+        for part in offer.parts {
+            let pool = &mut agent.pools[part.pool];
+            pool.avail.sub(&part.qty);
+            // `part.other` was sliced from `other_avail`.
+            let _ = pool.other_avail.subtract(&part.other);
+            if pool.reservation.is_none() && !pool.native_revocable {
+                self.free_unreserved.sub(&part.qty);
+            }
+            let kind = held_kind(pool, offer.lent);
+            match agent.holdings.iter_mut().find(|h| {
+                h.fw == fw && h.role == role && h.lent == offer.lent && h.pool == part.pool
+            }) {
+                Some(h) => {
+                    h.qty.add(&part.qty);
+                    h.other += &part.other;
+                }
+                None => agent.holdings.push(Holding {
+                    fw,
+                    role,
+                    lent: offer.lent,
+                    pool: part.pool,
+                    qty: part.qty.clone(),
+                    other: part.other.clone(),
+                }),
+            }
+            framework.held.entry(role).or_default().add(&part.qty);
+            framework.agents.insert(ix);
+            self.roles.add_held(role, &part.qty, kind);
+            grants.push(Grant {
+                pos,
+                ix,
+                fw,
+                role,
+                lent: offer.lent,
+                pool: part.pool,
+                qty: part.qty,
+                other: part.other,
+            });
+        }
+        if framework.held.get(&role).is_some_and(Qty::is_zero) {
+            framework.held.remove(&role);
+        }
+        framework
+            .held
+            .get(&role)
+            .map_or(0.0, |q| dominant_share(q, &ctx.inv))
     }
-}
 
-/// What a pick gives: everything available on the agent (cheap: moved, not
-/// copied), or a computed part of it (unallocated form).
-enum Offer {
-    All,
-    Part(Resources),
-}
-
-/// What of `available` can be offered under `role`: unreserved or reserved
-/// for exactly `role`, not revocable.
-fn offerable(available: &Resources, role: &Role) -> Resources {
-    available.filter(|r| {
-        !r.revocable
-            && r.reservation
-                .as_ref()
-                .is_none_or(|reserved| reserved == role)
-    })
+    /// Groups the grants into allocations.
+    fn emit(&self, grants: Vec<Grant>) -> Vec<Allocation> {
+        // Sort indices, not the (large) grants; one stage alone already
+        // produces them in order.
+        let key = |g: &Grant| (g.pos, g.fw, g.role, g.lent);
+        let mut order: Vec<usize> = (0..grants.len()).collect();
+        if !grants.is_sorted_by_key(key) {
+            order.sort_by_key(|i| key(&grants[*i]));
+        }
+        let mut out: Vec<Allocation> = Vec::with_capacity(grants.len());
+        let mut last: Option<(usize, FwId, RoleId, bool)> = None;
+        for g in order.into_iter().map(|i| &grants[i]) {
+            let key = (g.pos, g.fw, g.role, g.lent);
+            let (Some(agent), Some(framework)) = (self.agent(g.ix), self.framework(g.fw)) else {
+                continue;
+            };
+            let role = &self.roles.get(g.role).name;
+            if last != Some(key) {
+                out.push(Allocation {
+                    framework: framework.id.clone(),
+                    role: role.clone(),
+                    agent: agent.id.clone(),
+                    resources: Resources::new(),
+                });
+                last = Some(key);
+            }
+            let Some(allocation) = out.last_mut() else {
+                continue;
+            };
+            let reservation = agent.pools[g.pool]
+                .reservation
+                .map(|r| &self.roles.get(r).name);
+            for (i, v) in g.qty.iter() {
+                allocation.resources.push(Resource {
+                    name: self.names.name(i).to_owned(),
+                    value: Value::Scalar(Scalar::from_millis(v)),
+                    reservation: reservation.cloned(),
+                    allocation: Some(role.clone()),
+                    revocable: g.lent,
+                });
+            }
+            for entry in g.other.iter() {
+                let mut e = entry.clone();
+                e.allocation = Some(role.clone());
+                e.revocable = g.lent;
+                allocation.resources.push(e);
+            }
+        }
+        out
+    }
 }

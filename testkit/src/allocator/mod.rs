@@ -1,41 +1,85 @@
 //! The allocator: decides which framework is offered which agent's
 //! resources. A pure core (no IO, no clock, no async) driven by the mock
-//! master, modelled on the Mesos hierarchical DRF allocator.
+//! master, modelled on the Mesos hierarchical DRF allocator with quota
+//! (guarantees and limits), reservations, and lending of idle guaranteed or
+//! reserved resources as revocable resources.
 //!
-//! One batch cycle ([`Allocator::allocate`]) visits the agents in an order
-//! shuffled by a seeded [`SplitMix64`]. For each agent, roles are visited in
-//! increasing weighted dominant share (ties by name) and, inside a role,
-//! frameworks in increasing dominant share (ties by id). The first eligible
-//! framework gets everything on the agent that is offerable to that role.
-//! Shares are updated right away, so the next agent sees the new order.
+//! # Roles
+//! Role names are paths: `eng/web` is a child of `eng`. Weights can be set
+//! on any path (default 1). DRF is applied level by level: at each node of
+//! the tree, the children are ordered by their subtree's weighted dominant
+//! share (everything the subtree holds, regular and revocable), then the
+//! walk descends into the least-served child. A role that has frameworks of
+//! its own *and* child roles (frameworks on `eng` and on `eng/web`) gives its
+//! own frameworks a virtual child with weight 1, compared with its child
+//! roles like any sibling. Inside a role, frameworks are ordered by their own
+//! dominant share in that role (ties by id). Shares are against the cluster
+//! total of every agent's scalars.
 //!
-//! Bookkeeping is exact: agent totals, what is available on each agent and
-//! what each framework holds there per role are [`Resources`]; the sums the
-//! shares are computed from are fixed-point [`Scalar`](corral::Scalar)s.
-//! Bad input (unknown ids, recovering what was never allocated) is a typed
-//! [`AllocatorError`] and leaves the state unchanged.
+//! # Quota
+//! [`Allocator::set_quota`] gives a role a *guarantee* and an optional
+//! *limit* (scalar quantities by name; a name absent from the limit is not
+//! limited). Rules (as Mesos): no quota on `*`; guarantee <= limit per
+//! name; the guarantees of a role's nearest quota'd descendants add up to
+//! at most its own guarantee; a role's guarantee and limit are within every
+//! quota'd ancestor's limit. A role's *guarantee consumption* is what its
+//! subtree holds regularly from unreserved resources plus everything
+//! reserved for its subtree (used or not); its *limit consumption* is
+//! everything its subtree holds, regular and revocable. A cycle runs three
+//! stages over the agents (one shuffled order, seeded):
+//! 1. **Guarantees**: roles with an unmet guarantee (their own or an
+//!    ancestor's) get unreserved resources toward it, chopped to what is
+//!    still unmet.
+//! 2. **Fair share**: DRF over every eligible role. A role's reserved
+//!    resources go to its subtree; unreserved ones beyond what a role is
+//!    still entitled to are only given from the *slack*: the free unreserved
+//!    resources minus the *headroom* kept for every unmet guarantee, so no
+//!    role can eat into another's guarantee.
+//! 3. **Lending**: what is left and not wanted by its owner is offered,
+//!    marked revocable, to revocable-capable frameworks of other roles (see
+//!    `lending.rs`).
 //!
-//! A cycle builds its sorters once from the exact sums (one `DrfSorter`
-//! over roles, one per role over its eligible frameworks); after each
-//! allocation only that role and that framework are re-sorted. Shares are
-//! against the cluster total of every agent's scalars (reserved and
-//! revocable ones included). Eligible means: active, subscribed to the
-//! role, not suppressed for it, and no unexpired decline filter
-//! (see `filters.rs`) containing the allocation.
+//! Limits hold in every stage, for the role and every ancestor: an offer is
+//! chopped so limit consumption never exceeds a limit.
 //!
-//! Not built yet (kept room for): hierarchical roles, quota, lending
-//! revocable resources to frameworks with the capability. Revocable entries
-//! of an agent's total are tracked but never offered.
+//! # Demand and reclaim
+//! [`Allocator::request`] records what a role wants to hold; an active,
+//! unsuppressed framework is implicit demand. [`Allocator::reclaim_needed`]
+//! says which lent revocable resources must come back, per agent and owner.
+//!
+//! # Representation
+//! Hot bookkeeping is compact ([`qty`]): interned names, fixed-point
+//! vectors per agent pool, per framework and role, and index-based ids.
+//! `Resources` values are only built for the returned allocations and the
+//! inspection views. Bad input is a typed [`AllocatorError`] (logged) and
+//! leaves the state unchanged.
 
+mod agents;
 mod cycle;
 mod filters;
+mod frameworks;
 mod inspect;
+mod invariants;
+mod lending;
+mod offer;
 #[cfg(test)]
 mod proptests;
+mod qty;
+mod quota;
+mod recover;
 mod rejoin;
-mod sorter;
+mod reservations;
+mod roles;
+mod tree;
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hierarchy;
+#[cfg(test)]
+mod tests_lending;
+#[cfg(test)]
+mod tests_quota;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -44,7 +88,9 @@ use corral::rng::SplitMix64;
 use corral::{AgentId, FrameworkId, Resources, Role};
 
 use filters::Filters;
-use sorter::Quantities;
+use qty::{Names, Qty};
+
+pub use quota::Quota;
 
 /// How the allocator behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,13 +130,14 @@ pub struct FrameworkSpec {
     pub roles: BTreeSet<Role>,
     /// Roles (a subset of `roles`) it wants no offers for right now.
     pub suppressed: BTreeSet<Role>,
-    /// It has the REVOCABLE_RESOURCES capability (stored; revocable
-    /// resources are not offered yet).
+    /// It has the REVOCABLE_RESOURCES capability: it may be lent other
+    /// roles' idle guaranteed or reserved resources, marked revocable.
     pub revocable: bool,
 }
 
 /// One decision of a cycle: `framework` is offered `resources` on `agent`
-/// under `role`. The master turns each into one offer.
+/// under `role`. The master turns each into one offer. An allocation holds
+/// either only regular or only revocable resources, never both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allocation {
     /// Who gets the offer.
@@ -99,7 +146,24 @@ pub struct Allocation {
     pub role: Role,
     /// Where the resources are.
     pub agent: AgentId,
-    /// The resources, each entry stamped `allocated_to(role)`.
+    /// The resources, each entry stamped `allocated_to(role)`; lent ones
+    /// are also marked revocable (and keep the reservation they were lent
+    /// from, if any).
+    pub resources: Resources,
+}
+
+/// Lent resources an owner needs back: the master should free this much of
+/// the revocable resources on `agent` (by revoking borrowed tasks) so the
+/// next cycle can give it to `owner`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reclaim {
+    /// The role whose guarantee or reservation the resources were lent
+    /// from.
+    pub owner: Role,
+    /// Where they are.
+    pub agent: AgentId,
+    /// How much, as revocable scalar resources in unallocated form (with
+    /// the reservation when lent from a reservation).
     pub resources: Resources,
 }
 
@@ -146,468 +210,182 @@ pub enum AllocatorError {
         /// The role.
         role: Role,
     },
+    /// A role name breaks the naming rules.
+    #[error("invalid role name {role:?}: {why}")]
+    InvalidRole {
+        /// The role.
+        role: Role,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A quota is malformed or breaks the hierarchy rules.
+    #[error("invalid quota for role {role}: {why}")]
+    InvalidQuota {
+        /// The role.
+        role: Role,
+        /// What is wrong.
+        why: String,
+    },
+    /// A reserve/unreserve names resources the agent does not have
+    /// unallocated in the right form.
+    #[error("agent {agent} has no unallocated {resources} to {what}")]
+    NotAvailable {
+        /// The agent.
+        agent: AgentId,
+        /// What was asked for.
+        resources: Resources,
+        /// `reserve` or `unreserve`.
+        what: &'static str,
+    },
+}
+
+/// Index of an interned role.
+pub(crate) type RoleId = usize;
+/// Index of a framework slot.
+pub(crate) type FwId = usize;
+/// Index of an agent slot.
+pub(crate) type AgentIx = usize;
+
+/// A part of an agent's resources with one owner: unreserved, or reserved
+/// for one role; agent-native revocable resources are a pool of their own
+/// (tracked, never offered: lending replaces oversubscription here).
+#[derive(Clone, Debug)]
+pub(crate) struct Pool {
+    pub(crate) reservation: Option<RoleId>,
+    pub(crate) native_revocable: bool,
+    pub(crate) total: Qty,
+    pub(crate) avail: Qty,
+    /// Non-scalar entries (ports, sets), unallocated form.
+    pub(crate) other_total: Resources,
+    pub(crate) other_avail: Resources,
+}
+
+/// What one framework holds on one agent from one pool under one role,
+/// regular or lent (revocable).
+#[derive(Clone, Debug)]
+pub(crate) struct Holding {
+    pub(crate) fw: FwId,
+    pub(crate) role: RoleId,
+    pub(crate) lent: bool,
+    pub(crate) pool: usize,
+    pub(crate) qty: Qty,
+    /// Non-scalar entries, in the pool's (unmarked) form.
+    pub(crate) other: Resources,
 }
 
 /// One agent's bookkeeping.
 #[derive(Clone, Debug)]
-struct AgentState {
+pub(crate) struct AgentState {
+    pub(crate) id: AgentId,
     /// Everything it has (unallocated form).
-    total: Resources,
-    /// `total` minus everything allocated (unallocated form).
-    available: Resources,
-    /// What each framework holds here, per role, in unallocated form (the
-    /// role is the key; stamping it on every entry would only cost copies).
-    /// No empty entries.
-    allocations: BTreeMap<FrameworkId, BTreeMap<Role, Resources>>,
-    /// Roles some of `total` is reserved for.
-    reserved_roles: BTreeSet<Role>,
-    /// No reservations and nothing revocable: all of `available` is
-    /// offerable to every role.
-    plain: bool,
+    pub(crate) total: Resources,
+    pub(crate) pools: Vec<Pool>,
+    /// No empty holdings.
+    pub(crate) holdings: Vec<Holding>,
 }
 
 /// One framework's bookkeeping.
 #[derive(Clone, Debug)]
-struct FrameworkState {
-    spec: FrameworkSpec,
-    active: bool,
-    /// Scalar sums of what it holds, per role (roles it left included until
-    /// recovered). No empty entries.
-    allocated: BTreeMap<Role, Quantities>,
+pub(crate) struct FrameworkState {
+    pub(crate) id: FrameworkId,
+    pub(crate) spec: FrameworkSpec,
+    pub(crate) active: bool,
+    pub(crate) roles: BTreeSet<RoleId>,
+    pub(crate) suppressed: BTreeSet<RoleId>,
+    /// Scalar sums of what it holds (regular and lent) per role, roles it
+    /// left included until recovered. No zero entries.
+    pub(crate) held: BTreeMap<RoleId, Qty>,
     /// Agents where it holds something.
-    agents: BTreeSet<AgentId>,
+    pub(crate) agents: BTreeSet<AgentIx>,
 }
 
-/// One role's bookkeeping. Dropped when it has no framework and holds
-/// nothing.
-#[derive(Clone, Debug, Default)]
-struct RoleState {
-    /// Scalar sums of everything allocated to the role.
-    allocated: Quantities,
-    /// Frameworks subscribed to it.
-    frameworks: BTreeSet<FrameworkId>,
-}
-
-/// The DRF allocator. See the [module docs](self).
+/// The allocator. See the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Allocator {
     config: AllocatorConfig,
-    /// `config.min_allocatable` as scalar quantities.
-    min_allocatable: Vec<Quantities>,
+    /// `config.min_allocatable` as quantities.
+    min_allocatable: Vec<Qty>,
     rng: SplitMix64,
-    agents: BTreeMap<AgentId, AgentState>,
-    frameworks: BTreeMap<FrameworkId, FrameworkState>,
-    roles: BTreeMap<Role, RoleState>,
-    weights: BTreeMap<Role, f64>,
+    names: Names,
+    agents: Vec<Option<AgentState>>,
+    agent_index: BTreeMap<AgentId, AgentIx>,
+    frameworks: Vec<Option<FrameworkState>>,
+    framework_index: BTreeMap<FrameworkId, FwId>,
+    roles: roles::RoleTable,
     /// Scalar sums of every agent's total.
-    cluster_total: Quantities,
+    cluster_total: Qty,
+    /// Unallocated unreserved (non-native) resources, cluster-wide.
+    free_unreserved: Qty,
     filters: Filters,
 }
 
 impl Allocator {
     /// An allocator with no agents and no frameworks.
     pub fn new(config: AllocatorConfig) -> Self {
-        let min_allocatable = config.min_allocatable.iter().map(Quantities::of).collect();
+        let mut names = Names::default();
+        let min_allocatable = config
+            .min_allocatable
+            .iter()
+            .map(|r| names.qty_of(r))
+            .collect();
         Self {
             rng: SplitMix64::new(config.seed),
             config,
             min_allocatable,
-            agents: BTreeMap::new(),
-            frameworks: BTreeMap::new(),
-            roles: BTreeMap::new(),
-            weights: BTreeMap::new(),
-            cluster_total: Quantities::default(),
+            names,
+            agents: Vec::new(),
+            agent_index: BTreeMap::new(),
+            frameworks: Vec::new(),
+            framework_index: BTreeMap::new(),
+            roles: roles::RoleTable::default(),
+            cluster_total: Qty::default(),
+            free_unreserved: Qty::default(),
             filters: Filters::default(),
         }
     }
 
-    /// Sets a role's weight (default 1.0): a role with weight 3 gets about
-    /// three times the dominant share of a role with weight 1.
+    /// Sets a role's weight (default 1.0) among its siblings: a role with
+    /// weight 3 gets about three times the dominant share of a sibling with
+    /// weight 1. Any path may be weighted (`eng`, `eng/web`).
     pub fn set_weight(&mut self, role: &Role, weight: f64) -> Result<(), AllocatorError> {
         if !(weight.is_finite() && weight > 0.0) {
-            return Err(AllocatorError::InvalidWeight {
+            return Err(logged(AllocatorError::InvalidWeight {
                 role: role.clone(),
                 weight,
-            });
+            }));
         }
-        self.weights.insert(role.clone(), weight);
+        let id = self.roles.intern(role).map_err(logged)?;
+        self.roles.get_mut(id).weight = weight;
         Ok(())
     }
 
-    /// Adds an agent with these resources (allocation roles in `total`, if
-    /// any, are ignored: everything starts available).
-    pub fn add_agent(&mut self, agent: AgentId, total: Resources) -> Result<(), AllocatorError> {
-        if self.agents.contains_key(&agent) {
-            return Err(AllocatorError::DuplicateAgent(agent));
-        }
-        let total = total.unallocated();
-        let reserved_roles = total.iter().filter_map(|r| r.reservation.clone()).collect();
-        let plain = total
-            .iter()
-            .all(|r| r.reservation.is_none() && !r.revocable);
-        self.cluster_total.add_resources(&total);
-        self.agents.insert(
-            agent,
-            AgentState {
-                available: total.clone(),
-                total,
-                allocations: BTreeMap::new(),
-                reserved_roles,
-                plain,
-            },
-        );
-        Ok(())
-    }
+    // ---- small internal lookups ----
 
-    /// Removes an agent; what was allocated on it leaves every share, and
-    /// filters on it are dropped.
-    pub fn remove_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
-        let state = self
-            .agents
-            .remove(agent)
-            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))?;
-        for (fw, by_role) in &state.allocations {
-            for (role, resources) in by_role {
-                let q = Quantities::of(resources);
-                if let Some(framework) = self.frameworks.get_mut(fw) {
-                    sub_role_quantities(&mut framework.allocated, role, &q);
-                }
-                if let Some(role_state) = self.roles.get_mut(role) {
-                    role_state.allocated.sub(&q);
-                }
-                self.gc_role(role);
-            }
-            if let Some(framework) = self.frameworks.get_mut(fw) {
-                framework.agents.remove(agent);
-            }
-        }
-        self.cluster_total.sub(&Quantities::of(&state.total));
-        self.filters.clear_agent(agent);
-        Ok(())
-    }
-
-    /// Adds a framework, active. `spec.suppressed` must be a subset of
-    /// `spec.roles` (else [`AllocatorError::UnknownRole`]).
-    pub fn add_framework(
-        &mut self,
-        fw: FrameworkId,
-        spec: FrameworkSpec,
-    ) -> Result<(), AllocatorError> {
-        if self.frameworks.contains_key(&fw) {
-            return Err(AllocatorError::DuplicateFramework(fw));
-        }
-        check_spec(&fw, &spec)?;
-        for role in &spec.roles {
-            self.roles
-                .entry(role.clone())
-                .or_default()
-                .frameworks
-                .insert(fw.clone());
-        }
-        self.frameworks.insert(
-            fw,
-            FrameworkState {
-                spec,
-                active: true,
-                allocated: BTreeMap::new(),
-                agents: BTreeSet::new(),
-            },
-        );
-        Ok(())
-    }
-
-    /// Replaces a framework's roles, suppressed roles and capabilities.
-    /// Allocations under roles it leaves stay accounted (and recoverable)
-    /// until recovered; its filters for those roles are dropped.
-    pub fn update_framework(
-        &mut self,
-        fw: &FrameworkId,
-        spec: FrameworkSpec,
-    ) -> Result<(), AllocatorError> {
-        let framework = self
-            .frameworks
-            .get(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        check_spec(fw, &spec)?;
-        let removed: Vec<Role> = framework
-            .spec
-            .roles
-            .difference(&spec.roles)
-            .cloned()
-            .collect();
-        let added: Vec<Role> = spec
-            .roles
-            .difference(&framework.spec.roles)
-            .cloned()
-            .collect();
-        for role in &removed {
-            if let Some(role_state) = self.roles.get_mut(role) {
-                role_state.frameworks.remove(fw);
-            }
-            self.filters.clear_role(fw, role);
-            self.gc_role(role);
-        }
-        for role in added {
-            self.roles
-                .entry(role)
-                .or_default()
-                .frameworks
-                .insert(fw.clone());
-        }
-        if let Some(framework) = self.frameworks.get_mut(fw) {
-            framework.spec = spec;
-        }
-        Ok(())
-    }
-
-    /// Removes a framework and recovers everything still allocated to it.
-    pub fn remove_framework(&mut self, fw: &FrameworkId) -> Result<(), AllocatorError> {
-        let framework = self
-            .frameworks
-            .remove(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        for agent_id in &framework.agents {
-            if let Some(agent) = self.agents.get_mut(agent_id) {
-                if let Some(by_role) = agent.allocations.remove(fw) {
-                    for resources in by_role.values() {
-                        agent.available += resources;
-                    }
-                }
-            }
-        }
-        for (role, q) in &framework.allocated {
-            if let Some(role_state) = self.roles.get_mut(role) {
-                role_state.allocated.sub(q);
-            }
-        }
-        for role in &framework.spec.roles {
-            if let Some(role_state) = self.roles.get_mut(role) {
-                role_state.frameworks.remove(fw);
-            }
-        }
-        for role in framework.allocated.keys().chain(&framework.spec.roles) {
-            self.gc_role(role);
-        }
-        self.filters.clear_framework(fw);
-        Ok(())
-    }
-
-    /// Marks a framework connected (`true`) or disconnected (`false`). An
-    /// inactive framework gets no offers but keeps its allocations and
-    /// filters.
-    pub fn activate_framework(
-        &mut self,
-        fw: &FrameworkId,
-        active: bool,
-    ) -> Result<(), AllocatorError> {
-        let framework = self
-            .frameworks
-            .get_mut(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        framework.active = active;
-        Ok(())
-    }
-
-    /// Stops offers to `fw` for `roles` (empty: all its roles) until
-    /// revived.
-    pub fn suppress(&mut self, fw: &FrameworkId, roles: &[Role]) -> Result<(), AllocatorError> {
-        let roles = self.resolve_roles(fw, roles)?;
-        if let Some(framework) = self.frameworks.get_mut(fw) {
-            framework.spec.suppressed.extend(roles);
-        }
-        Ok(())
-    }
-
-    /// Resumes offers to `fw` for `roles` (empty: all its roles): clears
-    /// suppression and drops its filters for those roles.
-    pub fn revive(&mut self, fw: &FrameworkId, roles: &[Role]) -> Result<(), AllocatorError> {
-        let roles = self.resolve_roles(fw, roles)?;
-        for role in &roles {
-            self.filters.clear_role(fw, role);
-        }
-        if let Some(framework) = self.frameworks.get_mut(fw) {
-            for role in &roles {
-                framework.spec.suppressed.remove(role);
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives back resources `fw` holds on `agent` (declined, rescinded,
-    /// unused, or freed by a finished task), in `allocated_to(role)` form.
-    ///
-    /// With `refuse: Some(d)` and `d > 0`, the framework is not offered
-    /// resources on that agent under that role that the recovered ones
-    /// contain until `now + max(d, allocation_interval)`. `Some(0)` and `None`
-    /// set no filter, and so does a role the framework is no longer
-    /// subscribed to. Resources the framework does not hold there, or
-    /// entries without an allocation role, are refused with
-    /// [`AllocatorError::NotAllocated`] and nothing changes. Empty
-    /// `resources` is a no-op (no filter either), as in Mesos.
-    pub fn recover(
-        &mut self,
-        now: Duration,
-        fw: &FrameworkId,
-        agent: &AgentId,
-        resources: &Resources,
-        refuse: Option<Duration>,
-    ) -> Result<(), AllocatorError> {
-        if !self.frameworks.contains_key(fw) {
-            return Err(AllocatorError::UnknownFramework(fw.clone()));
-        }
-        let agent_state = self
-            .agents
+    fn agent_ix(&self, agent: &AgentId) -> Result<AgentIx, AllocatorError> {
+        self.agent_index
             .get(agent)
-            .ok_or_else(|| AllocatorError::UnknownAgent(agent.clone()))?;
-        if resources.is_empty() {
-            return Ok(());
-        }
-        let not_allocated = || AllocatorError::NotAllocated {
-            framework: fw.clone(),
-            agent: agent.clone(),
-            resources: resources.clone(),
-        };
-
-        // Validate everything, and compute what is left, before changing
-        // anything.
-        let first_role = resources.iter().next().and_then(|r| r.allocation.as_ref());
-        let parts: Vec<(Role, Resources)> = match first_role {
-            // The usual case: one offer's worth, all under one role.
-            Some(role)
-                if resources
-                    .iter()
-                    .all(|r| r.allocation.as_ref() == Some(role)) =>
-            {
-                vec![(role.clone(), resources.clone())]
-            }
-            _ => {
-                let mut parts: BTreeMap<Role, Resources> = BTreeMap::new();
-                for entry in resources.iter() {
-                    let role = entry.allocation.clone().ok_or_else(not_allocated)?;
-                    parts.entry(role).or_default().push(entry.clone());
-                }
-                parts.into_iter().collect()
-            }
-        };
-        let held = agent_state.allocations.get(fw).ok_or_else(not_allocated)?;
-        let mut updates = Vec::with_capacity(parts.len());
-        for (role, part) in parts {
-            let part = part.unallocated();
-            let left = held
-                .get(&role)
-                .and_then(|h| h.checked_sub(&part))
-                .ok_or_else(not_allocated)?;
-            updates.push((role, part, left));
-        }
-
-        let duration = refuse
-            .filter(|d| !d.is_zero())
-            .map(|d| d.max(self.config.allocation_interval));
-        for (role, part, left) in updates {
-            if let Some(agent_state) = self.agents.get_mut(agent) {
-                agent_state.available += &part;
-                if let Some(by_role) = agent_state.allocations.get_mut(fw) {
-                    if left.is_empty() {
-                        by_role.remove(&role);
-                    } else {
-                        by_role.insert(role.clone(), left);
-                    }
-                    if by_role.is_empty() {
-                        agent_state.allocations.remove(fw);
-                    }
-                }
-            }
-            let mut subscribed = false;
-            if let Some(framework) = self.frameworks.get_mut(fw) {
-                sub_role_resources(&mut framework.allocated, &role, &part);
-                let holds_here = self
-                    .agents
-                    .get(agent)
-                    .is_some_and(|a| a.allocations.contains_key(fw));
-                if !holds_here {
-                    framework.agents.remove(agent);
-                }
-                subscribed = framework.spec.roles.contains(&role);
-            }
-            if let Some(role_state) = self.roles.get_mut(&role) {
-                role_state.allocated.sub_resources(&part);
-            }
-            self.gc_role(&role);
-            if let (Some(d), true) = (duration, subscribed) {
-                let expires = now.checked_add(d).unwrap_or(Duration::MAX);
-                self.filters.add(fw, &role, agent, &part, expires);
-            }
-        }
-        Ok(())
+            .copied()
+            .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))
     }
 
-    // ---- internals ----
-
-    /// The roles `roles` names for `fw` (all its roles when empty), each
-    /// checked to be one of its roles.
-    fn resolve_roles(&self, fw: &FrameworkId, roles: &[Role]) -> Result<Vec<Role>, AllocatorError> {
-        let framework = self
-            .frameworks
+    fn fw_id(&self, fw: &FrameworkId) -> Result<FwId, AllocatorError> {
+        self.framework_index
             .get(fw)
-            .ok_or_else(|| AllocatorError::UnknownFramework(fw.clone()))?;
-        if roles.is_empty() {
-            return Ok(framework.spec.roles.iter().cloned().collect());
-        }
-        if let Some(role) = roles.iter().find(|r| !framework.spec.roles.contains(*r)) {
-            return Err(AllocatorError::UnknownRole {
-                framework: fw.clone(),
-                role: role.clone(),
-            });
-        }
-        Ok(roles.to_vec())
+            .copied()
+            .ok_or_else(|| logged(AllocatorError::UnknownFramework(fw.clone())))
     }
 
-    /// Drops a role's entry once no framework is subscribed and nothing is
-    /// allocated to it.
-    fn gc_role(&mut self, role: &Role) {
-        if self
-            .roles
-            .get(role)
-            .is_some_and(|r| r.frameworks.is_empty() && r.allocated.is_empty())
-        {
-            self.roles.remove(role);
-        }
+    pub(crate) fn agent(&self, ix: AgentIx) -> Option<&AgentState> {
+        self.agents.get(ix).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn framework(&self, id: FwId) -> Option<&FrameworkState> {
+        self.frameworks.get(id).and_then(Option::as_ref)
     }
 }
 
-/// Subtracts `q` from `allocated[role]`, dropping the entry when it reaches
-/// zero.
-fn sub_role_quantities(allocated: &mut BTreeMap<Role, Quantities>, role: &Role, q: &Quantities) {
-    if let Some(held) = allocated.get_mut(role) {
-        held.sub(q);
-        if held.is_empty() {
-            allocated.remove(role);
-        }
-    }
-}
-
-/// Subtracts the scalars of `resources` from `allocated[role]`, dropping
-/// the entry when it reaches zero.
-fn sub_role_resources(
-    allocated: &mut BTreeMap<Role, Quantities>,
-    role: &Role,
-    resources: &Resources,
-) {
-    if let Some(held) = allocated.get_mut(role) {
-        held.sub_resources(resources);
-        if held.is_empty() {
-            allocated.remove(role);
-        }
-    }
-}
-
-/// `suppressed` must be a subset of `roles`.
-fn check_spec(fw: &FrameworkId, spec: &FrameworkSpec) -> Result<(), AllocatorError> {
-    match spec.suppressed.difference(&spec.roles).next() {
-        Some(role) => Err(AllocatorError::UnknownRole {
-            framework: fw.clone(),
-            role: role.clone(),
-        }),
-        None => Ok(()),
-    }
+/// Logs a refused call (the caller gets the typed error) and returns it.
+pub(crate) fn logged(err: AllocatorError) -> AllocatorError {
+    tracing::warn!(%err, "allocator refused a call");
+    err
 }

@@ -1,6 +1,9 @@
-//! Property test of the allocator: random sequences of every operation
-//! never over-allocate an agent, never corrupt the per-agent, per-framework,
-//! per-role or cluster sums, and a refused call never changes the state.
+//! Property tests of the allocator: random sequences of every operation
+//! (quota, requests, reservations, revocable frameworks and nested roles
+//! included) keep every invariant, a cycle never takes a role over its
+//! limit, lent resources go only to revocable-capable frameworks and never
+//! mix with regular ones, a refused call never changes the state; and
+//! guarantees the cluster can meet are met in one cycle.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,9 +50,21 @@ enum Op {
     RecoverBogus(u8, u8),
     Allocate,
     Tick(u8),
+    /// Role, guarantee CPUs, limit CPUs.
+    SetQuota(u8, u8, Option<u8>),
+    /// Role, CPUs wanted (0 clears).
+    Request(u8, u8),
+    /// Agent, role, CPUs.
+    Reserve(u8, u8, u8),
+    /// Agent: unreserve everything it has available reserved.
+    Unreserve(u8),
+    /// Framework, revocable capability.
+    SetRevocable(u8, bool),
+    /// Check `reclaim_needed` against what is lent.
+    Reclaim,
 }
 
-const ROLES: [&str; 3] = ["a", "b", "c"];
+const ROLES: [&str; 4] = ["a", "b", "c", "a/x"];
 
 fn roles_of(mask: u8) -> Vec<Role> {
     ROLES
@@ -72,13 +87,13 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..6u8).prop_map(Op::AddAgent),
         (0..6u8).prop_map(Op::RemoveAgent),
-        (0..4u8, 0..8u8).prop_map(|(f, m)| Op::AddFramework(f, m)),
-        (0..4u8, 0..8u8).prop_map(|(f, m)| Op::UpdateFramework(f, m)),
+        (0..4u8, 0..16u8).prop_map(|(f, m)| Op::AddFramework(f, m)),
+        (0..4u8, 0..16u8).prop_map(|(f, m)| Op::UpdateFramework(f, m)),
         (0..4u8).prop_map(Op::RemoveFramework),
         (0..4u8, any::<bool>()).prop_map(|(f, b)| Op::Activate(f, b)),
-        (0..4u8, 0..8u8).prop_map(|(f, m)| Op::Suppress(f, m)),
-        (0..4u8, 0..8u8).prop_map(|(f, m)| Op::Revive(f, m)),
-        (0..3u8, 0..4u8).prop_map(|(r, w)| Op::SetWeight(r, w)),
+        (0..4u8, 0..16u8).prop_map(|(f, m)| Op::Suppress(f, m)),
+        (0..4u8, 0..16u8).prop_map(|(f, m)| Op::Revive(f, m)),
+        (0..4u8, 0..4u8).prop_map(|(r, w)| Op::SetWeight(r, w)),
         (any::<u8>(), any::<bool>(), proptest::option::of(0..8u8))
             .prop_map(|(n, all, r)| Op::Recover(n, all, r)),
         (any::<u8>(), any::<bool>(), proptest::option::of(0..8u8))
@@ -88,6 +103,12 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Allocate),
         Just(Op::Allocate),
         (0..5u8).prop_map(Op::Tick),
+        (0..4u8, 0..8u8, proptest::option::of(0..12u8)).prop_map(|(r, g, l)| Op::SetQuota(r, g, l)),
+        (0..4u8, 0..8u8).prop_map(|(r, c)| Op::Request(r, c)),
+        (0..6u8, 0..4u8, 1..3u8).prop_map(|(i, r, c)| Op::Reserve(i, r, c)),
+        (0..6u8).prop_map(Op::Unreserve),
+        (0..4u8, any::<bool>()).prop_map(|(f, b)| Op::SetRevocable(f, b)),
+        Just(Op::Reclaim),
     ]
 }
 
@@ -101,6 +122,25 @@ fn part_of(held: &Resources) -> Resources {
         entry.value = corral::Value::Scalar(corral::Scalar::from_millis((s.millis() + 1) / 2));
     }
     std::iter::once(entry).collect()
+}
+
+/// CPUs `role`'s subtree holds (regular and lent), from the public views.
+fn subtree_cpus(a: &Allocator, r: &str) -> f64 {
+    let mut total = 0.0;
+    for f in 0..4u8 {
+        for x in a.allocated(&fw(&format!("f{f}"))).iter() {
+            let Some(at) = &x.allocation else { continue };
+            let name = at.as_str();
+            if name == r || name.starts_with(&format!("{r}/")) {
+                if let corral::Value::Scalar(s) = x.value {
+                    if x.name == "cpus" {
+                        total += s.as_f64();
+                    }
+                }
+            }
+        }
+    }
+    total
 }
 
 fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), AllocatorError> {
@@ -156,7 +196,22 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
             let before: BTreeMap<AgentId, Resources> = (0..6u8)
                 .filter_map(|i| a.available(&aid(&i)).map(|r| (aid(&i), r)))
                 .collect();
+            let held_before: Vec<f64> = ROLES.iter().map(|r| subtree_cpus(a, r)).collect();
             let allocs = a.allocate(*now);
+            for (r, was) in ROLES.iter().zip(held_before) {
+                let limit = a
+                    .quota(&role(r))
+                    .and_then(|q| q.limit.as_ref())
+                    .filter(|l| l.iter().any(|e| e.name == "cpus"))
+                    .map(|l| l.cpus());
+                if let Some(limit) = limit {
+                    let now_held = subtree_cpus(a, r);
+                    assert!(
+                        now_held <= limit.max(was) + 1e-9,
+                        "role {r} went from {was} to {now_held} CPUs, limit {limit}"
+                    );
+                }
+            }
             let mut seen = BTreeMap::<AgentId, Resources>::new();
             for x in &allocs {
                 assert!(!x.resources.is_empty());
@@ -164,9 +219,28 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
                     .resources
                     .iter()
                     .all(|r| r.allocation.as_ref() == Some(&x.role)));
-                assert!(x.resources.iter().all(|r| !r.revocable));
+                let lent = x.resources.iter().any(|r| r.revocable);
+                assert!(
+                    x.resources.iter().all(|r| r.revocable == lent),
+                    "regular and revocable mixed in {}",
+                    x.resources
+                );
+                if lent {
+                    assert!(a.framework_spec(&x.framework).is_some_and(|s| s.revocable));
+                }
                 let got = seen.entry(x.agent.clone()).or_default();
-                *got += &x.resources.unallocated();
+                // Lent entries carry the revocable mark; compare quantities
+                // with what was available in the pool they came from.
+                let plain: Resources = x
+                    .resources
+                    .unallocated()
+                    .iter()
+                    .map(|e| corral::Resource {
+                        revocable: false,
+                        ..e.clone()
+                    })
+                    .collect();
+                *got += &plain;
                 assert!(
                     before[&x.agent].contains(got),
                     "offered more than available"
@@ -180,6 +254,60 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
         }
         Op::Tick(s) => {
             *now += secs(f64::from(*s));
+            Ok(())
+        }
+        Op::SetQuota(r, g, l) => a.set_quota(
+            &role(ROLES[usize::from(*r)]),
+            Quota {
+                guarantee: Resources::new().with_cpus(f64::from(*g)),
+                limit: l.map(|l| Resources::new().with_cpus(f64::from(l))),
+            },
+        ),
+        Op::Request(r, c) => a.request(
+            &role(ROLES[usize::from(*r)]),
+            &Resources::new().with_cpus(f64::from(*c)),
+        ),
+        Op::Reserve(i, r, c) => a.reserve(
+            &aid(i),
+            &role(ROLES[usize::from(*r)]),
+            &Resources::new().with_cpus(f64::from(*c)),
+        ),
+        Op::Unreserve(i) => {
+            let reserved = a
+                .available(&aid(i))
+                .map(|r| r.filter(|e| e.reservation.is_some() && !e.revocable))
+                .unwrap_or_default();
+            if reserved.is_empty() {
+                return Ok(());
+            }
+            let result = a.unreserve(&aid(i), &reserved);
+            assert_eq!(result, Ok(()), "unreserving what is available must work");
+            result
+        }
+        Op::SetRevocable(f, b) => match a.framework_spec(&fid(f)).cloned() {
+            Some(spec) => a.update_framework(
+                &fid(f),
+                FrameworkSpec {
+                    revocable: *b,
+                    ..spec
+                },
+            ),
+            None => Ok(()),
+        },
+        Op::Reclaim => {
+            for r in a.reclaim_needed() {
+                assert!(r.resources.iter().all(|e| e.revocable));
+                let mut lent_here = Resources::new();
+                for f in 0..4u8 {
+                    lent_here += &a.allocated_on(&r.agent, &fid(&f)).only_revocable();
+                }
+                assert!(
+                    lent_here.cpus() + 1e-9 >= r.resources.cpus(),
+                    "reclaim {} > lent {}",
+                    r.resources,
+                    lent_here
+                );
+            }
             Ok(())
         }
     }
@@ -202,6 +330,9 @@ proptest! {
             if let Err(err) = &result {
                 prop_assert_eq!(&format!("{a:?}"), &before, "{:?} failed with {} but changed state", op, err);
             }
+            if let (Op::SetRevocable(..), Err(err)) = (op, &result) {
+                prop_assert!(false, "revocable switch failed: {}", err);
+            }
             if let Op::RecoverBogus(..) = op {
                 let bogus_refused = matches!(
                     result,
@@ -214,6 +345,52 @@ proptest! {
             if let Err(why) = a.check_invariants() {
                 prop_assert!(false, "after {:?}: {}", op, why);
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Flat roles with guarantees adding up to at most the cluster, each
+    /// with an active framework, next to a greedy role without quota: one
+    /// cycle meets every guarantee.
+    #[test]
+    fn guarantees_the_cluster_can_meet_are_met(
+        agents in 1..8usize,
+        guarantees in proptest::collection::vec(1..8u8, 1..4),
+        seed in any::<u64>(),
+    ) {
+        let cluster = agents as f64 * 4.0;
+        let wanted: f64 = guarantees.iter().map(|g| f64::from(*g)).sum();
+        prop_assume!(wanted <= cluster);
+        let mut a = Allocator::new(AllocatorConfig { seed, ..AllocatorConfig::default() });
+        for i in 0..agents {
+            a.add_agent(agent(&format!("a{i}")), res("cpus:4;mem:4096")).unwrap();
+        }
+        a.add_framework(fw("greedy"), FrameworkSpec {
+            roles: [role("greedy")].into(),
+            ..FrameworkSpec::default()
+        }).unwrap();
+        a.set_weight(&role("greedy"), 1000.0).unwrap();
+        for (i, g) in guarantees.iter().enumerate() {
+            let r = role(&format!("q{i}"));
+            a.set_quota(&r, Quota {
+                guarantee: Resources::new().with_cpus(f64::from(*g)),
+                limit: None,
+            }).unwrap();
+            a.add_framework(fw(&format!("f{i}")), FrameworkSpec {
+                roles: [r].into(),
+                ..FrameworkSpec::default()
+            }).unwrap();
+        }
+        a.allocate(Duration::ZERO);
+        for (i, g) in guarantees.iter().enumerate() {
+            let got = a.allocated(&fw(&format!("f{i}"))).cpus();
+            prop_assert!(got + 1e-9 >= f64::from(*g), "q{} got {} of {}", i, got, g);
+        }
+        if let Err(why) = a.check_invariants() {
+            prop_assert!(false, "{}", why);
         }
     }
 }

@@ -3,90 +3,103 @@
 //! tasks it kept running, and the allocator must count them as held by
 //! their frameworks from the first moment, or it would offer them twice.
 
-use std::collections::BTreeMap;
+use corral::{AgentId, FrameworkId, Resources};
 
-use corral::{AgentId, FrameworkId, Resources, Role};
-
-use super::{Allocator, AllocatorError};
+use super::agents::held_kind;
+use super::recover::Parts;
+use super::{logged, Allocator, AllocatorError, Holding};
 
 impl Allocator {
     /// Adds `agent` with `total`, of which each framework in `used` already
     /// holds its resources (allocated form: every entry carries the role it
-    /// is held under). Refused, changing nothing, when the agent is known,
-    /// a framework is unknown, an entry has no allocation role, or the used
-    /// resources do not fit in `total`.
+    /// is held under; revocable entries are held as lent). Refused, changing
+    /// nothing, when the agent is known, a framework is unknown, an entry
+    /// has no allocation role, or the used resources do not fit in `total`.
     pub fn add_agent_in_use(
         &mut self,
         agent: AgentId,
         total: Resources,
         used: &[(FrameworkId, Resources)],
     ) -> Result<(), AllocatorError> {
-        if self.agents.contains_key(&agent) {
-            return Err(AllocatorError::DuplicateAgent(agent));
-        }
-        let mut parts: Vec<(FrameworkId, Role, Resources)> = Vec::new();
-        let mut sum = Resources::new();
-        for (fw, resources) in used {
-            if !self.frameworks.contains_key(fw) {
-                return Err(AllocatorError::UnknownFramework(fw.clone()));
-            }
-            let mut by_role: BTreeMap<Role, Resources> = BTreeMap::new();
-            for entry in resources.iter() {
-                let Some(role) = entry.allocation.clone() else {
-                    return Err(AllocatorError::NotAllocated {
-                        framework: fw.clone(),
-                        agent: agent.clone(),
-                        resources: resources.clone(),
-                    });
-                };
-                let mut plain = entry.clone();
-                plain.allocation = None;
-                by_role.entry(role).or_default().push(plain);
-            }
-            for (role, resources) in by_role {
-                sum += &resources;
-                parts.push((fw.clone(), role, resources));
-            }
-        }
-        if !total.unallocated().contains(&sum) {
-            return Err(AllocatorError::NotAllocated {
-                framework: parts
-                    .first()
-                    .map(|(fw, _, _)| fw.clone())
-                    .unwrap_or_else(|| FrameworkId::new("")),
-                agent,
-                resources: sum,
-            });
+        for (fw, _) in used {
+            self.fw_id(fw)?;
         }
         self.add_agent(agent.clone(), total)?;
-        for (fw, role, resources) in parts {
-            let Some(state) = self.agents.get_mut(&agent) else {
-                continue;
+        let result = self.take_in_use(&agent, used);
+        if result.is_err() {
+            // Leave nothing half-added.
+            let _ = self.remove_agent(&agent);
+        }
+        result
+    }
+
+    fn take_in_use(
+        &mut self,
+        agent: &AgentId,
+        used: &[(FrameworkId, Resources)],
+    ) -> Result<(), AllocatorError> {
+        let ix = self.agent_ix(agent)?;
+        let mut all: Vec<(super::FwId, Parts)> = Vec::new();
+        for (fw, resources) in used {
+            let id = self.fw_id(fw)?;
+            let not_fitting = || {
+                logged(AllocatorError::NotAllocated {
+                    framework: fw.clone(),
+                    agent: agent.clone(),
+                    resources: resources.clone(),
+                })
             };
-            if state.available.subtract(&resources).is_err() {
-                // Checked above; unreachable unless the books disagree.
-                tracing::error!(%agent, %fw, "rejoining agent: used resources vanished");
-                continue;
+            let parts = self.split(ix, resources).ok_or_else(not_fitting)?;
+            all.push((id, parts));
+        }
+        for (id, parts) in all {
+            for ((role, lent, pool), (qty, other)) in parts {
+                let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
+                    continue;
+                };
+                let p = &mut state.pools[pool];
+                if !p.avail.contains(&qty) || !p.other_avail.contains(&other) {
+                    let fw = self
+                        .framework(id)
+                        .map(|f| f.id.clone())
+                        .unwrap_or_else(|| FrameworkId::new("?"));
+                    return Err(logged(AllocatorError::NotAllocated {
+                        framework: fw,
+                        agent: agent.clone(),
+                        resources: other,
+                    }));
+                }
+                p.avail.sub(&qty);
+                let _ = p.other_avail.subtract(&other);
+                let unreserved_regular = p.reservation.is_none() && !p.native_revocable;
+                let kind = held_kind(p, lent);
+                match state
+                    .holdings
+                    .iter_mut()
+                    .find(|h| h.fw == id && h.role == role && h.lent == lent && h.pool == pool)
+                {
+                    Some(h) => {
+                        h.qty.add(&qty);
+                        h.other += &other;
+                    }
+                    None => state.holdings.push(Holding {
+                        fw: id,
+                        role,
+                        lent,
+                        pool,
+                        qty: qty.clone(),
+                        other,
+                    }),
+                }
+                if unreserved_regular {
+                    self.free_unreserved.sub(&qty);
+                }
+                if let Some(framework) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
+                    framework.held.entry(role).or_default().add(&qty);
+                    framework.agents.insert(ix);
+                }
+                self.roles.add_held(role, &qty, kind);
             }
-            *state
-                .allocations
-                .entry(fw.clone())
-                .or_default()
-                .entry(role.clone())
-                .or_default() += &resources;
-            if let Some(framework) = self.frameworks.get_mut(&fw) {
-                framework
-                    .allocated
-                    .entry(role.clone())
-                    .or_default()
-                    .add_resources(&resources);
-                framework.agents.insert(agent.clone());
-            }
-            self.roles
-                .entry(role)
-                .or_default()
-                .allocated
-                .add_resources(&resources);
         }
         Ok(())
     }

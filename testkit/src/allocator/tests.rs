@@ -566,7 +566,7 @@ fn reserved_resources_go_only_to_their_role() {
 }
 
 #[test]
-fn revocable_resources_are_not_offered_yet() {
+fn agent_native_revocable_resources_are_never_offered() {
     let mut a = Allocator::new(AllocatorConfig::default());
     let revocable = res("cpus:2").revocable();
     a.add_agent(agent("a0"), res("cpus:1;mem:64") + &revocable)

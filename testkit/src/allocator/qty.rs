@@ -1,0 +1,255 @@
+//! The allocator's compact scalar arithmetic: resource names interned to
+//! small indices ([`Names`]) and per-name fixed-point amounts kept in a
+//! plain vector ([`Qty`]), so the DRF, quota and headroom math of a cycle
+//! never compares or clones a `String`.
+//!
+//! Amounts are thousandths, exactly as [`corral::Scalar`] stores them, so
+//! adding and removing the same resources returns to exactly the same value.
+//! Only a dominant share (a ratio) is a float.
+
+use std::collections::BTreeMap;
+
+use corral::{Resources, Scalar, Value};
+
+/// Index of an interned scalar resource name.
+pub(crate) type NameId = usize;
+
+/// Scalar resource names seen so far, each with a stable index.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names {
+    names: Vec<String>,
+    index: BTreeMap<String, NameId>,
+}
+
+impl Names {
+    /// The index of `name`, interning it if new.
+    pub(crate) fn intern(&mut self, name: &str) -> NameId {
+        if let Some(id) = self.index.get(name) {
+            return *id;
+        }
+        let id = self.names.len();
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The index of `name`, if it was interned.
+    pub(crate) fn get(&self, name: &str) -> Option<NameId> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of index `id`.
+    pub(crate) fn name(&self, id: NameId) -> &str {
+        self.names.get(id).map_or("", String::as_str)
+    }
+
+    /// How many names are interned.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The scalar entries of `resources` as a [`Qty`], interning names.
+    pub(crate) fn qty_of(&mut self, resources: &Resources) -> Qty {
+        let mut q = Qty::default();
+        for (name, amount) in resources.scalar_quantities() {
+            let id = self.intern(name);
+            q.add_at(id, amount.millis());
+        }
+        q
+    }
+
+    /// The scalar entries of `resources` as a [`Qty`], or `None` when one
+    /// of their names was never interned (so no agent can have it).
+    pub(crate) fn known_qty_of(&self, resources: &Resources) -> Option<Qty> {
+        let mut q = Qty::default();
+        for (name, amount) in resources.scalar_quantities() {
+            q.add_at(self.get(name)?, amount.millis());
+        }
+        Some(q)
+    }
+}
+
+/// Per-name amounts in thousandths, indexed by [`NameId`]. Missing indices
+/// are zero; trailing zeros do not matter for equality.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Qty(Vec<i64>);
+
+impl PartialEq for Qty {
+    fn eq(&self, other: &Self) -> bool {
+        let n = self.0.len().max(other.0.len());
+        (0..n).all(|i| self.get(i) == other.get(i))
+    }
+}
+
+impl Eq for Qty {}
+
+impl Qty {
+    /// `n` names, each "unlimited" (`i64::MAX`): the neutral cap.
+    pub(crate) fn unlimited(n: usize) -> Self {
+        Qty(vec![i64::MAX; n])
+    }
+
+    /// The amount of name `i` (zero when absent).
+    pub(crate) fn get(&self, i: NameId) -> i64 {
+        self.0.get(i).copied().unwrap_or(0)
+    }
+
+    /// Sets the amount of name `i`.
+    pub(crate) fn set(&mut self, i: NameId, value: i64) {
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = value;
+    }
+
+    fn add_at(&mut self, i: NameId, value: i64) {
+        let v = self.get(i).saturating_add(value);
+        self.set(i, v);
+    }
+
+    /// True when every amount is zero.
+    pub(crate) fn is_zero(&self) -> bool {
+        self.0.iter().all(|v| *v == 0)
+    }
+
+    /// `(name, amount)` for every non-zero amount.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (NameId, i64)> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0)
+            .map(|(i, v)| (i, *v))
+    }
+
+    /// Adds `other`.
+    pub(crate) fn add(&mut self, other: &Qty) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = a.saturating_add(*b);
+        }
+    }
+
+    /// Subtracts `other`, saturating at zero per name (callers subtract
+    /// only what they added, so this is exact).
+    pub(crate) fn sub(&mut self, other: &Qty) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = (*a - *b).max(0);
+        }
+    }
+
+    /// `self - other` per name, clamped at zero.
+    pub(crate) fn minus(&self, other: &Qty) -> Qty {
+        let mut out = self.clone();
+        out.sub(other);
+        out
+    }
+
+    /// True when `self[i] >= other[i]` for every name.
+    pub(crate) fn contains(&self, other: &Qty) -> bool {
+        other.iter().all(|(i, v)| self.get(i) >= v)
+    }
+
+    /// Lowers each amount to at most `cap`'s (missing in `cap` = zero).
+    pub(crate) fn min_with(&mut self, cap: &Qty) {
+        for (i, a) in self.0.iter_mut().enumerate() {
+            *a = (*a).min(cap.get(i));
+        }
+    }
+
+    /// Raises each amount to at least `other`'s.
+    pub(crate) fn max_with(&mut self, other: &Qty) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a = (*a).max(*b);
+        }
+    }
+
+    /// The scalar entries as `Resources` with the given markings.
+    pub(crate) fn to_resources(
+        &self,
+        names: &Names,
+        reservation: Option<&corral::Role>,
+        allocation: Option<&corral::Role>,
+        revocable: bool,
+    ) -> Resources {
+        self.iter()
+            .map(|(i, v)| corral::Resource {
+                name: names.name(i).to_owned(),
+                value: Value::Scalar(Scalar::from_millis(v)),
+                reservation: reservation.cloned(),
+                allocation: allocation.cloned(),
+                revocable,
+            })
+            .collect()
+    }
+}
+
+/// `1 / total[i]` per name (zero where the cluster has none), so a share is
+/// a few multiplications.
+pub(crate) fn inverse(total: &Qty, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| match total.get(i) {
+            0 => 0.0,
+            t => 1.0 / t as f64,
+        })
+        .collect()
+}
+
+/// The dominant share of `held`: the largest `held[i] / total[i]` over the
+/// names the cluster has, with `inv` from [`inverse`].
+pub(crate) fn dominant_share(held: &Qty, inv: &[f64]) -> f64 {
+    let mut share = 0.0_f64;
+    for (a, f) in held.0.iter().zip(inv) {
+        let s = *a as f64 * f;
+        if s > share {
+            share = s;
+        }
+    }
+    share
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_then_sub_is_exact_and_ignores_trailing_zeros() {
+        let mut names = Names::default();
+        let tenth = names.qty_of(&Resources::new().with_cpus(0.1));
+        let mut q = Qty::default();
+        for _ in 0..10 {
+            q.add(&tenth);
+        }
+        assert_eq!(q.get(0), 1000);
+        for _ in 0..10 {
+            q.sub(&tenth);
+        }
+        assert!(q.is_zero());
+        assert_eq!(q, Qty::default());
+    }
+
+    #[test]
+    fn dominant_share_takes_the_largest_ratio() {
+        let mut names = Names::default();
+        let total = names.qty_of(&Resources::new().with_cpus(10.0).with_mem(100.0));
+        let used = names.qty_of(&Resources::new().with_cpus(1.0).with_mem(50.0));
+        let inv = inverse(&total, names.len());
+        assert_eq!(dominant_share(&used, &inv), 0.5);
+        let gpus = names.qty_of(&Resources::new().with_gpus(1.0));
+        assert_eq!(dominant_share(&gpus, &inverse(&total, names.len())), 0.0);
+    }
+
+    #[test]
+    fn caps_and_containment() {
+        let mut q = Qty(vec![5, 7]);
+        q.min_with(&Qty(vec![3, i64::MAX]));
+        assert_eq!(q, Qty(vec![3, 7]));
+        assert!(q.contains(&Qty(vec![3])));
+        assert!(!q.contains(&Qty(vec![0, 8])));
+        assert_eq!(q.minus(&Qty(vec![4, 1])), Qty(vec![0, 6]));
+    }
+}
