@@ -283,6 +283,7 @@ mod tests {
             uuid: None,
             data: None,
             healthy: None,
+            labels: vec![],
         };
         job.status_update(&driver, &failed).await;
         assert_eq!(job.report().retries, 1);
