@@ -6,8 +6,9 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod allocator;
 
 /// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
-pub use master::{AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};
+pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

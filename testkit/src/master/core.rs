@@ -23,6 +23,7 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
 use super::frameworks::{Connection, FrameworkRecord};
+use super::local::LocalBook;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
 use super::tasks::{TaskTable, Transitioned};
@@ -52,6 +53,7 @@ pub struct MasterCore {
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
+    pub(super) local: LocalBook,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -97,6 +99,7 @@ impl MasterCore {
             removed: BTreeSet::new(),
             offers: OfferBook::new(),
             outbox: Vec::new(),
+            local: LocalBook::default(),
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -432,6 +435,7 @@ impl MasterCore {
         let Some(record) = self.frameworks.remove(fw) else {
             return;
         };
+        self.stop_local_framework(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
         allocator_ok(self.allocator.remove_framework(fw), "remove_framework");

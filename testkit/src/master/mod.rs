@@ -13,6 +13,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 mod frameworks;
+mod local;
 pub mod offers;
 pub mod outbox;
 mod server;
@@ -35,7 +36,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Endpoint, Server};
 
-pub use self::config::{AgentSpec, ConfigError, MasterConfig};
+pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{MasterCore, Subscription};
 pub use self::error::{CallError, ErrorKind};
 pub use self::outbox::{Outgoing, StreamId};
@@ -180,7 +181,9 @@ impl MockMaster {
             .map_err(MasterError::from)
     }
 
-    /// Ends every event stream, stops the server and waits for both.
+    /// Ends every event stream, stops every process of the local agents
+    /// (SIGTERM, each task's grace period, SIGKILL), stops the server and
+    /// waits for all of it.
     pub async fn shutdown(mut self) -> Result<(), MasterError> {
         server::stop(&self.commands).await;
         if let Some(stop) = self.stop_server.take() {

@@ -2,11 +2,13 @@
 //! tasks, outstanding offers and per-agent totals and allocations.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
+use super::config::AgentKind;
 use super::core::MasterCore;
 
 /// Everything the master knows, at one instant.
@@ -62,6 +64,8 @@ pub struct TaskSnapshot {
     pub state: pb::TaskState,
     /// Its resources (without its executor's).
     pub resources: Resources,
+    /// Its sandbox directory, for a task on a local agent that has made it.
+    pub sandbox: Option<PathBuf>,
 }
 
 /// One outstanding offer.
@@ -90,6 +94,8 @@ pub struct AgentSnapshot {
     pub total: Resources,
     /// What is offered or used by tasks (unallocated form).
     pub allocated: Resources,
+    /// Simulated, or local (with its work directory).
+    pub kind: AgentKind,
 }
 
 impl MasterState {
@@ -148,6 +154,7 @@ impl MasterCore {
                 role: t.role.clone(),
                 state: t.state,
                 resources: t.resources.clone(),
+                sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })
             .collect();
         let offers = self
@@ -171,6 +178,7 @@ impl MasterCore {
                     hostname: a.hostname.clone(),
                     total: a.resources.clone(),
                     allocated: a.resources.checked_sub(&available).unwrap_or_default(),
+                    kind: a.kind.clone(),
                 }
             })
             .collect();
