@@ -341,3 +341,107 @@ impl LocalRunner {
         self.executors.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::CommandSpec;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    fn launch(
+        work: &std::path::Path,
+        task: &str,
+        executor: Option<&str>,
+        line: &str,
+    ) -> AgentOrder {
+        AgentOrder::Launch(Box::new(TaskLaunch {
+            framework: FrameworkId::new("fw"),
+            agent: AgentId::new("agent-0"),
+            work_dir: work.to_owned(),
+            task: TaskId::new(task),
+            executor: executor.map(ExecutorId::new),
+            command: CommandSpec::Shell(line.to_owned()),
+            environment: Vec::new(),
+            ports: Vec::new(),
+            kill_grace: Some(Duration::from_millis(200)),
+        }))
+    }
+
+    /// The next report about `task` (others are observed and kept).
+    async fn next_about(
+        runner: &mut LocalRunner,
+        reports: &mut Reports,
+        task: &str,
+        seen: &mut Vec<AgentReport>,
+    ) -> AgentReport {
+        if let Some(i) = seen.iter().position(|r| r.task.as_str() == task) {
+            return seen.remove(i);
+        }
+        loop {
+            let report = tokio::time::timeout(LIMIT, reports.recv())
+                .await
+                .expect("a report in time")
+                .expect("the runner is alive");
+            if report.task.as_str() == task {
+                return report;
+            }
+            runner.observe(&report);
+            seen.push(report);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_that_cannot_be_stopped_takes_its_executor_down_and_nothing_else() {
+        let work = std::env::temp_dir().join(format!("corral-runner-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&work);
+        let (mut runner, mut reports) = LocalRunner::new(RunnerConfig {
+            sandbox_ttl: Duration::from_secs(3600),
+            default_grace: Duration::from_millis(200),
+            reap_timeout: Duration::from_millis(500),
+        });
+        runner.execute(launch(&work, "stuck", Some("pod"), "true"));
+        runner.execute(launch(&work, "sibling", Some("pod"), "exec sleep 30"));
+        runner.execute(launch(&work, "alone", None, "exec sleep 30"));
+        let mut seen = Vec::new();
+        for task in ["sibling", "alone"] {
+            let starting = next_about(&mut runner, &mut reports, task, &mut seen).await;
+            assert_eq!(starting.state, TaskState::TaskStarting);
+            let running = next_about(&mut runner, &mut reports, task, &mut seen).await;
+            assert_eq!(running.state, TaskState::TaskRunning);
+        }
+        let mut last = next_about(&mut runner, &mut reports, "stuck", &mut seen).await;
+        while !is_terminal(last.state) {
+            last = next_about(&mut runner, &mut reports, "stuck", &mut seen).await;
+        }
+        // Processes that outlive SIGKILL cannot be made here without
+        // privileges: hand the runner the report its supervisor sends then.
+        last.state = TaskState::TaskKilled;
+        last.unstoppable = true;
+        runner.observe(&last);
+
+        let sibling = next_about(&mut runner, &mut reports, "sibling", &mut seen).await;
+        assert_eq!(sibling.state, TaskState::TaskKilled);
+        assert_eq!(sibling.reason, Some(Reason::ExecutorTerminated));
+        assert!(
+            sibling.message.contains("task stuck could not be stopped"),
+            "{}",
+            sibling.message
+        );
+        runner.observe(&sibling);
+        assert_eq!(runner.running(), 1, "the task outside the executor runs on");
+        assert!(seen.iter().all(|r| r.task.as_str() != "alone"), "{seen:?}");
+
+        tokio::time::timeout(LIMIT, runner.shutdown())
+            .await
+            .expect("shutdown in time");
+        let alone = next_about(&mut runner, &mut reports, "alone", &mut seen).await;
+        assert_eq!(alone.state, TaskState::TaskKilled);
+        assert!(
+            alone.message.contains("the master shut down"),
+            "{}",
+            alone.message
+        );
+        let _ = std::fs::remove_dir_all(&work);
+    }
+}
