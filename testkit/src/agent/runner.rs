@@ -73,6 +73,15 @@ struct RunningTask {
     run: (PathBuf, PathBuf),
 }
 
+/// A task's sandbox, ready.
+struct Prepared {
+    /// (work dir, run dir): what is removed after the TTL.
+    run: (PathBuf, PathBuf),
+    /// The task's own sandbox (the run dir, or a directory in it).
+    dir: PathBuf,
+    executor: Option<ExecutorKey>,
+}
+
 struct ExecutorRun {
     /// (work dir, run dir).
     run: (PathBuf, PathBuf),
@@ -154,7 +163,7 @@ impl LocalRunner {
             );
             return;
         }
-        let (run, dir, executor) = match self.prepare(&launch) {
+        let Prepared { run, dir, executor } = match self.prepare(&launch) {
             Ok(prepared) => prepared,
             Err(err) => {
                 warn!(task = %launch.task, %err, "cannot make the task's sandbox");
@@ -181,16 +190,16 @@ impl LocalRunner {
             .spawn(supervisor::supervise(job, kill_receiver, self.out.clone()));
     }
 
-    /// Makes the task's sandbox: (work dir and run dir, task dir, executor).
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &mut self,
-        launch: &TaskLaunch,
-    ) -> Result<((PathBuf, PathBuf), PathBuf, Option<ExecutorKey>), SandboxError> {
+    /// Makes the task's sandbox (and its executor's run, if new).
+    fn prepare(&mut self, launch: &TaskLaunch) -> Result<Prepared, SandboxError> {
         let work = launch.work_dir.clone();
         let Some(executor) = &launch.executor else {
             let run = sandbox::create_run(&work, launch.framework.as_str(), launch.task.as_str())?;
-            return Ok(((work, run.clone()), run, None));
+            return Ok(Prepared {
+                run: (work, run.clone()),
+                dir: run,
+                executor: None,
+            });
         };
         let key = (
             launch.framework.clone(),
@@ -211,7 +220,11 @@ impl LocalRunner {
         match sandbox::create_task_dir(&entry.run.1, launch.task.as_str()) {
             Ok(dir) => {
                 entry.live.insert(launch.task.clone());
-                Ok((entry.run.clone(), dir, Some(key)))
+                Ok(Prepared {
+                    run: entry.run.clone(),
+                    dir,
+                    executor: Some(key),
+                })
             }
             Err(err) => {
                 // A run made for this task alone goes again.
