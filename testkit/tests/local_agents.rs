@@ -32,11 +32,28 @@ async fn bounded<T>(test: impl Future<Output = T>) -> T {
         .expect("the test finishes within its limit")
 }
 
-/// A fresh, absolute work directory for one test.
-fn work_dir(name: &str) -> PathBuf {
+/// A fresh, absolute work directory for one test, removed when dropped
+/// (also when the test fails).
+struct WorkDir(PathBuf);
+
+impl std::ops::Deref for WorkDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn work_dir(name: &str) -> WorkDir {
     let dir = std::env::temp_dir().join(format!("corral-local-{}-{name}", std::process::id()));
+    // A leftover of an earlier run with the same pid would confuse the test.
     let _ = std::fs::remove_dir_all(&dir);
-    dir
+    WorkDir(dir)
 }
 
 fn config(dir: &Path) -> MasterConfig {
@@ -234,7 +251,6 @@ async fn a_task_that_traps_sigterm_cleans_up_and_ends_killed() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -280,7 +296,6 @@ async fn a_task_that_ignores_sigterm_is_forced_at_the_grace_period() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -365,7 +380,6 @@ async fn killing_one_task_of_a_group_leaves_its_siblings_running() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -420,7 +434,6 @@ async fn commands_that_cannot_run_fail_with_the_reason() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -491,7 +504,6 @@ async fn shutting_the_master_down_leaves_no_process_behind() {
         took >= GRACE,
         "the stubborn task got its grace period: {took:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -565,7 +577,6 @@ async fn status_follows_the_process_and_logs_stay_until_the_ttl() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -635,7 +646,6 @@ async fn a_cluster_mixes_simulated_and_local_agents() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -674,5 +684,4 @@ async fn a_local_task_needs_a_runnable_command() {
     })
     .await;
     master.shutdown().await.expect("shutdown");
-    let _ = std::fs::remove_dir_all(&dir);
 }
