@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::Error;
+use crate::executor::ExecutorInfo;
 use crate::offer::Offer;
 use crate::resources::Resources;
 use crate::task::{TaskInfo, TaskStatus};
@@ -32,6 +33,20 @@ pub trait Driver: Send + Sync {
     /// allocation info) must fit in the offer together. The offer is used
     /// up; what the tasks don't use goes back to the master.
     async fn launch(&self, offer: &Offer, tasks: Vec<TaskInfo>) -> Result<(), Error>;
+
+    /// Launches `tasks` together on `offer` as one task group
+    /// (LAUNCH_GROUP) under `executor`: all of them start or none does. The
+    /// tasks' resources must fit in the offer together; the executor's own
+    /// resources are checked by the master (it charges them only when the
+    /// executor is not running on that agent yet). Each task runs its own
+    /// command; killing one task leaves its siblings running on the mock
+    /// master's local agents.
+    async fn launch_group(
+        &self,
+        offer: &Offer,
+        executor: ExecutorInfo,
+        tasks: Vec<TaskInfo>,
+    ) -> Result<(), Error>;
 
     /// Declines an offer; `refuse` keeps the master from offering the same
     /// resources again for that long (`None`: the master's default, 5 s).

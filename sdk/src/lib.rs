@@ -35,14 +35,16 @@
 //!
 //! Module map: [`scheduler`] (the trait), [`driver`] (how to act),
 //! [`runtime`] (the loop), [`stream`] (events as a `Stream`), [`transport`]
-//! (the wire boundary), plain types in [`offer`], [`task`], [`resources`],
-//! [`framework`], [`event`], and the generated wire types in [`pb`].
+//! (the wire boundary), plain types in [`offer`], [`task`], [`executor`],
+//! [`resources`], [`framework`], [`event`], and the generated wire types in
+//! [`pb`].
 
 #![warn(missing_docs)]
 
 pub mod driver;
 pub mod error;
 pub mod event;
+pub mod executor;
 pub mod framework;
 pub mod ids;
 pub mod offer;
@@ -60,6 +62,7 @@ pub use driver::MockDriver;
 pub use driver::{Driver, DriverHandle};
 pub use error::{Error, ProtocolError, RejectKind, TransportError};
 pub use event::{Disconnect, Event, Failure, Subscribed};
+pub use executor::ExecutorInfo;
 pub use framework::{Capability, FrameworkInfo};
 pub use ids::{AgentId, ExecutorId, FrameworkId, InvalidRole, OfferId, Role, TaskId};
 pub use offer::{Attribute, AttributeValue, InverseOffer, Offer, Unavailability};

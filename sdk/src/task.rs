@@ -1,6 +1,7 @@
 //! Tasks: what a framework launches ([`TaskInfo`]), and what it hears back
 //! ([`TaskStatus`], [`TaskState`]).
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::error::ProtocolError;
@@ -107,6 +108,14 @@ pub type Reason = pb::task_status::Reason;
 /// Where a status update came from.
 pub type Source = pb::task_status::Source;
 
+/// Status label: the task's sandbox directory on its agent (set by the
+/// mock master's local agents).
+pub const SANDBOX_LABEL: &str = "corral.sandbox";
+/// Status label: the file the task's standard output goes to.
+pub const STDOUT_LABEL: &str = "corral.stdout";
+/// Status label: the file the task's standard error goes to.
+pub const STDERR_LABEL: &str = "corral.stderr";
+
 /// A status update about a task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskStatus {
@@ -134,12 +143,39 @@ pub struct TaskStatus {
     pub data: Option<Vec<u8>>,
     /// The latest health check result, if the task has one.
     pub healthy: Option<bool>,
+    /// Key-value labels set by the agent or executor, in the order sent
+    /// (where its sandbox and log files are, see [`TaskStatus::sandbox`]).
+    pub labels: Vec<(String, String)>,
 }
 
 impl TaskStatus {
     /// True when this update answers a reconciliation request.
     pub fn is_reconciliation(&self) -> bool {
         self.reason == Some(Reason::Reconciliation)
+    }
+
+    /// The value of label `key`, if the status carries it.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The task's sandbox directory (its working directory), when its agent
+    /// says (the mock master's local agents do, from TASK_STARTING on).
+    pub fn sandbox(&self) -> Option<&Path> {
+        self.label(SANDBOX_LABEL).map(Path::new)
+    }
+
+    /// The file holding the task's standard output, when its agent says.
+    pub fn stdout_path(&self) -> Option<&Path> {
+        self.label(STDOUT_LABEL).map(Path::new)
+    }
+
+    /// The file holding the task's standard error, when its agent says.
+    pub fn stderr_path(&self) -> Option<&Path> {
+        self.label(STDERR_LABEL).map(Path::new)
     }
 
     /// Reads a status from the wire, rejecting an unknown state.
@@ -159,6 +195,15 @@ impl TaskStatus {
             uuid: status.uuid,
             data: status.data,
             healthy: status.healthy,
+            labels: status
+                .labels
+                .map(|l| {
+                    l.labels
+                        .into_iter()
+                        .map(|l| (l.key, l.value.unwrap_or_default()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -182,6 +227,19 @@ impl KillPolicy {
             grace_period: Some(duration_pb(self.grace_period)),
         }
     }
+}
+
+/// Key-value pairs as wire labels (`None` when there are none).
+pub(crate) fn labels_pb(labels: &[(String, String)]) -> Option<pb::Labels> {
+    (!labels.is_empty()).then(|| pb::Labels {
+        labels: labels
+            .iter()
+            .map(|(k, v)| pb::Label {
+                key: k.clone(),
+                value: Some(v.clone()),
+            })
+            .collect(),
+    })
 }
 
 pub(crate) fn duration_pb(d: Duration) -> pb::DurationInfo {
@@ -350,16 +408,7 @@ impl TaskInfo {
             agent_id: agent.to_pb(),
             resources: self.resources.allocated_to(role).to_pb(),
             command: self.command.as_ref().map(CommandInfo::to_pb),
-            labels: (!self.labels.is_empty()).then(|| pb::Labels {
-                labels: self
-                    .labels
-                    .iter()
-                    .map(|(k, v)| pb::Label {
-                        key: k.clone(),
-                        value: Some(v.clone()),
-                    })
-                    .collect(),
-            }),
+            labels: labels_pb(&self.labels),
             kill_policy: self.kill_policy.map(KillPolicy::to_pb),
             data: self.data.clone(),
             executor: None,
@@ -397,6 +446,31 @@ mod tests {
         for s in terminal {
             assert_eq!(TaskState::from_pb(s.to_pb()), s);
         }
+    }
+
+    #[test]
+    fn status_labels_name_the_sandbox_and_logs() {
+        let wire = pb::TaskStatus {
+            task_id: pb::TaskId { value: "t".into() },
+            state: pb::TaskState::TaskRunning as i32,
+            labels: labels_pb(&[
+                (SANDBOX_LABEL.to_owned(), "/w/run".to_owned()),
+                (STDOUT_LABEL.to_owned(), "/w/run/stdout".to_owned()),
+                (STDERR_LABEL.to_owned(), "/w/run/stderr".to_owned()),
+            ]),
+            ..Default::default()
+        };
+        let status = TaskStatus::from_pb(wire).unwrap();
+        assert_eq!(status.sandbox(), Some(Path::new("/w/run")));
+        assert_eq!(status.stdout_path(), Some(Path::new("/w/run/stdout")));
+        assert_eq!(status.stderr_path(), Some(Path::new("/w/run/stderr")));
+        assert_eq!(status.label("nope"), None);
+        let bare = pb::TaskStatus {
+            state: pb::TaskState::TaskRunning as i32,
+            ..Default::default()
+        };
+        let bare = TaskStatus::from_pb(bare).unwrap();
+        assert!(bare.labels.is_empty() && bare.sandbox().is_none());
     }
 
     #[test]

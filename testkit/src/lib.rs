@@ -11,10 +11,11 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub mod agent;
 pub mod allocator;
 pub mod harness;
 
 /// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
 pub use harness::{Cluster, Running, Script, Trace};
-pub use master::{AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};
+pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

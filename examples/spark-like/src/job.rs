@@ -6,6 +6,7 @@
 //! [`BatchJob`] scheduler around it only does bookkeeping.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -82,6 +83,9 @@ pub fn plan(
 pub struct Report {
     /// Tasks that finished, with the agent each ran on.
     pub finished: BTreeMap<usize, String>,
+    /// Where each finished task's standard output is, when its agent says
+    /// (local agents do; simulated ones have no files).
+    pub logs: BTreeMap<usize, PathBuf>,
     /// Items that failed every attempt.
     pub gave_up: Vec<usize>,
     /// Failed attempts that were retried.
@@ -133,6 +137,9 @@ impl BatchJob {
         match status.state {
             TaskState::Finished => {
                 self.report.finished.insert(item.index, agent);
+                if let Some(stdout) = status.stdout_path() {
+                    self.report.logs.insert(item.index, stdout.to_owned());
+                }
             }
             _ if item.attempt < MAX_ATTEMPTS => {
                 tracing::info!(task = %status.task_id, state = ?status.state, message = ?status.message, "task failed; retrying");
@@ -283,9 +290,25 @@ mod tests {
             uuid: None,
             data: None,
             healthy: None,
+            labels: vec![],
         };
         job.status_update(&driver, &failed).await;
         assert_eq!(job.report().retries, 1);
+
+        let finished = TaskStatus {
+            task_id: TaskId::from("task-0001-try1"),
+            state: TaskState::Finished,
+            labels: vec![(
+                corral::task::STDOUT_LABEL.to_owned(),
+                "/w/run/stdout".to_owned(),
+            )],
+            ..failed.clone()
+        };
+        job.status_update(&driver, &finished).await;
+        assert_eq!(
+            job.report().logs.get(&1),
+            Some(&PathBuf::from("/w/run/stdout"))
+        );
         assert_eq!(
             job.wants_offers(&Role::from("batch")),
             Some(true),

@@ -5,11 +5,17 @@
 //! cargo run -p spark-like                    # 100 tasks on 4 embedded agents
 //! cargo run -p spark-like -- --tasks 500 --task-ms 50
 //! cargo run -p spark-like -- --master http://127.0.0.1:5050
+//! cargo run -p spark-like -- --local         # real processes on local agents
 //! ```
+//!
+//! With `--local`, the embedded master's agents are local agents: each task
+//! runs a real shell command in its own sandbox, and the report lists where
+//! each task's logs are.
 
 mod job;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -46,6 +52,13 @@ struct Args {
     /// Resources of each embedded agent.
     #[arg(long, default_value = "cpus:4;mem:8192;disk:10000;ports:[31000-32000]")]
     agent_resources: String,
+    /// Run the batch as real processes on local agents (embedded master only).
+    #[arg(long)]
+    local: bool,
+    /// Where local agents keep task sandboxes (with --local). Default:
+    /// `corral-spark-like-<pid>` in the system's temporary directory.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -65,27 +78,49 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if args.local && args.master.is_some() {
+        return Err(
+            "--local runs the embedded master's agents locally; it cannot be used with --master"
+                .into(),
+        );
+    }
+    let seconds = args.task_ms as f64 / 1000.0;
     let shape = TaskShape {
         resources: Resources::new()
             .with_cpus(args.task_cpus)
             .with_mem(args.task_mem),
         duration: Duration::from_millis(args.task_ms),
-        command: format!("sleep {}", args.task_ms as f64 / 1000.0),
+        command: if args.local {
+            format!("echo \"$MESOS_TASK_ID on $MESOS_AGENT_ID in $MESOS_SANDBOX\"; sleep {seconds}")
+        } else {
+            format!("sleep {seconds}")
+        },
+    };
+    let work_dir = match &args.work_dir {
+        Some(dir) => std::path::absolute(dir)?,
+        None => std::env::temp_dir().join(format!("corral-spark-like-{}", std::process::id())),
     };
     // The embedded master lives as long as this function.
     let (_master, endpoint) = match &args.master {
         Some(url) => (None, url.clone()),
         None => {
             let resources = Resources::parse(&args.agent_resources)?;
-            let config = MasterConfig::default()
-                .agents(args.agents, resources)
-                .role(args.role.as_str(), 1.0);
+            let config = if args.local {
+                MasterConfig::default().local_agents(args.agents, resources, &work_dir)
+            } else {
+                MasterConfig::default().agents(args.agents, resources)
+            };
+            let config = config.role(args.role.as_str(), 1.0);
             let master = MockMaster::start(config).await?;
             let endpoint = master.endpoint();
+            let kind = if args.local { "local" } else { "simulated" };
             println!(
-                "embedded mock master at {endpoint} with {} agents ({})",
+                "embedded mock master at {endpoint} with {} {kind} agents ({})",
                 args.agents, args.agent_resources
             );
+            if args.local {
+                println!("  sandboxes under {}", work_dir.display());
+            }
             (Some(master), endpoint)
         }
     };
@@ -120,6 +155,13 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
     for (host, count) in per_agent {
         println!("  {host}: {count} tasks");
+    }
+    if !report.logs.is_empty() {
+        println!("  logs of each task (stdout; stderr beside it):");
+        for (index, stdout) in &report.logs {
+            let agent = report.finished.get(index).map_or("?", String::as_str);
+            println!("    task {index:04} on {agent}: {}", stdout.display());
+        }
     }
     if !report.gave_up.is_empty() {
         println!(

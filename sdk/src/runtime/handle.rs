@@ -12,6 +12,7 @@ use super::config::AckMode;
 use super::state::{Shared, StopKind, TaskRecord};
 use crate::driver::Driver;
 use crate::error::{Error, TransportError};
+use crate::executor::ExecutorInfo;
 use crate::offer::Offer;
 use crate::pb;
 use crate::pb::call::Type as CallType;
@@ -175,29 +176,17 @@ impl DriverHandle {
     }
 }
 
-#[async_trait]
-impl Driver for DriverHandle {
-    fn framework_id(&self) -> Option<FrameworkId> {
-        let state = self.shared.lock();
-        state
-            .conn
-            .as_ref()
-            .map(|c| c.framework_id.clone())
-            .or_else(|| state.info.id.clone())
-    }
-
-    async fn launch(&self, offer: &Offer, tasks: Vec<TaskInfo>) -> Result<(), Error> {
-        self.validate_launch(offer, &tasks)?;
+impl DriverHandle {
+    /// Sends an ACCEPT with one launching `operation` for `tasks` on
+    /// `offer`, and records the tasks (forgotten again if the master
+    /// refuses the whole call).
+    async fn send_launch(
+        &self,
+        offer: &Offer,
+        tasks: &[TaskInfo],
+        operation: pb::offer::Operation,
+    ) -> Result<(), Error> {
         let (stream, mut call) = self.call(CallType::Accept)?;
-        let infos: Vec<pb::TaskInfo> = tasks
-            .iter()
-            .map(|t| t.to_pb(&offer.agent_id, &offer.role))
-            .collect();
-        let mut operation = pb::offer::Operation {
-            launch: Some(pb::offer::operation::Launch { task_infos: infos }),
-            ..Default::default()
-        };
-        operation.set_type(pb::offer::operation::Type::Launch);
         call.accept = Some(pb::call::Accept {
             offer_ids: vec![offer.id.to_pb()],
             operations: vec![operation],
@@ -209,7 +198,7 @@ impl Driver for DriverHandle {
                 // Rescinded or answered by someone else since validation.
                 return Err(Error::UnknownOffer(offer.id.clone()));
             }
-            for task in &tasks {
+            for task in tasks {
                 state.tasks.insert(
                     task.id.clone(),
                     TaskRecord {
@@ -224,11 +213,63 @@ impl Driver for DriverHandle {
         if let Err(Error::Transport(TransportError::Rejected { .. })) = &result {
             // The master refused the whole call: none of these tasks exist.
             let mut state = self.shared.lock();
-            for task in &tasks {
+            for task in tasks {
                 state.tasks.remove(&task.id);
             }
         }
         result
+    }
+}
+
+#[async_trait]
+impl Driver for DriverHandle {
+    fn framework_id(&self) -> Option<FrameworkId> {
+        let state = self.shared.lock();
+        state
+            .conn
+            .as_ref()
+            .map(|c| c.framework_id.clone())
+            .or_else(|| state.info.id.clone())
+    }
+
+    async fn launch(&self, offer: &Offer, tasks: Vec<TaskInfo>) -> Result<(), Error> {
+        self.validate_launch(offer, &tasks)?;
+        let infos: Vec<pb::TaskInfo> = tasks
+            .iter()
+            .map(|t| t.to_pb(&offer.agent_id, &offer.role))
+            .collect();
+        let mut operation = pb::offer::Operation {
+            launch: Some(pb::offer::operation::Launch { task_infos: infos }),
+            ..Default::default()
+        };
+        operation.set_type(pb::offer::operation::Type::Launch);
+        self.send_launch(offer, &tasks, operation).await
+    }
+
+    async fn launch_group(
+        &self,
+        offer: &Offer,
+        executor: ExecutorInfo,
+        tasks: Vec<TaskInfo>,
+    ) -> Result<(), Error> {
+        if executor.id.as_str().is_empty() {
+            return Err(Error::invalid("launch_group", "the executor id is empty"));
+        }
+        self.validate_launch(offer, &tasks)?;
+        let framework = self.framework_id();
+        let tasks_pb: Vec<pb::TaskInfo> = tasks
+            .iter()
+            .map(|t| t.to_pb(&offer.agent_id, &offer.role))
+            .collect();
+        let mut operation = pb::offer::Operation {
+            launch_group: Some(pb::offer::operation::LaunchGroup {
+                executor: executor.to_pb(framework.as_ref(), &offer.role),
+                task_group: pb::TaskGroupInfo { tasks: tasks_pb },
+            }),
+            ..Default::default()
+        };
+        operation.set_type(pb::offer::operation::Type::LaunchGroup);
+        self.send_launch(offer, &tasks, operation).await
     }
 
     async fn decline(&self, offer: &OfferId, refuse: Option<Duration>) -> Result<(), Error> {

@@ -4,12 +4,17 @@
 //! mock-master --listen 127.0.0.1:5050 --agents 3 \
 //!     --agent-resources "cpus:4;mem:8192;ports:[31000-32000]" \
 //!     --attribute zone=a --role eng=2 --allocation-interval 100ms
+//! mock-master --agents 0 --local-agents 2 --work-dir /tmp/corral --sandbox-ttl 30m
 //! ```
+//!
+//! `--local-agents N` adds N agents that run tasks as real processes, each
+//! in `<work-dir>/<agent id>` (numbered after the simulated ones).
 //!
 //! Logs go to stderr (`RUST_LOG` filters them, default `info`). Ctrl-C ends
 //! every event stream and stops the server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -50,6 +55,17 @@ struct Args {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Number of local agents: their tasks run as real processes on this
+    /// machine (same resources as the simulated agents).
+    #[arg(long, default_value_t = 0)]
+    local_agents: usize,
+    /// Where local agents keep task sandboxes (one directory per agent).
+    /// Default: `corral-mock-master` in the system's temporary directory.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// How long a local task's sandbox is kept after it ended.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    sandbox_ttl: Duration,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -101,8 +117,14 @@ fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
 fn config(args: &Args) -> Result<MasterConfig, String> {
     let resources =
         Resources::parse(&args.agent_resources).map_err(|e| format!("--agent-resources: {e}"))?;
+    let work_dir = match &args.work_dir {
+        Some(dir) => std::path::absolute(dir).map_err(|e| format!("--work-dir: {e}"))?,
+        None => std::env::temp_dir().join("corral-mock-master"),
+    };
     let mut config = MasterConfig::default()
-        .agents(args.agents, resources)
+        .agents(args.agents, resources.clone())
+        .local_agents(args.local_agents, resources, &work_dir)
+        .sandbox_ttl(args.sandbox_ttl)
         .allocation_interval(args.allocation_interval)
         .heartbeat_interval(args.heartbeat_interval)
         .offer_timeout(args.offer_timeout)
@@ -140,7 +162,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(endpoint = %master.endpoint(), agents = args.agents, "mock master ready");
+    tracing::info!(endpoint = %master.endpoint(), agents = args.agents,
+        local_agents = args.local_agents, "mock master ready");
     if let Err(err) = tokio::signal::ctrl_c().await {
         tracing::error!("cannot wait for Ctrl-C: {err}");
     }
@@ -197,5 +220,37 @@ mod tests {
             [("zone".to_owned(), "a".to_owned())]
         );
         assert_eq!(config.offer_timeout, None);
+    }
+
+    #[test]
+    fn local_agents_from_args() {
+        let args = Args::parse_from([
+            "mock-master",
+            "--agents",
+            "1",
+            "--local-agents",
+            "2",
+            "--work-dir",
+            "/tmp/corral-w",
+            "--sandbox-ttl",
+            "30s",
+        ]);
+        let built = config(&args).unwrap();
+        let kinds: Vec<Option<&std::path::Path>> =
+            built.agents.iter().map(|a| a.kind.work_dir()).collect();
+        assert_eq!(
+            kinds,
+            [
+                None,
+                Some(std::path::Path::new("/tmp/corral-w/agent-1")),
+                Some(std::path::Path::new("/tmp/corral-w/agent-2"))
+            ]
+        );
+        assert_eq!(built.sandbox_ttl, Duration::from_secs(30));
+        // A relative work dir is made absolute.
+        let args = Args::parse_from(["mock-master", "--local-agents", "1", "--work-dir", "w"]);
+        let built = config(&args).unwrap();
+        let local = built.agents.iter().find_map(|a| a.kind.work_dir());
+        assert!(local.is_some_and(|dir| dir.is_absolute()), "{local:?}");
     }
 }

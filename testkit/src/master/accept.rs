@@ -15,6 +15,7 @@ use tracing::{error, warn};
 
 use super::core::{task_status, MasterCore};
 use super::error::CallError;
+use super::local::LocalCommand;
 use super::offers::Retirement;
 use super::sim::{self, SimPlan};
 use super::tasks::Launch;
@@ -50,6 +51,8 @@ struct CheckedTask {
     id: TaskId,
     resources: Resources,
     plan: SimPlan,
+    /// What it runs, when its agent is a local one.
+    local: Option<LocalCommand>,
 }
 
 impl MasterCore {
@@ -284,19 +287,20 @@ impl MasterCore {
         let mut status = task_status(now, &task.id, TaskState::TaskStaging, Source::Master);
         status.agent_id = Some(pool.agent.to_pb());
         status.executor_id = executor.as_ref().map(|(id, _)| id.to_pb());
-        self.tasks.launch(
-            now,
-            Launch {
-                framework: fw.clone(),
-                id: task.id,
-                agent: pool.agent.clone(),
-                role: pool.role.clone(),
-                resources: task.resources,
-                executor,
-                group,
-                plan: task.plan,
-            },
-        );
+        let launch = Launch {
+            framework: fw.clone(),
+            id: task.id,
+            agent: pool.agent.clone(),
+            role: pool.role.clone(),
+            resources: task.resources,
+            executor,
+            group,
+            plan: task.plan,
+        };
+        match task.local {
+            Some(command) => self.launch_local(now, launch, command),
+            None => self.tasks.launch(now, launch),
+        }
         self.report(now, fw, status);
     }
 
@@ -332,10 +336,12 @@ impl MasterCore {
             return Err(format!("task {id} uses no resources"));
         }
         let plan = sim::plan(task)?;
+        let local = self.check_local_task(&agent, task)?;
         Ok(CheckedTask {
             id,
             resources,
             plan,
+            local,
         })
     }
 

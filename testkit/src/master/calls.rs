@@ -118,11 +118,16 @@ impl MasterCore {
         if is_terminal(record.state) {
             return Ok(());
         }
+        let local = self.is_local_agent(&record.agent);
         let grace = kill
             .kill_policy
             .as_ref()
             .and_then(|p| p.grace_period.as_ref())
             .map(duration_info);
+        if local {
+            self.kill_local(now, fw, &task, grace, capabilities.task_killing_state);
+            return Ok(());
+        }
         if !self.defer_kill_if_lost(fw, &task, grace) {
             self.start_kill(now, fw, &task, grace);
         }

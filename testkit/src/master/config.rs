@@ -2,11 +2,37 @@
 //! seed, with a builder and the checks that make a configuration usable.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use corral::{AgentId, InvalidRole, Resources, Role};
 
-/// One simulated agent (a machine that runs tasks).
+/// How an agent runs its tasks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AgentKind {
+    /// Tasks follow a simulated lifecycle on the master's clock (virtual
+    /// time in tests); nothing runs. See [`sim`](super::sim).
+    #[default]
+    Simulated,
+    /// Tasks run as real processes on this machine, in sandboxes under
+    /// `work_dir` (absolute). See [`agent`](crate::agent).
+    Local {
+        /// The agent's work directory.
+        work_dir: PathBuf,
+    },
+}
+
+impl AgentKind {
+    /// The work directory of a local agent.
+    pub fn work_dir(&self) -> Option<&Path> {
+        match self {
+            AgentKind::Simulated => None,
+            AgentKind::Local { work_dir } => Some(work_dir),
+        }
+    }
+}
+
+/// One agent (a machine that runs tasks): simulated, or local.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentSpec {
     /// The agent's id, unique in the cluster.
@@ -17,6 +43,8 @@ pub struct AgentSpec {
     pub resources: Resources,
     /// Attributes put in its offers, as TEXT attributes, in this order.
     pub attributes: Vec<(String, String)>,
+    /// How it runs tasks (simulated by default).
+    pub kind: AgentKind,
 }
 
 impl AgentSpec {
@@ -28,6 +56,22 @@ impl AgentSpec {
             id,
             resources,
             attributes: Vec::new(),
+            kind: AgentKind::Simulated,
+        }
+    }
+
+    /// A local agent: its tasks run as real processes, in sandboxes under
+    /// `work_dir` (which must be absolute and its own).
+    pub fn local(
+        id: impl Into<AgentId>,
+        resources: Resources,
+        work_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            kind: AgentKind::Local {
+                work_dir: work_dir.into(),
+            },
+            ..Self::new(id, resources)
         }
     }
 
@@ -72,6 +116,9 @@ pub struct MasterConfig {
     pub master_id: String,
     /// The master's hostname in `MasterInfo` (default `localhost`).
     pub hostname: String,
+    /// How long local agents keep a sandbox after its executor's last task
+    /// ended (default 10 min).
+    pub sandbox_ttl: Duration,
 }
 
 impl Default for MasterConfig {
@@ -92,6 +139,7 @@ impl Default for MasterConfig {
             seed: 0,
             master_id: "corral-mock-master".to_owned(),
             hostname: "localhost".to_owned(),
+            sandbox_ttl: crate::agent::DEFAULT_SANDBOX_TTL,
         }
     }
 }
@@ -105,6 +153,32 @@ impl MasterConfig {
             self.agents
                 .push(AgentSpec::new(format!("agent-{i}"), resources.clone()));
         }
+        self
+    }
+
+    /// Adds `count` local agents (tasks run as real processes) with the
+    /// same resources, named `agent-<i>` as [`MasterConfig::agents`] does,
+    /// each with the work directory `<work_dir>/<agent id>`. `work_dir` must
+    /// be absolute.
+    pub fn local_agents(
+        mut self,
+        count: usize,
+        resources: Resources,
+        work_dir: impl AsRef<Path>,
+    ) -> Self {
+        let first = self.agents.len();
+        for i in first..first + count {
+            let id = format!("agent-{i}");
+            let dir = work_dir.as_ref().join(&id);
+            self.agents
+                .push(AgentSpec::local(id, resources.clone(), dir));
+        }
+        self
+    }
+
+    /// Sets how long local agents keep sandboxes of ended tasks.
+    pub fn sandbox_ttl(mut self, ttl: Duration) -> Self {
+        self.sandbox_ttl = ttl;
         self
     }
 
@@ -193,10 +267,20 @@ impl MasterConfig {
             }
         }
         let mut seen = BTreeSet::new();
+        let mut work_dirs = BTreeMap::new();
         for agent in &self.agents {
             agent.validate()?;
             if !seen.insert(&agent.id) {
                 return Err(ConfigError::DuplicateAgent(agent.id.clone()));
+            }
+            if let Some(dir) = agent.kind.work_dir() {
+                if let Some(other) = work_dirs.insert(dir, &agent.id) {
+                    return Err(ConfigError::SharedWorkDir {
+                        first: other.clone(),
+                        second: agent.id.clone(),
+                        work_dir: dir.to_owned(),
+                    });
+                }
             }
         }
         Ok(())
@@ -211,6 +295,14 @@ impl AgentSpec {
         }
         if self.resources.iter().any(|r| r.allocation.is_some()) {
             return Err(ConfigError::AllocatedAgentResources(self.id.clone()));
+        }
+        if let Some(dir) = self.kind.work_dir() {
+            if !dir.is_absolute() {
+                return Err(ConfigError::RelativeWorkDir {
+                    agent: self.id.clone(),
+                    work_dir: dir.to_owned(),
+                });
+            }
         }
         Ok(())
     }
@@ -245,6 +337,25 @@ pub enum ConfigError {
     /// Agent resources carry an allocation role (they must be unallocated).
     #[error("resources of agent {0} must not carry an allocation role")]
     AllocatedAgentResources(corral::AgentId),
+    /// A local agent's work directory is relative (task sandboxes and
+    /// `MESOS_SANDBOX` must not depend on the current directory).
+    #[error("the work directory of local agent {agent} must be absolute, got {}", work_dir.display())]
+    RelativeWorkDir {
+        /// The agent.
+        agent: corral::AgentId,
+        /// The directory given.
+        work_dir: PathBuf,
+    },
+    /// Two local agents were given the same work directory.
+    #[error("local agents {first} and {second} share the work directory {}", work_dir.display())]
+    SharedWorkDir {
+        /// The first agent with it.
+        first: corral::AgentId,
+        /// The second.
+        second: corral::AgentId,
+        /// The directory.
+        work_dir: PathBuf,
+    },
     /// The allocator refused the configuration.
     #[error("allocator refused the configuration: {0}")]
     Allocator(#[from] crate::allocator::AllocatorError),
@@ -288,5 +399,33 @@ mod tests {
         ));
         let role = MasterConfig::default().role("bad role", 1.0);
         assert!(matches!(role.validate(), Err(ConfigError::InvalidRole(_))));
+    }
+
+    #[test]
+    fn local_agents_get_their_own_absolute_work_dirs() {
+        let config = MasterConfig::default()
+            .agents(1, Resources::new().with_cpus(1.0))
+            .local_agents(2, Resources::new().with_cpus(2.0), "/tmp/w");
+        let ids: Vec<&str> = config.agents.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["agent-0", "agent-1", "agent-2"]);
+        assert_eq!(config.agents[0].kind, AgentKind::Simulated);
+        assert_eq!(
+            config.agents[2].kind.work_dir(),
+            Some(Path::new("/tmp/w/agent-2"))
+        );
+        assert_eq!(config.validate(), Ok(()));
+
+        let relative = MasterConfig::default().agent(AgentSpec::local("a", Resources::new(), "w"));
+        assert!(matches!(
+            relative.validate(),
+            Err(ConfigError::RelativeWorkDir { .. })
+        ));
+        let shared = MasterConfig::default()
+            .agent(AgentSpec::local("a", Resources::new(), "/w"))
+            .agent(AgentSpec::local("b", Resources::new(), "/w"));
+        assert!(matches!(
+            shared.validate(),
+            Err(ConfigError::SharedWorkDir { .. })
+        ));
     }
 }

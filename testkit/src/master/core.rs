@@ -24,6 +24,7 @@ use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
 use super::faults::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
+use super::local::LocalBook;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
 use super::tasks::{TaskTable, Transitioned};
@@ -54,6 +55,7 @@ pub struct MasterCore {
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
     pub(super) faults: FaultBook,
+    pub(super) local: LocalBook,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -100,6 +102,7 @@ impl MasterCore {
             offers: OfferBook::new(),
             outbox: Vec::new(),
             faults: FaultBook::default(),
+            local: LocalBook::default(),
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -435,6 +438,7 @@ impl MasterCore {
         let Some(record) = self.frameworks.remove(fw) else {
             return;
         };
+        self.stop_local_framework(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
         allocator_ok(self.allocator.remove_framework(fw), "remove_framework");

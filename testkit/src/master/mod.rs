@@ -15,6 +15,7 @@ pub mod error;
 pub mod faults;
 mod frameworks;
 mod invariants;
+mod local;
 pub mod offers;
 pub mod outbox;
 mod server;
@@ -34,10 +35,10 @@ use corral::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
-pub use self::config::{AgentSpec, ConfigError, MasterConfig};
+pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{MasterCore, Subscription};
 pub use self::error::{CallError, ErrorKind};
 pub use self::faults::FaultError;
@@ -100,9 +101,14 @@ impl MockMaster {
         let server = tokio::spawn(
             Server::builder()
                 .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                    let _ = stopped.await;
-                }),
+                // Without TCP_NODELAY every reply waits for the client's
+                // delayed ACK (about 40 ms per call on Linux).
+                .serve_with_incoming_shutdown(
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    async {
+                        let _ = stopped.await;
+                    },
+                ),
         );
         tracing::info!(%addr, "mock master listening");
         Ok(Self {
@@ -183,7 +189,9 @@ impl MockMaster {
             .map_err(MasterError::from)
     }
 
-    /// Ends every event stream, stops the server and waits for both.
+    /// Ends every event stream, stops every process of the local agents
+    /// (SIGTERM, each task's grace period, SIGKILL), stops the server and
+    /// waits for all of it.
     pub async fn shutdown(mut self) -> Result<(), MasterError> {
         server::stop(&self.commands).await;
         if let Some(stop) = self.stop_server.take() {

@@ -2,7 +2,10 @@
 //! runs its timers on tokio's clock; the tonic service turns RPCs into
 //! commands for it (mpsc, with oneshot replies). Each subscription gets an
 //! unbounded event channel; dropping the response stream tells the actor
-//! that the framework disconnected.
+//! that the framework disconnected. The actor also carries out the core's
+//! orders for local agents with a [`LocalRunner`] and feeds the runner's
+//! reports back to the core; on shutdown it stops every local task before
+//! it answers.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -25,6 +28,7 @@ use super::core::MasterCore;
 use super::error::{CallError, ErrorKind};
 use super::outbox::{Outgoing, StreamId};
 use super::state::MasterState;
+use crate::agent::{LocalRunner, Reports, RunnerConfig};
 
 /// The metadata key of the stream id, as in the Mesos HTTP API.
 pub const STREAM_ID_HEADER: &str = "mesos-stream-id";
@@ -61,13 +65,19 @@ pub(super) enum Command {
 /// Starts the actor that owns `core`; returns its command channel.
 pub(super) fn spawn_actor(core: MasterCore) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
     let (commands, receiver) = mpsc::unbounded_channel();
+    let (runner, reports) = LocalRunner::new(RunnerConfig {
+        sandbox_ttl: core.config().sandbox_ttl,
+        ..RunnerConfig::default()
+    });
     let actor = Actor {
         core,
         start: Instant::now(),
         streams: BTreeMap::new(),
         commands: commands.clone(),
+        runner,
+        stopped: None,
     };
-    (commands, tokio::spawn(actor.run(receiver)))
+    (commands, tokio::spawn(actor.run(receiver, reports)))
 }
 
 struct Actor {
@@ -76,6 +86,10 @@ struct Actor {
     streams: BTreeMap<StreamId, EventSender>,
     /// Handed to each event stream, to report its drop.
     commands: mpsc::UnboundedSender<Command>,
+    /// Runs the tasks of local agents.
+    runner: LocalRunner,
+    /// Answered once shut down (local tasks stopped).
+    stopped: Option<oneshot::Sender<()>>,
 }
 
 impl Actor {
@@ -83,7 +97,7 @@ impl Actor {
         self.start.elapsed()
     }
 
-    async fn run(mut self, mut receiver: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut receiver: mpsc::UnboundedReceiver<Command>, mut reports: Reports) {
         loop {
             // Timers first, so that ties between a deadline and a command
             // resolve the same way on every run.
@@ -118,6 +132,11 @@ impl Actor {
                         break;
                     }
                 }
+                Some(report) = reports.recv() => {
+                    self.runner.observe(&report);
+                    let now = self.now();
+                    self.core.agent_status(now, report);
+                }
                 () = sleep => {
                     let now = self.now();
                     self.core.tick(now);
@@ -127,6 +146,10 @@ impl Actor {
         }
         // Dropping the senders ends every event stream.
         self.streams.clear();
+        self.runner.shutdown().await;
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.send(());
+        }
         debug!("mock master actor stopped");
     }
 
@@ -186,7 +209,8 @@ impl Actor {
             }
             Command::Shutdown { reply } => {
                 self.streams.clear();
-                let _ = reply.send(());
+                // Answered once the local tasks are stopped.
+                self.stopped = Some(reply);
                 return false;
             }
         }
@@ -211,6 +235,9 @@ impl Actor {
                     self.streams.remove(&stream);
                 }
             }
+        }
+        for order in self.core.take_agent_orders() {
+            self.runner.execute(order);
         }
     }
 }

@@ -2,11 +2,13 @@
 //! tasks, outstanding offers and per-agent totals and allocations.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
+use super::config::AgentKind;
 use super::core::MasterCore;
 use super::outbox::StreamId;
 
@@ -63,6 +65,8 @@ pub struct TaskSnapshot {
     pub state: pb::TaskState,
     /// Its resources (without its executor's).
     pub resources: Resources,
+    /// Its sandbox directory, for a task on a local agent that has made it.
+    pub sandbox: Option<PathBuf>,
 }
 
 /// One outstanding offer.
@@ -94,6 +98,8 @@ pub struct AgentSnapshot {
     /// Lost to a partition (a fault the testkit injected): nothing on it
     /// is offered or counted until it comes back.
     pub lost: bool,
+    /// Simulated, or local (with its work directory).
+    pub kind: AgentKind,
 }
 
 impl MasterState {
@@ -178,6 +184,7 @@ impl MasterCore {
                 role: t.role.clone(),
                 state: t.state,
                 resources: t.resources.clone(),
+                sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })
             .collect();
         let offers = self
@@ -202,6 +209,7 @@ impl MasterCore {
                     total: a.resources.clone(),
                     allocated: a.resources.checked_sub(&available).unwrap_or_default(),
                     lost: self.faults.is_lost(&a.id),
+                    kind: a.kind.clone(),
                 }
             })
             .collect();

@@ -307,11 +307,7 @@ impl TaskTable {
             }
         }
         let record = record.clone();
-        let freed = if is_terminal(record.state) {
-            self.release(&record)
-        } else {
-            Resources::new()
-        };
+        let freed = self.release(&record);
         Some(Transitioned {
             framework: record.framework,
             task: record.id,
@@ -323,21 +319,25 @@ impl TaskTable {
         })
     }
 
-    /// What an ended task frees: its own resources, plus its executor's
-    /// when it was the executor's last live task (the executor goes too).
+    /// What a task in `record.state` gives back: nothing unless terminal;
+    /// then its resources, plus its executor's when it was the executor's
+    /// last task.
     pub(super) fn release(&mut self, record: &TaskRecord) -> Resources {
-        let mut freed = record.resources.clone();
-        if let Some(executor) = &record.executor {
-            let key = (
-                record.framework.clone(),
-                record.agent.clone(),
-                executor.clone(),
-            );
-            if let Some(usage) = self.executors.get_mut(&key) {
-                usage.live_tasks = usage.live_tasks.saturating_sub(1);
-                if usage.live_tasks == 0 {
-                    freed += &usage.resources;
-                    self.executors.remove(&key);
+        let mut freed = Resources::new();
+        if is_terminal(record.state) {
+            freed += &record.resources;
+            if let Some(executor) = &record.executor {
+                let key = (
+                    record.framework.clone(),
+                    record.agent.clone(),
+                    executor.clone(),
+                );
+                if let Some(usage) = self.executors.get_mut(&key) {
+                    usage.live_tasks = usage.live_tasks.saturating_sub(1);
+                    if usage.live_tasks == 0 {
+                        freed += &usage.resources;
+                        self.executors.remove(&key);
+                    }
                 }
             }
         }
@@ -362,6 +362,72 @@ impl TaskTable {
     /// Every task, ordered by framework then task id.
     pub fn iter(&self) -> impl Iterator<Item = &TaskRecord> {
         self.tasks.values()
+    }
+}
+
+// ---- tasks whose lifecycle is driven from outside (local agents) ----
+
+impl TaskTable {
+    /// Adds a task in TASK_STAGING with no simulated timers: its next
+    /// states come from [`TaskTable::report_external`].
+    pub fn launch_external(&mut self, now: Duration, launch: Launch) {
+        let key = (launch.framework.clone(), launch.id.clone());
+        self.launch(now, launch);
+        if let Some(record) = self.tasks.get_mut(&key) {
+            record.next = None;
+        }
+    }
+
+    /// Marks an externally driven task as being killed (TASK_KILLING when
+    /// `report_killing`), without a timer. `false` when the task is
+    /// unknown, ended, or already being killed.
+    pub fn mark_killing(
+        &mut self,
+        framework: &FrameworkId,
+        task: &TaskId,
+        report_killing: bool,
+    ) -> bool {
+        let Some(record) = self.tasks.get_mut(&(framework.clone(), task.clone())) else {
+            return false;
+        };
+        if is_terminal(record.state) || record.killing {
+            return false;
+        }
+        record.killing = true;
+        if report_killing {
+            record.state = TaskState::TaskKilling;
+        }
+        true
+    }
+
+    /// Sets the state of an externally driven task, as its agent reported
+    /// it. `None` (nothing changes) when the task is unknown or ended, or
+    /// when it is being killed and `state` is not terminal (a late
+    /// RUNNING must not undo TASK_KILLING).
+    pub fn report_external(
+        &mut self,
+        framework: &FrameworkId,
+        task: &TaskId,
+        state: TaskState,
+        message: Option<String>,
+    ) -> Option<Transitioned> {
+        let record = self.tasks.get_mut(&(framework.clone(), task.clone()))?;
+        if is_terminal(record.state) || (record.killing && !is_terminal(state)) {
+            return None;
+        }
+        record.state = state;
+        record.next = None;
+        let record = record.clone();
+        let freed = self.release(&record);
+        Some(Transitioned {
+            framework: record.framework,
+            task: record.id,
+            agent: record.agent,
+            executor: record.executor,
+            state: record.state,
+            freed,
+            message,
+        })
     }
 }
 
@@ -475,6 +541,41 @@ mod tests {
             KillOutcome::Killing { stops_at: ms(200) }
         );
         assert_eq!(table.get(&fw, &u).unwrap().state, TaskState::TaskStaging);
+    }
+
+    #[test]
+    fn external_tasks_have_no_timers_and_follow_reports() {
+        let fw = FrameworkId::new("f");
+        let t = TaskId::new("t");
+        let mut table = TaskTable::new(STEP);
+        table.launch_external(ms(0), launch("t", Some(10), None, None));
+        assert_eq!(table.next_deadline(), None);
+        assert!(table.advance(ms(1000)).is_empty());
+        let step = table
+            .report_external(&fw, &t, TaskState::TaskRunning, None)
+            .unwrap();
+        assert_eq!(
+            (step.state, step.freed.is_empty()),
+            (TaskState::TaskRunning, true)
+        );
+        assert!(table.mark_killing(&fw, &t, true));
+        assert!(!table.mark_killing(&fw, &t, true), "already killing");
+        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::TaskKilling);
+        assert!(
+            table
+                .report_external(&fw, &t, TaskState::TaskRunning, None)
+                .is_none(),
+            "a late RUNNING does not undo KILLING"
+        );
+        let done = table
+            .report_external(&fw, &t, TaskState::TaskKilled, Some("bye".into()))
+            .unwrap();
+        assert_eq!(done.freed, Resources::new().with_cpus(1.0));
+        assert!(table
+            .report_external(&fw, &t, TaskState::TaskFailed, None)
+            .is_none());
+        assert!(!table.mark_killing(&fw, &t, true));
+        assert_eq!(table.next_deadline(), None);
     }
 
     #[test]

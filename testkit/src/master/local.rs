@@ -1,0 +1,203 @@
+//! Tasks on local agents, as the pure master core sees them. Such a task
+//! has no simulated timers: at launch the core leaves an
+//! [`AgentOrder::Launch`] (and TASK_STAGING, as for any task), a KILL
+//! leaves an [`AgentOrder::Kill`] (and TASK_KILLING with the capability),
+//! removing a framework leaves an [`AgentOrder::StopFramework`]; the task's
+//! other states come back as [`AgentReport`]s through
+//! [`MasterCore::agent_status`] and go out as reliable status updates,
+//! with the task's sandbox and log files in the status labels.
+//!
+//! Unlike simulated task groups (killed together), killing a task of a
+//! group on a local agent kills that task only.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use corral::pb;
+use corral::pb::task_status::Source;
+use corral::{AgentId, FrameworkId, TaskId};
+use tracing::{debug, info};
+
+use super::core::{task_status, MasterCore};
+use super::tasks::Launch;
+use crate::agent::{AgentOrder, AgentReport, CommandSpec, SandboxPaths, TaskLaunch};
+
+/// The core's books on local tasks: orders not yet taken, and where each
+/// task's sandbox is.
+#[derive(Debug, Default)]
+pub(super) struct LocalBook {
+    orders: Vec<AgentOrder>,
+    sandboxes: BTreeMap<(FrameworkId, TaskId), SandboxPaths>,
+}
+
+/// What a task on a local agent runs, read at ACCEPT.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct LocalCommand {
+    spec: CommandSpec,
+    environment: Vec<(String, String)>,
+}
+
+impl MasterCore {
+    /// Whether `agent` runs its tasks as real processes.
+    pub fn is_local_agent(&self, agent: &AgentId) -> bool {
+        self.agents
+            .get(agent)
+            .is_some_and(|a| a.kind.work_dir().is_some())
+    }
+
+    /// Takes the orders for the local agents, in order.
+    pub fn take_agent_orders(&mut self) -> Vec<AgentOrder> {
+        std::mem::take(&mut self.local.orders)
+    }
+
+    /// Where the sandbox of `task` of `framework` is, once its local agent
+    /// has made it.
+    pub fn sandbox(&self, framework: &FrameworkId, task: &TaskId) -> Option<&SandboxPaths> {
+        self.local.sandboxes.get(&(framework.clone(), task.clone()))
+    }
+
+    /// A local agent's report about one of its tasks: the task's new state
+    /// goes to its framework as a status update (source EXECUTOR), with the
+    /// sandbox labels; a terminal state frees the task's resources.
+    /// Reports about unknown or ended tasks, or non-terminal ones about a
+    /// task being killed, change nothing.
+    pub fn agent_status(&mut self, now: Duration, report: AgentReport) {
+        let fw = report.framework.clone();
+        if !self.frameworks.contains_key(&fw) {
+            debug!(framework = %fw, task = %report.task, "report for a removed framework ignored");
+            return;
+        }
+        let Some(step) =
+            self.tasks
+                .report_external(&fw, &report.task, report.state, Some(report.message))
+        else {
+            debug!(framework = %fw, task = %report.task, state = report.state.as_str_name(),
+                "report changes nothing (task unknown, ended, or being killed)");
+            return;
+        };
+        let mut status = task_status(now, &step.task, step.state, Source::Executor);
+        status.agent_id = Some(step.agent.to_pb());
+        status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
+        status.message = step.message;
+        status.reason = report.reason.map(|r| r as i32);
+        if let Some(sandbox) = report.sandbox {
+            status.labels = Some(sandbox.labels());
+            self.local
+                .sandboxes
+                .insert((fw.clone(), step.task.clone()), sandbox);
+        }
+        debug!(framework = %fw, task = %step.task, state = step.state.as_str_name(), "local task state");
+        self.report(now, &fw, status);
+        self.recover(now, &fw, &step.agent, &step.freed, None);
+    }
+
+    /// For a task bound to a local agent: it must have a command that can
+    /// be run. `Ok(None)` for a simulated agent.
+    pub(super) fn check_local_task(
+        &self,
+        agent: &AgentId,
+        task: &pb::TaskInfo,
+    ) -> Result<Option<LocalCommand>, String> {
+        if !self.is_local_agent(agent) {
+            return Ok(None);
+        }
+        let command = task.command.as_ref().ok_or_else(|| {
+            format!("local agent {agent} runs command tasks only: this task has no command")
+        })?;
+        let spec = CommandSpec::from_pb(command).map_err(|e| e.to_string())?;
+        let environment = command
+            .environment
+            .iter()
+            .flat_map(|env| &env.variables)
+            .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
+            .collect();
+        Ok(Some(LocalCommand { spec, environment }))
+    }
+
+    /// Records a task for a local agent (no simulated timers) and orders
+    /// the agent to start it.
+    pub(super) fn launch_local(&mut self, now: Duration, launch: Launch, command: LocalCommand) {
+        let Some(work_dir) = self
+            .agents
+            .get(&launch.agent)
+            .and_then(|a| a.kind.work_dir())
+            .map(ToOwned::to_owned)
+        else {
+            // check_local_task passed, so the agent is local: a bug if not.
+            tracing::error!(agent = %launch.agent, "local launch on an agent that is not local");
+            return;
+        };
+        let ports = launch
+            .resources
+            .ports()
+            .iter()
+            .flat_map(|(begin, end)| begin..=end)
+            .collect();
+        let order = TaskLaunch {
+            framework: launch.framework.clone(),
+            agent: launch.agent.clone(),
+            work_dir,
+            task: launch.id.clone(),
+            executor: launch.executor.as_ref().map(|(id, _)| id.clone()),
+            command: command.spec,
+            environment: command.environment,
+            ports,
+            kill_grace: launch.plan.kill_grace,
+        };
+        info!(framework = %order.framework, task = %order.task, agent = %order.agent,
+            command = order.command.describe(), "launch on a local agent");
+        self.local
+            .sandboxes
+            .remove(&(launch.framework.clone(), launch.id.clone()));
+        self.tasks.launch_external(now, launch);
+        self.local.orders.push(AgentOrder::Launch(Box::new(order)));
+    }
+
+    /// KILL of a task on a local agent: this task only (not its task
+    /// group). TASK_KILLING now if `report_killing`; the agent reports
+    /// TASK_KILLED. Grace: the call's, else the task's, else the agent's
+    /// default.
+    pub(super) fn kill_local(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        task: &TaskId,
+        grace: Option<Duration>,
+        report_killing: bool,
+    ) {
+        if !self.tasks.mark_killing(fw, task, report_killing) {
+            return;
+        }
+        let Some(record) = self.tasks.get(fw, task) else {
+            return;
+        };
+        let grace = grace.or(record.plan.kill_grace);
+        if report_killing {
+            let mut status = task_status(now, task, pb::TaskState::TaskKilling, Source::Executor);
+            status.agent_id = Some(record.agent.to_pb());
+            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            status.labels = self.sandbox(fw, task).map(SandboxPaths::labels);
+            self.report(now, fw, status);
+        }
+        self.local.orders.push(AgentOrder::Kill {
+            framework: fw.clone(),
+            task: task.clone(),
+            grace,
+        });
+    }
+
+    /// The framework is being removed: its local tasks are stopped.
+    pub(super) fn stop_local_framework(&mut self, fw: &FrameworkId) {
+        self.local.sandboxes.retain(|(owner, _), _| owner != fw);
+        let has_local = self
+            .tasks
+            .iter()
+            .filter(|t| &t.framework == fw)
+            .any(|t| self.is_local_agent(&t.agent));
+        if has_local {
+            self.local.orders.push(AgentOrder::StopFramework {
+                framework: fw.clone(),
+            });
+        }
+    }
+}
