@@ -23,7 +23,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::trace::summarize_call;
+use super::trace::{launched_tasks, summarize_call};
 
 /// How long an `expect_*` waits for the framework's call (virtual time).
 const EXPECT_LIMIT: Duration = Duration::from_secs(60);
@@ -213,18 +213,7 @@ impl Script {
     pub async fn expect_accept(&self) -> Result<Accepted, ScriptError> {
         let call = self.expect(CallType::Accept).await?;
         let accept = call.accept.clone().unwrap_or_default();
-        let tasks = accept
-            .operations
-            .iter()
-            .flat_map(|op| {
-                let launch = op.launch.iter().flat_map(|l| l.task_infos.iter());
-                let group = op
-                    .launch_group
-                    .iter()
-                    .flat_map(|g| g.task_group.tasks.iter());
-                launch.chain(group).cloned().collect::<Vec<_>>()
-            })
-            .collect();
+        let tasks = launched_tasks(&accept).cloned().collect();
         Ok(Accepted {
             offer_ids: accept.offer_ids.iter().map(OfferId::from).collect(),
             tasks,

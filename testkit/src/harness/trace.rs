@@ -223,6 +223,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Every task an ACCEPT launches (LAUNCH and LAUNCH_GROUP), in order.
+pub(crate) fn launched_tasks(accept: &pb::call::Accept) -> impl Iterator<Item = &pb::TaskInfo> {
+    accept.operations.iter().flat_map(|op| {
+        let launch = op.launch.iter().flat_map(|l| l.task_infos.iter());
+        let group = op
+            .launch_group
+            .iter()
+            .flat_map(|g| g.task_group.tasks.iter());
+        launch.chain(group)
+    })
+}
+
 /// One line for a call.
 pub(crate) fn summarize_call(call: &pb::Call) -> String {
     let kind = call
@@ -232,18 +244,7 @@ pub(crate) fn summarize_call(call: &pb::Call) -> String {
     let detail = match call.r#type.and_then(|t| CallType::try_from(t).ok()) {
         Some(CallType::Accept) => call.accept.as_ref().map(|a| {
             let offers: Vec<&str> = a.offer_ids.iter().map(|o| o.value.as_str()).collect();
-            let tasks: Vec<String> = a
-                .operations
-                .iter()
-                .flat_map(|op| {
-                    let launch = op.launch.iter().flat_map(|l| l.task_infos.iter());
-                    let group = op
-                        .launch_group
-                        .iter()
-                        .flat_map(|g| g.task_group.tasks.iter());
-                    launch.chain(group).map(|t| t.task_id.value.clone())
-                })
-                .collect();
+            let tasks: Vec<String> = launched_tasks(a).map(|t| t.task_id.value.clone()).collect();
             format!("{} launching [{}]", offers.join(","), tasks.join(","))
         }),
         Some(CallType::Decline) => call.decline.as_ref().map(|d| {
