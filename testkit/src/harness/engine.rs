@@ -222,16 +222,13 @@ impl Engine {
                     if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
                         link.framework.get_or_insert_with(|| fw.clone());
                     }
-                    match self
-                        .network
-                        .route(now, framework.as_ref(), &stream, *event.clone())
-                    {
+                    match self.network.route(now, framework.as_ref(), &stream, *event) {
                         Verdict::Deliver(events) => {
                             for event in events {
                                 self.send(now, framework.clone(), &stream, event);
                             }
                         }
-                        Verdict::Lost(why) => self.trace.push(
+                        Verdict::Lost(why, event) => self.trace.push(
                             now,
                             framework,
                             What::Lost {

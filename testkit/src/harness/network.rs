@@ -42,8 +42,8 @@ pub(crate) enum Verdict {
     /// Deliver these, in order (one event, or a duplicate pair, or an
     /// event followed by one it overtook).
     Deliver(Vec<pb::Event>),
-    /// Lost.
-    Lost(&'static str),
+    /// Lost, for this reason (the event is handed back for the record).
+    Lost(&'static str, Box<pb::Event>),
     /// Held back; the engine releases it later.
     Held,
 }
@@ -119,7 +119,7 @@ impl Network {
         event: pb::Event,
     ) -> Verdict {
         if self.silent.contains(stream) {
-            return Verdict::Lost("master silent on this stream");
+            return Verdict::Lost("master silent on this stream", Box::new(event));
         }
         let reliable_update = event
             .update
@@ -141,7 +141,7 @@ impl Network {
             faults.drop_updates -= 1;
             out.extend(overtaken);
             return if out.is_empty() {
-                Verdict::Lost("update dropped")
+                Verdict::Lost("update dropped", Box::new(event))
             } else {
                 // The overtaken one still arrives; this one is lost.
                 Verdict::Deliver(out)

@@ -76,11 +76,6 @@ impl FaultBook {
     pub fn is_lost(&self, agent: &AgentId) -> bool {
         self.lost.contains_key(agent)
     }
-
-    /// The lost agents.
-    pub fn lost_agents(&self) -> impl Iterator<Item = &AgentId> {
-        self.lost.keys()
-    }
 }
 
 impl MasterCore {
@@ -151,14 +146,14 @@ impl MasterCore {
                 .frameworks
                 .get(&key.0)
                 .is_some_and(|r| r.capabilities.partition_aware);
-            let Some(record) = self.tasks.tasks.get_mut(&key) else {
-                continue;
-            };
-            let next = record
-                .next
-                .take()
-                .map(|(at, t)| (at.saturating_sub(now), t));
-            let state = if aware {
+            let (state, executor) = if aware {
+                let Some(record) = self.tasks.tasks.get_mut(&key) else {
+                    continue;
+                };
+                let next = record
+                    .next
+                    .take()
+                    .map(|(at, t)| (at.saturating_sub(now), t));
                 self.faults.frozen.insert(
                     key.clone(),
                     Frozen {
@@ -166,20 +161,22 @@ impl MasterCore {
                         next,
                     },
                 );
-                TaskState::TaskUnreachable
+                record.state = TaskState::TaskUnreachable;
+                (TaskState::TaskUnreachable, record.executor.clone())
             } else {
-                TaskState::TaskLost
+                // Gone for good. What it freed is not recovered: the agent
+                // already left the allocator.
+                let Some(ended) =
+                    self.tasks
+                        .report_external(&key.0, &key.1, TaskState::TaskLost, None)
+                else {
+                    continue;
+                };
+                (TaskState::TaskLost, ended.executor)
             };
-            record.state = state;
-            let record = record.clone();
-            if !aware {
-                // Gone for good; the agent already left the allocator, so
-                // nothing is recovered.
-                self.tasks.release(&record);
-            }
             let mut status = task_status(now, &key.1, state, Source::Master);
             status.agent_id = Some(agent.to_pb());
-            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            status.executor_id = executor.as_ref().map(|e| e.to_pb());
             status.reason = Some(Reason::AgentRemoved as i32);
             status.message = Some(format!("agent {agent} is unreachable"));
             if aware {
@@ -296,22 +293,17 @@ impl MasterCore {
     ) -> Result<(), FaultError> {
         self.live_task(fw, task)?;
         warn!(framework = %fw, %task, reason = reason.as_str_name(), "fault: task fails");
-        let record = {
-            let Some(entry) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) else {
-                return Err(self.unknown(fw, task));
-            };
-            entry.state = TaskState::TaskFailed;
-            entry.next = None;
-            entry.clone()
-        };
-        let freed = self.tasks.release(&record);
+        let ended = self
+            .tasks
+            .report_external(fw, task, TaskState::TaskFailed, Some(message.to_owned()))
+            .ok_or_else(|| self.unknown(fw, task))?;
         let mut status = task_status(now, task, TaskState::TaskFailed, Source::Executor);
-        status.agent_id = Some(record.agent.to_pb());
-        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+        status.agent_id = Some(ended.agent.to_pb());
+        status.executor_id = ended.executor.as_ref().map(|e| e.to_pb());
         status.reason = Some(reason as i32);
-        status.message = Some(message.to_owned());
+        status.message = ended.message;
         self.report(now, fw, status);
-        self.recover(now, fw, &record.agent, &freed, None);
+        self.recover(now, fw, &ended.agent, &ended.freed, None);
         Ok(())
     }
 

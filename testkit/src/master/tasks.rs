@@ -307,8 +307,14 @@ impl TaskTable {
             }
         }
         let record = record.clone();
+        Some(self.transitioned(record, message))
+    }
+
+    /// The change to report for `record`, now in its new state; a terminal
+    /// state frees what it held.
+    fn transitioned(&mut self, record: TaskRecord, message: Option<String>) -> Transitioned {
         let freed = self.release(&record);
-        Some(Transitioned {
+        Transitioned {
             framework: record.framework,
             task: record.id,
             agent: record.agent,
@@ -316,7 +322,7 @@ impl TaskTable {
             state: record.state,
             freed,
             message,
-        })
+        }
     }
 
     /// What a task in `record.state` gives back: nothing unless terminal;
@@ -418,16 +424,7 @@ impl TaskTable {
         record.state = state;
         record.next = None;
         let record = record.clone();
-        let freed = self.release(&record);
-        Some(Transitioned {
-            framework: record.framework,
-            task: record.id,
-            agent: record.agent,
-            executor: record.executor,
-            state: record.state,
-            freed,
-            message,
-        })
+        Some(self.transitioned(record, message))
     }
 }
 
