@@ -11,7 +11,7 @@ use corral::pb::offer::operation::Type as OperationType;
 use corral::pb::task_status::{Reason, Source};
 use corral::pb::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, Role, TaskId};
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use super::core::{task_status, MasterCore};
 use super::error::CallError;
@@ -21,19 +21,24 @@ use super::sim::{self, SimPlan};
 use super::tasks::Launch;
 use super::validate;
 
-/// One launching operation of an ACCEPT.
-enum LaunchOp {
+/// One operation of an ACCEPT, in order.
+enum Op {
     Tasks(Vec<pb::TaskInfo>),
     Group {
         executor: Box<pb::ExecutorInfo>,
         tasks: Vec<pb::TaskInfo>,
     },
+    /// Reserve these (in their reserved form) for their role.
+    Reserve(Resources),
+    /// Unreserve these (in their reserved form).
+    Unreserve(Resources),
 }
 
-impl LaunchOp {
+impl Op {
     fn tasks(&self) -> &[pb::TaskInfo] {
         match self {
-            LaunchOp::Tasks(tasks) | LaunchOp::Group { tasks, .. } => tasks,
+            Op::Tasks(tasks) | Op::Group { tasks, .. } => tasks,
+            Op::Reserve(_) | Op::Unreserve(_) => &[],
         }
     }
 }
@@ -64,7 +69,10 @@ impl MasterCore {
         fw: &FrameworkId,
         accept: pb::call::Accept,
     ) -> Result<(), CallError> {
-        let operations = parse_operations(accept.operations)?;
+        let ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
+        let (valid, problems) = self.offers.check_set(fw, &ids);
+        let offer_role = valid.first().map(|o| o.role.clone());
+        let operations = parse_operations(accept.operations, offer_role.as_ref())?;
         let roles = self
             .frameworks
             .get(fw)
@@ -72,8 +80,6 @@ impl MasterCore {
             .ok_or_else(|| CallError::NotSubscribed {
                 framework: fw.clone(),
             })?;
-        let ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
-        let (valid, problems) = self.offers.check_set(fw, &ids);
         if valid.is_empty() || !problems.is_empty() {
             let message = if ids.is_empty() {
                 "invalid offers: the call names no offer".to_owned()
@@ -105,14 +111,16 @@ impl MasterCore {
         }
         for operation in operations {
             match operation {
-                LaunchOp::Tasks(tasks) => {
+                Op::Tasks(tasks) => {
                     for task in tasks {
                         self.launch_task(now, fw, &mut pool, task);
                     }
                 }
-                LaunchOp::Group { executor, tasks } => {
+                Op::Group { executor, tasks } => {
                     self.launch_group(now, fw, &mut pool, executor, tasks);
                 }
+                Op::Reserve(resources) => self.reserve_in_offer(fw, &mut pool, &resources),
+                Op::Unreserve(resources) => self.unreserve_in_offer(fw, &mut pool, &resources),
             }
         }
         let refuse = validate::refuse_filter(accept.filters.as_ref());
@@ -126,7 +134,7 @@ impl MasterCore {
         &mut self,
         now: Duration,
         fw: &FrameworkId,
-        operations: &[LaunchOp],
+        operations: &[Op],
         message: &str,
     ) {
         let partition_aware = self
@@ -138,7 +146,7 @@ impl MasterCore {
         } else {
             TaskState::TaskLost
         };
-        for task in operations.iter().flat_map(LaunchOp::tasks) {
+        for task in operations.iter().flat_map(Op::tasks) {
             self.reject(
                 now,
                 fw,
@@ -304,6 +312,50 @@ impl MasterCore {
         self.report(now, fw, status);
     }
 
+    /// RESERVE inside an ACCEPT: `reserved` (the target form) replaces its
+    /// unreserved counterpart in what the offers hold, so later operations
+    /// of the call can use it. Not held unreserved: skipped with a warning
+    /// (as Mesos drops an operation that does not apply).
+    fn reserve_in_offer(&mut self, fw: &FrameworkId, pool: &mut OfferPool, reserved: &Resources) {
+        let mut source = Resources::new();
+        for entry in reserved.iter() {
+            let mut entry = entry.clone();
+            entry.reservation = None;
+            source.push(entry);
+        }
+        if !pool.left.contains(&source) {
+            warn!(framework = %fw, wanted = %source, left = %pool.left, "RESERVE of resources the offers do not hold; skipped");
+            return;
+        }
+        match self
+            .allocator
+            .reserve_allocated(fw, &pool.agent, &pool.role, &source)
+        {
+            Ok(converted) => {
+                take(pool, &source);
+                pool.left += &converted;
+                info!(framework = %fw, agent = %pool.agent, resources = %converted, "reserved");
+            }
+            Err(err) => warn!(framework = %fw, %err, "RESERVE refused; skipped"),
+        }
+    }
+
+    /// UNRESERVE inside an ACCEPT: the reverse of [`Self::reserve_in_offer`].
+    fn unreserve_in_offer(&mut self, fw: &FrameworkId, pool: &mut OfferPool, reserved: &Resources) {
+        if !pool.left.contains(reserved) {
+            warn!(framework = %fw, wanted = %reserved, left = %pool.left, "UNRESERVE of resources the offers do not hold; skipped");
+            return;
+        }
+        match self.allocator.unreserve_allocated(fw, &pool.agent, reserved) {
+            Ok(converted) => {
+                take(pool, reserved);
+                pool.left += &converted;
+                info!(framework = %fw, agent = %pool.agent, resources = %converted, "unreserved");
+            }
+            Err(err) => warn!(framework = %fw, %err, "UNRESERVE refused; skipped"),
+        }
+    }
+
     /// The checks every task gets: id, duplicates, agent, resources, labels.
     fn check_task(
         &self,
@@ -335,6 +387,9 @@ impl MasterCore {
         if resources.is_empty() {
             return Err(format!("task {id} uses no resources"));
         }
+        // Lent resources are taken back task by task: a task is either
+        // revocable or not, never half of each.
+        MasterCore::check_not_mixed(&resources, &format!("task {id}"))?;
         let plan = sim::plan(task)?;
         let local = self.check_local_task(&agent, task)?;
         Ok(CheckedTask {
@@ -408,7 +463,56 @@ fn take(pool: &mut OfferPool, charge: &Resources) {
     }
 }
 
-fn parse_operations(operations: Vec<pb::offer::Operation>) -> Result<Vec<LaunchOp>, CallError> {
+/// The resources of a RESERVE or UNRESERVE, in reserved form, each
+/// reserved for and allocated to the offers' role (`role`; allocation
+/// filled in when left out).
+fn reservation_resources(
+    list: &[pb::Resource],
+    what: &str,
+    role: Option<&Role>,
+) -> Result<Resources, CallError> {
+    let invalid = |why: String| CallError::InvalidOperation(format!("{what}: {why}"));
+    let parsed = Resources::from_pb(list).map_err(|e| invalid(e.to_string()))?;
+    if parsed.is_empty() {
+        return Err(invalid("names no resources".into()));
+    }
+    // Without a usable offer the call's tasks are dropped anyway.
+    let Some(role) = role else {
+        return Ok(parsed);
+    };
+    let mut out = Resources::new();
+    for entry in parsed.iter() {
+        let mut entry = entry.clone();
+        match &entry.reservation {
+            Some(r) if r == role => {}
+            Some(r) => {
+                return Err(invalid(format!(
+                    "{} is reserved for {r}, but the offers are allocated to {role}; \
+                     resources can only be reserved for the role they are allocated to",
+                    entry.name
+                )))
+            }
+            None => return Err(invalid(format!("{} names no reservation", entry.name))),
+        }
+        if entry.revocable {
+            return Err(invalid(format!("{} is revocable", entry.name)));
+        }
+        let allocation = entry.allocation.get_or_insert_with(|| role.clone());
+        if allocation != role {
+            return Err(invalid(format!(
+                "{} is allocated to {allocation}, not to the offers' role {role}",
+                entry.name
+            )));
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+fn parse_operations(
+    operations: Vec<pb::offer::Operation>,
+    role: Option<&Role>,
+) -> Result<Vec<Op>, CallError> {
     let mut out = Vec::with_capacity(operations.len());
     for operation in operations {
         match operation.r#type() {
@@ -416,19 +520,37 @@ fn parse_operations(operations: Vec<pb::offer::Operation>) -> Result<Vec<LaunchO
                 let launch = operation
                     .launch
                     .ok_or_else(|| CallError::InvalidOperation("LAUNCH without 'launch'".into()))?;
-                out.push(LaunchOp::Tasks(launch.task_infos));
+                out.push(Op::Tasks(launch.task_infos));
             }
             OperationType::LaunchGroup => {
                 let group = operation.launch_group.ok_or_else(|| {
                     CallError::InvalidOperation("LAUNCH_GROUP without 'launch_group'".into())
                 })?;
-                out.push(LaunchOp::Group {
+                out.push(Op::Group {
                     executor: Box::new(group.executor),
                     tasks: group.task_group.tasks,
                 });
             }
-            OperationType::Reserve => return Err(CallError::UnsupportedOperation("RESERVE")),
-            OperationType::Unreserve => return Err(CallError::UnsupportedOperation("UNRESERVE")),
+            OperationType::Reserve => {
+                let reserve = operation.reserve.ok_or_else(|| {
+                    CallError::InvalidOperation("RESERVE without 'reserve'".into())
+                })?;
+                out.push(Op::Reserve(reservation_resources(
+                    &reserve.resources,
+                    "RESERVE",
+                    role,
+                )?));
+            }
+            OperationType::Unreserve => {
+                let unreserve = operation.unreserve.ok_or_else(|| {
+                    CallError::InvalidOperation("UNRESERVE without 'unreserve'".into())
+                })?;
+                out.push(Op::Unreserve(reservation_resources(
+                    &unreserve.resources,
+                    "UNRESERVE",
+                    role,
+                )?));
+            }
             OperationType::Unknown => {
                 return Err(CallError::InvalidOperation(
                     "operation has no known type".into(),

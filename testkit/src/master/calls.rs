@@ -8,7 +8,7 @@ use std::time::Duration;
 use corral::pb;
 use corral::pb::task_status::{Reason, Source};
 use corral::pb::TaskState;
-use corral::{FrameworkId, OfferId, TaskId};
+use corral::{FrameworkId, OfferId, Resources, Role, TaskId};
 use tracing::warn;
 
 use super::core::{allocator_ok, task_status, MasterCore};
@@ -118,20 +118,39 @@ impl MasterCore {
         if is_terminal(record.state) {
             return Ok(());
         }
-        let local = self.is_local_agent(&record.agent);
         let grace = kill
             .kill_policy
             .as_ref()
             .and_then(|p| p.grace_period.as_ref())
             .map(duration_info);
-        if local {
-            self.kill_local(now, fw, &task, grace, capabilities.task_killing_state);
-            return Ok(());
-        }
-        if !self.defer_kill_if_lost(fw, &task, grace) {
-            self.start_kill(now, fw, &task, grace);
-        }
+        self.kill_task(now, fw, &task, grace);
         Ok(())
+    }
+
+    /// Starts killing a live task wherever it runs: on a local agent, on a
+    /// lost agent (when it comes back), or simulated. `grace` overrides the
+    /// task's KillPolicy grace period.
+    pub(super) fn kill_task(
+        &mut self,
+        now: Duration,
+        fw: &FrameworkId,
+        task: &TaskId,
+        grace: Option<Duration>,
+    ) {
+        let Some(record) = self.tasks.get(fw, task) else {
+            return;
+        };
+        if self.is_local_agent(&record.agent) {
+            let killing_state = self
+                .frameworks
+                .get(fw)
+                .is_some_and(|r| r.capabilities.task_killing_state);
+            self.kill_local(now, fw, task, grace, killing_state);
+            return;
+        }
+        if !self.defer_kill_if_lost(fw, task, grace) {
+            self.start_kill(now, fw, task, grace);
+        }
     }
 
     /// ACKNOWLEDGE: the task's in-flight update must carry this uuid; the
@@ -240,27 +259,59 @@ impl MasterCore {
         Ok(())
     }
 
-    /// REQUEST: recorded as demand.
+    /// REQUEST: what each named role wants to hold in total, as explicit
+    /// demand for the allocator (which reclaims lent resources for it and
+    /// stops lending its idle ones). Each resource names its role in
+    /// `allocation_info` (a framework with one role may leave it out); the
+    /// quantities of a role are summed, and replace the role's previous
+    /// request. A call with no requests clears the framework's roles'
+    /// requests. An allocation runs at once.
     pub(super) fn request(
         &mut self,
+        now: Duration,
         fw: &FrameworkId,
         request: pb::call::Request,
     ) -> Result<(), CallError> {
+        let roles = self.record(fw)?.roles.clone();
+        let only_role = (roles.len() == 1).then(|| roles.iter().next().cloned()).flatten();
+        let mut wanted: std::collections::BTreeMap<Role, Resources> = Default::default();
+        for one in &request.requests {
+            let parsed = Resources::from_pb(&one.resources)
+                .map_err(|e| CallError::InvalidRequest(format!("invalid resources: {e}")))?;
+            for entry in parsed.iter() {
+                let role = match (&entry.allocation, &only_role) {
+                    (Some(role), _) => role.clone(),
+                    (None, Some(role)) => role.clone(),
+                    (None, None) => {
+                        return Err(CallError::InvalidRequest(format!(
+                            "resource {} names no role (allocation_info.role) and the framework has several",
+                            entry.name
+                        )))
+                    }
+                };
+                if !roles.contains(&role) {
+                    return Err(CallError::RoleNotSubscribed { role });
+                }
+                let mut plain = entry.clone();
+                plain.allocation = None;
+                let mut one = Resources::new();
+                one.push(plain);
+                *wanted.entry(role).or_default() += &one;
+            }
+        }
+        if request.requests.is_empty() {
+            for role in &roles {
+                wanted.insert(role.clone(), Resources::new());
+            }
+        }
+        for (role, resources) in &wanted {
+            tracing::info!(framework = %fw, %role, %resources, "resources requested");
+            allocator_ok(self.allocator.request(role, resources), "request");
+        }
         if let Some(record) = self.frameworks.get_mut(fw) {
             record.requests.extend(request.requests);
         }
+        self.allocate_now(now);
         Ok(())
-    }
-
-    /// ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS: the mock master makes
-    /// no inverse offers, so every id named is unknown.
-    pub(super) fn inverse_offers(&mut self, ids: Vec<pb::OfferId>) -> Result<(), CallError> {
-        if ids.is_empty() {
-            Ok(())
-        } else {
-            Err(CallError::UnknownInverseOffers(
-                ids.iter().map(OfferId::from).collect(),
-            ))
-        }
     }
 }

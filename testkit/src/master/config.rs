@@ -119,6 +119,10 @@ pub struct MasterConfig {
     /// How long local agents keep a sandbox after its executor's last task
     /// ended (default 10 min).
     pub sandbox_ttl: Duration,
+    /// How long a framework has, after a revocation notice, to release the
+    /// lent resources itself before the master kills the tasks (each with
+    /// its KillPolicy grace period). Default 5 s.
+    pub revocation_notice: Duration,
 }
 
 impl Default for MasterConfig {
@@ -140,6 +144,7 @@ impl Default for MasterConfig {
             master_id: "corral-mock-master".to_owned(),
             hostname: "localhost".to_owned(),
             sandbox_ttl: crate::agent::DEFAULT_SANDBOX_TTL,
+            revocation_notice: Duration::from_secs(5),
         }
     }
 }
@@ -199,6 +204,13 @@ impl MasterConfig {
     /// Sets a role's weight.
     pub fn role(mut self, role: impl Into<Role>, weight: f64) -> Self {
         self.role_weights.insert(role.into(), weight);
+        self
+    }
+
+    /// Sets how long a revocation notice gives a framework before the
+    /// master kills the revoked tasks itself.
+    pub fn revocation_notice(mut self, notice: Duration) -> Self {
+        self.revocation_notice = notice;
         self
     }
 

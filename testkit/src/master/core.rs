@@ -25,8 +25,10 @@ use super::error::CallError;
 use super::faults::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
 use super::local::LocalBook;
+use super::maintenance::Maintenance;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
+use super::revocation::RevocationBook;
 use super::tasks::{TaskTable, Transitioned};
 use super::updates::StatusUpdates;
 use super::validate;
@@ -56,6 +58,8 @@ pub struct MasterCore {
     pub(super) outbox: Vec<Outgoing>,
     pub(super) faults: FaultBook,
     pub(super) local: LocalBook,
+    pub(super) revocations: RevocationBook,
+    pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -103,6 +107,8 @@ impl MasterCore {
             outbox: Vec::new(),
             faults: FaultBook::default(),
             local: LocalBook::default(),
+            revocations: RevocationBook::default(),
+            maintenance: BTreeMap::new(),
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -128,6 +134,7 @@ impl MasterCore {
         let kind = call.r#type;
         let framework = call.framework_id.as_ref().map(|f| f.value.clone());
         let result = self.try_handle(now, stream, call);
+        self.sweep_revocations();
         if let Err(err) = &result {
             let kind = kind
                 .and_then(|k| CallType::try_from(k).ok())
@@ -187,16 +194,20 @@ impl MasterCore {
                 call.update_framework
                     .ok_or_else(|| missing("update_framework"))?,
             ),
-            CallType::Request => self.request(&fw, call.request.unwrap_or_default()),
-            CallType::AcceptInverseOffers => self.inverse_offers(
+            CallType::Request => self.request(now, &fw, call.request.unwrap_or_default()),
+            CallType::AcceptInverseOffers => self.inverse_offer_answer(
+                &fw,
                 call.accept_inverse_offers
                     .map(|c| c.inverse_offer_ids)
                     .unwrap_or_default(),
+                true,
             ),
-            CallType::DeclineInverseOffers => self.inverse_offers(
+            CallType::DeclineInverseOffers => self.inverse_offer_answer(
+                &fw,
                 call.decline_inverse_offers
                     .map(|c| c.inverse_offer_ids)
                     .unwrap_or_default(),
+                false,
             ),
             CallType::Shutdown | CallType::Message | CallType::Unknown | CallType::Subscribe => {
                 Err(CallError::UnsupportedCall(kind.as_str_name()))
@@ -266,6 +277,9 @@ impl MasterCore {
         for step in self.tasks.advance(now) {
             self.report_transition(now, step);
         }
+        self.enforce_revocations(now);
+        self.run_maintenance(now);
+        self.sweep_revocations();
         let expired: Vec<FrameworkId> = self
             .frameworks
             .values()
@@ -326,6 +340,8 @@ impl MasterCore {
             self.tasks.next_deadline(),
             self.updates.next_deadline(),
             self.offers.next_expiry(),
+            self.revocations.next_deadline(),
+            self.next_maintenance_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -439,6 +455,8 @@ impl MasterCore {
             return;
         };
         self.stop_local_framework(fw);
+        self.forget_revocations(fw);
+        self.forget_maintenance_offers(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
         allocator_ok(self.allocator.remove_framework(fw), "remove_framework");
@@ -453,6 +471,8 @@ impl MasterCore {
 
     /// Runs an allocation cycle and turns each allocation into an offer.
     pub(super) fn allocate_now(&mut self, now: Duration) {
+        self.reclaim(now);
+        self.send_maintenance_offers();
         for allocation in self.allocator.allocate(now) {
             let connected = self
                 .frameworks
@@ -485,6 +505,7 @@ impl MasterCore {
                     .iter()
                     .map(|(k, v)| text_attribute(k, v))
                     .collect(),
+                unavailability: self.unavailability(&allocation.agent),
                 ..Default::default()
             };
             debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,

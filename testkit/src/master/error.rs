@@ -107,6 +107,9 @@ pub enum CallError {
     /// ACCEPT/DECLINE_INVERSE_OFFERS named inverse offers the master never made.
     #[error("unknown inverse offers: {}", join(.0))]
     UnknownInverseOffers(Vec<OfferId>),
+    /// A REQUEST call that cannot be read.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// ACKNOWLEDGE of an update that is not pending.
     #[error("no pending status update with uuid {uuid} for task {task}")]
     UnknownUpdate {
@@ -156,6 +159,7 @@ impl CallError {
             | ImmutableField { .. }
             | RoleNotSubscribed { .. }
             | MalformedUuid(_)
+            | InvalidRequest(_)
             | InvalidOperation(_) => ErrorKind::InvalidArgument,
         }
     }

@@ -2,7 +2,8 @@
 //! books of the allocator, the offer book and the task table agree, so no
 //! resource is offered to two frameworks at once and no agent is
 //! over-committed; offers go only to connected frameworks and reachable
-//! agents.
+//! agents not down for maintenance; no task mixes regular and revocable
+//! resources, and revocation notices name only revocable tasks.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,31 @@ use super::core::MasterCore;
 use super::tasks::is_terminal;
 
 impl MasterCore {
+    /// Revocation notices name only live revocable tasks of their framework
+    /// on their agent (regular tasks are never revoked).
+    fn check_notices(&self) -> Result<(), String> {
+        for notice in self.revocations.iter() {
+            for id in &notice.tasks {
+                let Some(task) = self.tasks.get(&notice.framework, id) else {
+                    continue;
+                };
+                if task.agent != notice.agent {
+                    return Err(format!(
+                        "notice {} names task {id} on {}, not on {}",
+                        notice.id, task.agent, notice.agent
+                    ));
+                }
+                if !task.resources.iter().all(|e| e.revocable) {
+                    return Err(format!(
+                        "notice {} names task {id}, which holds regular resources {}",
+                        notice.id, task.resources
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every invariant; the first one broken, described.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.allocator
@@ -37,11 +63,25 @@ impl MasterCore {
                     offer.id, offer.agent
                 ));
             }
+            if self.maintenance.get(&offer.agent).is_some_and(|m| m.down) {
+                return Err(format!(
+                    "offer {} is for agent {}, which is down for maintenance",
+                    offer.id, offer.agent
+                ));
+            }
             *held
                 .entry((offer.agent.clone(), offer.framework.clone()))
                 .or_default() += &offer.resources;
         }
+        self.check_notices()?;
         for task in self.tasks.iter().filter(|t| !is_terminal(t.state)) {
+            let revocable = task.resources.iter().filter(|e| e.revocable).count();
+            if revocable != 0 && revocable != task.resources.iter().count() {
+                return Err(format!(
+                    "task {} mixes regular and revocable resources: {}",
+                    task.id, task.resources
+                ));
+            }
             if !self.agents.contains_key(&task.agent) {
                 return Err(format!(
                     "task {} runs on unknown agent {}",

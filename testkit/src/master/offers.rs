@@ -228,6 +228,15 @@ impl OfferBook {
         self.outstanding.values().filter_map(|o| o.expires_at).min()
     }
 
+    /// Ids of the offers outstanding on `agent`, in id order.
+    pub fn on_agent(&self, agent: &AgentId) -> Vec<OfferId> {
+        self.outstanding
+            .values()
+            .filter(|o| &o.agent == agent)
+            .map(|o| o.id.clone())
+            .collect()
+    }
+
     /// Every outstanding offer, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &OfferRecord> {
         self.outstanding.values()

@@ -90,6 +90,26 @@ pub fn rescind(offer: &OfferId) -> pb::Event {
     }
 }
 
+/// INVERSE_OFFERS with one inverse offer.
+pub fn inverse_offers(offer: pb::InverseOffer) -> pb::Event {
+    pb::Event {
+        inverse_offers: Some(pb::event::InverseOffers {
+            inverse_offers: vec![offer],
+        }),
+        ..event(pb::event::Type::InverseOffers)
+    }
+}
+
+/// RESCIND_INVERSE_OFFER.
+pub fn rescind_inverse_offer(offer: &OfferId) -> pb::Event {
+    pb::Event {
+        rescind_inverse_offer: Some(pb::event::RescindInverseOffer {
+            inverse_offer_id: offer.to_pb(),
+        }),
+        ..event(pb::event::Type::RescindInverseOffer)
+    }
+}
+
 /// UPDATE.
 pub fn update(status: pb::TaskStatus) -> pb::Event {
     pb::Event {

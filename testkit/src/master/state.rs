@@ -1,7 +1,8 @@
 //! A snapshot of the master's books, for assertions in tests: frameworks,
-//! tasks, outstanding offers and per-agent totals and allocations.
+//! tasks, outstanding offers, per-agent totals and allocations, revocation
+//! notices and maintenance.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
 use super::config::AgentKind;
 use super::core::MasterCore;
+use super::maintenance::Maintenance;
+use super::revocation::Notice;
 use super::outbox::StreamId;
 
 /// Everything the master knows, at one instant.
@@ -27,6 +30,10 @@ pub struct MasterState {
     pub offers: Vec<OfferSnapshot>,
     /// Agents, by id.
     pub agents: Vec<AgentSnapshot>,
+    /// Outstanding revocation notices, by id.
+    pub notices: Vec<Notice>,
+    /// Scheduled maintenance, by agent.
+    pub maintenance: BTreeMap<AgentId, Maintenance>,
 }
 
 /// One framework.
@@ -220,6 +227,8 @@ impl MasterCore {
             tasks,
             offers,
             agents,
+            notices: self.revocations.iter().cloned().collect(),
+            maintenance: self.maintenance.clone(),
         }
     }
 }

@@ -133,6 +133,8 @@ impl MasterCore {
         for status in self.updates.resume(now, &id) {
             self.emit(&id, outbox::update(status));
         }
+        self.resend_revocations(&id);
+        self.resend_maintenance_offers(&id);
         self.allocate_now(now);
         Ok(Subscription {
             stream,

@@ -57,6 +57,8 @@ pub struct TaskRecord {
     pub state: TaskState,
     /// How it behaves.
     pub plan: SimPlan,
+    /// When it was launched (reclaim takes the most recent first).
+    pub launched_at: Duration,
     pub(super) next: Option<(Duration, Transition)>,
     pub(super) killing: bool,
 }
@@ -197,6 +199,7 @@ impl TaskTable {
             group: launch.group,
             state: TaskState::TaskStaging,
             plan: launch.plan,
+            launched_at: now,
             next: Some((now.saturating_add(self.sim_step), Transition::Start)),
             killing: false,
         };

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod tenant;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,324 @@
+//! Maintenance windows: an operator schedules an agent's unavailability,
+//! frameworks with tasks there are asked ahead of time (inverse offers) to
+//! move off, and the agent is drained when the window starts.
+//!
+//! As in Mesos:
+//! - **Scheduled** (draining): outstanding offers on the agent are
+//!   rescinded, and every later offer there carries `unavailability`. Each
+//!   framework with live tasks on the agent gets one inverse offer (no
+//!   resources: the whole agent) naming the window, at once and, for
+//!   frameworks that launch there later, at the next allocation. Their
+//!   ACCEPT / DECLINE_INVERSE_OFFERS answers are advisory and recorded.
+//! - **Window start** (down): every task still on the agent is killed with
+//!   its KillPolicy grace period, the agent's offers are rescinded and the
+//!   allocator offers nothing from it.
+//! - **Window end** (or [`MasterCore::end_maintenance`]): the agent is back
+//!   in the allocation and the inverse offers are rescinded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use corral::pb;
+use corral::{AgentId, FrameworkId, OfferId};
+use tracing::info;
+
+use super::core::{allocator_ok, MasterCore};
+use super::outbox;
+use super::revocation::nanos;
+use super::tasks::is_terminal;
+
+/// When an agent is unavailable, in the master's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// When it goes down.
+    pub start: Duration,
+    /// How long it stays down; `None`: until [`MasterCore::end_maintenance`].
+    pub duration: Option<Duration>,
+}
+
+impl Window {
+    /// When the agent comes back, if the window has an end.
+    pub fn end(&self) -> Option<Duration> {
+        self.duration.map(|d| self.start.saturating_add(d))
+    }
+
+    /// The window in wire form.
+    pub fn to_pb(self) -> pb::Unavailability {
+        pb::Unavailability {
+            start: pb::TimeInfo {
+                nanoseconds: nanos(self.start),
+            },
+            duration: self.duration.map(|d| pb::DurationInfo {
+                nanoseconds: nanos(d),
+            }),
+        }
+    }
+}
+
+/// One inverse offer sent for a maintenance window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaintenanceOffer {
+    /// Its id.
+    pub id: OfferId,
+    /// The framework's answer: `Some(true)` accepted, `Some(false)` declined.
+    pub answer: Option<bool>,
+}
+
+/// One agent's scheduled maintenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Maintenance {
+    /// The window.
+    pub window: Window,
+    /// The window has started: the agent is down.
+    pub down: bool,
+    /// The inverse offer sent to each framework with tasks there.
+    pub offers: BTreeMap<FrameworkId, MaintenanceOffer>,
+}
+
+/// Why a maintenance request was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MaintenanceError {
+    /// No agent with this id.
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    /// The window starts in the past.
+    #[error("the window of agent {agent} starts at {start:?}, before now ({now:?})")]
+    StartsInThePast {
+        /// The agent.
+        agent: AgentId,
+        /// The asked start.
+        start: Duration,
+        /// The master's clock.
+        now: Duration,
+    },
+    /// A zero-length window.
+    #[error("the window of agent {0} has a zero duration")]
+    EmptyWindow(AgentId),
+    /// The agent is already down; end its window first.
+    #[error("agent {0} is already down for maintenance")]
+    AlreadyDown(AgentId),
+    /// No maintenance is scheduled for the agent.
+    #[error("no maintenance is scheduled for agent {0}")]
+    NotScheduled(AgentId),
+}
+
+impl MasterCore {
+    /// Schedules (or moves, while it has not started) `agent`'s
+    /// maintenance window. See the module docs.
+    pub fn schedule_maintenance(
+        &mut self,
+        now: Duration,
+        agent: &AgentId,
+        window: Window,
+    ) -> Result<(), MaintenanceError> {
+        let refused = |err: MaintenanceError| {
+            tracing::warn!(%err, "maintenance refused");
+            err
+        };
+        if !self.agents.contains_key(agent) {
+            return Err(refused(MaintenanceError::UnknownAgent(agent.clone())));
+        }
+        if window.start < now {
+            return Err(refused(MaintenanceError::StartsInThePast {
+                agent: agent.clone(),
+                start: window.start,
+                now,
+            }));
+        }
+        if window.duration == Some(Duration::ZERO) {
+            return Err(refused(MaintenanceError::EmptyWindow(agent.clone())));
+        }
+        if self.maintenance.get(agent).is_some_and(|m| m.down) {
+            return Err(refused(MaintenanceError::AlreadyDown(agent.clone())));
+        }
+        info!(%agent, ?window, "maintenance scheduled");
+        // A moved window asks every framework again.
+        let old = self.maintenance.insert(
+            agent.clone(),
+            Maintenance {
+                window,
+                down: false,
+                offers: BTreeMap::new(),
+            },
+        );
+        for (fw, offer) in old.map(|m| m.offers).unwrap_or_default() {
+            self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        }
+        for id in self.offers.on_agent(agent) {
+            self.rescind(now, &id);
+        }
+        self.send_maintenance_offers();
+        self.run_maintenance(now);
+        Ok(())
+    }
+
+    /// Ends `agent`'s maintenance (cancels it if it has not started): the
+    /// agent is offered again and its inverse offers are rescinded.
+    pub fn end_maintenance(&mut self, now: Duration, agent: &AgentId) -> Result<(), MaintenanceError> {
+        let Some(maintenance) = self.maintenance.remove(agent) else {
+            tracing::warn!(%agent, "end of maintenance that is not scheduled");
+            return Err(MaintenanceError::NotScheduled(agent.clone()));
+        };
+        info!(%agent, "maintenance over");
+        for (fw, offer) in maintenance.offers {
+            self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        }
+        if maintenance.down {
+            allocator_ok(self.allocator.activate_agent(agent), "activate_agent");
+        }
+        self.allocate_now(now);
+        Ok(())
+    }
+
+    /// The scheduled maintenance of every agent.
+    pub fn maintenance(&self) -> &BTreeMap<AgentId, Maintenance> {
+        &self.maintenance
+    }
+
+    /// The window to put in offers on `agent`, if one is scheduled.
+    pub(super) fn unavailability(&self, agent: &AgentId) -> Option<pb::Unavailability> {
+        self.maintenance.get(agent).map(|m| m.window.to_pb())
+    }
+
+    /// Sends an inverse offer to every framework with live tasks on an
+    /// agent under maintenance that has none yet.
+    pub(super) fn send_maintenance_offers(&mut self) {
+        let mut to_send = Vec::new();
+        for (agent, maintenance) in &self.maintenance {
+            let users: std::collections::BTreeSet<FrameworkId> = self
+                .tasks
+                .iter()
+                .filter(|t| &t.agent == agent && !is_terminal(t.state))
+                .map(|t| t.framework.clone())
+                .collect();
+            for fw in users {
+                if !maintenance.offers.contains_key(&fw) {
+                    to_send.push((agent.clone(), fw, maintenance.window));
+                }
+            }
+        }
+        for (agent, fw, window) in to_send {
+            let id = self.offers.next_id();
+            info!(inverse_offer = %id, framework = %fw, %agent, "maintenance inverse offer");
+            self.emit(&fw, maintenance_event(&id, &fw, &agent, window));
+            if let Some(m) = self.maintenance.get_mut(&agent) {
+                m.offers
+                    .insert(fw, MaintenanceOffer { id, answer: None });
+            }
+        }
+    }
+
+    /// Starts and ends the windows due at `now`.
+    pub(super) fn run_maintenance(&mut self, now: Duration) {
+        let starting: Vec<AgentId> = self
+            .maintenance
+            .iter()
+            .filter(|(_, m)| !m.down && m.window.start <= now)
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in starting {
+            self.drain(now, &agent);
+        }
+        let ending: Vec<AgentId> = self
+            .maintenance
+            .iter()
+            .filter(|(_, m)| m.down && m.window.end().is_some_and(|e| e <= now))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in ending {
+            let _ = self.end_maintenance(now, &agent);
+        }
+    }
+
+    /// The window starts: no more offers from the agent, every task there
+    /// killed with its grace period.
+    fn drain(&mut self, now: Duration, agent: &AgentId) {
+        info!(%agent, "maintenance window starts: draining the agent");
+        if let Some(m) = self.maintenance.get_mut(agent) {
+            m.down = true;
+        }
+        allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+        for id in self.offers.on_agent(agent) {
+            self.rescind(now, &id);
+        }
+        let live: Vec<(FrameworkId, corral::TaskId)> = self
+            .tasks
+            .iter()
+            .filter(|t| &t.agent == agent && !is_terminal(t.state) && !t.killing)
+            .map(|t| (t.framework.clone(), t.id.clone()))
+            .collect();
+        for (fw, task) in live {
+            self.kill_task(now, &fw, &task, None);
+        }
+    }
+
+    /// When the next window starts or ends.
+    pub(super) fn next_maintenance_deadline(&self) -> Option<Duration> {
+        self.maintenance
+            .values()
+            .filter_map(|m| if m.down { m.window.end() } else { Some(m.window.start) })
+            .min()
+    }
+
+    /// Records answers to maintenance inverse offers; returns the ids that
+    /// are not `fw`'s.
+    pub(super) fn answer_maintenance(
+        &mut self,
+        fw: &FrameworkId,
+        ids: Vec<OfferId>,
+        accept: bool,
+    ) -> Vec<OfferId> {
+        let mut unknown = Vec::new();
+        for id in ids {
+            let found = self
+                .maintenance
+                .values_mut()
+                .filter_map(|m| m.offers.get_mut(fw))
+                .find(|o| o.id == id);
+            match found {
+                Some(offer) => {
+                    info!(inverse_offer = %id, framework = %fw, accept, "maintenance inverse offer answered");
+                    offer.answer = Some(accept);
+                }
+                None => unknown.push(id),
+            }
+        }
+        unknown
+    }
+
+    /// A framework is gone: its maintenance inverse offers go with it.
+    pub(super) fn forget_maintenance_offers(&mut self, fw: &FrameworkId) {
+        for m in self.maintenance.values_mut() {
+            m.offers.remove(fw);
+        }
+    }
+
+    /// Sends a resubscribed framework its outstanding maintenance inverse
+    /// offers again.
+    pub(super) fn resend_maintenance_offers(&mut self, fw: &FrameworkId) {
+        let mut events = Vec::new();
+        for (agent, m) in &self.maintenance {
+            if let Some(offer) = m.offers.get(fw) {
+                events.push(maintenance_event(&offer.id, fw, agent, m.window));
+            }
+        }
+        for event in events {
+            self.emit(fw, event);
+        }
+    }
+}
+
+/// The INVERSE_OFFERS event asking `fw` to leave `agent` before `window`
+/// (no resources: the whole agent).
+fn maintenance_event(id: &OfferId, fw: &FrameworkId, agent: &AgentId, window: Window) -> pb::Event {
+    outbox::inverse_offers(pb::InverseOffer {
+        id: id.to_pb(),
+        url: None,
+        framework_id: fw.to_pb(),
+        agent_id: Some(agent.to_pb()),
+        unavailability: window.to_pb(),
+        resources: Vec::new(),
+        revoked_task_ids: Vec::new(),
+    })
+}
