@@ -210,11 +210,17 @@ impl MasterCore {
             .values()
             .map(|a| {
                 let available = self.allocator.available(&a.id).unwrap_or_default();
+                // The allocator's total carries reservations made since.
+                let total = self
+                    .allocator
+                    .total(&a.id)
+                    .cloned()
+                    .unwrap_or_else(|| a.resources.clone());
                 AgentSnapshot {
                     id: a.id.clone(),
                     hostname: a.hostname.clone(),
-                    total: a.resources.clone(),
-                    allocated: a.resources.checked_sub(&available).unwrap_or_default(),
+                    allocated: total.checked_sub(&available).unwrap_or_default(),
+                    total,
                     lost: self.faults.is_lost(&a.id),
                     kind: a.kind.clone(),
                 }
