@@ -115,10 +115,10 @@ pub trait Driver: Send + Sync {
     /// TASK_KILLING (already being killed). A named task the framework has
     /// not heard of yet (e.g. after a failover, before reconciliation
     /// answers) is killed: the notice says it runs. Kills go to
-    /// `notice.agent_id`. If a kill fails (a master that no longer knows
-    /// the task is not a failure: the task is gone), the error is returned
-    /// and the notice is not accepted; the master still takes the tasks at
-    /// the deadline.
+    /// `notice.agent_id`. If a kill fails, the error is returned and the
+    /// notice is not accepted; the master still takes the tasks at the
+    /// deadline. Not failures: a master that no longer knows a task (it is
+    /// gone) or the notice (it was withdrawn: every task ended).
     async fn release(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
     /// Keeps revoked tasks until the deadline: declines the notice
@@ -127,7 +127,8 @@ pub trait Driver: Send + Sync {
     /// each with its own kill policy's grace period (TASK_KILLING, then
     /// TASK_KILLED), and withdraws the notice (RESCIND_INVERSE_OFFER) once
     /// they have all ended. The framework may still kill them sooner
-    /// itself.
+    /// itself. A master that no longer knows the notice (withdrawn: every
+    /// task ended) is not a failure.
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
     /// The latest status the framework has seen for `task`.

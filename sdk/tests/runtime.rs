@@ -9,8 +9,8 @@ use corral::pb;
 use corral::pb::call::Type as CallType;
 use corral::{
     AckMode, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
-    InverseOffer, Offer, Resources, RevocationNotice, Role, Scheduler, Stopped, Subscribed,
-    Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
+    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Stopped,
+    Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
 };
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -23,6 +23,8 @@ struct Wire {
     calls: Vec<pb::Call>,
     subscriptions: Vec<EventTx>,
     refuse_next_subscribes: usize,
+    /// Calls of these types are refused (and not recorded).
+    reject: Vec<(CallType, RejectKind)>,
 }
 
 /// A transport whose master is the test.
@@ -91,6 +93,12 @@ impl Transport for Scripted {
         let current = format!("stream-{}", wire.subscriptions.len());
         if stream_id != current {
             return Err(TransportError::Unavailable("stale stream".into()));
+        }
+        if let Some((_, kind)) = wire.reject.iter().find(|(t, _)| *t == call.r#type()) {
+            return Err(TransportError::Rejected {
+                kind: *kind,
+                message: "refused by the test".into(),
+            });
         }
         wire.calls.push(call);
         Ok(())
@@ -845,6 +853,52 @@ async fn request_stamps_every_resource_with_the_role() {
         wire.calls_of(CallType::Request).len(),
         1,
         "nothing else sent"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_refusals() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Recorder::default()));
+    settle().await;
+    let n = notice("rev-1", &["t1", "t2"]);
+    // The master forgot both tasks and the notice: they all ended.
+    wire.wire.lock().unwrap().reject = vec![
+        (CallType::Kill, RejectKind::NotFound),
+        (CallType::AcceptInverseOffers, RejectKind::NotFound),
+        (CallType::DeclineInverseOffers, RejectKind::NotFound),
+    ];
+    driver.release(&n).await.unwrap();
+    driver.decline_revocation(&n).await.unwrap();
+    // Any other refusal of a kill stops the release before the accept.
+    wire.wire.lock().unwrap().reject = vec![
+        (CallType::Kill, RejectKind::InvalidArgument),
+        (CallType::AcceptInverseOffers, RejectKind::Other),
+    ];
+    assert!(matches!(
+        driver.release(&n).await,
+        Err(Error::Transport(TransportError::Rejected {
+            kind: RejectKind::InvalidArgument,
+            ..
+        }))
+    ));
+    wire.wire.lock().unwrap().reject = vec![(CallType::AcceptInverseOffers, RejectKind::Other)];
+    assert!(driver.release(&n).await.is_err());
+    wire.wire.lock().unwrap().reject.clear();
+    let kinds: Vec<CallType> = wire
+        .actions()
+        .iter()
+        .map(|c| c.r#type())
+        .filter(|t| *t != CallType::Subscribe && *t != CallType::Reconcile)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![CallType::Kill, CallType::Kill],
+        "only the last release's kills got through"
     );
     driver.stop();
     run.await.unwrap().unwrap();

@@ -475,8 +475,10 @@ impl Driver for DriverHandle {
                 Err(e) => return Err(e),
             }
         }
-        self.accept_inverse_offers(std::slice::from_ref(&notice.id))
-            .await
+        let answer = self
+            .accept_inverse_offers(std::slice::from_ref(&notice.id))
+            .await;
+        withdrawn_is_done(notice, answer)
     }
 
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error> {
@@ -486,8 +488,10 @@ impl Driver for DriverHandle {
             deadline = ?notice.deadline,
             "keeping revoked tasks until the deadline"
         );
-        self.decline_inverse_offers(std::slice::from_ref(&notice.id))
-            .await
+        let answer = self
+            .decline_inverse_offers(std::slice::from_ref(&notice.id))
+            .await;
+        withdrawn_is_done(notice, answer)
     }
 
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus> {
@@ -523,6 +527,22 @@ impl Driver for DriverHandle {
             self.shared.wake.notify_one();
         }
         result
+    }
+}
+
+/// The answer to a revocation notice, where a master that no longer knows
+/// the notice counts as done: it withdrew it because every task it named
+/// has ended (the RESCIND_INVERSE_OFFER may still be on its way).
+fn withdrawn_is_done(notice: &RevocationNotice, answer: Result<(), Error>) -> Result<(), Error> {
+    match answer {
+        Err(Error::Transport(TransportError::Rejected {
+            kind: RejectKind::NotFound,
+            ..
+        })) => {
+            tracing::debug!(notice = %notice.id, "revocation notice already withdrawn");
+            Ok(())
+        }
+        other => other,
     }
 }
 
