@@ -1,5 +1,6 @@
 //! The [`Driver`]: how a framework acts (launch, decline, kill, suppress,
-//! revive, reconcile, acknowledge...).
+//! revive, reconcile, request, acknowledge, answer inverse offers and
+//! revocation notices...).
 //!
 //! Handlers receive `&dyn Driver`; outside handlers, a cloneable
 //! [`DriverHandle`] does the same from any task. In unit tests a
@@ -14,6 +15,7 @@ use crate::error::Error;
 use crate::executor::ExecutorInfo;
 use crate::offer::Offer;
 use crate::resources::Resources;
+use crate::revocation::RevocationNotice;
 use crate::task::{TaskInfo, TaskStatus};
 use crate::{FrameworkId, OfferId, Role, TaskId};
 
@@ -72,7 +74,17 @@ pub trait Driver: Send + Sync {
     /// Changes the framework's roles at runtime (UPDATE_FRAMEWORK).
     async fn update_roles(&self, roles: Vec<Role>) -> Result<(), Error>;
 
-    /// Asks the master for resources in `role` (the REQUEST call).
+    /// Asks the master for resources for `role` (the REQUEST call), e.g.
+    /// to tell it the role's work is waiting.
+    ///
+    /// `resources` are written without allocation info, as tasks write
+    /// them; each is stamped with `allocation_info.role = role` on the
+    /// wire, which is where the master reads the role from. Reservations
+    /// and revocability are sent as given. What the master makes of a
+    /// request is up to its allocator (Mesos's ignores it; the mock master
+    /// records it as the role's demand). `role` must be one of the
+    /// framework's roles and `resources` must not be empty, else
+    /// [`Error::Invalid`] and nothing is sent.
     async fn request(&self, role: &Role, resources: &Resources) -> Result<(), Error>;
 
     /// Acknowledges a status update. Only in
@@ -84,6 +96,40 @@ pub trait Driver: Send + Sync {
 
     /// Declines inverse offers (advisory).
     async fn decline_inverse_offers(&self, offers: &[OfferId]) -> Result<(), Error>;
+
+    /// Releases revoked tasks now, gracefully: kills each task `notice`
+    /// names that the framework still sees as live, then accepts the notice
+    /// (ACCEPT_INVERSE_OFFERS with its id), telling the master the tasks
+    /// are being released.
+    ///
+    /// Each kill carries no grace override, so each task's own
+    /// [`KillPolicy`](crate::KillPolicy) grace period applies: the task is
+    /// signalled, reported TASK_KILLING (with the `TASK_KILLING_STATE`
+    /// capability), and TASK_KILLED once it exits or its grace runs out.
+    /// As soon as every named task has ended, the master hands the
+    /// resources back to their owner, without waiting for the deadline,
+    /// and withdraws the notice (RESCIND_INVERSE_OFFER). The deadline still
+    /// holds: whatever is left then is killed by the master.
+    ///
+    /// Skipped: tasks the framework has seen end (nothing to kill) or seen
+    /// TASK_KILLING (already being killed). A named task the framework has
+    /// not heard of yet (e.g. after a failover, before reconciliation
+    /// answers) is killed: the notice says it runs. Kills go to
+    /// `notice.agent_id`. If a kill fails, the error is returned and the
+    /// notice is not accepted; the master still takes the tasks at the
+    /// deadline. Not failures: a master that no longer knows a task (it is
+    /// gone) or the notice (it was withdrawn: every task ended).
+    async fn release(&self, notice: &RevocationNotice) -> Result<(), Error>;
+
+    /// Keeps revoked tasks until the deadline: declines the notice
+    /// (DECLINE_INVERSE_OFFERS with its id). The master lets the named
+    /// tasks run until `notice.deadline`, then kills those still running,
+    /// each with its own kill policy's grace period (TASK_KILLING, then
+    /// TASK_KILLED), and withdraws the notice (RESCIND_INVERSE_OFFER) once
+    /// they have all ended. The framework may still kill them sooner
+    /// itself. A master that no longer knows the notice (withdrawn: every
+    /// task ended) is not a failure.
+    async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
     /// The latest status the framework has seen for `task`.
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus>;

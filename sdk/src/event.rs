@@ -1,9 +1,18 @@
-//! The events a framework receives, as plain Rust types.
+//! The events a framework receives, as plain Rust types, and their
+//! decoding from the wire.
+//!
+//! Most wire events become one [`Event`]. An INVERSE_OFFERS event is split:
+//! each revocation notice in it (an inverse offer naming tasks) becomes its
+//! own [`Event::Revocation`], and each run of maintenance inverse offers
+//! between them one [`Event::InverseOffers`], in the order the master sent
+//! them. A malformed inverse offer is logged and dropped on its own; the
+//! rest of the event still reaches the framework.
 
 use std::time::Duration;
 
 use crate::error::ProtocolError;
 use crate::offer::{InverseOffer, Offer};
+use crate::revocation::RevocationNotice;
 use crate::task::TaskStatus;
 use crate::{pb, AgentId, ExecutorId, FrameworkId, OfferId};
 
@@ -46,8 +55,14 @@ pub enum Event {
     Subscribed(Subscribed),
     /// New offers.
     Offers(Vec<Offer>),
-    /// Requests to give resources back.
+    /// Maintenance inverse offers: requests to vacate agents.
     InverseOffers(Vec<InverseOffer>),
+    /// The master will take back revocable resources: the notice names the
+    /// tasks and the deadline. One event per notice. Answer it with
+    /// [`Driver::release`](crate::Driver::release) or
+    /// [`Driver::decline_revocation`](crate::Driver::decline_revocation);
+    /// an unanswered notice is taken at its deadline.
+    Revocation(RevocationNotice),
     /// An offer was withdrawn; it can no longer be used.
     Rescinded(OfferId),
     /// An inverse offer was withdrawn.
@@ -71,9 +86,12 @@ pub enum Event {
     Disconnected(Disconnect),
 }
 
-/// A wire event decoded: either something for the framework, or a heartbeat.
+/// A wire event decoded: something for the framework, or a heartbeat.
 pub(crate) enum Decoded {
     Event(Event),
+    /// One wire event that is several for the framework (INVERSE_OFFERS),
+    /// to be dispatched in order; possibly none, if all were malformed.
+    Events(Vec<Event>),
     Heartbeat,
 }
 
@@ -110,13 +128,7 @@ pub(crate) fn decode(event: pb::Event) -> Result<Decoded, ProtocolError> {
             let offers = event
                 .inverse_offers
                 .ok_or_else(|| missing("INVERSE_OFFERS"))?;
-            Event::InverseOffers(
-                offers
-                    .inverse_offers
-                    .into_iter()
-                    .map(InverseOffer::from_pb)
-                    .collect::<Result<_, _>>()?,
-            )
+            return Ok(Decoded::Events(split_inverse_offers(offers.inverse_offers)));
         }
         Type::Rescind => Event::Rescinded(
             event
@@ -154,4 +166,147 @@ pub(crate) fn decode(event: pb::Event) -> Result<Decoded, ProtocolError> {
         Type::Error => Event::Error(event.error.ok_or_else(|| missing("ERROR"))?.message),
         Type::Unknown => return Err(ProtocolError::new("event", "unknown event type")),
     }))
+}
+
+/// Splits an INVERSE_OFFERS event: each revocation notice is an event of
+/// its own, each run of maintenance inverse offers between them one event,
+/// in wire order. Malformed items are logged and left out.
+fn split_inverse_offers(offers: Vec<pb::InverseOffer>) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut maintenance = Vec::new();
+    for offer in offers {
+        if RevocationNotice::is_notice(&offer) {
+            match RevocationNotice::from_pb(offer) {
+                Ok(notice) => {
+                    if !maintenance.is_empty() {
+                        events.push(Event::InverseOffers(std::mem::take(&mut maintenance)));
+                    }
+                    events.push(Event::Revocation(notice));
+                }
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed revocation notice"),
+            }
+        } else {
+            match InverseOffer::from_pb(offer) {
+                Ok(offer) => maintenance.push(offer),
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed inverse offer"),
+            }
+        }
+    }
+    if !maintenance.is_empty() {
+        events.push(Event::InverseOffers(maintenance));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{FrameworkId, Resources, Role};
+
+    fn notice(id: &str) -> RevocationNotice {
+        RevocationNotice {
+            id: id.into(),
+            agent_id: "agent-1".into(),
+            tasks: vec![format!("task-of-{id}").into()],
+            resources: Resources::new()
+                .with_cpus(1.0)
+                .allocated_to(&Role::from("batch"))
+                .revocable(),
+            deadline: Duration::from_secs(60),
+        }
+    }
+
+    fn maintenance(id: &str) -> pb::InverseOffer {
+        pb::InverseOffer {
+            id: pb::OfferId { value: id.into() },
+            framework_id: pb::FrameworkId {
+                value: "fw-1".into(),
+            },
+            agent_id: Some(pb::AgentId {
+                value: "agent-2".into(),
+            }),
+            unavailability: pb::Unavailability {
+                start: pb::TimeInfo {
+                    nanoseconds: 5_000_000_000,
+                },
+                duration: Some(pb::DurationInfo {
+                    nanoseconds: 60_000_000_000,
+                }),
+            },
+            ..Default::default()
+        }
+    }
+
+    fn inverse_offers_event(offers: Vec<pb::InverseOffer>) -> pb::Event {
+        let mut event = pb::Event {
+            inverse_offers: Some(pb::event::InverseOffers {
+                inverse_offers: offers,
+            }),
+            ..Default::default()
+        };
+        event.set_type(pb::event::Type::InverseOffers);
+        event
+    }
+
+    fn decode_all(event: pb::Event) -> Vec<Event> {
+        match decode(event) {
+            Ok(Decoded::Events(events)) => events,
+            Ok(Decoded::Event(event)) => vec![event],
+            Ok(Decoded::Heartbeat) => panic!("not a heartbeat"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn ids(event: &Event) -> Vec<&str> {
+        match event {
+            Event::InverseOffers(offers) => offers.iter().map(|o| o.id.as_str()).collect(),
+            Event::Revocation(n) => vec![n.id.as_str()],
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn inverse_offers_are_split_into_notices_and_maintenance_in_wire_order() {
+        let fw = FrameworkId::from("fw-1");
+        let events = decode_all(inverse_offers_event(vec![
+            maintenance("m1"),
+            maintenance("m2"),
+            notice("r1").to_pb(&fw),
+            notice("r2").to_pb(&fw),
+            maintenance("m3"),
+        ]));
+        let shape: Vec<Vec<&str>> = events.iter().map(ids).collect();
+        assert_eq!(
+            shape,
+            vec![vec!["m1", "m2"], vec!["r1"], vec!["r2"], vec!["m3"]]
+        );
+        assert_eq!(events[1], Event::Revocation(notice("r1")));
+        let Event::InverseOffers(first) = &events[0] else {
+            unreachable!()
+        };
+        assert_eq!(first[0].unavailability.start, Duration::from_secs(5));
+        assert!(
+            first[0].resources.is_empty(),
+            "maintenance: the whole agent"
+        );
+    }
+
+    #[test]
+    fn a_malformed_notice_is_left_out_and_the_rest_kept() {
+        let fw = FrameworkId::from("fw-1");
+        let mut bad = notice("bad").to_pb(&fw);
+        bad.agent_id = None;
+        let events = decode_all(inverse_offers_event(vec![
+            bad,
+            maintenance("m1"),
+            notice("r1").to_pb(&fw),
+        ]));
+        let shape: Vec<Vec<&str>> = events.iter().map(ids).collect();
+        assert_eq!(shape, vec![vec!["m1"], vec!["r1"]]);
+        let mut bad = notice("bad").to_pb(&fw);
+        bad.resources = Resources::new().with_cpus(1.0).to_pb();
+        assert!(decode_all(inverse_offers_event(vec![bad])).is_empty());
+    }
 }

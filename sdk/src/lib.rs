@@ -33,11 +33,23 @@
 //! # Ok(()) }
 //! ```
 //!
+//! **Revocable resources.** A role's idle resources may be lent to other
+//! roles: they show up in offers marked revocable, kept apart from the
+//! regular ones ([`Offer::regular`], [`Offer::revocable`]); a task uses them
+//! by asking for `needs.revocable()`. When their owner needs them back, the
+//! master sends a [`RevocationNotice`] naming the tasks it will take and the
+//! deadline, handed to [`Scheduler::revocation`]. By default the framework
+//! releases them at once, each task killed with its own grace period
+//! ([`Driver::release`]), so the owner is served without waiting for the
+//! deadline; a framework can instead keep them until the deadline
+//! ([`Driver::decline_revocation`]). [`Driver::request`] asks the master for
+//! resources for one of the framework's roles.
+//!
 //! Module map: [`scheduler`] (the trait), [`driver`] (how to act),
 //! [`runtime`] (the loop), [`stream`] (events as a `Stream`), [`transport`]
-//! (the wire boundary), plain types in [`offer`], [`task`], [`executor`],
-//! [`resources`], [`framework`], [`event`], and the generated wire types in
-//! [`pb`].
+//! (the wire boundary), plain types in [`offer`], [`revocation`], [`task`],
+//! [`executor`], [`resources`], [`framework`], [`event`], and the generated
+//! wire types in [`pb`].
 
 #![warn(missing_docs)]
 
@@ -50,6 +62,7 @@ pub mod ids;
 pub mod offer;
 pub mod pb;
 pub mod resources;
+pub mod revocation;
 pub mod rng;
 pub mod runtime;
 pub mod scheduler;
@@ -67,6 +80,7 @@ pub use framework::{Capability, FrameworkInfo};
 pub use ids::{AgentId, ExecutorId, FrameworkId, InvalidRole, OfferId, Role, TaskId};
 pub use offer::{Attribute, AttributeValue, InverseOffer, Offer, Unavailability};
 pub use resources::{Ranges, Resource, Resources, ResourcesError, Scalar, Value};
+pub use revocation::RevocationNotice;
 pub use runtime::{AckMode, Config, Framework, Stopped};
 pub use scheduler::Scheduler;
 pub use stream::EventStream;

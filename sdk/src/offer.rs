@@ -2,9 +2,12 @@
 //!
 //! An [`Offer`] is resources on one agent, allocated to one of the
 //! framework's roles, that the framework may launch tasks on until it
-//! answers (launch or decline) or the master rescinds it. An
-//! [`InverseOffer`] is the master asking for resources back: before a
-//! maintenance window, or when their owner reclaims lent resources.
+//! answers (launch or decline) or the master rescinds it. Its regular and
+//! revocable (lent) resources are kept apart: [`Offer::regular`] and
+//! [`Offer::revocable`]. An [`InverseOffer`] is the master asking for an
+//! agent back before a maintenance window. (Lent resources taken back by
+//! their owner come as a [`RevocationNotice`](crate::RevocationNotice)
+//! instead.)
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -78,13 +81,30 @@ pub struct Offer {
 
 impl Offer {
     /// The regular (non-revocable) resources, without allocation info: what
-    /// a task built with [`Resources::new`] is checked against.
+    /// a task built with [`Resources::new`] is checked against. With
+    /// [`Offer::revocable`], tells the two kinds apart without digging
+    /// through [`Offer::resources`] entry by entry.
+    ///
+    /// ```
+    /// # use corral::{Offer, Resources};
+    /// # fn plan(offer: &Offer) {
+    /// let needs = Resources::new().with_cpus(1.0);
+    /// if offer.regular().contains(&needs) {
+    ///     // Launch `needs` as is: it won't be taken back.
+    /// } else if offer.revocable().contains(&needs.revocable()) {
+    ///     // Launch `needs.revocable()`: may be revoked with a notice.
+    /// }
+    /// # }
+    /// ```
     pub fn regular(&self) -> Resources {
         self.resources.non_revocable().unallocated()
     }
 
-    /// The revocable resources (lent; the master may take them back with a
-    /// revocation notice), without allocation info.
+    /// The revocable resources (lent from another role's idle share; the
+    /// master may take them back with a
+    /// [`RevocationNotice`](crate::RevocationNotice)), without allocation
+    /// info, each entry still marked revocable: a task uses them by asking
+    /// for `needs.revocable()`. Empty when the offer has none.
     pub fn revocable(&self) -> Resources {
         self.resources.only_revocable().unallocated()
     }
@@ -136,7 +156,9 @@ impl Offer {
     }
 }
 
-/// The master asking for resources back on an agent, by a deadline.
+/// A maintenance inverse offer: the master asking for an agent (or some
+/// of its resources) back by a deadline. Revocation notices, which name
+/// tasks, are [`RevocationNotice`](crate::RevocationNotice)s instead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InverseOffer {
     /// The inverse offer's id, used to accept or decline it.
@@ -151,6 +173,9 @@ pub struct InverseOffer {
 
 impl InverseOffer {
     /// Reads an inverse offer from the wire, rejecting malformed ones.
+    /// Revocation notices (inverse offers naming tasks) are read with
+    /// [`RevocationNotice::from_pb`](crate::RevocationNotice::from_pb)
+    /// instead; this would drop their tasks.
     pub fn from_pb(offer: pb::InverseOffer) -> Result<InverseOffer, ProtocolError> {
         Ok(InverseOffer {
             id: offer.id.into(),

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::driver::Driver;
 use crate::event::{Disconnect, Failure, Subscribed};
 use crate::offer::{InverseOffer, Offer};
+use crate::revocation::RevocationNotice;
 use crate::task::TaskStatus;
 use crate::{AgentId, ExecutorId, OfferId, Role};
 
@@ -24,6 +25,13 @@ use crate::{AgentId, ExecutorId, OfferId, Role};
 /// - **Demand**: when [`wants_offers`] says `Some(false)` for a role the
 ///   runtime suppresses it, and revives it (rate-limited) once it says
 ///   `Some(true)` again.
+/// - **Revocation**: tasks launched on revocable resources (lent from
+///   another role's idle share, see [`Offer::revocable`]) can be taken back.
+///   The master then sends a [`RevocationNotice`] naming the tasks and a
+///   deadline, handed to [`revocation`]. By default the framework releases
+///   them at once, gracefully (see [`revocation`] for why); override it to
+///   keep them until the deadline with [`Driver::decline_revocation`], e.g.
+///   to let a nearly finished task complete.
 ///
 /// Every method takes `&dyn Driver`, so a unit test can pass a
 /// `MockDriver` (feature `mock`) and check the decisions without a master.
@@ -34,6 +42,7 @@ use crate::{AgentId, ExecutorId, OfferId, Role};
 /// [`offers`]: Scheduler::offers
 /// [`status_update`]: Scheduler::status_update
 /// [`wants_offers`]: Scheduler::wants_offers
+/// [`revocation`]: Scheduler::revocation
 #[async_trait]
 pub trait Scheduler: Send {
     /// Subscribed, or resubscribed after a disconnection (then
@@ -46,11 +55,42 @@ pub trait Scheduler: Send {
     /// New offers: launch tasks on some, decline the others.
     async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>);
 
-    /// The master asks for resources back (maintenance, or an owner
-    /// reclaiming lent resources). The default leaves them unanswered, which
-    /// the master reads as "no promise".
+    /// The master asks for agents back for maintenance. The default leaves
+    /// them unanswered, which the master reads as "no promise".
+    /// (Revocable resources taken back arrive at [`revocation`] instead.)
+    ///
+    /// [`revocation`]: Scheduler::revocation
     async fn inverse_offers(&mut self, driver: &dyn Driver, offers: Vec<InverseOffer>) {
         let _ = (driver, offers);
+    }
+
+    /// The master will take back revocable resources: the tasks in `notice`
+    /// are killed at `notice.deadline` unless the framework releases them
+    /// sooner. Called once per notice.
+    ///
+    /// The default releases gracefully ([`Driver::release`]: kill the tasks
+    /// now, each with its own kill policy's grace period, and confirm), and
+    /// logs an error if that fails. The tasks are lost either way, so
+    /// holding on to them only delays the owner: released, it gets its
+    /// resources as soon as the tasks have cleaned up rather than at the
+    /// deadline, and the framework hears of the ends (and can relaunch
+    /// elsewhere) sooner. Override it to keep the tasks until the deadline
+    /// ([`Driver::decline_revocation`]) or to save their work first.
+    ///
+    /// When every task named has ended, the master withdraws the notice:
+    /// [`inverse_offer_rescinded`] with `notice.id`.
+    ///
+    /// [`inverse_offer_rescinded`]: Scheduler::inverse_offer_rescinded
+    async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
+        if let Err(e) = driver.release(&notice).await {
+            tracing::error!(
+                notice = %notice.id,
+                agent = %notice.agent_id,
+                tasks = ?notice.tasks,
+                error = %e,
+                "releasing revoked tasks failed; the master takes them at the deadline"
+            );
+        }
     }
 
     /// An offer was withdrawn; it can no longer be launched on.
@@ -58,7 +98,8 @@ pub trait Scheduler: Send {
         let _ = (driver, offer);
     }
 
-    /// An inverse offer was withdrawn.
+    /// An inverse offer was withdrawn; for a revocation notice, this means
+    /// every task it named has ended.
     async fn inverse_offer_rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
         let _ = (driver, offer);
     }
@@ -121,6 +162,10 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
         (**self).inverse_offers(driver, offers).await
     }
 
+    async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
+        (**self).revocation(driver, notice).await
+    }
+
     async fn rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {
         (**self).rescinded(driver, offer).await
     }
@@ -157,5 +202,84 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
 
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         (**self).wants_offers(role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mockall::predicate::eq;
+
+    use super::*;
+    use crate::driver::MockDriver;
+    use crate::error::Error;
+    use crate::Resources;
+
+    /// Implements only what it must: every other handler is the default.
+    struct Minimal;
+
+    #[async_trait]
+    impl Scheduler for Minimal {
+        async fn offers(&mut self, _: &dyn Driver, _: Vec<Offer>) {}
+    }
+
+    fn notice() -> RevocationNotice {
+        RevocationNotice {
+            id: "rev-1".into(),
+            agent_id: "agent-1".into(),
+            tasks: vec!["t1".into()],
+            resources: Resources::new().with_cpus(1.0).revocable(),
+            deadline: Duration::from_secs(30),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_default_revocation_releases_and_declines_nothing() {
+        let mut driver = MockDriver::new();
+        driver
+            .expect_release()
+            .with(eq(notice()))
+            .times(1)
+            .returning(|_| Ok(()));
+        driver.expect_decline_revocation().never();
+        driver.expect_accept_inverse_offers().never();
+        Minimal.revocation(&driver, notice()).await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_default_release_is_logged_not_panicked() {
+        let mut driver = MockDriver::new();
+        driver
+            .expect_release()
+            .times(1)
+            .returning(|_| Err(Error::Disconnected));
+        Minimal.revocation(&driver, notice()).await;
+    }
+
+    #[tokio::test]
+    async fn a_mut_reference_forwards_revocation_to_the_scheduler() {
+        struct Keeps(Vec<OfferId>);
+        #[async_trait]
+        impl Scheduler for Keeps {
+            async fn offers(&mut self, _: &dyn Driver, _: Vec<Offer>) {}
+            async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
+                driver.decline_revocation(&notice).await.unwrap();
+                self.0.push(notice.id);
+            }
+        }
+        let mut driver = MockDriver::new();
+        driver.expect_release().never();
+        driver
+            .expect_decline_revocation()
+            .times(1)
+            .returning(|_| Ok(()));
+        /// Takes the scheduler by value, as `Framework::run` does.
+        async fn handle<S: Scheduler>(mut scheduler: S, driver: &dyn Driver) {
+            scheduler.revocation(driver, notice()).await;
+        }
+        let mut keeps = Keeps(Vec::new());
+        handle(&mut keeps, &driver).await;
+        assert_eq!(keeps.0, vec![OfferId::from("rev-1")]);
     }
 }

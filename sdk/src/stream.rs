@@ -23,6 +23,12 @@
 //! next one is requested. At that point the status update it carried is
 //! acknowledged (implicit mode) and the offers it carried that were not
 //! answered are declined.
+//!
+//! Revocation notices arrive as [`Event::Revocation`]. Unlike a
+//! [`Scheduler`] that leaves [`Scheduler::revocation`] to its default, a
+//! stream does not release them by itself: answer each with
+//! [`Driver::release`] or [`Driver::decline_revocation`] (one left
+//! unanswered is taken at its deadline, like a declined one).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -36,6 +42,7 @@ use crate::driver::Driver;
 use crate::error::Error;
 use crate::event::{Disconnect, Event, Failure, Subscribed};
 use crate::offer::{InverseOffer, Offer};
+use crate::revocation::RevocationNotice;
 use crate::runtime::{DriverHandle, Framework, Stopped};
 use crate::scheduler::Scheduler;
 use crate::task::TaskStatus;
@@ -110,6 +117,10 @@ impl Scheduler for Forwarder {
 
     async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
         self.forward(Event::InverseOffers(offers)).await;
+    }
+
+    async fn revocation(&mut self, _: &dyn Driver, notice: RevocationNotice) {
+        self.forward(Event::Revocation(notice)).await;
     }
 
     async fn rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use corral::pb;
 use corral::pb::call::Type as CallType;
 use corral::{
-    AckMode, Config, Disconnect, Driver, Error, Framework, FrameworkInfo, Offer, Resources, Role,
-    Scheduler, Stopped, Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport,
-    TransportError,
+    AckMode, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
+    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Stopped,
+    Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
 };
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -23,6 +23,8 @@ struct Wire {
     calls: Vec<pb::Call>,
     subscriptions: Vec<EventTx>,
     refuse_next_subscribes: usize,
+    /// Calls of these types are refused (and not recorded).
+    reject: Vec<(CallType, RejectKind)>,
 }
 
 /// A transport whose master is the test.
@@ -37,6 +39,16 @@ impl Scripted {
         wire.calls
             .iter()
             .filter(|c| c.r#type() == kind)
+            .cloned()
+            .collect()
+    }
+
+    /// The calls other than ACKNOWLEDGE, in the order they were sent.
+    fn actions(&self) -> Vec<pb::Call> {
+        let wire = self.wire.lock().unwrap();
+        wire.calls
+            .iter()
+            .filter(|c| c.r#type() != CallType::Acknowledge)
             .cloned()
             .collect()
     }
@@ -81,6 +93,12 @@ impl Transport for Scripted {
         let current = format!("stream-{}", wire.subscriptions.len());
         if stream_id != current {
             return Err(TransportError::Unavailable("stale stream".into()));
+        }
+        if let Some((_, kind)) = wire.reject.iter().find(|(t, _)| *t == call.r#type()) {
+            return Err(TransportError::Rejected {
+                kind: *kind,
+                message: "refused by the test".into(),
+            });
         }
         wire.calls.push(call);
         Ok(())
@@ -145,6 +163,62 @@ fn update_event(task: &str, state: pb::TaskState, uuid: u8) -> pb::Event {
     e
 }
 
+fn inverse_offers_event(offers: Vec<pb::InverseOffer>) -> pb::Event {
+    let mut e = event(pb::event::Type::InverseOffers);
+    e.inverse_offers = Some(pb::event::InverseOffers {
+        inverse_offers: offers,
+    });
+    e
+}
+
+/// A notice taking `tasks` on agent-1 at 30 s on the master's clock.
+fn notice(id: &str, tasks: &[&str]) -> RevocationNotice {
+    RevocationNotice {
+        id: id.into(),
+        agent_id: "agent-1".into(),
+        tasks: tasks.iter().map(|t| (*t).into()).collect(),
+        resources: Resources::new()
+            .with_cpus(tasks.len() as f64)
+            .allocated_to(&Role::from("b"))
+            .revocable(),
+        deadline: Duration::from_secs(30),
+    }
+}
+
+fn notice_event(notice: &RevocationNotice) -> pb::Event {
+    inverse_offers_event(vec![notice.to_pb(&FrameworkId::from("fw-1"))])
+}
+
+/// A maintenance inverse offer for the whole of agent-2.
+fn maintenance(id: &str) -> pb::InverseOffer {
+    pb::InverseOffer {
+        id: pb::OfferId { value: id.into() },
+        framework_id: pb::FrameworkId {
+            value: "fw-1".into(),
+        },
+        agent_id: Some(pb::AgentId {
+            value: "agent-2".into(),
+        }),
+        unavailability: pb::Unavailability {
+            start: pb::TimeInfo {
+                nanoseconds: 60_000_000_000,
+            },
+            duration: None,
+        },
+        ..Default::default()
+    }
+}
+
+/// What [`Recorder`] does with a revocation notice.
+#[derive(Clone, Copy, Default)]
+enum OnRevocation {
+    /// Logs it and leaves it unanswered.
+    #[default]
+    Log,
+    /// Logs it and declines it.
+    Decline,
+}
+
 /// Records what the runtime showed it; launches one task per offer that
 /// fits 1 cpu.
 #[derive(Clone, Default)]
@@ -152,6 +226,7 @@ struct Recorder {
     seen: Arc<Mutex<Vec<String>>>,
     launch: bool,
     wants: Option<bool>,
+    on_revocation: OnRevocation,
 }
 
 impl Recorder {
@@ -182,6 +257,29 @@ impl Scheduler for Recorder {
                 driver.launch(&offer, vec![task]).await.unwrap();
             }
         }
+    }
+
+    async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
+        let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+        self.log(format!("inverse offers {}", ids.join(",")));
+    }
+
+    async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
+        let tasks: Vec<&str> = notice.tasks.iter().map(|t| t.as_str()).collect();
+        self.log(format!(
+            "revocation {} on {} of {} by {:?}",
+            notice.id,
+            notice.agent_id,
+            tasks.join(","),
+            notice.deadline
+        ));
+        if let OnRevocation::Decline = self.on_revocation {
+            driver.decline_revocation(&notice).await.unwrap();
+        }
+    }
+
+    async fn inverse_offer_rescinded(&mut self, _: &dyn Driver, offer: &corral::OfferId) {
+        self.log(format!("inverse offer rescinded {offer}"));
     }
 
     async fn status_update(&mut self, _: &dyn Driver, status: &TaskStatus) {
@@ -467,4 +565,341 @@ async fn invalid_framework_info_is_refused_before_connecting() {
         .await;
     assert!(matches!(result, Err(Error::Invalid { .. })));
     assert_eq!(wire.subscribe_calls(), 0);
+}
+
+/// Implements only `offers`: every other handler is the trait's default.
+struct Defaults;
+
+#[async_trait]
+impl Scheduler for Defaults {
+    async fn offers(&mut self, _: &dyn Driver, _: Vec<Offer>) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_revocation_notice_reaches_revocation_not_inverse_offers() {
+    let wire = Scripted::default();
+    let rec = Recorder::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    let master = wire.stream(0);
+    master
+        .send(Ok(notice_event(&notice("rev-1", &["t1", "t2"]))))
+        .unwrap();
+    let mut rescind = event(pb::event::Type::RescindInverseOffer);
+    rescind.rescind_inverse_offer = Some(pb::event::RescindInverseOffer {
+        inverse_offer_id: pb::OfferId {
+            value: "rev-1".into(),
+        },
+    });
+    master.send(Ok(rescind)).unwrap();
+    settle().await;
+    let lines: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("subscribed"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "revocation rev-1 on agent-1 of t1,t2 by 30s",
+            "inverse offer rescinded rev-1",
+        ]
+    );
+    assert!(
+        wire.calls_of(CallType::AcceptInverseOffers).is_empty()
+            && wire.calls_of(CallType::Kill).is_empty(),
+        "an overriding handler decides alone"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn maintenance_inverse_offers_still_reach_inverse_offers_in_wire_order() {
+    let wire = Scripted::default();
+    let rec = Recorder::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    wire.stream(0)
+        .send(Ok(inverse_offers_event(vec![
+            maintenance("m1"),
+            notice("rev-1", &["t1"]).to_pb(&FrameworkId::from("fw-1")),
+            maintenance("m2"),
+            maintenance("m3"),
+        ])))
+        .unwrap();
+    settle().await;
+    let lines: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("subscribed"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "inverse offers m1",
+            "revocation rev-1 on agent-1 of t1 by 30s",
+            "inverse offers m2,m3",
+        ]
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn malformed_notices_are_dropped_and_the_runtime_carries_on() {
+    let wire = Scripted::default();
+    let rec = Recorder::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    let fw = FrameworkId::from("fw-1");
+    let mut no_agent = notice("bad-1", &["t1"]).to_pb(&fw);
+    no_agent.agent_id = None;
+    let mut regular = notice("bad-2", &["t1"]).to_pb(&fw);
+    regular.resources = Resources::new()
+        .with_cpus(1.0)
+        .allocated_to(&Role::from("b"))
+        .to_pb();
+    let master = wire.stream(0);
+    master
+        .send(Ok(inverse_offers_event(vec![no_agent])))
+        .unwrap();
+    master
+        .send(Ok(inverse_offers_event(vec![regular, maintenance("m1")])))
+        .unwrap();
+    master.send(Ok(offer_event("o1", "a", 1.0))).unwrap();
+    settle().await;
+    let lines: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("subscribed"))
+        .collect();
+    assert_eq!(lines, vec!["inverse offers m1", "offer o1 role a"]);
+    assert!(!run.is_finished(), "still running");
+    assert_eq!(wire.subscribe_calls(), 1, "no reconnection either");
+    driver.stop();
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Disconnected);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_revocation_kills_live_tasks_with_their_own_grace_then_accepts() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Defaults));
+    settle().await;
+    let master = wire.stream(0);
+    // t1 runs, t2 is already being killed, t3 has finished; t4 is not
+    // known to the framework yet (the notice says it runs).
+    for (task, state, uuid) in [
+        ("t1", pb::TaskState::TaskRunning, 1),
+        ("t2", pb::TaskState::TaskKilling, 2),
+        ("t3", pb::TaskState::TaskFinished, 3),
+    ] {
+        master.send(Ok(update_event(task, state, uuid))).unwrap();
+    }
+    settle().await;
+    let before = wire.actions().len();
+    master
+        .send(Ok(notice_event(&notice(
+            "rev-1",
+            &["t1", "t2", "t3", "t4"],
+        ))))
+        .unwrap();
+    settle().await;
+    let sent: Vec<pb::Call> = wire.actions().split_off(before);
+    let kinds: Vec<CallType> = sent.iter().map(|c| c.r#type()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            CallType::Kill,
+            CallType::Kill,
+            CallType::AcceptInverseOffers
+        ],
+        "kills first, then the confirmation"
+    );
+    for (call, task) in sent.iter().zip(["t1", "t4"]) {
+        let kill = call.kill.as_ref().unwrap();
+        assert_eq!(kill.task_id.value, task);
+        assert_eq!(kill.agent_id.as_ref().unwrap().value, "agent-1");
+        assert!(kill.kill_policy.is_none(), "no grace override");
+    }
+    let accept = sent[2].accept_inverse_offers.as_ref().unwrap();
+    let ids: Vec<&str> = accept
+        .inverse_offer_ids
+        .iter()
+        .map(|i| i.value.as_str())
+        .collect();
+    assert_eq!(ids, vec!["rev-1"]);
+    assert!(wire.calls_of(CallType::DeclineInverseOffers).is_empty());
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_fails_before_killing_anything_when_disconnected() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let err = driver.release(&notice("rev-1", &["t1"])).await.unwrap_err();
+    assert!(matches!(err, Error::Disconnected));
+    assert!(wire.actions().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn decline_revocation_sends_decline_inverse_offers_and_kills_nothing() {
+    let wire = Scripted::default();
+    let rec = Recorder {
+        on_revocation: OnRevocation::Decline,
+        ..Recorder::default()
+    };
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    wire.stream(0)
+        .send(Ok(update_event("t1", pb::TaskState::TaskRunning, 1)))
+        .unwrap();
+    wire.stream(0)
+        .send(Ok(notice_event(&notice("rev-9", &["t1"]))))
+        .unwrap();
+    settle().await;
+    let declines = wire.calls_of(CallType::DeclineInverseOffers);
+    assert_eq!(declines.len(), 1);
+    let ids: Vec<&str> = declines[0]
+        .decline_inverse_offers
+        .as_ref()
+        .unwrap()
+        .inverse_offer_ids
+        .iter()
+        .map(|i| i.value.as_str())
+        .collect();
+    assert_eq!(ids, vec!["rev-9"]);
+    assert!(wire.calls_of(CallType::Kill).is_empty());
+    assert!(wire.calls_of(CallType::AcceptInverseOffers).is_empty());
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_yields_revocation_notices_and_leaves_the_answer_to_its_reader() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let (driver, mut events) = framework.into_stream();
+    assert!(matches!(
+        events.next().await.unwrap(),
+        corral::Event::Subscribed(_)
+    ));
+    let sent = notice("rev-1", &["t1"]);
+    wire.stream(0).send(Ok(notice_event(&sent))).unwrap();
+    let corral::Event::Revocation(got) = events.next().await.unwrap() else {
+        panic!("expected a revocation notice")
+    };
+    assert_eq!(got, sent);
+    settle().await;
+    assert!(
+        wire.calls_of(CallType::AcceptInverseOffers).is_empty(),
+        "the stream does not answer for its reader"
+    );
+    driver.release(&got).await.unwrap();
+    assert_eq!(wire.calls_of(CallType::AcceptInverseOffers).len(), 1);
+    driver.stop();
+    drop(events);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_stamps_every_resource_with_the_role() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Defaults));
+    settle().await;
+    let wanted = Resources::new()
+        .with_cpus(4.0)
+        .with_mem(2048.0)
+        .with_ports(31000, 31009);
+    driver.request(&Role::from("b"), &wanted).await.unwrap();
+    let requests = wire.calls_of(CallType::Request);
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0].request.as_ref().unwrap().requests;
+    assert_eq!(request.len(), 1);
+    assert!(request[0].agent_id.is_none());
+    let resources = &request[0].resources;
+    assert_eq!(resources.len(), 3);
+    for r in resources {
+        let role = r.allocation_info.as_ref().and_then(|a| a.role.as_deref());
+        assert_eq!(role, Some("b"), "{} carries the role", r.name);
+    }
+    assert_eq!(
+        Resources::from_pb(resources).unwrap().unallocated(),
+        wanted,
+        "the quantities are sent as asked"
+    );
+    assert!(matches!(
+        driver.request(&Role::from("zzz"), &wanted).await,
+        Err(Error::Invalid { .. })
+    ));
+    assert!(matches!(
+        driver.request(&Role::from("a"), &Resources::new()).await,
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(
+        wire.calls_of(CallType::Request).len(),
+        1,
+        "nothing else sent"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_refusals() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Recorder::default()));
+    settle().await;
+    let n = notice("rev-1", &["t1", "t2"]);
+    // The master forgot both tasks and the notice: they all ended.
+    wire.wire.lock().unwrap().reject = vec![
+        (CallType::Kill, RejectKind::NotFound),
+        (CallType::AcceptInverseOffers, RejectKind::NotFound),
+        (CallType::DeclineInverseOffers, RejectKind::NotFound),
+    ];
+    driver.release(&n).await.unwrap();
+    driver.decline_revocation(&n).await.unwrap();
+    // Any other refusal of a kill stops the release before the accept.
+    wire.wire.lock().unwrap().reject = vec![
+        (CallType::Kill, RejectKind::InvalidArgument),
+        (CallType::AcceptInverseOffers, RejectKind::Other),
+    ];
+    assert!(matches!(
+        driver.release(&n).await,
+        Err(Error::Transport(TransportError::Rejected {
+            kind: RejectKind::InvalidArgument,
+            ..
+        }))
+    ));
+    wire.wire.lock().unwrap().reject = vec![(CallType::AcceptInverseOffers, RejectKind::Other)];
+    assert!(driver.release(&n).await.is_err());
+    wire.wire.lock().unwrap().reject.clear();
+    let kinds: Vec<CallType> = wire
+        .actions()
+        .iter()
+        .map(|c| c.r#type())
+        .filter(|t| *t != CallType::Subscribe && *t != CallType::Reconcile)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![CallType::Kill, CallType::Kill],
+        "only the last release's kills got through"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
 }

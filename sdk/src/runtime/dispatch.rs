@@ -36,6 +36,16 @@ pub(crate) async fn event<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S
             decline_unanswered(driver, ids).await;
         }
         Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
+        Event::Revocation(notice) => {
+            tracing::info!(
+                notice = %notice.id,
+                agent = %notice.agent_id,
+                tasks = ?notice.tasks,
+                deadline = ?notice.deadline,
+                "revocation notice"
+            );
+            scheduler.revocation(driver, notice).await
+        }
         Event::Rescinded(id) => {
             driver.shared.lock().offers.remove(&id);
             scheduler.rescinded(driver, &id).await;

@@ -11,14 +11,15 @@ use tokio::time::Instant;
 use super::config::AckMode;
 use super::state::{Shared, StopKind, TaskRecord};
 use crate::driver::Driver;
-use crate::error::{Error, TransportError};
+use crate::error::{Error, RejectKind, TransportError};
 use crate::executor::ExecutorInfo;
 use crate::offer::Offer;
 use crate::pb;
 use crate::pb::call::Type as CallType;
 use crate::resources::Resources;
-use crate::task::{KillPolicy, TaskInfo, TaskStatus};
-use crate::{FrameworkId, OfferId, Role, TaskId};
+use crate::revocation::RevocationNotice;
+use crate::task::{KillPolicy, TaskInfo, TaskState, TaskStatus};
+use crate::{AgentId, FrameworkId, OfferId, Role, TaskId};
 
 /// A cloneable handle on a running framework: the [`Driver`] handlers get,
 /// usable from any task.
@@ -68,6 +69,39 @@ impl DriverHandle {
                     other => Error::Transport(other),
                 }
             })
+    }
+
+    /// Sends KILL for `task` on `agent` (if known); `grace` overrides the
+    /// task's kill policy.
+    async fn send_kill(
+        &self,
+        task: &TaskId,
+        agent: Option<AgentId>,
+        grace: Option<Duration>,
+    ) -> Result<(), Error> {
+        let (stream, mut call) = self.call(CallType::Kill)?;
+        call.kill = Some(pb::call::Kill {
+            task_id: task.to_pb(),
+            agent_id: agent.map(|a| a.to_pb()),
+            kill_policy: grace.map(|g| KillPolicy::grace(g).to_pb()),
+        });
+        tracing::debug!(%task, ?grace, "kill");
+        self.send(&stream, call).await
+    }
+
+    /// The tasks of `notice` still to kill: those not seen ending or
+    /// already being killed.
+    fn revoked_tasks_to_kill(&self, notice: &RevocationNotice) -> Vec<TaskId> {
+        let state = self.shared.lock();
+        notice
+            .tasks
+            .iter()
+            .filter(|task| {
+                let last = state.tasks.get(*task).and_then(|t| t.last.as_ref());
+                !last.is_some_and(|s| s.state.is_terminal() || s.state == TaskState::Killing)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Checks that `roles` are the framework's own; empty means all of them.
@@ -317,20 +351,13 @@ impl Driver for DriverHandle {
     }
 
     async fn kill(&self, task: &TaskId, grace: Option<Duration>) -> Result<(), Error> {
-        let (stream, mut call) = self.call(CallType::Kill)?;
         let agent = self
             .shared
             .lock()
             .tasks
             .get(task)
             .and_then(|t| t.agent.clone());
-        call.kill = Some(pb::call::Kill {
-            task_id: task.to_pb(),
-            agent_id: agent.map(|a| a.to_pb()),
-            kill_policy: grace.map(|g| KillPolicy::grace(g).to_pb()),
-        });
-        tracing::debug!(%task, ?grace, "kill");
-        self.send(&stream, call).await
+        self.send_kill(task, agent, grace).await
     }
 
     async fn reconcile(&self, tasks: &[TaskId]) -> Result<(), Error> {
@@ -384,6 +411,9 @@ impl Driver for DriverHandle {
 
     async fn request(&self, role: &Role, resources: &Resources) -> Result<(), Error> {
         self.own_roles(std::slice::from_ref(role))?;
+        if resources.is_empty() {
+            return Err(Error::invalid("request", "it asks for no resources"));
+        }
         let (stream, mut call) = self.call(CallType::Request)?;
         call.request = Some(pb::call::Request {
             requests: vec![pb::Request {
@@ -422,6 +452,48 @@ impl Driver for DriverHandle {
         self.send(&stream, call).await
     }
 
+    async fn release(&self, notice: &RevocationNotice) -> Result<(), Error> {
+        // Fail now, before any kill, if disconnected.
+        self.call(CallType::AcceptInverseOffers)?;
+        let to_kill = self.revoked_tasks_to_kill(notice);
+        tracing::info!(
+            notice = %notice.id,
+            agent = %notice.agent_id,
+            killing = ?to_kill,
+            "releasing revoked tasks"
+        );
+        for task in &to_kill {
+            match self
+                .send_kill(task, Some(notice.agent_id.clone()), None)
+                .await
+            {
+                Ok(()) => {}
+                Err(Error::Transport(TransportError::Rejected {
+                    kind: RejectKind::NotFound,
+                    ..
+                })) => tracing::debug!(%task, "revoked task already gone"),
+                Err(e) => return Err(e),
+            }
+        }
+        let answer = self
+            .accept_inverse_offers(std::slice::from_ref(&notice.id))
+            .await;
+        withdrawn_is_done(notice, answer)
+    }
+
+    async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error> {
+        tracing::info!(
+            notice = %notice.id,
+            tasks = ?notice.tasks,
+            deadline = ?notice.deadline,
+            "keeping revoked tasks until the deadline"
+        );
+        let answer = self
+            .decline_inverse_offers(std::slice::from_ref(&notice.id))
+            .await;
+        withdrawn_is_done(notice, answer)
+    }
+
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus> {
         self.shared
             .lock()
@@ -455,6 +527,22 @@ impl Driver for DriverHandle {
             self.shared.wake.notify_one();
         }
         result
+    }
+}
+
+/// The answer to a revocation notice, where a master that no longer knows
+/// the notice counts as done: it withdrew it because every task it named
+/// has ended (the RESCIND_INVERSE_OFFER may still be on its way).
+fn withdrawn_is_done(notice: &RevocationNotice, answer: Result<(), Error>) -> Result<(), Error> {
+    match answer {
+        Err(Error::Transport(TransportError::Rejected {
+            kind: RejectKind::NotFound,
+            ..
+        })) => {
+            tracing::debug!(notice = %notice.id, "revocation notice already withdrawn");
+            Ok(())
+        }
+        other => other,
     }
 }
 

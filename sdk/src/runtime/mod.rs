@@ -36,10 +36,12 @@ use state::{Connection, Shared, StopKind};
 /// How a run ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stopped {
-    /// [`Driver::stop`]: the framework is still registered with the master
-    /// and its tasks keep running until its failover timeout.
+    /// [`Driver::stop`](crate::Driver::stop): the framework is still
+    /// registered with the master and its tasks keep running until its
+    /// failover timeout.
     Disconnected,
-    /// [`Driver::teardown`]: the framework is gone and its tasks killed.
+    /// [`Driver::teardown`](crate::Driver::teardown): the framework is gone
+    /// and its tasks killed.
     TornDown,
 }
 
@@ -276,6 +278,16 @@ impl Runner {
                             Ok(Decoded::Event(event)) => {
                                 dispatch::event(&self.driver, scheduler, event).await;
                                 dispatch::after_handler(&self.driver, scheduler).await;
+                            }
+                            Ok(Decoded::Events(batch)) => {
+                                for event in batch {
+                                    if self.stop_requested().is_some() {
+                                        // The loop's next turn ends the connection.
+                                        break;
+                                    }
+                                    dispatch::event(&self.driver, scheduler, event).await;
+                                    dispatch::after_handler(&self.driver, scheduler).await;
+                                }
                             }
                             Err(e) => tracing::warn!(error = %e, "ignoring a malformed event"),
                         }
