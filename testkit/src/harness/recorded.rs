@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use corral::{
     AgentId, Disconnect, Driver, Event, ExecutorId, Failure, FrameworkId, InverseOffer, Offer,
-    OfferId, Role, Scheduler, Subscribed, TaskStatus,
+    OfferId, RevocationNotice, Role, Scheduler, Subscribed, TaskStatus,
 };
 
 use super::engine::EngineShared;
@@ -57,6 +57,11 @@ impl<S: Scheduler> Scheduler for Recorded<S> {
     async fn inverse_offers(&mut self, driver: &dyn Driver, offers: Vec<InverseOffer>) {
         self.record(Event::InverseOffers(offers.clone()));
         self.inner.inverse_offers(driver, offers).await;
+    }
+
+    async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
+        self.record(Event::Revocation(notice.clone()));
+        self.inner.revocation(driver, notice).await;
     }
 
     async fn rescinded(&mut self, driver: &dyn Driver, offer: &OfferId) {

@@ -363,6 +363,15 @@ fn summarize_seen(event: &Event) -> String {
             let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
             format!("inverse offers {}", ids.join(","))
         }
+        Event::Revocation(notice) => {
+            let tasks: Vec<&str> = notice.tasks.iter().map(|t| t.as_str()).collect();
+            format!(
+                "revocation notice {} for {} by {:?}",
+                notice.id,
+                tasks.join(","),
+                notice.deadline
+            )
+        }
         Event::Rescinded(id) => format!("rescinded {id}"),
         Event::InverseOfferRescinded(id) => format!("inverse offer rescinded {id}"),
         Event::Update(s) => format!(
