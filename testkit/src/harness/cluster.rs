@@ -27,7 +27,7 @@ const DUMP_LINES: usize = 400;
 
 /// A cluster under test. See the [module docs](super).
 pub struct Cluster {
-    shared: Arc<EngineShared>,
+    pub(super) shared: Arc<EngineShared>,
     timers: JoinHandle<()>,
     seed: u64,
     running: Vec<(FrameworkId, Arc<AtomicBool>)>,
