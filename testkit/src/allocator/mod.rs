@@ -60,6 +60,7 @@ mod filters;
 mod frameworks;
 mod inspect;
 mod invariants;
+mod known_roles;
 mod lending;
 mod offer;
 #[cfg(test)]

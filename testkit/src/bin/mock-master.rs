@@ -10,6 +10,17 @@
 //! `--local-agents N` adds N agents that run tasks as real processes, each
 //! in `<work-dir>/<agent id>` (numbered after the simulated ones).
 //!
+//! Operators set quotas and reservations with flags or a TOML file
+//! (`--config`, see `corral_testkit::master::config_file`), and change
+//! weights, quotas and reservations at run time through the
+//! `corral.v1.Operator` gRPC service on the same address:
+//!
+//! ```text
+//! mock-master --config cluster.toml --role eng=2 \
+//!     --quota 'eng=cpus:4;mem:4096' --quota-limit 'eng=cpus:8' \
+//!     --reserve 'all=cpus(eng):1;mem(eng):1024'
+//! ```
+//!
 //! Logs go to stderr (`RUST_LOG` filters them, default `info`). Ctrl-C ends
 //! every event stream and stops the server.
 
@@ -19,21 +30,47 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use corral::Resources;
-use corral_testkit::master::{MasterConfig, MockMaster};
+use corral::{Resources, Role};
+use corral_testkit::master::{ConfigFile, ConfigFileError, MasterConfig, MockMaster};
 use tracing_subscriber::EnvFilter;
+
+/// Shown after `--help`.
+const AFTER_HELP: &str = "\
+Resources are in text form: `cpus:4;mem:8192;ports:[31000-32000]`; `cpus(eng):2`
+is reserved for role eng. A --config file is TOML:
+
+  [[agents]]               # count agents named agent-<i>, or one with `id`
+  count = 2
+  resources = \"cpus:4;mem:8192\"
+  reserved = \"cpus(eng):1\"  # carved out of `resources`
+  attributes = { zone = \"a\" }
+
+  [roles.eng]
+  weight = 2.0
+  quota = \"cpus:4;mem:4096\" # the guarantee
+  limit = \"cpus:8\"
+
+Flags extend the file (agents are added after its agents) or override it
+(weights, quota guarantees and limits of the same role). At run time, the
+corral.v1.Operator gRPC service on the same address sets weights, quotas and
+reservations (SetWeight, SetQuota, RemoveQuota, Reserve, Unreserve, GetRoles,
+GetAgents).";
 
 /// A mock offer-based master speaking the corral.v1.Scheduler gRPC protocol.
 #[derive(Debug, Parser)]
-#[command(name = "mock-master", version)]
+#[command(name = "mock-master", version, after_help = AFTER_HELP)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:5050")]
     listen: SocketAddr,
-    /// Number of simulated agents.
-    #[arg(long, default_value_t = 3)]
-    agents: usize,
-    /// Resources of each agent, in text form.
+    /// A TOML file with agents, role weights, quotas and reservations; the
+    /// flags extend or override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Number of simulated agents [default: 3, or 0 when --config lists agents].
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Resources of each agent added by --agents and --local-agents.
     #[arg(long, default_value = "cpus:4;mem:8192;disk:10240;ports:[31000-32000]")]
     agent_resources: String,
     /// An attribute `name=value` given to every agent (repeatable).
@@ -42,6 +79,18 @@ struct Args {
     /// A role weight `role=weight` (repeatable).
     #[arg(long = "role", value_parser = parse_weight)]
     roles: Vec<(String, f64)>,
+    /// A role's quota guarantee, `ROLE=RESOURCES` (`eng=cpus:8;mem:4096`;
+    /// repeatable).
+    #[arg(long = "quota", value_name = "ROLE=RESOURCES", value_parser = parse_role_resources)]
+    quotas: Vec<(String, Resources)>,
+    /// A role's quota limit, `ROLE=RESOURCES` (`eng=cpus:16`; repeatable).
+    #[arg(long = "quota-limit", value_name = "ROLE=RESOURCES", value_parser = parse_role_resources)]
+    quota_limits: Vec<(String, Resources)>,
+    /// Reserves part of agents' resources, `AGENT=RESOURCES`: AGENT is `all`,
+    /// an index (`0`) or an id (`agent-0`); each resource names its role
+    /// (`all=cpus(eng):1;mem(eng):1024`; repeatable).
+    #[arg(long = "reserve", value_name = "AGENT=RESOURCES", value_parser = parse_reserve)]
+    reserves: Vec<(String, Resources)>,
     /// Time between allocation cycles (`100ms`, `1s`, `2m`).
     #[arg(long, default_value = "100ms", value_parser = parse_duration)]
     allocation_interval: Duration,
@@ -83,6 +132,29 @@ fn parse_weight(text: &str) -> Result<(String, f64), String> {
     Ok((role, weight))
 }
 
+/// `ROLE=RESOURCES`.
+fn parse_role_resources(text: &str) -> Result<(String, Resources), String> {
+    let (role, resources) =
+        parse_pair(text).map_err(|_| format!("expected ROLE=RESOURCES, got {text:?}"))?;
+    let resources =
+        Resources::parse(&resources).map_err(|e| format!("resources of role {role}: {e}"))?;
+    Ok((role, resources))
+}
+
+/// `AGENT=RESOURCES`, each resource reserved for a role.
+fn parse_reserve(text: &str) -> Result<(String, Resources), String> {
+    let (agent, resources) =
+        parse_pair(text).map_err(|_| format!("expected AGENT=RESOURCES, got {text:?}"))?;
+    let resources = Resources::parse(&resources).map_err(|e| e.to_string())?;
+    if let Some(plain) = resources.iter().find(|r| r.reservation.is_none()) {
+        return Err(format!(
+            "{} names no role: write {}(ROLE):...",
+            plain.name, plain.name
+        ));
+    }
+    Ok((agent, resources))
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -114,15 +186,34 @@ fn parse_optional_duration(text: &str) -> Result<Option<Duration>, String> {
     }
 }
 
+/// The configuration the flags (and the `--config` file) describe.
 fn config(args: &Args) -> Result<MasterConfig, String> {
+    let file = match &args.config {
+        Some(path) => Some(ConfigFile::read(path).map_err(|e| match e {
+            ConfigFileError::Read { .. } => format!("--config: {e}"),
+            _ => format!("--config {}: {e}", path.display()),
+        })?),
+        None => None,
+    };
+    build(args, file)
+}
+
+/// The configuration of `file` (if any) extended and overridden by the flags.
+fn build(args: &Args, file: Option<ConfigFile>) -> Result<MasterConfig, String> {
     let resources =
         Resources::parse(&args.agent_resources).map_err(|e| format!("--agent-resources: {e}"))?;
     let work_dir = match &args.work_dir {
         Some(dir) => std::path::absolute(dir).map_err(|e| format!("--work-dir: {e}"))?,
         None => std::env::temp_dir().join("corral-mock-master"),
     };
-    let mut config = MasterConfig::default()
-        .agents(args.agents, resources.clone())
+    let file_has_agents = file.as_ref().is_some_and(|f| !f.agents.is_empty());
+    let agents = args.agents.unwrap_or(if file_has_agents { 0 } else { 3 });
+    let base = match file {
+        Some(file) => file.apply(MasterConfig::default()),
+        None => MasterConfig::default(),
+    };
+    let mut config = base
+        .agents(agents, resources.clone())
         .local_agents(args.local_agents, resources, &work_dir)
         .sandbox_ttl(args.sandbox_ttl)
         .allocation_interval(args.allocation_interval)
@@ -134,6 +225,47 @@ fn config(args: &Args) -> Result<MasterConfig, String> {
     }
     for (role, weight) in &args.roles {
         config = config.role(role.as_str(), *weight);
+    }
+    for (flag, list) in [
+        ("--quota", &args.quotas),
+        ("--quota-limit", &args.quota_limits),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        for (role, resources) in list {
+            if !seen.insert(role) {
+                return Err(format!("{flag} is given twice for role {role}"));
+            }
+            let quota = config.quotas.entry(Role::new(role.as_str())).or_default();
+            if flag == "--quota" {
+                quota.guarantee = resources.clone();
+            } else {
+                quota.limit = Some(resources.clone());
+            }
+        }
+    }
+    for (target, reserved) in &args.reserves {
+        let flag = || format!("--reserve {target}={reserved}");
+        let chosen: Vec<usize> = if target == "all" {
+            (0..config.agents.len()).collect()
+        } else if let Ok(index) = target.parse::<usize>() {
+            if index >= config.agents.len() {
+                return Err(format!(
+                    "{}: no agent {index} (there are {})",
+                    flag(),
+                    config.agents.len()
+                ));
+            }
+            vec![index]
+        } else {
+            let found = config.agents.iter().position(|a| a.id.as_str() == target);
+            vec![found.ok_or_else(|| format!("{}: no agent with id {target}", flag()))?]
+        };
+        for i in chosen {
+            let agent = config.agents[i].clone();
+            config.agents[i] = agent
+                .reserve(reserved)
+                .map_err(|e| format!("{}: {e}", flag()))?;
+        }
     }
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
@@ -155,6 +287,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let agent_count = config.agents.len();
     let master = match MockMaster::start_on(args.listen, config).await {
         Ok(master) => master,
         Err(err) => {
@@ -162,8 +295,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(endpoint = %master.endpoint(), agents = args.agents,
-        local_agents = args.local_agents, "mock master ready");
+    tracing::info!(endpoint = %master.endpoint(), agents = agent_count,
+        "mock master ready");
     if let Err(err) = tokio::signal::ctrl_c().await {
         tracing::error!("cannot wait for Ctrl-C: {err}");
     }
@@ -252,5 +385,134 @@ mod tests {
         let built = config(&args).unwrap();
         let local = built.agents.iter().find_map(|a| a.kind.work_dir());
         assert!(local.is_some_and(|dir| dir.is_absolute()), "{local:?}");
+    }
+
+    fn args(flags: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("mock-master").chain(flags.iter().copied()))
+    }
+
+    #[test]
+    fn quota_and_reserve_flags_parse() {
+        let (role, resources) = parse_role_resources("eng=cpus:8;mem:4096").unwrap();
+        assert_eq!(role, "eng");
+        assert_eq!(resources, Resources::parse("cpus:8;mem:4096").unwrap());
+        assert!(parse_role_resources("cpus:8").is_err());
+        assert!(parse_role_resources("eng=cpus:x")
+            .unwrap_err()
+            .contains("role eng"));
+        let (agent, reserved) = parse_reserve("all=cpus(eng):1").unwrap();
+        assert_eq!(agent, "all");
+        assert_eq!(reserved, Resources::parse("cpus(eng):1").unwrap());
+        assert!(parse_reserve("0=cpus:1")
+            .unwrap_err()
+            .contains("names no role"));
+        let rejected = Args::try_parse_from(["mock-master", "--quota", "eng"]);
+        assert_eq!(rejected.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn quotas_and_reservations_from_args() {
+        let built = config(&args(&[
+            "--agents",
+            "2",
+            "--agent-resources",
+            "cpus:4;mem:4096",
+            "--quota",
+            "eng=cpus:2;mem:1024",
+            "--quota-limit",
+            "eng=cpus:6",
+            "--quota-limit",
+            "batch=cpus:1",
+            "--reserve",
+            "all=cpus(eng):1",
+            "--reserve",
+            "agent-1=mem(ops):512",
+        ]))
+        .unwrap();
+        let eng = &built.quotas[&Role::new("eng")];
+        assert_eq!(eng.guarantee, Resources::parse("cpus:2;mem:1024").unwrap());
+        assert_eq!(eng.limit, Some(Resources::parse("cpus:6").unwrap()));
+        let batch = &built.quotas[&Role::new("batch")];
+        assert!(batch.guarantee.is_empty());
+        assert_eq!(
+            built.agents[0].resources,
+            Resources::parse("cpus:3;mem:4096;cpus(eng):1").unwrap()
+        );
+        assert_eq!(
+            built.agents[1].resources,
+            Resources::parse("cpus:3;mem:3584;cpus(eng):1;mem(ops):512").unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_quotas_and_reservations_name_the_flag() {
+        let err = config(&args(&[
+            "--quota",
+            "eng=cpus:4",
+            "--quota-limit",
+            "eng=cpus:2",
+        ]));
+        assert!(err.unwrap_err().contains("invalid quota for role eng"));
+        let err = config(&args(&["--quota", "eng=cpus:1", "--quota", "eng=cpus:2"]));
+        assert!(err
+            .unwrap_err()
+            .contains("--quota is given twice for role eng"));
+        let err = config(&args(&["--agents", "1", "--reserve", "3=cpus(eng):1"])).unwrap_err();
+        assert!(err.contains("--reserve 3=cpus(eng):1: no agent 3"), "{err}");
+        let err = config(&args(&["--reserve", "gpu-0=cpus(eng):1"])).unwrap_err();
+        assert!(err.contains("no agent with id gpu-0"), "{err}");
+        let err = config(&args(&["--agents", "1", "--reserve", "0=cpus(eng):99"])).unwrap_err();
+        assert!(
+            err.starts_with("--reserve 0=cpus(eng):99: cannot reserve on agent agent-0"),
+            "{err}"
+        );
+        let err = config(&args(&["--config", "/nonexistent/corral.toml"])).unwrap_err();
+        assert!(
+            err.starts_with("--config: cannot read /nonexistent/corral.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn flags_extend_and_override_the_file() {
+        let file = ConfigFile::parse(
+            "[[agents]]\nid = \"big\"\nresources = \"cpus:8;mem:8192\"\n\
+             [roles.eng]\nweight = 2.0\nquota = \"cpus:2\"\nlimit = \"cpus:4\"\n",
+        )
+        .unwrap();
+        // With a file that lists agents, --agents defaults to none.
+        let built = build(&args(&[]), Some(file.clone())).unwrap();
+        let ids: Vec<&str> = built.agents.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["big"]);
+        let built = build(
+            &args(&[
+                "--agents",
+                "1",
+                "--role",
+                "eng=3",
+                "--quota",
+                "eng=cpus:3",
+                "--reserve",
+                "big=cpus(eng):2",
+            ]),
+            Some(file),
+        )
+        .unwrap();
+        let ids: Vec<&str> = built.agents.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["big", "agent-1"]);
+        assert_eq!(built.role_weights[&Role::new("eng")], 3.0);
+        let eng = &built.quotas[&Role::new("eng")];
+        assert_eq!(eng.guarantee, Resources::parse("cpus:3").unwrap());
+        assert_eq!(
+            eng.limit,
+            Some(Resources::parse("cpus:4").unwrap()),
+            "kept from the file"
+        );
+        assert_eq!(
+            built.agents[0].resources,
+            Resources::parse("cpus:6;mem:8192;cpus(eng):2").unwrap()
+        );
+        // Without a file, three agents as before.
+        assert_eq!(build(&args(&[]), None).unwrap().agents.len(), 3);
     }
 }

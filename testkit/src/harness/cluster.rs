@@ -16,7 +16,7 @@ use super::engine::{Engine, EngineShared};
 use super::recorded::Recorded;
 use super::trace::{Trace, What};
 use super::transport::ClusterTransport;
-use crate::master::{AgentSpec, ConfigError, FaultError, MaintenanceError, MasterConfig, MasterCore, MasterState, Window};
+use crate::master::{ConfigError, FaultError, MasterConfig, MasterCore, MasterState};
 
 /// How long [`Cluster::launch`] waits (virtual time) for SUBSCRIBED.
 const SUBSCRIBE_LIMIT: Duration = Duration::from_secs(60);
@@ -27,7 +27,7 @@ const DUMP_LINES: usize = 400;
 
 /// A cluster under test. See the [module docs](super).
 pub struct Cluster {
-    shared: Arc<EngineShared>,
+    pub(super) shared: Arc<EngineShared>,
     timers: JoinHandle<()>,
     seed: u64,
     running: Vec<(FrameworkId, Arc<AtomicBool>)>,
@@ -461,53 +461,6 @@ impl Cluster {
         let text = format!("task {task} will ignore its kill");
         self.fault(Some(fw), &text, |engine, _| {
             engine.core.ignore_kill(fw, task)
-        })
-    }
-
-    /// An agent joins the cluster; an allocation runs at once.
-    pub fn add_agent(&self, agent: AgentSpec) -> Result<(), ConfigError> {
-        self.shared.step(|engine, now| {
-            let text = format!("agent {} joins with {}", agent.id, agent.resources);
-            let result = engine.core.add_agent(now, agent);
-            engine.record_fault(None, text);
-            result
-        })
-    }
-
-    /// An operator schedules `agent`'s maintenance: down `start_in` from
-    /// now, for `duration` (`None`: until [`Cluster::end_maintenance`]).
-    /// Frameworks with tasks there get inverse offers at once; the agent is
-    /// drained when the window starts.
-    pub fn schedule_maintenance(
-        &self,
-        agent: &AgentId,
-        start_in: Duration,
-        duration: Option<Duration>,
-    ) -> Result<(), MaintenanceError> {
-        self.shared.step(|engine, now| {
-            let window = Window {
-                start: now.saturating_add(start_in),
-                duration,
-            };
-            let result = engine.core.schedule_maintenance(now, agent, window);
-            let outcome = match &result {
-                Ok(()) => String::new(),
-                Err(e) => format!(": refused: {e}"),
-            };
-            engine.record_fault(
-                None,
-                format!("operator: maintenance of {agent} in {start_in:?} for {duration:?}{outcome}"),
-            );
-            result
-        })
-    }
-
-    /// An operator ends `agent`'s maintenance (or cancels it).
-    pub fn end_maintenance(&self, agent: &AgentId) -> Result<(), MaintenanceError> {
-        self.shared.step(|engine, now| {
-            let result = engine.core.end_maintenance(now, agent);
-            engine.record_fault(None, format!("operator: maintenance of {agent} ended"));
-            result
         })
     }
 

@@ -13,7 +13,9 @@
 //!   event a handler saw, every fault, stamped with virtual time, with
 //!   assertion helpers and a readable dump;
 //! - the master's invariants, checked after every step; a broken one fails
-//!   the test with the trace.
+//!   the test with the trace;
+//! - operator actions mid-scenario: weights, quota, reservations
+//!   ([`Cluster::set_quota`] and the others), recorded in the trace.
 //!
 //! For framework logic that should be tested without the allocator's
 //! choices in the way, [`Script`] plays the master step by step instead.
@@ -25,6 +27,7 @@
 mod cluster;
 mod engine;
 mod network;
+mod operator;
 mod recorded;
 mod script;
 mod trace;

@@ -46,6 +46,9 @@ pub enum What {
     Seen(Box<Event>),
     /// A fault was injected, or healed.
     Fault(String),
+    /// An operator changed a weight, a quota or a reservation (or was
+    /// refused: the text says why).
+    Operator(String),
     /// An invariant broke.
     Violation(String),
 }
@@ -153,6 +156,17 @@ impl Trace {
             .count()
     }
 
+    /// The operator actions recorded, in order.
+    pub fn operator_actions(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Operator(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The invariant violations recorded.
     pub fn violations(&self) -> Vec<&str> {
         self.entries
@@ -210,6 +224,7 @@ impl fmt::Display for Entry {
             What::Lost { what, why } => write!(f, "xx lost ({why}): {what}"),
             What::Seen(event) => write!(f, "   handler: {}", summarize_seen(event)),
             What::Fault(text) => write!(f, "!! fault: {text}"),
+            What::Operator(text) => write!(f, "** operator: {text}"),
             What::Violation(text) => write!(f, "!! INVARIANT BROKEN: {text}"),
         }
     }

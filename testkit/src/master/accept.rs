@@ -334,6 +334,7 @@ impl MasterCore {
             Ok(converted) => {
                 take(pool, &source);
                 pool.left += &converted;
+                self.sync_agent(&pool.agent);
                 info!(framework = %fw, agent = %pool.agent, resources = %converted, "reserved");
             }
             Err(err) => warn!(framework = %fw, %err, "RESERVE refused; skipped"),
@@ -350,6 +351,7 @@ impl MasterCore {
             Ok(converted) => {
                 take(pool, reserved);
                 pool.left += &converted;
+                self.sync_agent(&pool.agent);
                 info!(framework = %fw, agent = %pool.agent, resources = %converted, "unreserved");
             }
             Err(err) => warn!(framework = %fw, %err, "UNRESERVE refused; skipped"),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use corral::{AgentId, InvalidRole, Resources, Role};
 
+use crate::allocator::Quota;
+
 /// How an agent runs its tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum AgentKind {
@@ -96,6 +98,8 @@ pub struct MasterConfig {
     pub agents: Vec<AgentSpec>,
     /// Role weights for the allocator (roles not listed weigh 1.0).
     pub role_weights: BTreeMap<Role, f64>,
+    /// Role quotas (guarantee and optional limit), set parents first.
+    pub quotas: BTreeMap<Role, Quota>,
     /// Time between batch allocation cycles (default 100 ms).
     pub allocation_interval: Duration,
     /// Time between HEARTBEAT events on each stream (default 15 s).
@@ -130,6 +134,7 @@ impl Default for MasterConfig {
         Self {
             agents: Vec::new(),
             role_weights: BTreeMap::new(),
+            quotas: BTreeMap::new(),
             allocation_interval: Duration::from_millis(100),
             heartbeat_interval: Duration::from_secs(15),
             offer_timeout: Some(Duration::from_secs(60)),
@@ -214,6 +219,14 @@ impl MasterConfig {
         self
     }
 
+    /// Sets a role's quota (see
+    /// [`Allocator::set_quota`](crate::allocator::Allocator::set_quota) for
+    /// the rules, checked by [`MasterConfig::validate`]).
+    pub fn quota(mut self, role: impl Into<Role>, quota: Quota) -> Self {
+        self.quotas.insert(role.into(), quota);
+        self
+    }
+
     /// Sets the allocation interval.
     pub fn allocation_interval(mut self, interval: Duration) -> Self {
         self.allocation_interval = interval;
@@ -251,7 +264,8 @@ impl MasterConfig {
     }
 
     /// Checks that the configuration can run: positive intervals, valid
-    /// role names and weights, unique agent ids, unallocated agent resources.
+    /// role names and weights, quotas the allocator accepts, unique agent
+    /// ids, unallocated agent resources.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("allocation_interval", self.allocation_interval),
@@ -278,6 +292,7 @@ impl MasterConfig {
                 });
             }
         }
+        super::operator::check_quotas(&self.quotas)?;
         let mut seen = BTreeSet::new();
         let mut work_dirs = BTreeMap::new();
         for agent in &self.agents {
@@ -340,6 +355,22 @@ pub enum ConfigError {
     /// A role name breaks the naming rules.
     #[error(transparent)]
     InvalidRole(#[from] InvalidRole),
+    /// A quota is malformed or breaks the hierarchy rules.
+    #[error("invalid quota for role {role}: {why}")]
+    InvalidQuota {
+        /// The role.
+        role: Role,
+        /// The allocator's reason.
+        why: String,
+    },
+    /// A static reservation the agent cannot make.
+    #[error("cannot reserve on agent {agent}: {why}")]
+    InvalidReservation {
+        /// The agent.
+        agent: AgentId,
+        /// What is wrong.
+        why: String,
+    },
     /// Two agents share an id.
     #[error("agent {0} is configured twice")]
     DuplicateAgent(corral::AgentId),

@@ -10,6 +10,7 @@
 mod accept;
 mod calls;
 pub mod config;
+pub mod config_file;
 pub mod core;
 pub mod error;
 pub mod faults;
@@ -18,6 +19,7 @@ mod invariants;
 mod local;
 pub mod maintenance;
 pub mod offers;
+pub mod operator;
 pub mod outbox;
 pub mod revocation;
 mod server;
@@ -41,15 +43,19 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
+pub use self::config_file::{ConfigFile, ConfigFileError};
 pub use self::core::{MasterCore, Subscription};
 pub use self::error::{CallError, ErrorKind};
 pub use self::faults::FaultError;
 pub use self::maintenance::{Maintenance, MaintenanceError, Window};
+pub use self::operator::{OperatorClient, OperatorError};
 pub use self::revocation::{Notice, NoticeAnswer};
 pub use self::outbox::{Outgoing, StreamId};
 pub use self::server::{EventStream, STREAM_ID_HEADER};
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 
+use self::operator::pb::operator_server::OperatorServer;
+use self::operator::OperatorService;
 use self::server::{Command, MasterService};
 use self::transport::InMemoryConnector;
 
@@ -105,6 +111,7 @@ impl MockMaster {
         let server = tokio::spawn(
             Server::builder()
                 .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
+                .add_service(OperatorServer::new(OperatorService::new(commands.clone())))
                 // Without TCP_NODELAY every reply waits for the client's
                 // delayed ACK (about 40 ms per call on Linux).
                 .serve_with_incoming_shutdown(
@@ -135,6 +142,7 @@ impl MockMaster {
         let server = tokio::spawn(
             Server::builder()
                 .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
+                .add_service(OperatorServer::new(OperatorService::new(commands.clone())))
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
                 }),
@@ -176,6 +184,12 @@ impl MockMaster {
     /// A scheduler client on a new channel.
     pub async fn client(&self) -> Result<SchedulerClient<Channel>, MasterError> {
         Ok(SchedulerClient::new(self.channel().await?))
+    }
+
+    /// A client of the operator API (weights, quota, reservations) on a
+    /// new channel.
+    pub async fn operator(&self) -> Result<OperatorClient, MasterError> {
+        Ok(OperatorClient::new(self.channel().await?))
     }
 
     /// A snapshot of the master's books.

@@ -57,6 +57,8 @@ pub(super) enum Command {
         agent: AgentSpec,
         reply: oneshot::Sender<Result<(), ConfigError>>,
     },
+    /// An operator request (see `operator::service`).
+    Operate(super::operator::Job),
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -207,6 +209,7 @@ impl Actor {
                 }
                 let _ = reply.send(result);
             }
+            Command::Operate(job) => job(&mut self.core, now),
             Command::Shutdown { reply } => {
                 self.streams.clear();
                 // Answered once the local tasks are stopped.

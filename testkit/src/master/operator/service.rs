@@ -1,0 +1,214 @@
+//! The `corral.v1.Operator` gRPC service: each RPC becomes a job that the
+//! master's actor runs on the core it owns (no lock, no second owner), and
+//! its answer comes back on a oneshot. Wire types are converted here, at
+//! the edge; refusals become gRPC statuses.
+
+use std::time::Duration;
+
+use corral::{AgentId, Resources, ResourcesError, Role};
+use tokio::sync::{mpsc, oneshot};
+use tonic::{Request, Response, Status};
+
+use super::pb;
+use super::pb::operator_server::Operator;
+use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
+use crate::allocator::Quota;
+use crate::master::core::MasterCore;
+use crate::master::server::Command;
+
+/// Work for the actor: run on the core at `now`; it sends its own answer.
+pub(in crate::master) type Job = Box<dyn FnOnce(&mut MasterCore, Duration) + Send>;
+
+/// The tonic service: forwards each RPC to the master's actor.
+pub(in crate::master) struct OperatorService {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl OperatorService {
+    pub(in crate::master) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+        Self { commands }
+    }
+
+    /// Runs `work` on the core in the actor and waits for its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut MasterCore, Duration) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |core, now| {
+            // The caller may be gone; the change stands all the same.
+            let _ = reply.send(work(core, now));
+        });
+        self.commands
+            .send(Command::Operate(job))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
+    }
+
+    /// Runs a change and maps its refusal to a status.
+    async fn change(
+        &self,
+        work: impl FnOnce(&mut MasterCore, Duration) -> Result<(), OperatorError> + Send + 'static,
+    ) -> Result<(), Status> {
+        self.run(work).await?.map_err(|err| status(&err))
+    }
+}
+
+fn stopped() -> Status {
+    Status::unavailable("the mock master is shut down")
+}
+
+/// The gRPC status of a refusal, with its message.
+pub(crate) fn status(err: &OperatorError) -> Status {
+    let message = err.to_string();
+    match err.kind() {
+        OperatorErrorKind::InvalidArgument => Status::invalid_argument(message),
+        OperatorErrorKind::NotFound => Status::not_found(message),
+        OperatorErrorKind::FailedPrecondition => Status::failed_precondition(message),
+        OperatorErrorKind::Internal => Status::internal(message),
+    }
+}
+
+fn resources(list: &[corral::pb::Resource], what: &'static str) -> Result<Resources, Status> {
+    Resources::from_pb(list).map_err(|err| malformed(what, &err))
+}
+
+/// A request whose resources cannot be read: logged, INVALID_ARGUMENT.
+fn malformed(what: &'static str, err: &ResourcesError) -> Status {
+    let err = OperatorError::InvalidResources {
+        what,
+        why: err.to_string(),
+    };
+    tracing::warn!(op = what, %err, "operator request refused");
+    status(&err)
+}
+
+/// A quota from the wire (`None`: cleared); an empty limit is no limit.
+pub(crate) fn quota_from_pb(quota: Option<&pb::Quota>) -> Result<Quota, ResourcesError> {
+    let Some(quota) = quota else {
+        return Ok(Quota::default());
+    };
+    let limit = Resources::from_pb(&quota.limit)?;
+    Ok(Quota {
+        guarantee: Resources::from_pb(&quota.guarantee)?,
+        limit: (!limit.is_empty()).then_some(limit),
+    })
+}
+
+/// A quota on the wire.
+pub(crate) fn quota_to_pb(quota: &Quota) -> pb::Quota {
+    pb::Quota {
+        guarantee: quota.guarantee.to_pb(),
+        limit: quota
+            .limit
+            .as_ref()
+            .map(Resources::to_pb)
+            .unwrap_or_default(),
+    }
+}
+
+fn role_to_pb(info: RoleInfo) -> pb::RoleInfo {
+    pb::RoleInfo {
+        role: info.role.to_string(),
+        weight: info.weight,
+        quota: info.quota.as_ref().map(quota_to_pb),
+        allocated: info.allocated.to_pb(),
+        revocable: info.revocable.to_pb(),
+        reserved: info.reserved.to_pb(),
+        share: info.share,
+        framework_ids: info.frameworks.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn agent_to_pb(info: AgentResources) -> pb::AgentInfo {
+    pb::AgentInfo {
+        agent_id: info.agent.to_string(),
+        hostname: info.hostname,
+        total: info.total.to_pb(),
+        available: info.available.to_pb(),
+        reserved: info.reserved.to_pb(),
+        lost: info.lost,
+    }
+}
+
+#[tonic::async_trait]
+impl Operator for OperatorService {
+    async fn set_weight(
+        &self,
+        request: Request<pb::SetWeightRequest>,
+    ) -> Result<Response<pb::SetWeightResponse>, Status> {
+        let pb::SetWeightRequest { role, weight } = request.into_inner();
+        let role = Role::new(role);
+        self.change(move |core, now| core.set_weight(now, &role, weight))
+            .await?;
+        Ok(Response::new(pb::SetWeightResponse {}))
+    }
+
+    async fn set_quota(
+        &self,
+        request: Request<pb::SetQuotaRequest>,
+    ) -> Result<Response<pb::SetQuotaResponse>, Status> {
+        let request = request.into_inner();
+        let role = Role::new(request.role);
+        let quota =
+            quota_from_pb(request.quota.as_ref()).map_err(|e| malformed("set quota", &e))?;
+        self.change(move |core, now| core.set_quota(now, &role, quota))
+            .await?;
+        Ok(Response::new(pb::SetQuotaResponse {}))
+    }
+
+    async fn remove_quota(
+        &self,
+        request: Request<pb::RemoveQuotaRequest>,
+    ) -> Result<Response<pb::RemoveQuotaResponse>, Status> {
+        let role = Role::new(request.into_inner().role);
+        self.change(move |core, now| core.remove_quota(now, &role))
+            .await?;
+        Ok(Response::new(pb::RemoveQuotaResponse {}))
+    }
+
+    async fn reserve(
+        &self,
+        request: Request<pb::ReserveRequest>,
+    ) -> Result<Response<pb::ReserveResponse>, Status> {
+        let request = request.into_inner();
+        let agent = AgentId::new(request.agent_id);
+        let role = Role::new(request.role);
+        let wanted = resources(&request.resources, "reserve")?;
+        self.change(move |core, now| core.reserve(now, &agent, &role, &wanted))
+            .await?;
+        Ok(Response::new(pb::ReserveResponse {}))
+    }
+
+    async fn unreserve(
+        &self,
+        request: Request<pb::UnreserveRequest>,
+    ) -> Result<Response<pb::UnreserveResponse>, Status> {
+        let request = request.into_inner();
+        let agent = AgentId::new(request.agent_id);
+        let wanted = resources(&request.resources, "unreserve")?;
+        self.change(move |core, now| core.unreserve(now, &agent, &wanted))
+            .await?;
+        Ok(Response::new(pb::UnreserveResponse {}))
+    }
+
+    async fn get_roles(
+        &self,
+        _request: Request<pb::GetRolesRequest>,
+    ) -> Result<Response<pb::GetRolesResponse>, Status> {
+        let roles = self.run(|core, _| core.roles()).await?;
+        Ok(Response::new(pb::GetRolesResponse {
+            roles: roles.into_iter().map(role_to_pb).collect(),
+        }))
+    }
+
+    async fn get_agents(
+        &self,
+        _request: Request<pb::GetAgentsRequest>,
+    ) -> Result<Response<pb::GetAgentsResponse>, Status> {
+        let agents = self.run(|core, _| core.all_agent_resources()).await?;
+        Ok(Response::new(pb::GetAgentsResponse {
+            agents: agents.into_iter().map(agent_to_pb).collect(),
+        }))
+    }
+}
