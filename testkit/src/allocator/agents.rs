@@ -1,6 +1,7 @@
 //! Agents coming and going: splitting an agent's resources into pools (one
-//! per owner), and taking everything allocated on a removed agent out of
-//! every sum.
+//! per owner), taking everything allocated on a removed agent out of every
+//! sum, and draining an agent for maintenance (inactive: offered to nobody,
+//! its free resources out of `free_unreserved`).
 
 use std::collections::BTreeMap;
 
@@ -21,9 +22,25 @@ impl AgentState {
 
     /// The unreserved, non-revocable pool, if the agent has one.
     pub(crate) fn unreserved(&self) -> Option<&Pool> {
-        self.pools
-            .iter()
-            .find(|p| p.reservation.is_none() && !p.native_revocable)
+        self.pools.iter().find(|p| p.is_unreserved())
+    }
+
+    /// The (non-native) pool for `reservation`, created empty if missing.
+    pub(crate) fn pool_or_new(&mut self, reservation: Option<RoleId>) -> usize {
+        match self.pool_ix(reservation, false) {
+            Some(p) => p,
+            None => {
+                self.pools.push(Pool::new(reservation, false));
+                self.pools.len() - 1
+            }
+        }
+    }
+
+    /// True when what pool `p` has available is part of the allocator's
+    /// `free_unreserved`: the pool is the unreserved regular one and the
+    /// agent is active.
+    pub(crate) fn counts_free(&self, p: usize) -> bool {
+        self.active && self.pools.get(p).is_some_and(Pool::is_unreserved)
     }
 }
 
@@ -37,6 +54,11 @@ impl Pool {
             other_total: Resources::new(),
             other_avail: Resources::new(),
         }
+    }
+
+    /// Unreserved and not agent-native revocable.
+    pub(crate) fn is_unreserved(&self) -> bool {
+        self.reservation.is_none() && !self.native_revocable
     }
 
     /// Nothing of it is unallocated.
@@ -100,6 +122,7 @@ impl Allocator {
             total,
             pools: Vec::with_capacity(pools.len()),
             holdings: Vec::new(),
+            active: true,
         };
         for (_, mut pool) in pools {
             pool.avail = pool.total.clone();
@@ -132,12 +155,49 @@ impl Allocator {
         for pool in &state.pools {
             self.cluster_total.sub(&pool.total);
             match (pool.reservation, pool.native_revocable) {
-                (None, false) => self.free_unreserved.sub(&pool.avail),
+                (None, false) if state.active => self.free_unreserved.sub(&pool.avail),
+                (None, false) => {}
                 (Some(role), false) => self.roles.change_reserved(role, &pool.total, false),
                 _ => {}
             }
         }
         self.filters.clear_agent(ix);
+        Ok(())
+    }
+
+    /// Drains `agent` for maintenance: from now on its resources are
+    /// offered to nobody, in no stage (guarantees, fair share, lending),
+    /// and its free resources are not available toward guarantees (see the
+    /// [module docs](super)). What frameworks hold there stays held until
+    /// recovered; recovering works as usual. Deactivating an inactive agent
+    /// changes nothing.
+    pub fn deactivate_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
+        self.set_agent_active(agent, false)
+    }
+
+    /// Ends [`Self::deactivate_agent`]: the agent's free resources are
+    /// offered again from the next cycle. Activating an active agent changes
+    /// nothing.
+    pub fn activate_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
+        self.set_agent_active(agent, true)
+    }
+
+    fn set_agent_active(&mut self, agent: &AgentId, active: bool) -> Result<(), AllocatorError> {
+        let ix = self.agent_ix(agent)?;
+        let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
+            return Err(logged(AllocatorError::UnknownAgent(agent.clone())));
+        };
+        if state.active == active {
+            return Ok(());
+        }
+        state.active = active;
+        if let Some(pool) = state.unreserved() {
+            if active {
+                self.free_unreserved.add(&pool.avail);
+            } else {
+                self.free_unreserved.sub(&pool.avail);
+            }
+        }
         Ok(())
     }
 

@@ -32,7 +32,13 @@ impl Allocator {
     /// lent (revocable) resources never share an allocation.
     pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
         self.filters.expire(now);
-        let mut order: Vec<AgentIx> = self.agent_index.values().copied().collect();
+        // Inactive (drained) agents are offered to nobody.
+        let mut order: Vec<AgentIx> = self
+            .agent_index
+            .values()
+            .copied()
+            .filter(|ix| self.agent(*ix).is_some_and(|a| a.active))
+            .collect();
         self.rng.shuffle(&mut order);
         let mut ctx = CycleCtx {
             inv: inverse(&self.cluster_total, self.names.len()),
@@ -217,13 +223,13 @@ impl Allocator {
             return 0.0;
         };
         for part in offer.parts {
+            if agent.counts_free(part.pool) {
+                self.free_unreserved.sub(&part.qty);
+            }
             let pool = &mut agent.pools[part.pool];
             pool.avail.sub(&part.qty);
             // `part.other` was sliced from `other_avail`.
             let _ = pool.other_avail.subtract(&part.other);
-            if pool.reservation.is_none() && !pool.native_revocable {
-                self.free_unreserved.sub(&part.qty);
-            }
             let kind = held_kind(pool, offer.lent);
             match agent.holdings.iter_mut().find(|h| {
                 h.fw == fw && h.role == role && h.lent == offer.lent && h.pool == part.pool

@@ -87,13 +87,13 @@ impl Allocator {
                 .partition::<Vec<_>, _>(|h| h.fw == id);
             agent.holdings = kept;
             for h in gone {
+                if agent.counts_free(h.pool) {
+                    self.free_unreserved.add(&h.qty);
+                }
                 let pool = &mut agent.pools[h.pool];
                 pool.avail.add(&h.qty);
                 pool.other_avail += &h.other;
                 let kind = held_kind(pool, h.lent);
-                if pool.reservation.is_none() && !pool.native_revocable {
-                    self.free_unreserved.add(&h.qty);
-                }
                 self.roles.sub_held(h.role, &h.qty, kind);
             }
         }

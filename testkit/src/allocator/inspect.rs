@@ -119,6 +119,15 @@ impl Allocator {
         out
     }
 
+    /// True when `agent` is known and active (not drained for maintenance
+    /// with [`Allocator::deactivate_agent`]).
+    pub fn is_agent_active(&self, agent: &AgentId) -> bool {
+        self.agent_index
+            .get(agent)
+            .and_then(|ix| self.agent(*ix))
+            .is_some_and(|a| a.active)
+    }
+
     /// True when `fw` is known and active.
     pub fn is_active(&self, fw: &FrameworkId) -> bool {
         self.framework_index

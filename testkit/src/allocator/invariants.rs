@@ -89,7 +89,8 @@ impl Allocator {
                     return Err(format!("agent {id}: pool {p} non-scalars out of balance"));
                 }
                 match (pool.reservation, pool.native_revocable) {
-                    (None, false) => free.add(&pool.avail),
+                    (None, false) if agent.active => free.add(&pool.avail),
+                    (None, false) => {}
                     (Some(x), false) => reserved_own[x].add(&pool.total),
                     _ => {}
                 }

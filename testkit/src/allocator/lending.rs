@@ -116,11 +116,20 @@ impl Allocator {
     ///   (explicit demand only: at most what it wants), first from free
     ///   unreserved resources, then from lent unreserved ones.
     ///
-    /// Only scalar quantities are named.
+    /// Only scalar quantities are named, and only on active agents (free
+    /// resources of inactive agents do not count as available either; see
+    /// [`Allocator::deactivate_agent`]).
     pub fn reclaim_needed(&self) -> Vec<Reclaim> {
         let demand = self.demand();
         let demanding = demand.demanding();
-        let agents: Vec<AgentIx> = self.agent_index.values().copied().collect();
+        // Inactive agents are never named: what is lent there is going away
+        // anyway, and what is free there is not available to the owner.
+        let agents: Vec<AgentIx> = self
+            .agent_index
+            .values()
+            .copied()
+            .filter(|ix| self.agent(*ix).is_some_and(|a| a.active))
+            .collect();
         let mut out = Vec::new();
 
         // Reservations, owners by name.

@@ -47,6 +47,28 @@
 //! unsuppressed framework is implicit demand. [`Allocator::reclaim_needed`]
 //! says which lent revocable resources must come back, per agent and owner.
 //!
+//! # Reservations of held resources
+//! [`Allocator::reserve_allocated`] and [`Allocator::unreserve_allocated`]
+//! convert resources a framework holds in place (the RESERVE and UNRESERVE
+//! operations of an ACCEPT call): they stay held under the same role and
+//! only change pool, so a role's guarantee consumption does not move (held
+//! unreserved resources and reservations both count), and once recovered
+//! they are exactly as if they had been (un)reserved while unallocated.
+//!
+//! # Agents in maintenance
+//! [`Allocator::deactivate_agent`] drains an agent: its resources are
+//! offered to nobody, in no stage, until [`Allocator::activate_agent`].
+//! What frameworks hold there stays held (and counted everywhere) until
+//! recovered, and recovering works as usual. Its free resources are not
+//! available: like an agent in Mesos maintenance DOWN mode, they count
+//! neither toward the headroom kept for unmet guarantees nor as slack or
+//! lendable, so guarantees are kept on active agents only, and
+//! [`Allocator::reclaim_needed`] never names an inactive agent. Its
+//! reservations still count toward their roles' guarantee consumption (a
+//! role's reservations are its own whether or not the agent is up, as in
+//! Mesos until the agent is removed), and its resources stay in the cluster
+//! total that shares are computed against.
+//!
 //! # Representation
 //! Hot bookkeeping is compact ([`qty`]): interned names, fixed-point
 //! vectors per agent pool, per framework and role, and index-based ids.
@@ -55,6 +77,7 @@
 //! leaves the state unchanged.
 
 mod agents;
+mod convert;
 mod cycle;
 mod filters;
 mod frameworks;
@@ -75,6 +98,10 @@ mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_convert;
+#[cfg(test)]
+mod tests_drain;
 #[cfg(test)]
 mod tests_hierarchy;
 #[cfg(test)]
@@ -238,6 +265,40 @@ pub enum AllocatorError {
         /// `reserve` or `unreserve`.
         what: &'static str,
     },
+    /// A `reserve_allocated`/`unreserve_allocated` names resources the
+    /// framework does not hold on that agent in the form the conversion
+    /// needs: regular entries in `allocated_to(role)` form, unreserved (to
+    /// reserve) or reserved for that role (to unreserve).
+    #[error("framework {framework} holds no {resources} on agent {agent} that it can {what}")]
+    NotHeld {
+        /// The framework.
+        framework: FrameworkId,
+        /// The agent.
+        agent: AgentId,
+        /// What was asked for.
+        resources: Resources,
+        /// `reserve` or `unreserve`.
+        what: &'static str,
+    },
+    /// Held resources can be reserved only for, and unreserved only from,
+    /// the role they are allocated to (as in Mesos).
+    #[error("resources allocated to {allocation} cannot be reserved for {reservation} or unreserved from it: the roles differ")]
+    ReservationRoleMismatch {
+        /// The reservation role asked for (reserve) or found (unreserve).
+        reservation: Role,
+        /// The role the resources are allocated to.
+        allocation: Role,
+    },
+    /// Lent (revocable) resources cannot be reserved or unreserved.
+    #[error("cannot {what} revocable resources {resources} on agent {agent}")]
+    Revocable {
+        /// The agent.
+        agent: AgentId,
+        /// What was asked for.
+        resources: Resources,
+        /// `reserve` or `unreserve`.
+        what: &'static str,
+    },
 }
 
 /// Index of an interned role.
@@ -283,6 +344,9 @@ pub(crate) struct AgentState {
     pub(crate) pools: Vec<Pool>,
     /// No empty holdings.
     pub(crate) holdings: Vec<Holding>,
+    /// False while drained for maintenance: nothing of it is offered and
+    /// its free unreserved resources are not in `free_unreserved`.
+    pub(crate) active: bool,
 }
 
 /// One framework's bookkeeping.
@@ -315,7 +379,7 @@ pub struct Allocator {
     roles: roles::RoleTable,
     /// Scalar sums of every agent's total.
     cluster_total: Qty,
-    /// Unallocated unreserved (non-native) resources, cluster-wide.
+    /// Unallocated unreserved (non-native) resources of the active agents.
     free_unreserved: Qty,
     filters: Filters,
 }

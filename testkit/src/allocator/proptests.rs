@@ -1,6 +1,7 @@
 //! Property tests of the allocator: random sequences of every operation
-//! (quota, requests, reservations, revocable frameworks and nested roles
-//! included) keep every invariant, a cycle never takes a role over its
+//! (quota, requests, reservations of free and of held resources, revocable
+//! frameworks, nested roles and drained agents included) keep every
+//! invariant, a cycle never takes a role over its
 //! limit, lent resources go only to revocable-capable frameworks and never
 //! mix with regular ones, a refused call never changes the state; and
 //! guarantees the cluster can meet are met in one cycle.
@@ -62,6 +63,16 @@ enum Op {
     SetRevocable(u8, bool),
     /// Check `reclaim_needed` against what is lent.
     Reclaim,
+    /// Reserve part (`false`) or all (`true`) of the regular unreserved
+    /// resources of the n-th holding for their allocation role, or for
+    /// another role (refused).
+    ReserveAllocated(u8, bool, Option<u8>),
+    /// Unreserve part or all of the n-th holding's regular resources
+    /// reserved for their allocation role; with `true`, every regular
+    /// reserved entry, an ancestor's reservation included (then refused).
+    UnreserveAllocated(u8, bool, bool),
+    /// Agent, active.
+    SetAgentActive(u8, bool),
 }
 
 const ROLES: [&str; 4] = ["a", "b", "c", "a/x"];
@@ -109,7 +120,29 @@ fn op() -> impl Strategy<Value = Op> {
         (0..6u8).prop_map(Op::Unreserve),
         (0..4u8, any::<bool>()).prop_map(|(f, b)| Op::SetRevocable(f, b)),
         Just(Op::Reclaim),
+        (any::<u8>(), any::<bool>(), proptest::option::of(0..4u8))
+            .prop_map(|(n, all, r)| Op::ReserveAllocated(n, all, r)),
+        (any::<u8>(), any::<bool>(), Just(None))
+            .prop_map(|(n, all, r)| Op::ReserveAllocated(n, all, r)),
+        (any::<u8>(), any::<bool>(), any::<bool>())
+            .prop_map(|(n, all, any)| Op::UnreserveAllocated(n, all, any)),
+        (0..6u8, any::<bool>()).prop_map(|(i, b)| Op::SetAgentActive(i, b)),
     ]
+}
+
+/// The n-th (framework, agent, what it holds there) among non-empty
+/// holdings, if any.
+fn nth_holding(a: &Allocator, n: u8) -> Option<(FrameworkId, AgentId, Resources)> {
+    let holdings: Vec<(FrameworkId, AgentId, Resources)> = (0..4u8)
+        .flat_map(|f| (0..6u8).map(move |i| (fw(&format!("f{f}")), agent(&format!("a{i}")))))
+        .map(|(f, i)| {
+            let held = a.allocated_on(&i, &f);
+            (f, i, held)
+        })
+        .filter(|(_, _, held)| !held.is_empty())
+        .collect();
+    let k = usize::from(n).checked_rem(holdings.len())?;
+    holdings.into_iter().nth(k)
 }
 
 /// Part of `held`: its first entry, halved when it is a scalar.
@@ -169,21 +202,12 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
         Op::Revive(f, m) => a.revive(&fid(f), &roles_of(*m)),
         Op::SetWeight(r, w) => a.set_weight(&role(ROLES[usize::from(*r)]), f64::from(*w) * 0.5),
         Op::Recover(n, all, refuse) => {
-            let holdings: Vec<(FrameworkId, AgentId, Resources)> = (0..4u8)
-                .flat_map(|f| (0..6u8).map(move |i| (fid(&f), aid(&i))))
-                .map(|(f, i)| {
-                    let held = a.allocated_on(&i, &f);
-                    (f, i, held)
-                })
-                .filter(|(_, _, held)| !held.is_empty())
-                .collect();
-            if holdings.is_empty() {
+            let Some((f, i, held)) = nth_holding(a, *n) else {
                 return Ok(());
-            }
-            let (f, i, held) = &holdings[usize::from(*n) % holdings.len()];
-            let what = if *all { held.clone() } else { part_of(held) };
+            };
+            let what = if *all { held.clone() } else { part_of(&held) };
             let refuse = refuse.map(|s| secs(f64::from(s)));
-            let result = a.recover(*now, f, i, &what, refuse);
+            let result = a.recover(*now, &f, &i, &what, refuse);
             assert_eq!(result, Ok(()), "recovering what is held must work");
             result
         }
@@ -215,6 +239,7 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
             let mut seen = BTreeMap::<AgentId, Resources>::new();
             for x in &allocs {
                 assert!(!x.resources.is_empty());
+                assert!(a.is_agent_active(&x.agent), "offer on inactive {}", x.agent);
                 assert!(x
                     .resources
                     .iter()
@@ -294,9 +319,73 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
             ),
             None => Ok(()),
         },
+        Op::ReserveAllocated(n, all, other) => {
+            let Some((f, i, held)) = nth_holding(a, *n) else {
+                return Ok(());
+            };
+            let regular = held.filter(|e| !e.revocable && e.reservation.is_none());
+            let Some(r) = regular.iter().find_map(|e| e.allocation.clone()) else {
+                return Ok(());
+            };
+            let mine = regular.allocated(&r);
+            let what = if *all { mine } else { part_of(&mine) };
+            let target = other.map_or_else(|| r.clone(), |k| role(ROLES[usize::from(k)]));
+            let subscribed = a
+                .framework_spec(&f)
+                .is_some_and(|s| s.roles.contains(&target));
+            let result = a.reserve_allocated(&f, &i, &target, &what);
+            if target == r && subscribed {
+                let got = result.clone().expect("reserving what is held must work");
+                assert_eq!(got, what.reserved_to(&r));
+                assert!(a.allocated_on(&i, &f).contains(&got));
+            } else {
+                assert!(result.is_err(), "reserved {what} for {target}");
+            }
+            result.map(|_| ())
+        }
+        Op::UnreserveAllocated(n, all, any) => {
+            let Some((f, i, held)) = nth_holding(a, *n) else {
+                return Ok(());
+            };
+            let own =
+                |e: &corral::Resource| e.reservation.is_some() && e.reservation == e.allocation;
+            let regular =
+                held.filter(|e| !e.revocable && e.reservation.is_some() && (*any || own(e)));
+            let Some(r) = regular.iter().find_map(|e| e.allocation.clone()) else {
+                return Ok(());
+            };
+            let mine = regular.allocated(&r);
+            let what = if *all { mine } else { part_of(&mine) };
+            let result = a.unreserve_allocated(&f, &i, &what);
+            if what.iter().all(own) {
+                let got = result.clone().expect("unreserving what is held must work");
+                let plain: Resources = what
+                    .iter()
+                    .map(|e| corral::Resource {
+                        reservation: None,
+                        ..e.clone()
+                    })
+                    .collect();
+                assert_eq!(got, plain);
+                assert!(a.allocated_on(&i, &f).contains(&got));
+            } else {
+                assert!(matches!(
+                    result,
+                    Err(AllocatorError::ReservationRoleMismatch { .. })
+                ));
+            }
+            result.map(|_| ())
+        }
+        Op::SetAgentActive(i, true) => a.activate_agent(&aid(i)),
+        Op::SetAgentActive(i, false) => a.deactivate_agent(&aid(i)),
         Op::Reclaim => {
             for r in a.reclaim_needed() {
                 assert!(r.resources.iter().all(|e| e.revocable));
+                assert!(
+                    a.is_agent_active(&r.agent),
+                    "reclaim on inactive {}",
+                    r.agent
+                );
                 let mut lent_here = Resources::new();
                 for f in 0..4u8 {
                     lent_here += &a.allocated_on(&r.agent, &fid(&f)).only_revocable();

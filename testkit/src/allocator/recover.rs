@@ -147,12 +147,12 @@ impl Allocator {
             }
         }
         let still_holds = agent.holdings.iter().any(|h| h.fw == id);
+        if agent.counts_free(pool) {
+            self.free_unreserved.add(qty);
+        }
         let p = &mut agent.pools[pool];
         p.avail.add(qty);
         p.other_avail += other;
-        if p.reservation.is_none() && !p.native_revocable {
-            self.free_unreserved.add(qty);
-        }
         let kind = held_kind(p, lent);
         if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
             if let Some(held) = state.held.get_mut(&role) {

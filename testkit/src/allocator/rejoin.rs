@@ -57,6 +57,7 @@ impl Allocator {
                 let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
                     continue;
                 };
+                let counts_free = state.counts_free(pool);
                 let p = &mut state.pools[pool];
                 if !p.avail.contains(&qty) || !p.other_avail.contains(&other) {
                     let fw = self
@@ -71,7 +72,6 @@ impl Allocator {
                 }
                 p.avail.sub(&qty);
                 let _ = p.other_avail.subtract(&other);
-                let unreserved_regular = p.reservation.is_none() && !p.native_revocable;
                 let kind = held_kind(p, lent);
                 match state
                     .holdings
@@ -91,7 +91,7 @@ impl Allocator {
                         other,
                     }),
                 }
-                if unreserved_regular {
+                if counts_free {
                     self.free_unreserved.sub(&qty);
                 }
                 if let Some(framework) = self.frameworks.get_mut(id).and_then(Option::as_mut) {

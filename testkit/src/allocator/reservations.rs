@@ -2,12 +2,13 @@
 //! agent into resources reserved for a role, and back. Reserved resources
 //! are offered (as regular resources) only to the role and its descendants,
 //! count toward the role's guarantee consumption whether used or not, and
-//! while idle may be lent to other roles (see `lending.rs`).
+//! while idle may be lent to other roles (see `lending.rs`). Reserving and
+//! unreserving resources a framework holds is `convert.rs`.
 
 use corral::{AgentId, Resources, Role, Value};
 
 use super::qty::Qty;
-use super::{logged, Allocator, AllocatorError, Pool, RoleId};
+use super::{logged, Allocator, AllocatorError, RoleId};
 
 impl Allocator {
     /// Reserves `resources` (unreserved, unallocated, non-revocable, and
@@ -21,18 +22,7 @@ impl Allocator {
         resources: &Resources,
     ) -> Result<(), AllocatorError> {
         let ix = self.agent_ix(agent)?;
-        role.validate().map_err(|err| {
-            logged(AllocatorError::InvalidRole {
-                role: role.clone(),
-                why: err.to_string(),
-            })
-        })?;
-        if role.as_str() == "*" {
-            return Err(logged(AllocatorError::InvalidRole {
-                role: role.clone(),
-                why: "resources cannot be reserved for `*`".into(),
-            }));
-        }
+        reservable(role)?;
         let unavailable = || {
             logged(AllocatorError::NotAvailable {
                 agent: agent.clone(),
@@ -55,8 +45,11 @@ impl Allocator {
             return Err(unavailable());
         }
 
+        let counts_free = state.counts_free(from);
         let to_role = self.roles.intern(role).map_err(logged)?;
-        self.free_unreserved.sub(&qty);
+        if counts_free {
+            self.free_unreserved.sub(&qty);
+        }
         self.move_between(ix, from, Some(to_role), &qty, &other);
         self.roles.change_reserved(to_role, &qty, true);
         if let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) {
@@ -106,9 +99,12 @@ impl Allocator {
             moves.push((p, role, qty, other));
         }
 
+        let active = state.active;
         for (p, role, qty, other) in moves {
             self.move_between(ix, p, None, &qty, &other);
-            self.free_unreserved.add(&qty);
+            if active {
+                self.free_unreserved.add(&qty);
+            }
             self.roles.change_reserved(role, &qty, false);
         }
         if let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) {
@@ -146,20 +142,7 @@ impl Allocator {
         src.total.sub(qty);
         let _ = src.other_avail.subtract(other);
         let _ = src.other_total.subtract(other);
-        let to = match state.pool_ix(reservation, false) {
-            Some(p) => p,
-            None => {
-                state.pools.push(Pool {
-                    reservation,
-                    native_revocable: false,
-                    total: Qty::default(),
-                    avail: Qty::default(),
-                    other_total: Resources::new(),
-                    other_avail: Resources::new(),
-                });
-                state.pools.len() - 1
-            }
-        };
+        let to = state.pool_or_new(reservation);
         let marked = match reservation {
             Some(r) => other.reserved_to(&names.get(r).name),
             None => unmarked(other),
@@ -172,8 +155,25 @@ impl Allocator {
     }
 }
 
+/// Refuses a reservation role that is invalid or `*`.
+pub(super) fn reservable(role: &Role) -> Result<(), AllocatorError> {
+    role.validate().map_err(|err| {
+        logged(AllocatorError::InvalidRole {
+            role: role.clone(),
+            why: err.to_string(),
+        })
+    })?;
+    if role.as_str() == "*" {
+        return Err(logged(AllocatorError::InvalidRole {
+            role: role.clone(),
+            why: "resources cannot be reserved for `*`".into(),
+        }));
+    }
+    Ok(())
+}
+
 /// `resources` with reservations cleared.
-fn unmarked(resources: &Resources) -> Resources {
+pub(super) fn unmarked(resources: &Resources) -> Resources {
     resources
         .iter()
         .map(|r| {
