@@ -3,6 +3,7 @@
 //! each grant, and turning the grants into [`Allocation`]s at the end, one
 //! per (agent, framework, role, regular-or-lent).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::{Resource, Resources, Scalar, Value};
@@ -12,6 +13,10 @@ use super::offer::{AgentVisitor, CycleCtx, Offer, Stage};
 use super::qty::{dominant_share, inverse, Qty};
 use super::tree::{Entry, Found, Node, Tree};
 use super::{AgentIx, AgentState, Allocation, Allocator, FwId, Holding, RoleId};
+
+/// What an allocation's resources are built from, besides the quantities:
+/// role, reservation of the pool, lent.
+type Template = (RoleId, Option<RoleId>, bool);
 
 /// One slice of one pool given in this cycle.
 struct Grant {
@@ -281,20 +286,45 @@ impl Allocator {
         }
         let mut out: Vec<Allocation> = Vec::with_capacity(grants.len());
         let mut last: Option<(usize, FwId, RoleId, bool)> = None;
+        // Identical agents give identical grants: an allocation of one grant
+        // without non-scalars is cloned from the last one built from the
+        // same (role, reservation, lent) and quantities, which costs one
+        // exact-size bag instead of one grown entry by entry.
+        let mut built: BTreeMap<Template, (&Qty, usize)> = BTreeMap::new();
+        // The allocation being built, while it is such a single grant.
+        let mut single: Option<(Template, &Qty, usize)> = None;
         for g in order.into_iter().map(|i| &grants[i]) {
             let key = (g.pos, g.fw, g.role, g.lent);
             let (Some(agent), Some(framework)) = (self.agent(g.ix), self.framework(g.fw)) else {
                 continue;
             };
             let role = &self.roles.get(g.role).name;
-            if last != Some(key) {
+            if last == Some(key) {
+                single = None;
+            } else {
+                if let Some((template, qty, at)) = single.take() {
+                    built.insert(template, (qty, at));
+                }
+                let template = (g.role, agent.pools[g.pool].reservation, g.lent);
+                let cached = built
+                    .get(&template)
+                    .filter(|(qty, _)| g.other.is_empty() && **qty == g.qty)
+                    .and_then(|(_, at)| out.get(*at))
+                    .map(|x| x.resources.clone());
+                if cached.is_none() && g.other.is_empty() {
+                    single = Some((template, &g.qty, out.len()));
+                }
+                let done = cached.is_some();
                 out.push(Allocation {
                     framework: framework.id.clone(),
                     role: role.clone(),
                     agent: agent.id.clone(),
-                    resources: Resources::new(),
+                    resources: cached.unwrap_or_default(),
                 });
                 last = Some(key);
+                if done {
+                    continue;
+                }
             }
             let Some(allocation) = out.last_mut() else {
                 continue;

@@ -688,3 +688,33 @@ fn same_seed_same_allocations() {
     let other = scripted(43);
     assert_ne!(one, other, "the seed should change the agent order");
 }
+
+/// Allocations of identical grants are cloned from one another; one that
+/// starts like an earlier one and gets more (a reserved pool too) must
+/// still get all of it, whichever agent comes first.
+#[test]
+fn an_allocation_like_an_earlier_one_but_larger_gets_everything() {
+    for seed in 0..8 {
+        let mut a = Allocator::new(AllocatorConfig {
+            seed,
+            ..AllocatorConfig::default()
+        });
+        for i in 0..3 {
+            a.add_agent(agent(&format!("a{i}")), res("cpus:4;mem:4096"))
+                .unwrap();
+        }
+        a.add_agent(agent("big"), res("cpus:4;mem:4096;cpus(r):1"))
+            .unwrap();
+        a.add_framework(fw("f"), spec(&["r"])).unwrap();
+        let allocs = a.allocate(Duration::ZERO);
+        assert_eq!(allocs.len(), 4);
+        for x in &allocs {
+            let want = match x.agent.as_str() {
+                "big" => res("cpus:4;mem:4096;cpus(r):1"),
+                _ => res("cpus:4;mem:4096"),
+            };
+            assert_eq!(x.resources, want.allocated_to(&role("r")), "seed {seed}");
+        }
+        ok(&a);
+    }
+}
