@@ -309,7 +309,7 @@ async fn stream_id_and_framework_id_are_checked() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn reservations_and_unsupported_calls_are_unimplemented() {
+async fn a_malformed_reservation_is_refused_and_unsupported_calls_are_unimplemented() {
     let (master, mut s, offer) = setup(&[]).await;
     let fw = s.id.clone();
     let reserve = pb::offer::Operation {
@@ -319,12 +319,14 @@ async fn reservations_and_unsupported_calls_are_unimplemented() {
         }),
         ..Default::default()
     };
+    // A RESERVE that names no role: the whole ACCEPT is refused.
     let with_launch = vec![launch(vec![task("t", &offer, "cpus:1", &[])]), reserve];
     let err = s
         .send(accept_call(&fw, &[&offer.id], with_launch, None))
         .await
         .expect_err("reserve");
-    assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("names no reservation"), "{err}");
     let state = master.state().await.unwrap();
     assert_eq!(state.offers.len(), 1, "nothing touched");
     assert!(state.tasks.is_empty());

@@ -80,7 +80,12 @@ fn reserve_then_launch_in_one_accept_and_the_reservation_stays_with_the_role() {
     let (fw, stream) = subscribe(&mut core, "web", "web");
     let offer = offers_on(&core.take_outbox(), &stream).remove(0);
     // Reserve 2 cpus for web and launch a 2-cpu task on them, in one call.
-    let task = task("t", &offer, "cpus(web):2", &[("corral.sim/duration", "100")]);
+    let task = task(
+        "t",
+        &offer,
+        "cpus(web):2",
+        &[("corral.sim/duration", "100")],
+    );
     let accept = accept_call(
         &fw,
         &[&offer.id],
@@ -138,7 +143,10 @@ fn unreserve_in_accept_gives_the_resources_back_to_everyone() {
     let accept = accept_call(
         &fw,
         &[&offer.id],
-        vec![reserve(pb::offer::operation::Type::Unreserve, "cpus(web):2")],
+        vec![reserve(
+            pb::offer::operation::Type::Unreserve,
+            "cpus(web):2",
+        )],
         Some(0.0),
     );
     core.handle(Duration::ZERO, Some(stream.as_str()), accept)
@@ -158,7 +166,10 @@ fn a_reservation_for_another_role_fails_the_call_before_anything_changes() {
     let accept = accept_call(
         &fw,
         &[&offer.id],
-        vec![reserve(pb::offer::operation::Type::Reserve, "cpus(batch):1")],
+        vec![reserve(
+            pb::offer::operation::Type::Reserve,
+            "cpus(batch):1",
+        )],
         None,
     );
     let err = core
@@ -216,10 +227,7 @@ fn request_names_subscribed_roles_only() {
     let err = core
         .handle(Duration::ZERO, Some(stream.as_str()), other)
         .unwrap_err();
-    assert!(
-        matches!(err, CallError::RoleNotSubscribed { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, CallError::RoleNotSubscribed { .. }), "{err}");
     // Malformed resources.
     let mut bad = request("cpus:2");
     bad.request.as_mut().unwrap().requests[0].resources[0].scalar = None;

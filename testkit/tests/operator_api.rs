@@ -212,3 +212,76 @@ async fn the_harness_reserves_and_unreserves_mid_scenario() {
     );
     cluster.check().expect("invariants held");
 }
+
+#[tokio::test(start_paused = true)]
+async fn maintenance_is_scheduled_over_grpc_and_frameworks_are_asked_first() {
+    use master_support::{accept_call, framework_info, kind, launch, task, Sched};
+
+    let config = MasterConfig::default()
+        .agents(1, res("cpus:4;mem:4096"))
+        .seed(5);
+    let master = MockMaster::start_in_memory(config).await.expect("master");
+    let mut web = Sched::subscribe(&master, framework_info("web", &["web"], &[]), &[]).await;
+    let offer = web.next_offer().await;
+    let id = web.id.clone();
+    web.send(accept_call(
+        &id,
+        &[&offer.id],
+        vec![launch(vec![task("t", &offer, "cpus:1", &[])])],
+        None,
+    ))
+    .await
+    .expect("launched");
+
+    let mut operator = master.operator().await.expect("operator client");
+    let agent = AgentId::new("agent-0");
+    operator
+        .schedule_maintenance(
+            &agent,
+            Duration::from_secs(10),
+            Some(Duration::from_secs(60)),
+        )
+        .await
+        .expect("scheduled");
+    let inverse = loop {
+        let event = web.next().await;
+        if kind(&event) == EventType::InverseOffers {
+            break event
+                .inverse_offers
+                .expect("payload")
+                .inverse_offers
+                .remove(0);
+        }
+    };
+    assert_eq!(
+        inverse.agent_id.as_ref().map(|a| a.value.as_str()),
+        Some("agent-0")
+    );
+    assert!(inverse.resources.is_empty(), "the whole agent");
+    assert!(
+        inverse.revoked_task_ids.is_empty(),
+        "not a revocation notice"
+    );
+    assert_eq!(
+        inverse.unavailability.duration.map(|d| d.nanoseconds),
+        Some(60_000_000_000)
+    );
+
+    // Refusals say why, with the right codes, and change nothing.
+    let err = operator
+        .schedule_maintenance(&AgentId::new("nope"), Duration::ZERO, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(Code::NotFound), "{err}");
+    let err = operator
+        .schedule_maintenance(&agent, Duration::ZERO, Some(Duration::ZERO))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(Code::InvalidArgument), "{err}");
+    assert!(err.to_string().contains("zero duration"), "{err}");
+    operator.end_maintenance(&agent).await.expect("cancelled");
+    let err = operator.end_maintenance(&agent).await.unwrap_err();
+    assert_eq!(err.code(), Some(Code::NotFound), "{err}");
+    assert!(err.to_string().contains("no maintenance"), "{err}");
+    master.shutdown().await.expect("clean shutdown");
+}

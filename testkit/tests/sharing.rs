@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use corral::pb::call::Type as CallType;
-use corral::{AgentId, Driver, FrameworkId, Resources, Role, TaskState};
+use corral::{AgentId, Driver, FrameworkId, Resources, Role, TaskId, TaskState};
 use corral_testkit::allocator::Quota;
 use corral_testkit::{AgentSpec, Cluster, MasterConfig, MasterState};
 use support::tenant::{OnMaintenance, Tenant};
@@ -111,7 +111,10 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
     // T1 asks for 8.
     let asked_at = cluster.now();
     *t1_want.lock().unwrap() = 8;
-    t1.driver().request(&Role::from("t1"), &cpus(8.0)).await.unwrap();
+    t1.driver()
+        .request(&Role::from("t1"), &cpus(8.0))
+        .await
+        .unwrap();
     t1.driver().revive(&[]).await.unwrap();
     cluster
         .run_until(secs(10), |state, _| held(state, t1.id()).0 >= 8.0)
@@ -146,8 +149,14 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
             "task {task}: {states:?}"
         );
         let updates = trace.updates_seen(task);
-        let killing = updates.iter().find(|u| u.state == TaskState::Killing).unwrap();
-        let killed = updates.iter().find(|u| u.state == TaskState::Killed).unwrap();
+        let killing = updates
+            .iter()
+            .find(|u| u.state == TaskState::Killing)
+            .unwrap();
+        let killed = updates
+            .iter()
+            .find(|u| u.state == TaskState::Killed)
+            .unwrap();
         let cleanup = killed.timestamp - killing.timestamp;
         assert!(
             (cleanup - CLEANUP_MS as f64 / 1000.0).abs() < 1e-6,
@@ -165,7 +174,13 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
     assert_eq!(held(&cluster.state(), t1.id()), (8.0, 0.0));
     // Each notice was rescinded once its tasks were gone.
     assert!(cluster.state().notices.is_empty());
-    assert!(trace.calls_of_kind(t2.id(), CallType::AcceptInverseOffers).len() >= 1);
+    assert_eq!(
+        trace
+            .calls_of_kind(t2.id(), CallType::AcceptInverseOffers)
+            .len(),
+        t2_log.lock().unwrap().notices.len(),
+        "each notice released and confirmed"
+    );
     cluster.assert_settled();
 }
 
@@ -188,12 +203,18 @@ async fn a_declined_notice_is_enforced_at_the_deadline() {
     let borrower_log = borrower.0.log.clone();
     let borrower = cluster.launch(borrower.0.info(), borrower).await;
     cluster
-        .run_until(secs(10), |state, _| held(state, borrower.id()) == (4.0, 4.0))
+        .run_until(secs(10), |state, _| {
+            held(state, borrower.id()) == (4.0, 4.0)
+        })
         .await;
 
     *owner_want.lock().unwrap() = 2;
     let asked_at = cluster.now();
-    owner.driver().request(&Role::from("owner"), &cpus(2.0)).await.unwrap();
+    owner
+        .driver()
+        .request(&Role::from("owner"), &cpus(2.0))
+        .await
+        .unwrap();
     owner.driver().revive(&[]).await.unwrap();
     cluster
         .run_until(secs(20), |state, _| held(state, owner.id()).0 >= 2.0)
@@ -204,7 +225,13 @@ async fn a_declined_notice_is_enforced_at_the_deadline() {
     cluster.run_until_idle().await;
 
     let log = borrower_log.lock().unwrap();
-    assert_eq!(log.notices.len(), 1);
+    assert_eq!(
+        log.notices.len(),
+        1,
+        "{:?}\n{}",
+        log.notices,
+        cluster.trace().dump()
+    );
     let notice = &log.notices[0].1;
     assert_eq!(notice.tasks.len(), 2, "the fewest tasks that free 2 CPUs");
     for task in &notice.tasks {
@@ -214,6 +241,12 @@ async fn a_declined_notice_is_enforced_at_the_deadline() {
         );
     }
     // The two most recently launched borrowed tasks were taken.
+    let mut taken = notice.tasks.clone();
+    taken.sort();
+    assert_eq!(
+        taken,
+        [TaskId::new("borrower-7"), TaskId::new("borrower-8")]
+    );
     let trace = cluster.trace();
     assert_eq!(
         trace
@@ -240,7 +273,12 @@ impl corral::Scheduler for Keeper {
         self.0.status_update(driver, status).await
     }
     async fn revocation(&mut self, driver: &dyn Driver, notice: corral::RevocationNotice) {
-        self.0.log.lock().unwrap().notices.push((Duration::ZERO, notice.clone()));
+        self.0
+            .log
+            .lock()
+            .unwrap()
+            .notices
+            .push((Duration::ZERO, notice.clone()));
         driver.decline_revocation(&notice).await.unwrap();
     }
     fn wants_offers(&self, role: &Role) -> Option<bool> {
@@ -385,7 +423,12 @@ async fn a_maintenance_window_drains_the_agent_after_inverse_offers() {
             .collect::<std::collections::BTreeSet<AgentId>>()
     };
     let (m, s) = (agent_of(&mover_log), agent_of(&stayer_log));
-    let agent = m.intersection(&s).next().or_else(|| s.iter().next()).unwrap().clone();
+    let agent = m
+        .intersection(&s)
+        .next()
+        .or_else(|| s.iter().next())
+        .unwrap()
+        .clone();
     let stayer_there: Vec<_> = stayer_log
         .lock()
         .unwrap()
@@ -402,8 +445,16 @@ async fn a_maintenance_window_drains_the_agent_after_inverse_offers() {
         .unwrap();
     cluster.advance(INTERVAL).await;
     let start = scheduled_at + secs(10);
-    for log in [&stayer_log] {
+    let mover_was_there = m.contains(&agent);
+    for (log, was_there) in [(&stayer_log, true), (&mover_log, mover_was_there)] {
         let log = log.lock().unwrap();
+        if !was_there {
+            assert!(
+                log.inverse_offers.is_empty(),
+                "only users of the agent are asked"
+            );
+            continue;
+        }
         assert_eq!(log.inverse_offers.len(), 1, "asked ahead of the window");
         let offer = &log.inverse_offers[0];
         assert_eq!(offer.agent_id.as_ref(), Some(&agent));

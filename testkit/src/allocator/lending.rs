@@ -4,7 +4,9 @@
 //! **Demand.** A role's subtree has *implicit* demand when one of its
 //! frameworks is active and not suppressed for its role, and *explicit*
 //! demand while a role's REQUEST ([`Allocator::request`]) is above what it
-//! holds regularly.
+//! holds regularly. A role with a REQUEST is held to it: its frameworks
+//! being unsuppressed adds no implicit demand (they revive to get offers
+//! for what they asked, not for the whole guarantee).
 //!
 //! **Lendable** (offered, marked revocable, only to revocable-capable
 //! frameworks, in the last stage of a cycle, after guarantees and fair
@@ -56,6 +58,10 @@ impl Allocator {
                 continue;
             }
             for role in fw.roles.difference(&fw.suppressed) {
+                // A role that said what it wants (REQUEST) is held to that.
+                if self.roles.get(*role).request.is_some() {
+                    continue;
+                }
                 for r in self.roles.chain(*role) {
                     if std::mem::replace(&mut implicit[r], true) {
                         break;

@@ -130,13 +130,7 @@ impl MasterCore {
 
     /// Every task of the call gets TASK_DROPPED (partition aware) or
     /// TASK_LOST with REASON_INVALID_OFFERS.
-    fn drop_tasks(
-        &mut self,
-        now: Duration,
-        fw: &FrameworkId,
-        operations: &[Op],
-        message: &str,
-    ) {
+    fn drop_tasks(&mut self, now: Duration, fw: &FrameworkId, operations: &[Op], message: &str) {
         let partition_aware = self
             .frameworks
             .get(fw)
@@ -347,7 +341,10 @@ impl MasterCore {
             warn!(framework = %fw, wanted = %reserved, left = %pool.left, "UNRESERVE of resources the offers do not hold; skipped");
             return;
         }
-        match self.allocator.unreserve_allocated(fw, &pool.agent, reserved) {
+        match self
+            .allocator
+            .unreserve_allocated(fw, &pool.agent, reserved)
+        {
             Ok(converted) => {
                 take(pool, reserved);
                 pool.left += &converted;

@@ -273,7 +273,9 @@ impl MasterCore {
         request: pb::call::Request,
     ) -> Result<(), CallError> {
         let roles = self.record(fw)?.roles.clone();
-        let only_role = (roles.len() == 1).then(|| roles.iter().next().cloned()).flatten();
+        let only_role = (roles.len() == 1)
+            .then(|| roles.iter().next().cloned())
+            .flatten();
         let mut wanted: std::collections::BTreeMap<Role, Resources> = Default::default();
         for one in &request.requests {
             let parsed = Resources::from_pb(&one.resources)

@@ -125,7 +125,13 @@ impl MasterCore {
                          (offers + tasks + executors) but {allocator} by the allocator's"
                     ));
                 }
-                books += &master.unallocated();
+                // Lent resources come out of the same pools: compare them
+                // unmarked.
+                for entry in master.unallocated().iter() {
+                    let mut entry = entry.clone();
+                    entry.revocable = false;
+                    books.push(entry);
+                }
             }
             if !spec.resources.unallocated().contains(&books) {
                 return Err(format!(

@@ -155,7 +155,11 @@ impl MasterCore {
 
     /// Ends `agent`'s maintenance (cancels it if it has not started): the
     /// agent is offered again and its inverse offers are rescinded.
-    pub fn end_maintenance(&mut self, now: Duration, agent: &AgentId) -> Result<(), MaintenanceError> {
+    pub fn end_maintenance(
+        &mut self,
+        now: Duration,
+        agent: &AgentId,
+    ) -> Result<(), MaintenanceError> {
         let Some(maintenance) = self.maintenance.remove(agent) else {
             tracing::warn!(%agent, "end of maintenance that is not scheduled");
             return Err(MaintenanceError::NotScheduled(agent.clone()));
@@ -203,8 +207,7 @@ impl MasterCore {
             info!(inverse_offer = %id, framework = %fw, %agent, "maintenance inverse offer");
             self.emit(&fw, maintenance_event(&id, &fw, &agent, window));
             if let Some(m) = self.maintenance.get_mut(&agent) {
-                m.offers
-                    .insert(fw, MaintenanceOffer { id, answer: None });
+                m.offers.insert(fw, MaintenanceOffer { id, answer: None });
             }
         }
     }
@@ -257,7 +260,13 @@ impl MasterCore {
     pub(super) fn next_maintenance_deadline(&self) -> Option<Duration> {
         self.maintenance
             .values()
-            .filter_map(|m| if m.down { m.window.end() } else { Some(m.window.start) })
+            .filter_map(|m| {
+                if m.down {
+                    m.window.end()
+                } else {
+                    Some(m.window.start)
+                }
+            })
             .min()
     }
 

@@ -49,8 +49,8 @@ pub use self::error::{CallError, ErrorKind};
 pub use self::faults::FaultError;
 pub use self::maintenance::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
-pub use self::revocation::{Notice, NoticeAnswer};
 pub use self::outbox::{Outgoing, StreamId};
+pub use self::revocation::{Notice, NoticeAnswer};
 pub use self::server::{EventStream, STREAM_ID_HEADER};
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 

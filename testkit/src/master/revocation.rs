@@ -167,10 +167,7 @@ pub fn pick_tasks(candidates: &[Need], need: &Need) -> Vec<usize> {
     let mut open: Vec<usize> = (0..candidates.len()).collect();
     while !is_met(&left) {
         let one = open.iter().position(|i| covers(&candidates[*i], &left));
-        let next = one.or_else(|| {
-            open.iter()
-                .position(|i| overlaps(&left, &candidates[*i]))
-        });
+        let next = one.or_else(|| open.iter().position(|i| overlaps(&left, &candidates[*i])));
         let Some(at) = next else {
             break;
         };
@@ -242,12 +239,7 @@ impl MasterCore {
             .filter(|t| !self.revocations.covers(&t.framework, &t.id))
             .filter(|t| !lent_scalars(&t.resources, reservation).is_empty())
             .collect();
-        candidates.sort_by(|a, b| {
-            b.launched_at
-                .cmp(&a.launched_at)
-                .then_with(|| a.framework.cmp(&b.framework))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        candidates.sort_by_key(|t| std::cmp::Reverse((t.launched_at, t.launch_seq)));
         let gives: Vec<Need> = candidates
             .iter()
             .map(|t| lent_scalars(&t.resources, reservation))
@@ -489,7 +481,10 @@ mod tests {
         let eng = Role::from("eng");
         let regular = Resources::new().with_cpus(2.0);
         let lent = Resources::new().with_cpus(1.0).revocable();
-        let lent_reserved = Resources::new().with_cpus(3.0).reserved_to(&eng).revocable();
+        let lent_reserved = Resources::new()
+            .with_cpus(3.0)
+            .reserved_to(&eng)
+            .revocable();
         let mut all = regular.clone();
         all += &lent;
         all += &lent_reserved;

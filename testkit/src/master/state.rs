@@ -12,8 +12,8 @@ use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 use super::config::AgentKind;
 use super::core::MasterCore;
 use super::maintenance::Maintenance;
-use super::revocation::Notice;
 use super::outbox::StreamId;
+use super::revocation::Notice;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]

@@ -59,6 +59,9 @@ pub struct TaskRecord {
     pub plan: SimPlan,
     /// When it was launched (reclaim takes the most recent first).
     pub launched_at: Duration,
+    /// Its place in the launch order (ties of `launched_at` within one
+    /// ACCEPT: the later task is the more recent).
+    pub launch_seq: u64,
     pub(super) next: Option<(Duration, Transition)>,
     pub(super) killing: bool,
 }
@@ -133,6 +136,7 @@ pub struct TaskTable {
     pub(super) tasks: BTreeMap<(FrameworkId, TaskId), TaskRecord>,
     pub(super) executors: BTreeMap<(FrameworkId, AgentId, ExecutorId), ExecutorUse>,
     group_counter: u64,
+    launch_counter: u64,
     sim_step: Duration,
 }
 
@@ -144,6 +148,7 @@ impl TaskTable {
             tasks: BTreeMap::new(),
             executors: BTreeMap::new(),
             group_counter: 0,
+            launch_counter: 0,
             sim_step,
         }
     }
@@ -189,6 +194,7 @@ impl TaskTable {
                 .live_tasks += 1;
             id
         });
+        self.launch_counter += 1;
         let record = TaskRecord {
             framework: launch.framework,
             id: launch.id,
@@ -200,6 +206,7 @@ impl TaskTable {
             state: TaskState::TaskStaging,
             plan: launch.plan,
             launched_at: now,
+            launch_seq: self.launch_counter,
             next: Some((now.saturating_add(self.sim_step), Transition::Start)),
             killing: false,
         };

@@ -146,7 +146,11 @@ impl Scheduler for Tenant {
                 if revocable && !self.borrow {
                     continue;
                 }
-                let unit = if revocable { one.revocable() } else { one.clone() };
+                let unit = if revocable {
+                    one.revocable()
+                } else {
+                    one.clone()
+                };
                 while self.missing() > tasks.len() {
                     let Some(rest) = left.checked_sub(&unit) else {
                         break;
@@ -193,10 +197,14 @@ impl Scheduler for Tenant {
             self.log.lock().unwrap().inverse_offers.push(offer.clone());
             match self.maintenance {
                 OnMaintenance::Stay => {
-                    let _ = driver.decline_inverse_offers(&[offer.id.clone()]).await;
+                    let _ = driver
+                        .decline_inverse_offers(std::slice::from_ref(&offer.id))
+                        .await;
                 }
                 OnMaintenance::Move => {
-                    let _ = driver.accept_inverse_offers(&[offer.id.clone()]).await;
+                    let _ = driver
+                        .accept_inverse_offers(std::slice::from_ref(&offer.id))
+                        .await;
                     let leaving: Vec<TaskId> = {
                         let log = self.log.lock().unwrap();
                         log.live

@@ -2,6 +2,8 @@
 //! speaking plain Rust types (`Role`, `Resources`, `Quota`) so tests and
 //! tools need not touch the wire types.
 
+use std::time::Duration;
+
 use corral::{AgentId, FrameworkId, Resources, Role};
 use tonic::transport::{Channel, Endpoint};
 
@@ -136,6 +138,33 @@ impl OperatorClient {
             resources: resources.to_pb(),
         };
         self.inner.unreserve(request).await?;
+        Ok(())
+    }
+
+    /// Schedules `agent`'s maintenance: down `start_in` from when the
+    /// master gets the request, for `duration` (`None`: until
+    /// [`OperatorClient::end_maintenance`]).
+    pub async fn schedule_maintenance(
+        &mut self,
+        agent: &AgentId,
+        start_in: Duration,
+        duration: Option<Duration>,
+    ) -> Result<(), OperatorClientError> {
+        let request = pb::ScheduleMaintenanceRequest {
+            agent_id: agent.to_string(),
+            start_in_seconds: start_in.as_secs_f64(),
+            duration_seconds: duration.map(|d| d.as_secs_f64()),
+        };
+        self.inner.schedule_maintenance(request).await?;
+        Ok(())
+    }
+
+    /// Ends `agent`'s maintenance (or cancels it before it starts).
+    pub async fn end_maintenance(&mut self, agent: &AgentId) -> Result<(), OperatorClientError> {
+        let request = pb::EndMaintenanceRequest {
+            agent_id: agent.to_string(),
+        };
+        self.inner.end_maintenance(request).await?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use super::pb::operator_server::Operator;
 use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
 use crate::allocator::Quota;
 use crate::master::core::MasterCore;
+use crate::master::maintenance::{MaintenanceError, Window};
 use crate::master::server::Command;
 
 /// Work for the actor: run on the core at `now`; it sends its own answer.
@@ -131,8 +132,64 @@ fn agent_to_pb(info: AgentResources) -> pb::AgentInfo {
     }
 }
 
+/// The gRPC status of a refused maintenance request, with its message.
+fn maintenance_status(err: &MaintenanceError) -> Status {
+    let message = err.to_string();
+    match err {
+        MaintenanceError::UnknownAgent(_) | MaintenanceError::NotScheduled(_) => {
+            Status::not_found(message)
+        }
+        MaintenanceError::AlreadyDown(_) => Status::failed_precondition(message),
+        _ => Status::invalid_argument(message),
+    }
+}
+
+/// Seconds from the wire as a duration; negative, NaN or huge is refused.
+fn seconds(value: f64, what: &str) -> Result<Duration, Status> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        tracing::warn!(what, value, "operator request refused: bad duration");
+        Status::invalid_argument(format!(
+            "{what} must be a non-negative number of seconds, got {value}"
+        ))
+    })
+}
+
 #[tonic::async_trait]
 impl Operator for OperatorService {
+    async fn schedule_maintenance(
+        &self,
+        request: Request<pb::ScheduleMaintenanceRequest>,
+    ) -> Result<Response<pb::ScheduleMaintenanceResponse>, Status> {
+        let request = request.into_inner();
+        let agent = AgentId::new(request.agent_id);
+        let start_in = seconds(request.start_in_seconds, "start_in_seconds")?;
+        let duration = request
+            .duration_seconds
+            .map(|d| seconds(d, "duration_seconds"))
+            .transpose()?;
+        self.run(move |core, now| {
+            let window = Window {
+                start: now.saturating_add(start_in),
+                duration,
+            };
+            core.schedule_maintenance(now, &agent, window)
+        })
+        .await?
+        .map_err(|e| maintenance_status(&e))?;
+        Ok(Response::new(pb::ScheduleMaintenanceResponse {}))
+    }
+
+    async fn end_maintenance(
+        &self,
+        request: Request<pb::EndMaintenanceRequest>,
+    ) -> Result<Response<pb::EndMaintenanceResponse>, Status> {
+        let agent = AgentId::new(request.into_inner().agent_id);
+        self.run(move |core, now| core.end_maintenance(now, &agent))
+            .await?
+            .map_err(|e| maintenance_status(&e))?;
+        Ok(Response::new(pb::EndMaintenanceResponse {}))
+    }
+
     async fn set_weight(
         &self,
         request: Request<pb::SetWeightRequest>,
