@@ -64,27 +64,16 @@ fn is_terminal(state: corral::pb::TaskState) -> bool {
 /// plus one allocation interval.
 #[tokio::test(start_paused = true)]
 async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
-    let config = MasterConfig::default()
-        .agents(4, cpus(4.0))
-        .quota("t1", guarantee(8.0))
-        .quota("t2", guarantee(8.0))
-        .allocation_interval(INTERVAL)
-        .seed(11);
-    let mut cluster = Cluster::start(config).await.unwrap();
-    let t1 = Tenant::new("t1", 4, CLEANUP_MS, GRACE);
-    let (t1_want, t1_log) = (t1.want.clone(), t1.log.clone());
-    let t1 = cluster.launch(t1.info(), t1).await;
-    let t2 = Tenant::new("t2", 12, CLEANUP_MS, GRACE).borrowing();
-    let t2_log = t2.log.clone();
-    let t2 = cluster.launch(t2.info(), t2).await;
-
     // Both satisfied, the cluster 100% used, T2's extra 4 revocable.
-    cluster
-        .run_until(secs(10), |state, _| {
-            held(state, t1.id()) == (4.0, 0.0) && held(state, t2.id()) == (8.0, 4.0)
-        })
-        .await;
-    cluster.run_until_idle().await;
+    let tenants = Tenants::borrowing(11).await;
+    let Tenants {
+        cluster,
+        t1,
+        t1_log,
+        t2,
+        t2_log,
+        ..
+    } = &tenants;
     let state = cluster.state();
     assert_eq!(held(&state, t1.id()), (4.0, 0.0));
     assert_eq!(held(&state, t2.id()), (8.0, 4.0));
@@ -110,12 +99,7 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
 
     // T1 asks for 8.
     let asked_at = cluster.now();
-    *t1_want.lock().unwrap() = 8;
-    t1.driver()
-        .request(&Role::from("t1"), &cpus(8.0))
-        .await
-        .unwrap();
-    t1.driver().revive(&[]).await.unwrap();
+    tenants.t1_asks_for_8().await;
     cluster
         .run_until(secs(10), |state, _| held(state, t1.id()).0 >= 8.0)
         .await;
@@ -507,5 +491,118 @@ async fn a_maintenance_window_drains_the_agent_after_inverse_offers() {
     assert_eq!(stayer_log.lock().unwrap().rescinded.len(), 1);
     let _ = (mover, stayer);
     cluster.run_until_idle().await;
+    cluster.assert_settled();
+}
+
+/// The tenants' example up to the point where T2 borrows 4 CPUs.
+struct Tenants {
+    cluster: Cluster,
+    t1: corral_testkit::Running<Tenant>,
+    t1_want: std::sync::Arc<std::sync::Mutex<usize>>,
+    t1_log: std::sync::Arc<std::sync::Mutex<support::tenant::TenantLog>>,
+    t2: corral_testkit::Running<Tenant>,
+    t2_log: std::sync::Arc<std::sync::Mutex<support::tenant::TenantLog>>,
+}
+
+impl Tenants {
+    async fn borrowing(seed: u64) -> Tenants {
+        let config = MasterConfig::default()
+            .agents(4, cpus(4.0))
+            .quota("t1", guarantee(8.0))
+            .quota("t2", guarantee(8.0))
+            .allocation_interval(INTERVAL)
+            .seed(seed);
+        let mut cluster = Cluster::start(config).await.unwrap();
+        let t1 = Tenant::new("t1", 4, CLEANUP_MS, GRACE);
+        let (t1_want, t1_log) = (t1.want.clone(), t1.log.clone());
+        let t1 = cluster.launch(t1.info(), t1).await;
+        let t2 = Tenant::new("t2", 12, CLEANUP_MS, GRACE).borrowing();
+        let t2_log = t2.log.clone();
+        let t2 = cluster.launch(t2.info(), t2).await;
+        cluster
+            .run_until(secs(10), |state, _| held(state, t2.id()) == (8.0, 4.0))
+            .await;
+        cluster.run_until_idle().await;
+        assert_eq!(held(&cluster.state(), t1.id()), (4.0, 0.0));
+        Tenants {
+            cluster,
+            t1,
+            t1_want,
+            t1_log,
+            t2,
+            t2_log,
+        }
+    }
+
+    /// T1 asks for its whole guarantee.
+    async fn t1_asks_for_8(&self) {
+        *self.t1_want.lock().unwrap() = 8;
+        let driver = self.t1.driver();
+        driver.request(&Role::from("t1"), &cpus(8.0)).await.unwrap();
+        driver.revive(&[]).await.unwrap();
+    }
+}
+
+/// The notice is sent while the borrower is disconnected: it gets it when
+/// it resubscribes, and releases in time.
+#[tokio::test(start_paused = true)]
+async fn a_notice_missed_during_a_disconnection_is_sent_again() {
+    let Tenants {
+        cluster,
+        t1,
+        t2,
+        t2_log,
+        ..
+    } = {
+        let tenants = Tenants::borrowing(21).await;
+        tenants.cluster.break_connection(tenants.t2.id()).unwrap();
+        tenants.t1_asks_for_8().await;
+        tenants
+    };
+    cluster
+        .run_until(secs(30), |state, _| held(state, t1.id()).0 >= 8.0)
+        .await;
+    cluster.run_until_idle().await;
+    let trace = cluster.trace();
+    let log = t2_log.lock().unwrap();
+    assert_eq!(log.notices.len(), 1, "{}", trace.dump());
+    assert_eq!(log.regular(), 8, "the regular tasks are untouched");
+    assert_eq!(
+        trace.calls_of_kind(t2.id(), CallType::AcceptInverseOffers).len(),
+        1,
+        "released by the framework, not at the deadline"
+    );
+    drop(log);
+    cluster.assert_settled();
+}
+
+/// A borrower that never hears the notice (its stream went silent) loses
+/// its borrowed tasks at the deadline all the same, and only those.
+#[tokio::test(start_paused = true)]
+async fn a_silent_borrower_is_revoked_at_the_deadline() {
+    let tenants = Tenants::borrowing(22).await;
+    let cluster = &tenants.cluster;
+    let (t1, t2) = (&tenants.t1, &tenants.t2);
+    cluster.silence(t2.id()).unwrap();
+    let asked_at = cluster.now();
+    tenants.t1_asks_for_8().await;
+    cluster
+        .run_until(secs(30), |state, _| held(state, t1.id()).0 >= 8.0)
+        .await;
+    let took = cluster.now() - asked_at;
+    let notice = MasterConfig::default().revocation_notice;
+    assert!(
+        took >= notice && took <= notice + GRACE + INTERVAL,
+        "T1 got its 8 after {took:?}"
+    );
+    let state = cluster.state();
+    let live_t2 = state
+        .tasks
+        .iter()
+        .filter(|t| &t.framework == t2.id() && !is_terminal(t.state))
+        .count();
+    assert_eq!(live_t2, 8, "only the borrowed tasks were taken");
+    cluster.run_until_idle().await;
+    assert_eq!(tenants.t2_log.lock().unwrap().regular(), 8);
     cluster.assert_settled();
 }
