@@ -114,10 +114,12 @@ fn reserve_then_launch_in_one_accept_and_the_reservation_stays_with_the_role() {
     // A framework of another role is never offered the reserved cpus.
     let (_, other_stream) = subscribe(&mut core, "batch", "batch");
     let mut now = Duration::ZERO;
+    let mut seen = 0;
     for _ in 0..20 {
         now += Duration::from_millis(100);
         core.tick(now);
         for offer in offers_on(&core.take_outbox(), &other_stream) {
+            seen += 1;
             assert!(
                 offered(&offer).reserved_for(&web).is_empty(),
                 "web's reservation offered to batch: {}",
@@ -126,6 +128,7 @@ fn reserve_then_launch_in_one_accept_and_the_reservation_stays_with_the_role() {
         }
         core.check_invariants().unwrap();
     }
+    assert!(seen > 0, "batch was offered the unreserved rest");
 }
 
 #[test]
@@ -236,4 +239,84 @@ fn request_names_subscribed_roles_only() {
         .unwrap_err();
     assert!(matches!(err, CallError::InvalidRequest(_)), "{err}");
     core.check_invariants().unwrap();
+}
+
+#[test]
+fn a_request_goes_with_the_framework_that_made_it() {
+    use corral::pb::framework_info::capability::Type as Capability;
+    use corral_testkit::allocator::Quota;
+
+    let config = MasterConfig::default()
+        .agents(1, Resources::parse("cpus:8").unwrap())
+        .quota(
+            "a",
+            Quota {
+                guarantee: Resources::parse("cpus:4").unwrap(),
+                limit: None,
+            },
+        )
+        .seed(1);
+    let mut core = MasterCore::new(config).unwrap();
+    let mut now = Duration::ZERO;
+    let (a, a_stream) = subscribe(&mut core, "a", "a");
+    let request = pb::Call {
+        request: Some(pb::call::Request {
+            requests: vec![pb::Request {
+                agent_id: None,
+                resources: resources("cpus:4"),
+            }],
+        }),
+        ..call(&a, CallType::Request)
+    };
+    core.handle(now, Some(a_stream.as_str()), request).unwrap();
+    core.handle(now, Some(a_stream.as_str()), call(&a, CallType::Teardown))
+        .unwrap();
+    core.take_outbox();
+
+    // A borrower is lent a's idle guarantee: nobody in `a` wants it now.
+    let sub = core
+        .subscribe(
+            now,
+            subscribe_call(
+                framework_info("c", &["c"], &[Capability::RevocableResources]),
+                &[],
+            ),
+        )
+        .unwrap();
+    let mut lent = 0.0;
+    for _ in 0..5 {
+        now += Duration::from_secs(1);
+        core.tick(now);
+        for offer in offers_on(&core.take_outbox(), &sub.stream) {
+            lent += offered(&offer).only_revocable().cpus();
+        }
+    }
+    assert_eq!(lent, 4.0, "a's idle guarantee is lent once a is gone");
+    core.check_invariants().unwrap();
+}
+
+#[test]
+fn a_reservation_the_offers_cannot_cover_fails_the_call_before_anything_changes() {
+    let mut core = core();
+    let (fw, stream) = subscribe(&mut core, "web", "web");
+    let offer = offers_on(&core.take_outbox(), &stream).remove(0);
+    let before = core.state(Duration::ZERO);
+    // The launch takes 3 of the 4 cpus first, so reserving 2 cannot apply.
+    let task = task("t", &offer, "cpus:3", &[]);
+    let accept = accept_call(
+        &fw,
+        &[&offer.id],
+        vec![
+            launch(vec![task]),
+            reserve(pb::offer::operation::Type::Reserve, "cpus(web):2"),
+        ],
+        None,
+    );
+    let err = core
+        .handle(Duration::ZERO, Some(stream.as_str()), accept)
+        .unwrap_err();
+    assert!(matches!(err, CallError::InvalidOperation(_)), "{err}");
+    assert!(err.to_string().contains("RESERVE of cpus:2"), "{err}");
+    assert_eq!(core.state(Duration::ZERO), before, "nothing changed");
+    assert!(core.take_outbox().is_empty(), "no task was launched");
 }

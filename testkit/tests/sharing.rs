@@ -568,7 +568,9 @@ async fn a_notice_missed_during_a_disconnection_is_sent_again() {
     assert_eq!(log.notices.len(), 1, "{}", trace.dump());
     assert_eq!(log.regular(), 8, "the regular tasks are untouched");
     assert_eq!(
-        trace.calls_of_kind(t2.id(), CallType::AcceptInverseOffers).len(),
+        trace
+            .calls_of_kind(t2.id(), CallType::AcceptInverseOffers)
+            .len(),
         1,
         "released by the framework, not at the deadline"
     );
@@ -586,6 +588,12 @@ async fn a_silent_borrower_is_revoked_at_the_deadline() {
     cluster.silence(t2.id()).unwrap();
     let asked_at = cluster.now();
     tenants.t1_asks_for_8().await;
+    cluster.advance(secs(1)).await;
+    // An answer naming one bogus id records nothing.
+    let notice = cluster.state().notices[0].id.clone();
+    let answer = [notice, corral::OfferId::new("bogus")];
+    assert!(t2.driver().decline_inverse_offers(&answer).await.is_err());
+    assert_eq!(cluster.state().notices[0].answer, None);
     cluster
         .run_until(secs(30), |state, _| held(state, t1.id()).0 >= 8.0)
         .await;
@@ -605,4 +613,96 @@ async fn a_silent_borrower_is_revoked_at_the_deadline() {
     cluster.run_until_idle().await;
     assert_eq!(tenants.t2_log.lock().unwrap().regular(), 8);
     cluster.assert_settled();
+}
+
+/// Two owners reclaim on the same agent: each gets its own tasks back,
+/// both by the same deadline (the borrower keeps its tasks to the end).
+#[tokio::test(start_paused = true)]
+async fn two_owners_reclaiming_on_one_agent_each_get_theirs() {
+    let config = MasterConfig::default()
+        .agents(1, cpus(8.0))
+        .quota("a", guarantee(4.0))
+        .quota("b", guarantee(4.0))
+        .allocation_interval(INTERVAL)
+        .seed(8);
+    let mut cluster = Cluster::start(config).await.unwrap();
+    let a = Tenant::new("a", 0, CLEANUP_MS, GRACE);
+    let a_want = a.want.clone();
+    let a = cluster.launch(a.info(), a).await;
+    let b = Tenant::new("b", 0, CLEANUP_MS, GRACE);
+    let b_want = b.want.clone();
+    let b = cluster.launch(b.info(), b).await;
+    let c = Keeper(Tenant::new("c", 8, CLEANUP_MS, GRACE).borrowing());
+    let c_log = c.0.log.clone();
+    let c = cluster.launch(c.0.info(), c).await;
+    cluster
+        .run_until(secs(10), |state, _| held(state, c.id()) == (0.0, 8.0))
+        .await;
+
+    let asked_at = cluster.now();
+    for (tenant, want, role) in [(&a, &a_want, "a"), (&b, &b_want, "b")] {
+        *want.lock().unwrap() = 4;
+        let driver = tenant.driver();
+        driver.request(&Role::from(role), &cpus(4.0)).await.unwrap();
+        driver.revive(&[]).await.unwrap();
+    }
+    cluster
+        .run_until(secs(10), |state, _| {
+            held(state, a.id()).0 >= 4.0 && held(state, b.id()).0 >= 4.0
+        })
+        .await;
+    let took = cluster.now() - asked_at;
+    let notice = MasterConfig::default().revocation_notice;
+    assert!(
+        took <= notice + GRACE + INTERVAL,
+        "both owners served after {took:?}"
+    );
+    let taken: usize = c_log
+        .lock()
+        .unwrap()
+        .notices
+        .iter()
+        .map(|(_, n)| n.tasks.len())
+        .sum();
+    assert_eq!(taken, 8, "four tasks for each owner");
+    cluster.run_until_idle().await;
+    cluster.assert_settled();
+}
+
+/// An agent lost while down for maintenance stays out of the allocation
+/// when it comes back during its window, and returns when the window ends.
+#[tokio::test(start_paused = true)]
+async fn an_agent_back_during_its_window_stays_down_until_the_end() {
+    let config = MasterConfig::default()
+        .agent(AgentSpec::new("a-0", cpus(4.0)))
+        .agent(AgentSpec::new("a-1", cpus(4.0)))
+        .allocation_interval(INTERVAL)
+        .seed(12);
+    let mut cluster = Cluster::start(config).await.unwrap();
+    let tenant = Tenant::new("web", 6, CLEANUP_MS, GRACE);
+    let log = tenant.log.clone();
+    let web = cluster.launch(tenant.info(), tenant).await;
+    cluster.run_until_idle().await;
+    let agent = AgentId::new("a-0");
+    cluster
+        .schedule_maintenance(&agent, secs(1), Some(secs(20)))
+        .unwrap();
+    cluster.advance(secs(2)).await;
+    cluster.lose_agent(&agent).unwrap();
+    cluster.advance(secs(1)).await;
+    cluster.restore_agent(&agent).unwrap();
+    // Still in the window: nothing offered there, nothing runs there.
+    for _ in 0..10 {
+        cluster.advance(secs(1)).await;
+        let state = cluster.state();
+        assert!(state.offers.iter().all(|o| o.agent != agent));
+        assert_eq!(state.agent(&agent).unwrap().allocated.cpus(), 0.0);
+    }
+    // After the window the framework gets its six tasks back.
+    cluster
+        .run_until(secs(30), |state, _| held(state, web.id()).0 >= 6.0)
+        .await;
+    assert!(cluster.now() >= secs(21), "not before the window ends");
+    assert_eq!(log.lock().unwrap().live.len(), 6);
+    cluster.check().unwrap();
 }

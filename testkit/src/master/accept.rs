@@ -107,6 +107,11 @@ impl MasterCore {
         };
         for offer in &valid {
             pool.left += &offer.resources;
+        }
+        // A RESERVE or UNRESERVE that would not apply fails the whole call
+        // now, before anything changes.
+        dry_run(&pool, &operations)?;
+        for offer in &valid {
             self.offers.retire(&offer.id, Retirement::Accepted);
         }
         for operation in operations {
@@ -308,50 +313,45 @@ impl MasterCore {
 
     /// RESERVE inside an ACCEPT: `reserved` (the target form) replaces its
     /// unreserved counterpart in what the offers hold, so later operations
-    /// of the call can use it. Not held unreserved: skipped with a warning
-    /// (as Mesos drops an operation that does not apply).
+    /// of the call can use it. [`dry_run`] has checked it applies.
     fn reserve_in_offer(&mut self, fw: &FrameworkId, pool: &mut OfferPool, reserved: &Resources) {
-        let mut source = Resources::new();
-        for entry in reserved.iter() {
-            let mut entry = entry.clone();
-            entry.reservation = None;
-            source.push(entry);
-        }
-        if !pool.left.contains(&source) {
-            warn!(framework = %fw, wanted = %source, left = %pool.left, "RESERVE of resources the offers do not hold; skipped");
-            return;
-        }
-        match self
+        let source = unreserved_form(reserved);
+        let result = self
             .allocator
-            .reserve_allocated(fw, &pool.agent, &pool.role, &source)
-        {
-            Ok(converted) => {
-                take(pool, &source);
-                pool.left += &converted;
-                self.sync_agent(&pool.agent);
-                info!(framework = %fw, agent = %pool.agent, resources = %converted, "reserved");
-            }
-            Err(err) => warn!(framework = %fw, %err, "RESERVE refused; skipped"),
-        }
+            .reserve_allocated(fw, &pool.agent, &pool.role, &source);
+        self.converted(fw, pool, &source, result);
     }
 
     /// UNRESERVE inside an ACCEPT: the reverse of [`Self::reserve_in_offer`].
     fn unreserve_in_offer(&mut self, fw: &FrameworkId, pool: &mut OfferPool, reserved: &Resources) {
-        if !pool.left.contains(reserved) {
-            warn!(framework = %fw, wanted = %reserved, left = %pool.left, "UNRESERVE of resources the offers do not hold; skipped");
-            return;
-        }
-        match self
+        let result = self
             .allocator
-            .unreserve_allocated(fw, &pool.agent, reserved)
-        {
-            Ok(converted) => {
-                take(pool, reserved);
-                pool.left += &converted;
+            .unreserve_allocated(fw, &pool.agent, reserved);
+        self.converted(fw, pool, reserved, result);
+    }
+
+    /// Swaps `from` for what the allocator converted it to in the offer
+    /// pool, and keeps the master's agent record in step.
+    fn converted(
+        &mut self,
+        fw: &FrameworkId,
+        pool: &mut OfferPool,
+        from: &Resources,
+        result: Result<Resources, crate::allocator::AllocatorError>,
+    ) {
+        match result {
+            Ok(to) if pool.left.contains(from) => {
+                take(pool, from);
+                pool.left += &to;
                 self.sync_agent(&pool.agent);
-                info!(framework = %fw, agent = %pool.agent, resources = %converted, "unreserved");
+                info!(framework = %fw, agent = %pool.agent, %from, %to, "reservation changed");
             }
-            Err(err) => warn!(framework = %fw, %err, "UNRESERVE refused; skipped"),
+            Ok(_) => {
+                error!(framework = %fw, %from, "converted resources the offers do not hold (books disagree)")
+            }
+            Err(err) => {
+                warn!(framework = %fw, %err, "reservation did not apply (its dry run did); skipped")
+            }
         }
     }
 
@@ -460,6 +460,61 @@ fn take(pool: &mut OfferPool, charge: &Resources) {
         // check_fits passed just before, so this is a bug in Resources.
         error!(%err, "subtracting a checked charge from the offers failed");
     }
+}
+
+/// `reserved` without its reservation: what a RESERVE converts from.
+fn unreserved_form(reserved: &Resources) -> Resources {
+    let mut out = Resources::new();
+    for entry in reserved.iter() {
+        let mut entry = entry.clone();
+        entry.reservation = None;
+        out.push(entry);
+    }
+    out
+}
+
+/// Plays the call's operations on a copy of what the offers hold: each
+/// RESERVE / UNRESERVE must find its resources there, in order (tasks that
+/// fit take theirs first; a task that does not fit is answered later with
+/// TASK_ERROR and takes nothing).
+fn dry_run(pool: &OfferPool, operations: &[Op]) -> Result<(), CallError> {
+    let mut left = pool.left.clone();
+    let fail = |what: &str, wanted: &Resources, left: &Resources| {
+        let message = format!(
+            "{what} of {}: the offers hold only {} of that form",
+            wanted.unallocated(),
+            left.unallocated()
+        );
+        warn!(%message, "ACCEPT refused");
+        CallError::InvalidOperation(message)
+    };
+    for op in operations {
+        match op {
+            Op::Tasks(tasks) | Op::Group { tasks, .. } => {
+                for task in tasks {
+                    if let Ok(wanted) = stamp(pool, &task.resources, "task") {
+                        if let Some(rest) = left.checked_sub(&wanted) {
+                            left = rest;
+                        }
+                    }
+                }
+            }
+            Op::Reserve(reserved) => {
+                let source = unreserved_form(reserved);
+                left = left
+                    .checked_sub(&source)
+                    .ok_or_else(|| fail("RESERVE", &source, &left))?;
+                left += reserved;
+            }
+            Op::Unreserve(reserved) => {
+                left = left
+                    .checked_sub(reserved)
+                    .ok_or_else(|| fail("UNRESERVE", reserved, &left))?;
+                left += &unreserved_form(reserved);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The resources of a RESERVE or UNRESERVE, in reserved form, each

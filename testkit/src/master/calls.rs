@@ -3,6 +3,7 @@
 //! inverse offer replies. Each runs after the stream check in
 //! [`MasterCore::handle`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use corral::pb;
@@ -259,13 +260,14 @@ impl MasterCore {
         Ok(())
     }
 
-    /// REQUEST: what each named role wants to hold in total, as explicit
-    /// demand for the allocator (which reclaims lent resources for it and
-    /// stops lending its idle ones). Each resource names its role in
-    /// `allocation_info` (a framework with one role may leave it out); the
-    /// quantities of a role are summed, and replace the role's previous
-    /// request. A call with no requests clears the framework's roles'
-    /// requests. An allocation runs at once.
+    /// REQUEST: what the framework wants to hold in each named role, as
+    /// explicit demand for the allocator (which reclaims lent resources for
+    /// the role and stops lending its idle ones). Each resource names its
+    /// role in `allocation_info` (a framework with one role may leave it
+    /// out); a role's quantities are summed and replace the framework's
+    /// previous request for that role. A call with no requests withdraws
+    /// all of the framework's requests. A role's demand is the sum over its
+    /// frameworks; it goes when they do. An allocation runs at once.
     pub(super) fn request(
         &mut self,
         now: Duration,
@@ -276,7 +278,7 @@ impl MasterCore {
         let only_role = (roles.len() == 1)
             .then(|| roles.iter().next().cloned())
             .flatten();
-        let mut wanted: std::collections::BTreeMap<Role, Resources> = Default::default();
+        let mut wanted: BTreeMap<Role, Resources> = BTreeMap::new();
         for one in &request.requests {
             let parsed = Resources::from_pb(&one.resources)
                 .map_err(|e| CallError::InvalidRequest(format!("invalid resources: {e}")))?;
@@ -301,19 +303,35 @@ impl MasterCore {
                 *wanted.entry(role).or_default() += &one;
             }
         }
+        let Some(record) = self.frameworks.get_mut(fw) else {
+            return Ok(());
+        };
+        let mut touched: BTreeSet<Role> = wanted.keys().cloned().collect();
         if request.requests.is_empty() {
-            for role in &roles {
-                wanted.insert(role.clone(), Resources::new());
-            }
+            touched.extend(std::mem::take(&mut record.requests).into_keys());
         }
-        for (role, resources) in &wanted {
+        for (role, resources) in wanted {
             tracing::info!(framework = %fw, %role, %resources, "resources requested");
-            allocator_ok(self.allocator.request(role, resources), "request");
+            record.requests.insert(role, resources);
         }
-        if let Some(record) = self.frameworks.get_mut(fw) {
-            record.requests.extend(request.requests);
-        }
+        self.sync_requests(&touched);
         self.allocate_now(now);
         Ok(())
+    }
+}
+
+impl MasterCore {
+    /// Tells the allocator each role's demand: the sum of its frameworks'
+    /// requests (none: the role's request is cleared).
+    pub(super) fn sync_requests(&mut self, roles: &BTreeSet<Role>) {
+        for role in roles {
+            let mut sum = Resources::new();
+            for record in self.frameworks.values() {
+                if let Some(asked) = record.requests.get(role) {
+                    sum += asked;
+                }
+            }
+            allocator_ok(self.allocator.request(role, &sum), "request");
+        }
     }
 }

@@ -461,6 +461,7 @@ impl MasterCore {
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
         allocator_ok(self.allocator.remove_framework(fw), "remove_framework");
+        self.sync_requests(&record.requests.keys().cloned().collect());
         self.removed.insert(fw.clone());
         if let Some(stream) = record.stream() {
             self.outbox.push(Outgoing::Close {

@@ -229,6 +229,10 @@ impl MasterCore {
                 .add_agent_in_use(agent.clone(), spec.resources.clone(), &used),
             "add_agent_in_use",
         );
+        if self.maintenance.get(agent).is_some_and(|m| m.down) {
+            // Back during its maintenance window: still offered to nobody.
+            allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+        }
         for ((fw, task), was) in frozen {
             let Some(record) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) else {
                 continue;

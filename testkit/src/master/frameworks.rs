@@ -1,11 +1,11 @@
 //! The master's record of one framework: its FrameworkInfo as validated,
 //! its roles and suppressed roles, and whether its event stream is open.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use corral::pb;
-use corral::{FrameworkId, Role};
+use corral::{FrameworkId, Resources, Role};
 
 use crate::allocator::FrameworkSpec;
 
@@ -46,8 +46,9 @@ pub struct FrameworkRecord {
     pub failover_timeout: Option<Duration>,
     /// Its stream.
     pub connection: Connection,
-    /// The REQUEST calls it made, in order.
-    pub requests: Vec<pb::Request>,
+    /// What it asked for with REQUEST, per role (its latest request naming
+    /// the role). A role's demand is the sum over its frameworks.
+    pub requests: BTreeMap<Role, Resources>,
 }
 
 impl FrameworkRecord {
@@ -66,7 +67,7 @@ impl FrameworkRecord {
             capabilities: Capabilities::default(),
             failover_timeout: None,
             connection,
-            requests: Vec::new(),
+            requests: BTreeMap::new(),
         };
         record.apply(info, valid);
         record

@@ -168,8 +168,12 @@ impl MasterCore {
         for (fw, offer) in maintenance.offers {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
-        if maintenance.down {
+        if maintenance.down && !self.faults.is_lost(agent) {
             allocator_ok(self.allocator.activate_agent(agent), "activate_agent");
+        }
+        // Offers made meanwhile carry the window; they are stale now.
+        for id in self.offers.on_agent(agent) {
+            self.rescind(now, &id);
         }
         self.allocate_now(now);
         Ok(())
@@ -241,7 +245,11 @@ impl MasterCore {
         if let Some(m) = self.maintenance.get_mut(agent) {
             m.down = true;
         }
-        allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+        // A lost agent is out of the allocator; it is deactivated if it
+        // comes back during the window.
+        if !self.faults.is_lost(agent) {
+            allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+        }
         for id in self.offers.on_agent(agent) {
             self.rescind(now, &id);
         }
@@ -268,6 +276,13 @@ impl MasterCore {
                 }
             })
             .min()
+    }
+
+    /// Whether `id` is a maintenance inverse offer made to `fw`.
+    pub(super) fn is_maintenance_offer_of(&self, fw: &FrameworkId, id: &OfferId) -> bool {
+        self.maintenance
+            .values()
+            .any(|m| m.offers.get(fw).is_some_and(|o| &o.id == id))
     }
 
     /// Records answers to maintenance inverse offers; returns the ids that

@@ -14,10 +14,13 @@
 //!    launched first ([`pick_tasks`]). Only tasks on revocable resources lent
 //!    from that owner's pool are candidates, never regular tasks, even those
 //!    sharing an executor with a revocable one;
-//! 4. each borrowing framework gets one **revocation notice** per agent: an
-//!    inverse offer naming the agent, the tasks' revocable resources, the
-//!    tasks (`revoked_task_ids`) and a deadline (`unavailability.start`, in
-//!    the master's clock) [`MasterConfig::revocation_notice`] away.
+//! 4. each borrowing framework gets one **revocation notice** per agent and
+//!    owner in that cycle (a later cycle may add another): an inverse offer
+//!    naming the agent, the tasks' revocable resources, the tasks
+//!    (`revoked_task_ids`) and a deadline (`unavailability.start`, in the
+//!    master's clock) [`MasterConfig::revocation_notice`] away. A
+//!    disconnected framework gets its notices when it resubscribes; the
+//!    deadline runs from when the notice was made all the same.
 //!
 //! The framework may release the tasks itself (KILL, then
 //! ACCEPT_INVERSE_OFFERS), or decline and keep them until the deadline. At
@@ -182,6 +185,7 @@ impl MasterCore {
     /// Acts on what the allocator says must come back (see the module
     /// docs). Runs before each allocation.
     pub(super) fn reclaim(&mut self, now: Duration) {
+        self.sweep_revocations();
         for reclaim in self.allocator.reclaim_needed() {
             self.reclaim_on_agent(now, reclaim);
         }
@@ -197,8 +201,13 @@ impl MasterCore {
         let mut need = lent_scalars(&reclaim.resources, reservation);
         let agent = &reclaim.agent;
 
-        // 1. Tasks already under notice are coming back.
-        for notice in self.revocations.iter().filter(|n| &n.agent == agent) {
+        // 1. Tasks already under notice for this owner are coming back.
+        let owner = &reclaim.owner;
+        for notice in self
+            .revocations
+            .iter()
+            .filter(|n| &n.agent == agent && &n.owner == owner)
+        {
             for task in &notice.tasks {
                 if let Some(record) = self.tasks.get(&notice.framework, task) {
                     take_from(&mut need, &lent_scalars(&record.resources, reservation));
@@ -333,6 +342,7 @@ impl MasterCore {
 
     /// Sends a resubscribed framework its outstanding notices again.
     pub(super) fn resend_revocations(&mut self, fw: &FrameworkId) {
+        self.sweep_revocations();
         let events: Vec<pb::Event> = self
             .revocations
             .iter()
@@ -392,13 +402,24 @@ impl MasterCore {
         } else {
             NoticeAnswer::Keeping
         };
-        let rest = self.answer_revocations(fw, ids, answer);
-        let unknown = self.answer_maintenance(fw, rest, accept);
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(CallError::UnknownInverseOffers(unknown))
+        // Every id is checked before any answer is recorded.
+        let unknown: Vec<OfferId> = ids
+            .iter()
+            .filter(|id| {
+                let notice = self.revocations.get(id).is_some_and(|n| &n.framework == fw);
+                !notice && !self.is_maintenance_offer_of(fw, id)
+            })
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(CallError::UnknownInverseOffers(unknown));
         }
+        let rest = self.answer_revocations(fw, ids, answer);
+        let left = self.answer_maintenance(fw, rest, accept);
+        if !left.is_empty() {
+            tracing::error!(?left, "inverse offers vanished while answering (a bug)");
+        }
+        Ok(())
     }
 }
 

@@ -53,8 +53,8 @@ pub struct FrameworkSnapshot {
     pub stream_id: Option<String>,
     /// Status updates waiting for its acknowledgement.
     pub pending_updates: usize,
-    /// The requests it made with REQUEST calls, in order.
-    pub requests: Vec<pb::Request>,
+    /// What it asked for with REQUEST, per role.
+    pub requests: BTreeMap<Role, Resources>,
 }
 
 /// One task.
