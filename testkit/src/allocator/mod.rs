@@ -97,6 +97,8 @@ mod roles;
 mod tree;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_convert;

@@ -6,11 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::test_support::*;
 use super::*;
-
-fn res(text: &str) -> Resources {
-    Resources::parse(text).expect("test resources parse")
-}
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
@@ -23,28 +20,7 @@ fn spec(roles: &[&str]) -> FrameworkSpec {
     }
 }
 
-fn fw(id: &str) -> FrameworkId {
-    FrameworkId::new(id)
-}
-
-fn agent(id: &str) -> AgentId {
-    AgentId::new(id)
-}
-
-fn role(name: &str) -> Role {
-    Role::new(name)
-}
-
 /// An allocator with `n` identical agents `a0..` of `cpus:4;mem:4096`.
-fn cluster(n: usize) -> Allocator {
-    let mut a = Allocator::new(AllocatorConfig::default());
-    for i in 0..n {
-        a.add_agent(agent(&format!("a{i}")), res("cpus:4;mem:4096"))
-            .expect("add agent");
-    }
-    a
-}
-
 fn count_by<K: Ord>(allocs: &[Allocation], key: impl Fn(&Allocation) -> K) -> BTreeMap<K, usize> {
     let mut out = BTreeMap::new();
     for a in allocs {

@@ -3,46 +3,8 @@
 //! what is held there stays held and recoverable, its free resources do not
 //! count toward guarantees, and reclaim never names it.
 
-use std::time::Duration;
-
+use super::test_support::*;
 use super::*;
-
-fn res(text: &str) -> Resources {
-    Resources::parse(text).expect("test resources parse")
-}
-
-fn role(name: &str) -> Role {
-    Role::new(name)
-}
-
-fn fw(id: &str) -> FrameworkId {
-    FrameworkId::new(id)
-}
-
-fn agent(id: &str) -> AgentId {
-    AgentId::new(id)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn spec(roles: &[&str], revocable: bool) -> FrameworkSpec {
-    FrameworkSpec {
-        roles: roles.iter().map(|r| role(r)).collect(),
-        suppressed: Default::default(),
-        revocable,
-    }
-}
-
-fn cluster(n: usize) -> Allocator {
-    let mut a = Allocator::new(AllocatorConfig::default());
-    for i in 0..n {
-        a.add_agent(agent(&format!("a{i}")), res("cpus:4;mem:4096"))
-            .expect("add agent");
-    }
-    a
-}
 
 fn guarantee(cpus: f64) -> Quota {
     Quota {

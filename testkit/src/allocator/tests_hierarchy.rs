@@ -5,15 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::test_support::*;
 use super::*;
-
-fn res(text: &str) -> Resources {
-    Resources::parse(text).expect("test resources parse")
-}
-
-fn role(name: &str) -> Role {
-    Role::new(name)
-}
 
 fn spec(roles: &[&str]) -> FrameworkSpec {
     FrameworkSpec {

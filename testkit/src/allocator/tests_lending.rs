@@ -1,37 +1,8 @@
 //! Scenario tests of lending idle guaranteed and reserved resources as
 //! revocable resources, demand, and reclaim.
 
-use std::time::Duration;
-
+use super::test_support::*;
 use super::*;
-
-fn res(text: &str) -> Resources {
-    Resources::parse(text).expect("test resources parse")
-}
-
-fn role(name: &str) -> Role {
-    Role::new(name)
-}
-
-fn fw(id: &str) -> FrameworkId {
-    FrameworkId::new(id)
-}
-
-fn agent(id: &str) -> AgentId {
-    AgentId::new(id)
-}
-
-fn spec(roles: &[&str], revocable: bool) -> FrameworkSpec {
-    FrameworkSpec {
-        roles: roles.iter().map(|r| role(r)).collect(),
-        suppressed: Default::default(),
-        revocable,
-    }
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
 
 fn ok(a: &Allocator) {
     if let Err(why) = a.check_invariants() {

@@ -3,19 +3,8 @@
 
 use std::time::Duration;
 
+use super::test_support::*;
 use super::*;
-
-fn res(text: &str) -> Resources {
-    Resources::parse(text).expect("test resources parse")
-}
-
-fn role(name: &str) -> Role {
-    Role::new(name)
-}
-
-fn fw(id: &str) -> FrameworkId {
-    FrameworkId::new(id)
-}
 
 fn spec(roles: &[&str]) -> FrameworkSpec {
     FrameworkSpec {
