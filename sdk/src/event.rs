@@ -58,7 +58,9 @@ pub enum Event {
     /// Maintenance inverse offers: requests to vacate agents.
     InverseOffers(Vec<InverseOffer>),
     /// The master will take back revocable resources: the notice names the
-    /// tasks and the deadline. One event per notice. Answer it with
+    /// tasks and the deadline. One event per notice: the copies the master
+    /// sends again on resubscription are hidden, as for
+    /// [`Scheduler::revocation`](crate::Scheduler::revocation). Answer it with
     /// [`Driver::release`](crate::Driver::release) or
     /// [`Driver::decline_revocation`](crate::Driver::decline_revocation);
     /// an unanswered notice is taken at its deadline.

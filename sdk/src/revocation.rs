@@ -16,7 +16,9 @@
 //! Either way, once every task named has ended the master withdraws the
 //! notice (an inverse offer rescinded, see
 //! [`Scheduler::inverse_offer_rescinded`]). Notices reach
-//! [`Scheduler::revocation`], one call per notice; its default releases.
+//! [`Scheduler::revocation`], one call per notice (the copies the master
+//! sends again when the framework resubscribes are hidden until it
+//! withdraws the notice); its default releases.
 //!
 //! On the wire a notice is an `InverseOffer` whose corral extension
 //! `revoked_task_ids` is non-empty; maintenance inverse offers (which name

@@ -189,6 +189,35 @@ fn notice_event(notice: &RevocationNotice) -> pb::Event {
     inverse_offers_event(vec![notice.to_pb(&FrameworkId::from("fw-1"))])
 }
 
+/// RESCIND_INVERSE_OFFER: the master withdraws notice (or inverse offer) `id`.
+fn rescind_inverse_event(id: &str) -> pb::Event {
+    let mut e = event(pb::event::Type::RescindInverseOffer);
+    e.rescind_inverse_offer = Some(pb::event::RescindInverseOffer {
+        inverse_offer_id: pb::OfferId { value: id.into() },
+    });
+    e
+}
+
+/// Breaks the live stream and waits until the runtime has resubscribed;
+/// returns the new stream.
+async fn break_and_resubscribe(wire: &Scripted) -> EventTx {
+    let count = || wire.wire.lock().unwrap().subscriptions.len();
+    let before = count();
+    wire.stream(before - 1)
+        .send(Err(TransportError::Unavailable("master failover".into())))
+        .unwrap();
+    for _ in 0..20 {
+        if count() > before {
+            break;
+        }
+        tokio::time::advance(Duration::from_millis(250)).await;
+        settle().await;
+    }
+    assert_eq!(count(), before + 1, "resubscribed");
+    settle().await;
+    wire.stream(before)
+}
+
 /// A maintenance inverse offer for the whole of agent-2.
 fn maintenance(id: &str) -> pb::InverseOffer {
     pb::InverseOffer {
@@ -587,13 +616,7 @@ async fn a_revocation_notice_reaches_revocation_not_inverse_offers() {
     master
         .send(Ok(notice_event(&notice("rev-1", &["t1", "t2"]))))
         .unwrap();
-    let mut rescind = event(pb::event::Type::RescindInverseOffer);
-    rescind.rescind_inverse_offer = Some(pb::event::RescindInverseOffer {
-        inverse_offer_id: pb::OfferId {
-            value: "rev-1".into(),
-        },
-    });
-    master.send(Ok(rescind)).unwrap();
+    master.send(Ok(rescind_inverse_event("rev-1"))).unwrap();
     settle().await;
     let lines: Vec<String> = rec
         .lines()
@@ -611,6 +634,93 @@ async fn a_revocation_notice_reaches_revocation_not_inverse_offers() {
         wire.calls_of(CallType::AcceptInverseOffers).is_empty()
             && wire.calls_of(CallType::Kill).is_empty(),
         "an overriding handler decides alone"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+/// The lines about revocation notices and their withdrawal.
+fn notice_lines(rec: &Recorder) -> Vec<String> {
+    rec.lines()
+        .into_iter()
+        .filter(|l| l.starts_with("revocation") || l.starts_with("inverse offer rescinded"))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_resent_on_resubscription_reaches_revocation_once() {
+    let wire = Scripted::default();
+    let rec = Recorder {
+        on_revocation: OnRevocation::Decline,
+        ..Recorder::default()
+    };
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    let n = notice("rev-1", &["t1"]);
+    wire.stream(0).send(Ok(notice_event(&n))).unwrap();
+    settle().await;
+    // The master fails over; the new one sends the outstanding (already
+    // answered) notice again, then an offer.
+    let master = break_and_resubscribe(&wire).await;
+    master.send(Ok(notice_event(&n))).unwrap();
+    master.send(Ok(offer_event("o1", "a", 1.0))).unwrap();
+    settle().await;
+    let lines: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("revocation") || l.starts_with("offer"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "revocation rev-1 on agent-1 of t1 by 30s",
+            "offer o1 role a"
+        ],
+        "the resend is hidden; the events after it still come"
+    );
+    assert!(rec
+        .lines()
+        .contains(&"subscribed fw-1 resubscribed=true".to_owned()));
+    assert_eq!(
+        wire.calls_of(CallType::DeclineInverseOffers).len(),
+        1,
+        "answered once"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_id_is_delivered_again_once_the_master_withdrew_it() {
+    let wire = Scripted::default();
+    let rec = Recorder::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    let first = notice("rev-1", &["t1"]);
+    wire.stream(0).send(Ok(notice_event(&first))).unwrap();
+    settle().await;
+    let master = break_and_resubscribe(&wire).await;
+    master.send(Ok(notice_event(&first))).unwrap(); // resent: hidden
+    master.send(Ok(rescind_inverse_event("rev-1"))).unwrap();
+    // A new notice that reuses the id, resent in turn after another
+    // resubscription.
+    let second = notice("rev-1", &["t2"]);
+    master.send(Ok(notice_event(&second))).unwrap();
+    settle().await;
+    let master = break_and_resubscribe(&wire).await;
+    master.send(Ok(notice_event(&second))).unwrap(); // resent: hidden
+    settle().await;
+    assert_eq!(
+        notice_lines(&rec),
+        vec![
+            "revocation rev-1 on agent-1 of t1 by 30s",
+            "inverse offer rescinded rev-1",
+            "revocation rev-1 on agent-1 of t2 by 30s",
+        ]
     );
     driver.stop();
     run.await.unwrap().unwrap();
@@ -809,6 +919,48 @@ async fn the_stream_yields_revocation_notices_and_leaves_the_answer_to_its_reade
     );
     driver.release(&got).await.unwrap();
     assert_eq!(wire.calls_of(CallType::AcceptInverseOffers).len(), 1);
+    driver.stop();
+    drop(events);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_yields_a_resent_notice_once_until_it_is_withdrawn() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let (driver, mut events) = framework.into_stream();
+    assert!(matches!(
+        events.next().await.unwrap(),
+        corral::Event::Subscribed(_)
+    ));
+    let master = wire.stream(0);
+    let first = notice("rev-1", &["t1"]);
+    let second = notice("rev-1", &["t2"]);
+    for e in [
+        notice_event(&first),
+        notice_event(&first), // resent
+        rescind_inverse_event("rev-1"),
+        notice_event(&second), // a new notice reusing the id
+        notice_event(&second), // resent
+        offer_event("o1", "a", 1.0),
+    ] {
+        master.send(Ok(e)).unwrap();
+    }
+    let mut got = Vec::new();
+    loop {
+        match events.next().await.unwrap() {
+            corral::Event::Offers(_) => break,
+            corral::Event::Revocation(n) => {
+                let tasks: Vec<&str> = n.tasks.iter().map(|t| t.as_str()).collect();
+                got.push(format!("revocation {}", tasks.join(",")));
+            }
+            corral::Event::InverseOfferRescinded(id) => got.push(format!("rescinded {id}")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        got,
+        vec!["revocation t1", "rescinded rev-1", "revocation t2",]
+    );
     driver.stop();
     drop(events);
 }

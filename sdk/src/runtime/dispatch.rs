@@ -1,6 +1,7 @@
 //! Hands one event to the scheduler and does what the runtime owes around
-//! it: track offers and tasks, hide resent updates, acknowledge, decline the
-//! unanswered, and turn the scheduler's demand into suppress / revive.
+//! it: track offers and tasks, hide resent updates and revocation notices,
+//! acknowledge, decline the unanswered, and turn the scheduler's demand into
+//! suppress / revive.
 
 use tokio::time::Instant;
 
@@ -37,6 +38,12 @@ pub(crate) async fn event<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S
         }
         Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
         Event::Revocation(notice) => {
+            if !driver.shared.lock().notices.first_delivery(&notice.id) {
+                // Resent on a resubscription: the scheduler has had it
+                // (and may have answered it already).
+                tracing::debug!(notice = %notice.id, "resent revocation notice hidden from the scheduler");
+                return;
+            }
             tracing::info!(
                 notice = %notice.id,
                 agent = %notice.agent_id,
@@ -50,7 +57,12 @@ pub(crate) async fn event<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S
             driver.shared.lock().offers.remove(&id);
             scheduler.rescinded(driver, &id).await;
         }
-        Event::InverseOfferRescinded(id) => scheduler.inverse_offer_rescinded(driver, &id).await,
+        Event::InverseOfferRescinded(id) => {
+            // Withdrawn: the master won't send this notice again, and an id
+            // it reuses later names a new notice.
+            driver.shared.lock().notices.withdrawn(&id);
+            scheduler.inverse_offer_rescinded(driver, &id).await
+        }
         Event::Update(status) => update(driver, scheduler, status).await,
         Event::Message {
             agent_id,

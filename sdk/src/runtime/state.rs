@@ -1,6 +1,7 @@
 //! The runtime's state, owned in one place and shared with every
 //! [`DriverHandle`]: the connection, outstanding offers, known tasks, seen
-//! status updates, suppressed roles and pending revives.
+//! status updates, delivered revocation notices, suppressed roles and
+//! pending revives.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,6 +78,40 @@ impl SeenUpdates {
     }
 }
 
+/// The ids of the revocation notices already handed to the scheduler and
+/// not withdrawn yet, so that the copies the master sends again on every
+/// resubscription (answered or not) are not handed over twice.
+///
+/// An id is forgotten when the master withdraws the notice
+/// (RESCIND_INVERSE_OFFER), so only outstanding notices are remembered.
+/// Unlike offers, notices outlive the connection they came on: they are
+/// kept across disconnections, which is when the resends come.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveredNotices {
+    ids: HashSet<OfferId>,
+}
+
+impl DeliveredNotices {
+    /// Records `id` as delivered; false when it already was (a resend).
+    pub(crate) fn first_delivery(&mut self, id: &OfferId) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        self.ids.insert(id.clone())
+    }
+
+    /// Forgets `id`: the master withdrew the notice (or it was a
+    /// maintenance inverse offer, never recorded).
+    pub(crate) fn withdrawn(&mut self, id: &OfferId) {
+        self.ids.remove(id);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
 /// Revives waiting for their role's rate limit to pass.
 #[derive(Debug, Default)]
 pub(crate) struct ReviveLimiter {
@@ -146,6 +181,8 @@ pub(crate) struct State {
     pub offers: HashMap<OfferId, OutstandingOffer>,
     pub tasks: HashMap<TaskId, TaskRecord>,
     pub seen: SeenUpdates,
+    /// Revocation notices handed to the scheduler and still outstanding.
+    pub notices: DeliveredNotices,
     pub suppressed: BTreeSet<Role>,
     pub revives: ReviveLimiter,
     pub stop: Option<StopKind>,
@@ -176,6 +213,7 @@ impl Shared {
                 offers: HashMap::new(),
                 tasks: HashMap::new(),
                 seen: SeenUpdates::default(),
+                notices: DeliveredNotices::default(),
                 suppressed,
                 revives: ReviveLimiter::default(),
                 stop: None,
@@ -193,5 +231,23 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_is_delivered_once_until_withdrawn_then_forgotten() {
+        let mut notices = DeliveredNotices::default();
+        let id = OfferId::from("rev-1");
+        assert!(notices.first_delivery(&id));
+        assert!(!notices.first_delivery(&id), "a resend");
+        assert!(notices.first_delivery(&OfferId::from("rev-2")));
+        notices.withdrawn(&id);
+        notices.withdrawn(&OfferId::from("maintenance-1"));
+        assert_eq!(notices.len(), 1, "only rev-2 is still outstanding");
+        assert!(notices.first_delivery(&id), "a new notice reusing the id");
     }
 }
