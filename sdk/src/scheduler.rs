@@ -28,8 +28,8 @@ use crate::{AgentId, ExecutorId, OfferId, Role};
 /// - **Revocation**: tasks launched on revocable resources (lent from
 ///   another role's idle share, see [`Offer::revocable`]) can be taken back.
 ///   The master then sends a [`RevocationNotice`] naming the tasks and a
-///   deadline, handed to [`revocation`] once (the copies the master sends
-///   again on resubscription are hidden). By default the framework releases
+///   deadline, handed to [`revocation`] (again after a resubscription only
+///   while it is unanswered). By default the framework releases
 ///   them at once, gracefully (see [`revocation`] for why); override it to
 ///   keep them until the deadline with [`Driver::decline_revocation`], e.g.
 ///   to let a nearly finished task complete.
@@ -69,23 +69,19 @@ pub trait Scheduler: Send {
     /// are killed at `notice.deadline` unless the framework releases them
     /// sooner.
     ///
-    /// Called once per notice, a notice being known by its id from the
-    /// first time it arrives until the master withdraws it
-    /// ([`inverse_offer_rescinded`] with that id). The master sends every
-    /// outstanding notice again each time the framework resubscribes (after
-    /// a disconnection or a master failover), answered or not; the runtime
-    /// hides those copies (logged at debug level) instead of calling this
-    /// again. Once the notice is withdrawn its id is forgotten, and a later
-    /// notice with the same id is a new one, handed over again. The memory
-    /// is the runtime's, for one [`Framework::run`]: a new run (say, a new
-    /// scheduler process) hears each outstanding notice once more.
-    ///
-    /// So there is no second chance: if answering fails (e.g. with
-    /// [`Error::Disconnected`]), the resend after the resubscription does
-    /// not come back here. A scheduler that wants to answer after
-    /// reconnecting keeps the notice and answers it from [`subscribed`] (or
-    /// through a [`DriverHandle`]); left unanswered, the tasks are taken at
-    /// the deadline.
+    /// Called when a notice arrives. The master sends every outstanding
+    /// notice again each time the framework resubscribes (after a
+    /// disconnection or a master failover): the copy of a notice the
+    /// framework has answered (its ACCEPT or DECLINE_INVERSE_OFFERS reached
+    /// the master, e.g. through [`Driver::release`]) is hidden (logged at
+    /// debug level); the copy of an unanswered one comes here again, so an
+    /// answer that failed (say with [`Error::Disconnected`]) gets a second
+    /// chance. A notice is known by its id until the master withdraws it
+    /// ([`inverse_offer_rescinded`] with that id); a later notice reusing
+    /// the id is a new one. The memory is the runtime's, for one
+    /// [`Framework::run`]: a new run (say, a new scheduler process) hears
+    /// each outstanding notice once more. Left unanswered, the tasks are
+    /// taken at the deadline.
     ///
     /// The default releases gracefully ([`Driver::release`]: kill the tasks
     /// now, each with its own kill policy's grace period, and confirm), and

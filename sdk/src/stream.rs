@@ -30,15 +30,14 @@
 //! [`Driver::release`] or [`Driver::decline_revocation`] (one left
 //! unanswered is taken at its deadline, like a declined one).
 //!
-//! Repeats are hidden here too, exactly as for a [`Scheduler`]: the master
-//! sends every outstanding notice again when the framework resubscribes,
-//! and the stream yields each notice once, from its first arrival until the
-//! master withdraws it ([`Event::InverseOfferRescinded`] with its id; a
-//! later notice reusing the id is yielded again). So keep a notice you
-//! could not answer (e.g. the call failed with [`Error::Disconnected`]) and
-//! answer it after [`Event::Subscribed`]: it will not come round again.
-//! The runtime hides them before the stream sees them, so both APIs get the
-//! same events.
+//! Repeats are handled here exactly as for a [`Scheduler`]: the master
+//! sends every outstanding notice again when the framework resubscribes;
+//! the copy of a notice already answered (ACCEPT or DECLINE reached the
+//! master) is hidden, the copy of an unanswered one is yielded again, so a
+//! release that failed with [`Error::Disconnected`] gets its second chance.
+//! Once the master withdraws a notice ([`Event::InverseOfferRescinded`]
+//! with its id) its id is forgotten. The runtime decides before the stream
+//! sees them, so both APIs get the same events.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -693,7 +693,7 @@ async fn a_notice_resent_on_resubscription_reaches_revocation_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_notice_id_is_delivered_again_once_the_master_withdrew_it() {
+async fn a_resent_notice_comes_back_only_while_unanswered_and_ids_are_forgotten_on_withdrawal() {
     let wire = Scripted::default();
     let rec = Recorder::default();
     let framework = Framework::new(info(), wire.clone());
@@ -703,22 +703,24 @@ async fn a_notice_id_is_delivered_again_once_the_master_withdrew_it() {
     let first = notice("rev-1", &["t1"]);
     wire.stream(0).send(Ok(notice_event(&first))).unwrap();
     settle().await;
+    driver.decline_revocation(&first).await.unwrap();
     let master = break_and_resubscribe(&wire).await;
-    master.send(Ok(notice_event(&first))).unwrap(); // resent: hidden
+    master.send(Ok(notice_event(&first))).unwrap(); // answered: hidden
     master.send(Ok(rescind_inverse_event("rev-1"))).unwrap();
-    // A new notice that reuses the id, resent in turn after another
-    // resubscription.
+    // A new notice that reuses the id, left unanswered: its resend after
+    // another resubscription comes back (the master still waits).
     let second = notice("rev-1", &["t2"]);
     master.send(Ok(notice_event(&second))).unwrap();
     settle().await;
     let master = break_and_resubscribe(&wire).await;
-    master.send(Ok(notice_event(&second))).unwrap(); // resent: hidden
+    master.send(Ok(notice_event(&second))).unwrap(); // unanswered: again
     settle().await;
     assert_eq!(
         notice_lines(&rec),
         vec![
             "revocation rev-1 on agent-1 of t1 by 30s",
             "inverse offer rescinded rev-1",
+            "revocation rev-1 on agent-1 of t2 by 30s",
             "revocation rev-1 on agent-1 of t2 by 30s",
         ]
     );
@@ -924,7 +926,7 @@ async fn the_stream_yields_revocation_notices_and_leaves_the_answer_to_its_reade
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_stream_yields_a_resent_notice_once_until_it_is_withdrawn() {
+async fn the_stream_hides_a_resent_notice_once_answered_until_it_is_withdrawn() {
     let wire = Scripted::default();
     let framework = Framework::new(info(), wire.clone());
     let (driver, mut events) = framework.into_stream();
@@ -935,17 +937,21 @@ async fn the_stream_yields_a_resent_notice_once_until_it_is_withdrawn() {
     let master = wire.stream(0);
     let first = notice("rev-1", &["t1"]);
     let second = notice("rev-1", &["t2"]);
+    master.send(Ok(notice_event(&first))).unwrap();
+    let Some(corral::Event::Revocation(got_first)) = events.next().await else {
+        panic!("the notice first");
+    };
+    driver.decline_revocation(&got_first).await.unwrap();
+    let mut got = vec!["revocation t1".to_owned()];
     for e in [
-        notice_event(&first),
-        notice_event(&first), // resent
+        notice_event(&first), // resent, answered: hidden
         rescind_inverse_event("rev-1"),
         notice_event(&second), // a new notice reusing the id
-        notice_event(&second), // resent
+        notice_event(&second), // resent, unanswered: yielded again
         offer_event("o1", "a", 1.0),
     ] {
         master.send(Ok(e)).unwrap();
     }
-    let mut got = Vec::new();
     loop {
         match events.next().await.unwrap() {
             corral::Event::Offers(_) => break,
@@ -959,7 +965,12 @@ async fn the_stream_yields_a_resent_notice_once_until_it_is_withdrawn() {
     }
     assert_eq!(
         got,
-        vec!["revocation t1", "rescinded rev-1", "revocation t2",]
+        vec![
+            "revocation t1",
+            "rescinded rev-1",
+            "revocation t2",
+            "revocation t2"
+        ]
     );
     driver.stop();
     drop(events);

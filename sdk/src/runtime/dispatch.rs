@@ -38,9 +38,9 @@ pub(crate) async fn event<S: Scheduler>(driver: &DriverHandle, scheduler: &mut S
         }
         Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
         Event::Revocation(notice) => {
-            if !driver.shared.lock().notices.first_delivery(&notice.id) {
+            if !driver.shared.lock().notices.should_deliver(&notice.id) {
                 // Resent on a resubscription: the scheduler has had it
-                // (and may have answered it already).
+                // and answered it already.
                 tracing::debug!(notice = %notice.id, "resent revocation notice hidden from the scheduler");
                 return;
             }

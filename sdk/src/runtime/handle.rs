@@ -440,7 +440,9 @@ impl Driver for DriverHandle {
             inverse_offer_ids: offers.iter().map(OfferId::to_pb).collect(),
             filters: None,
         });
-        self.send(&stream, call).await
+        self.send(&stream, call).await?;
+        self.shared.lock().notices.answered(offers);
+        Ok(())
     }
 
     async fn decline_inverse_offers(&self, offers: &[OfferId]) -> Result<(), Error> {
@@ -449,7 +451,9 @@ impl Driver for DriverHandle {
             inverse_offer_ids: offers.iter().map(OfferId::to_pb).collect(),
             filters: None,
         });
-        self.send(&stream, call).await
+        self.send(&stream, call).await?;
+        self.shared.lock().notices.answered(offers);
+        Ok(())
     }
 
     async fn release(&self, notice: &RevocationNotice) -> Result<(), Error> {

@@ -78,9 +78,12 @@ impl SeenUpdates {
     }
 }
 
-/// The ids of the revocation notices already handed to the scheduler and
-/// not withdrawn yet, so that the copies the master sends again on every
-/// resubscription (answered or not) are not handed over twice.
+/// The revocation notices handed to the scheduler and not withdrawn yet,
+/// and whether the framework has answered each (ACCEPT or
+/// DECLINE_INVERSE_OFFERS reached the master). The master sends every
+/// outstanding notice again on each resubscription: an answered one is not
+/// handed over again, an unanswered one is (the master still waits for an
+/// answer, e.g. a release that failed while disconnected can be retried).
 ///
 /// An id is forgotten when the master withdraws the notice
 /// (RESCIND_INVERSE_OFFER), so only outstanding notices are remembered.
@@ -88,27 +91,35 @@ impl SeenUpdates {
 /// kept across disconnections, which is when the resends come.
 #[derive(Debug, Default)]
 pub(crate) struct DeliveredNotices {
-    ids: HashSet<OfferId>,
+    answered: HashMap<OfferId, bool>,
 }
 
 impl DeliveredNotices {
-    /// Records `id` as delivered; false when it already was (a resend).
-    pub(crate) fn first_delivery(&mut self, id: &OfferId) -> bool {
-        if self.ids.contains(id) {
-            return false;
+    /// Whether to hand the notice `id` to the scheduler: not when it was
+    /// handed over and answered already (a resend).
+    pub(crate) fn should_deliver(&mut self, id: &OfferId) -> bool {
+        !*self.answered.entry(id.clone()).or_insert(false)
+    }
+
+    /// The master got the framework's answer to these ids (those that are
+    /// not delivered notices are ignored).
+    pub(crate) fn answered(&mut self, ids: &[OfferId]) {
+        for id in ids {
+            if let Some(answered) = self.answered.get_mut(id) {
+                *answered = true;
+            }
         }
-        self.ids.insert(id.clone())
     }
 
     /// Forgets `id`: the master withdrew the notice (or it was a
     /// maintenance inverse offer, never recorded).
     pub(crate) fn withdrawn(&mut self, id: &OfferId) {
-        self.ids.remove(id);
+        self.answered.remove(id);
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.ids.len()
+        self.answered.len()
     }
 }
 
@@ -242,12 +253,14 @@ mod tests {
     fn a_notice_is_delivered_once_until_withdrawn_then_forgotten() {
         let mut notices = DeliveredNotices::default();
         let id = OfferId::from("rev-1");
-        assert!(notices.first_delivery(&id));
-        assert!(!notices.first_delivery(&id), "a resend");
-        assert!(notices.first_delivery(&OfferId::from("rev-2")));
+        assert!(notices.should_deliver(&id));
+        assert!(notices.should_deliver(&id), "unanswered: handed over again");
+        notices.answered(std::slice::from_ref(&id));
+        assert!(!notices.should_deliver(&id), "answered: a resend is hidden");
+        assert!(notices.should_deliver(&OfferId::from("rev-2")));
         notices.withdrawn(&id);
         notices.withdrawn(&OfferId::from("maintenance-1"));
         assert_eq!(notices.len(), 1, "only rev-2 is still outstanding");
-        assert!(notices.first_delivery(&id), "a new notice reusing the id");
+        assert!(notices.should_deliver(&id), "a new notice reusing the id");
     }
 }
