@@ -334,6 +334,22 @@ fn info() -> FrameworkInfo {
 }
 
 /// Lets the runtime run until it is idle at the current virtual time.
+/// A framework with a `Recorder` on a scripted wire, running and settled.
+async fn start() -> (
+    Scripted,
+    Recorder,
+    corral::DriverHandle,
+    tokio::task::JoinHandle<Result<corral::Stopped, corral::Error>>,
+) {
+    let wire = Scripted::default();
+    let rec = Recorder::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    (wire, rec, driver, run)
+}
+
 async fn settle() {
     for _ in 0..50 {
         tokio::task::yield_now().await;
@@ -342,12 +358,7 @@ async fn settle() {
 
 #[tokio::test(start_paused = true)]
 async fn updates_are_acknowledged_once_after_the_handler_and_resends_hidden() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, rec, driver, run) = start().await;
     let master = wire.stream(0);
     master
         .send(Ok(update_event("t1", pb::TaskState::TaskRunning, 1)))
@@ -411,12 +422,7 @@ async fn explicit_ack_mode_leaves_acks_to_the_framework() {
 
 #[tokio::test(start_paused = true)]
 async fn unanswered_offers_are_declined_with_the_long_filter() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, _rec, driver, run) = start().await;
     wire.stream(0)
         .send(Ok(offer_event("o1", "a", 2.0)))
         .unwrap();
@@ -606,12 +612,7 @@ impl Scheduler for Defaults {
 
 #[tokio::test(start_paused = true)]
 async fn a_revocation_notice_reaches_revocation_not_inverse_offers() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, rec, driver, run) = start().await;
     let master = wire.stream(0);
     master
         .send(Ok(notice_event(&notice("rev-1", &["t1", "t2"]))))
@@ -694,12 +695,7 @@ async fn a_notice_resent_on_resubscription_reaches_revocation_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_resent_notice_comes_back_only_while_unanswered_and_ids_are_forgotten_on_withdrawal() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, rec, driver, run) = start().await;
     let first = notice("rev-1", &["t1"]);
     wire.stream(0).send(Ok(notice_event(&first))).unwrap();
     settle().await;
@@ -730,12 +726,7 @@ async fn a_resent_notice_comes_back_only_while_unanswered_and_ids_are_forgotten_
 
 #[tokio::test(start_paused = true)]
 async fn maintenance_inverse_offers_still_reach_inverse_offers_in_wire_order() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, rec, driver, run) = start().await;
     wire.stream(0)
         .send(Ok(inverse_offers_event(vec![
             maintenance("m1"),
@@ -764,12 +755,7 @@ async fn maintenance_inverse_offers_still_reach_inverse_offers_in_wire_order() {
 
 #[tokio::test(start_paused = true)]
 async fn malformed_notices_are_dropped_and_the_runtime_carries_on() {
-    let wire = Scripted::default();
-    let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (wire, rec, driver, run) = start().await;
     let fw = FrameworkId::from("fw-1");
     let mut no_agent = notice("bad-1", &["t1"]).to_pb(&fw);
     no_agent.agent_id = None;
