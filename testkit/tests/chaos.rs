@@ -1,5 +1,8 @@
 //! Chaos: three frameworks and 240 tasks under random faults drawn from a
-//! seed, for many seeds. After every step the master's invariants must
+//! seed, for many seeds. Role `a` is guaranteed part of the cluster and
+//! `gamma` borrows what `a` leaves idle, so lent resources are reclaimed
+//! (revocation notices, kills at the deadline) among the faults, and
+//! agents go down for maintenance windows. After every step the master's invariants must
 //! hold; at the end, with every fault healed, every task's work must be
 //! done (finished, or killed on purpose) and the cluster settled.
 //!
@@ -13,7 +16,8 @@ use std::time::Duration;
 
 use corral::pb::task_status::Reason;
 use corral::rng::SplitMix64;
-use corral::{AgentId, Driver, Resources};
+use corral::{AgentId, Capability, Driver, Resources, Role};
+use corral_testkit::allocator::Quota;
 use corral_testkit::harness::What;
 use corral_testkit::{Cluster, MasterConfig, Running};
 use support::{info, jobs, partition_aware, Workload};
@@ -26,6 +30,14 @@ fn config(seed: u64) -> MasterConfig {
         .agents(AGENTS, Resources::parse("cpus:8;mem:8192").unwrap())
         .role("a", 1.0)
         .role("b", 2.0)
+        .quota(
+            "a",
+            Quota {
+                guarantee: Resources::parse("cpus:16").unwrap(),
+                limit: None,
+            },
+        )
+        .revocation_notice(Duration::from_secs(2))
         .allocation_interval(Duration::from_millis(200))
         .seed(seed)
 }
@@ -38,12 +50,16 @@ async fn chaos(seed: u64) -> u64 {
     let specs = [
         (info("alpha", "a"), "x"),
         (partition_aware("beta", "b"), "y"),
-        (info("gamma", "b"), "z"),
+        (
+            info("gamma", "b").with_capability(Capability::RevocableResources),
+            "z",
+        ),
     ];
     for (info, prefix) in specs {
         let run_ms = 500 + rng.below(4_000);
         let (mut workload, _) = Workload::new(jobs(prefix, 80, 0.5, Some(run_ms)));
         workload.retry_failed = true;
+        workload.borrow = info.has(Capability::RevocableResources);
         frameworks.push(cluster.launch(info, workload).await);
     }
     let mut lost: Vec<AgentId> = Vec::new();
@@ -54,7 +70,7 @@ async fn chaos(seed: u64) -> u64 {
             .await;
         let fw = &frameworks[rng.below(frameworks.len() as u64) as usize];
         let id = fw.id().clone();
-        match rng.below(12) {
+        match rng.below(15) {
             0 => {
                 let _ = cluster.break_connection(&id);
             }
@@ -81,6 +97,21 @@ async fn chaos(seed: u64) -> u64 {
             ),
             8 => cluster.reorder_updates(&id, 1 + rng.below(5) as u32),
             9 => cluster.drop_acks(&id, 1 + rng.below(5) as u32),
+            13 | 14 => {
+                // Alpha says what role `a` wants: what it lent must come
+                // back (or, asking little, it lends again).
+                let cpus = if rng.below(2) == 0 { 0.5 } else { 16.0 };
+                let alpha = frameworks[0].driver();
+                let _ = alpha
+                    .request(&Role::new("a"), &Resources::new().with_cpus(cpus))
+                    .await;
+            }
+            12 => {
+                let agent = AgentId::new(format!("agent-{}", rng.below(AGENTS as u64)));
+                let start_in = Duration::from_millis(rng.below(3_000));
+                let duration = Duration::from_millis(1_000 + rng.below(5_000));
+                let _ = cluster.schedule_maintenance(&agent, start_in, Some(duration));
+            }
             10 | 11 => {
                 // Pick a live task of this framework: fail it, or kill it
                 // (sometimes one that ignores the kill).
@@ -156,8 +187,19 @@ async fn chaos(seed: u64) -> u64 {
         .count();
     assert!(faults >= 10, "seed {seed}: only {faults} faults injected");
     if std::env::var_os("CHAOS_VERBOSE").is_some() {
+        let (notices, maintenance) = trace.entries().iter().fold((0, 0), |(n, m), e| {
+            let What::Delivered(event) = &e.what else {
+                return (n, m);
+            };
+            let offers = event.inverse_offers.iter().flat_map(|i| &i.inverse_offers);
+            let revoking = offers
+                .clone()
+                .filter(|o| !o.revoked_task_ids.is_empty())
+                .count();
+            (n + revoking, m + offers.count() - revoking)
+        });
         eprintln!(
-            "seed {seed}: {faults} faults, {} lost on the wire, {killed} kills, {} trace lines, {:?} virtual",
+            "seed {seed}: {faults} faults, {notices} revocation notices, {maintenance} maintenance inverse offers, {} lost on the wire, {killed} kills, {} trace lines, {:?} virtual",
             trace.lost_count(),
             trace.entries().len(),
             cluster.now()

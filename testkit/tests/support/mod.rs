@@ -90,6 +90,9 @@ pub struct Workload {
     pub seen: Arc<Mutex<Seen>>,
     /// Relaunch tasks that end other than FINISHED or KILLED.
     pub retry_failed: bool,
+    /// Also launch on revocable (borrowed) resources; the framework needs
+    /// the REVOCABLE_RESOURCES capability to be offered any.
+    pub borrow: bool,
     jobs: BTreeMap<String, Job>,
 }
 
@@ -101,6 +104,7 @@ impl Workload {
             pending: jobs.into(),
             seen: seen.clone(),
             retry_failed: false,
+            borrow: false,
         };
         (workload, seen)
     }
@@ -114,16 +118,26 @@ impl Scheduler for Workload {
 
     async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
         for offer in offers {
-            let mut left = offer.regular();
             let mut tasks = Vec::new();
-            while let Some(job) = self.pending.front() {
-                let task = job.task();
-                let Some(rest) = left.checked_sub(&task.resources) else {
-                    break;
-                };
-                left = rest;
-                tasks.push(task);
-                self.pending.pop_front();
+            // Regular resources first, then borrowed ones (each task all
+            // of one kind).
+            let kinds = [(offer.regular(), false), (offer.revocable(), true)];
+            for (mut left, revocable) in kinds {
+                if revocable && !self.borrow {
+                    continue;
+                }
+                while let Some(job) = self.pending.front() {
+                    let mut task = job.task();
+                    if revocable {
+                        task.resources = task.resources.revocable();
+                    }
+                    let Some(rest) = left.checked_sub(&task.resources) else {
+                        break;
+                    };
+                    left = rest;
+                    tasks.push(task);
+                    self.pending.pop_front();
+                }
             }
             if tasks.is_empty() {
                 continue;
