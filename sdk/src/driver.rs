@@ -87,6 +87,13 @@ pub trait Driver: Send + Sync {
     /// [`Error::Invalid`] and nothing is sent.
     async fn request(&self, role: &Role, resources: &Resources) -> Result<(), Error>;
 
+    /// Withdraws every request this framework made (a REQUEST call naming
+    /// nothing): its roles go back to asking through [`Driver::revive`] and
+    /// [`Driver::suppress`] alone. In the mock master, a role with a
+    /// request is held to it; withdrawn, an unsuppressed framework again
+    /// wants the role's whole guarantee.
+    async fn withdraw_requests(&self) -> Result<(), Error>;
+
     /// Acknowledges a status update. Only in
     /// [`AckMode::Explicit`](crate::AckMode); the runtime does it otherwise.
     async fn acknowledge(&self, status: &TaskStatus) -> Result<(), Error>;

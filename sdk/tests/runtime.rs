@@ -1003,6 +1003,13 @@ async fn request_stamps_every_resource_with_the_role() {
         1,
         "nothing else sent"
     );
+    driver.withdraw_requests().await.unwrap();
+    let requests = wire.calls_of(CallType::Request);
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests[1].request.as_ref().unwrap().requests.is_empty(),
+        "a REQUEST naming nothing withdraws them all"
+    );
     driver.stop();
     run.await.unwrap().unwrap();
 }

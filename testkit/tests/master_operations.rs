@@ -243,6 +243,18 @@ fn request_names_subscribed_roles_only() {
 
 #[test]
 fn a_request_goes_with_the_framework_that_made_it() {
+    idle_guarantee_lent_once_the_request_is_gone(false);
+}
+
+#[test]
+fn a_withdrawn_request_lets_the_idle_guarantee_be_lent() {
+    idle_guarantee_lent_once_the_request_is_gone(true);
+}
+
+/// Role `a` (guaranteed 4 of 8 CPUs) asks for 4, then its framework goes
+/// (`withdraw`: it withdraws its requests and suppresses instead): a
+/// borrower is then lent a's idle 4.
+fn idle_guarantee_lent_once_the_request_is_gone(withdraw: bool) {
     use corral::pb::framework_info::capability::Type as Capability;
     use corral_testkit::allocator::Quota;
 
@@ -259,6 +271,10 @@ fn a_request_goes_with_the_framework_that_made_it() {
     let mut core = MasterCore::new(config).unwrap();
     let mut now = Duration::ZERO;
     let (a, a_stream) = subscribe(&mut core, "a", "a");
+    let held: Vec<pb::Offer> = offers_on(&core.take_outbox(), &a_stream);
+    let ids: Vec<&pb::OfferId> = held.iter().map(|o| &o.id).collect();
+    let decline = decline_call(&a, &ids, Some(60.0));
+    core.handle(now, Some(a_stream.as_str()), decline).unwrap();
     let request = pb::Call {
         request: Some(pb::call::Request {
             requests: vec![pb::Request {
@@ -269,8 +285,20 @@ fn a_request_goes_with_the_framework_that_made_it() {
         ..call(&a, CallType::Request)
     };
     core.handle(now, Some(a_stream.as_str()), request).unwrap();
-    core.handle(now, Some(a_stream.as_str()), call(&a, CallType::Teardown))
-        .unwrap();
+    if withdraw {
+        // A REQUEST naming nothing withdraws the framework's requests; a
+        // suppressed framework then wants nothing.
+        let suppress = roles_call(&a, CallType::Suppress, &[]);
+        core.handle(now, Some(a_stream.as_str()), suppress).unwrap();
+        let empty = pb::Call {
+            request: Some(pb::call::Request::default()),
+            ..call(&a, CallType::Request)
+        };
+        core.handle(now, Some(a_stream.as_str()), empty).unwrap();
+    } else {
+        core.handle(now, Some(a_stream.as_str()), call(&a, CallType::Teardown))
+            .unwrap();
+    }
     core.take_outbox();
 
     // A borrower is lent a's idle guarantee: nobody in `a` wants it now.

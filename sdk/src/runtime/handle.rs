@@ -424,6 +424,14 @@ impl Driver for DriverHandle {
         self.send(&stream, call).await
     }
 
+    async fn withdraw_requests(&self) -> Result<(), Error> {
+        let (stream, mut call) = self.call(CallType::Request)?;
+        call.request = Some(pb::call::Request {
+            requests: Vec::new(),
+        });
+        self.send(&stream, call).await
+    }
+
     async fn acknowledge(&self, status: &TaskStatus) -> Result<(), Error> {
         if self.shared.config.ack_mode == AckMode::Implicit {
             return Err(Error::invalid(
