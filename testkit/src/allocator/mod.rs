@@ -77,6 +77,7 @@
 //! leaves the state unchanged.
 
 mod agents;
+mod amounts;
 mod convert;
 mod cycle;
 mod filters;

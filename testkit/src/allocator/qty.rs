@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use corral::{Resources, Scalar, Value};
 
+use super::amounts::Amounts;
+
 /// Index of an interned scalar resource name.
 pub(crate) type NameId = usize;
 
@@ -72,7 +74,7 @@ impl Names {
 /// Per-name amounts in thousandths, indexed by [`NameId`]. Missing indices
 /// are zero; trailing zeros do not matter for equality.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Qty(Vec<i64>);
+pub(crate) struct Qty(Amounts);
 
 impl PartialEq for Qty {
     fn eq(&self, other: &Self) -> bool {
@@ -84,22 +86,26 @@ impl PartialEq for Qty {
 impl Eq for Qty {}
 
 impl Qty {
+    /// These amounts, by name index.
+    #[cfg(test)]
+    pub(crate) fn from_vec(v: Vec<i64>) -> Self {
+        Qty(Amounts::from(v))
+    }
+
     /// `n` names, each "unlimited" (`i64::MAX`): the neutral cap.
     pub(crate) fn unlimited(n: usize) -> Self {
-        Qty(vec![i64::MAX; n])
+        Qty(Amounts::filled(n, i64::MAX))
     }
 
     /// The amount of name `i` (zero when absent).
     pub(crate) fn get(&self, i: NameId) -> i64 {
-        self.0.get(i).copied().unwrap_or(0)
+        self.0.as_slice().get(i).copied().unwrap_or(0)
     }
 
     /// Sets the amount of name `i`.
     pub(crate) fn set(&mut self, i: NameId, value: i64) {
-        if self.0.len() <= i {
-            self.0.resize(i + 1, 0);
-        }
-        self.0[i] = value;
+        self.0.grow(i + 1);
+        self.0.as_mut_slice()[i] = value;
     }
 
     fn add_at(&mut self, i: NameId, value: i64) {
@@ -109,12 +115,13 @@ impl Qty {
 
     /// True when every amount is zero.
     pub(crate) fn is_zero(&self) -> bool {
-        self.0.iter().all(|v| *v == 0)
+        self.0.as_slice().iter().all(|v| *v == 0)
     }
 
     /// `(name, amount)` for every non-zero amount.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (NameId, i64)> + '_ {
         self.0
+            .as_slice()
             .iter()
             .enumerate()
             .filter(|(_, v)| **v != 0)
@@ -123,10 +130,8 @@ impl Qty {
 
     /// Adds `other`.
     pub(crate) fn add(&mut self, other: &Qty) {
-        if self.0.len() < other.0.len() {
-            self.0.resize(other.0.len(), 0);
-        }
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
+        self.0.grow(other.0.len());
+        for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {
             *a = a.saturating_add(*b);
         }
     }
@@ -134,7 +139,7 @@ impl Qty {
     /// Subtracts `other`, saturating at zero per name (callers subtract
     /// only what they added, so this is exact).
     pub(crate) fn sub(&mut self, other: &Qty) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
+        for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {
             *a = (*a - *b).max(0);
         }
     }
@@ -153,17 +158,15 @@ impl Qty {
 
     /// Lowers each amount to at most `cap`'s (missing in `cap` = zero).
     pub(crate) fn min_with(&mut self, cap: &Qty) {
-        for (i, a) in self.0.iter_mut().enumerate() {
+        for (i, a) in self.0.as_mut_slice().iter_mut().enumerate() {
             *a = (*a).min(cap.get(i));
         }
     }
 
     /// Raises each amount to at least `other`'s.
     pub(crate) fn max_with(&mut self, other: &Qty) {
-        if self.0.len() < other.0.len() {
-            self.0.resize(other.0.len(), 0);
-        }
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
+        self.0.grow(other.0.len());
+        for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {
             *a = (*a).max(*b);
         }
     }
@@ -203,7 +206,7 @@ pub(crate) fn inverse(total: &Qty, n: usize) -> Vec<f64> {
 /// names the cluster has, with `inv` from [`inverse`].
 pub(crate) fn dominant_share(held: &Qty, inv: &[f64]) -> f64 {
     let mut share = 0.0_f64;
-    for (a, f) in held.0.iter().zip(inv) {
+    for (a, f) in held.0.as_slice().iter().zip(inv) {
         let s = *a as f64 * f;
         if s > share {
             share = s;
@@ -245,11 +248,11 @@ mod tests {
 
     #[test]
     fn caps_and_containment() {
-        let mut q = Qty(vec![5, 7]);
-        q.min_with(&Qty(vec![3, i64::MAX]));
-        assert_eq!(q, Qty(vec![3, 7]));
-        assert!(q.contains(&Qty(vec![3])));
-        assert!(!q.contains(&Qty(vec![0, 8])));
-        assert_eq!(q.minus(&Qty(vec![4, 1])), Qty(vec![0, 6]));
+        let mut q = Qty::from_vec(vec![5, 7]);
+        q.min_with(&Qty::from_vec(vec![3, i64::MAX]));
+        assert_eq!(q, Qty::from_vec(vec![3, 7]));
+        assert!(q.contains(&Qty::from_vec(vec![3])));
+        assert!(!q.contains(&Qty::from_vec(vec![0, 8])));
+        assert_eq!(q.minus(&Qty::from_vec(vec![4, 1])), Qty::from_vec(vec![0, 6]));
     }
 }
