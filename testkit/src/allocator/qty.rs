@@ -253,6 +253,9 @@ mod tests {
         assert_eq!(q, Qty::from_vec(vec![3, 7]));
         assert!(q.contains(&Qty::from_vec(vec![3])));
         assert!(!q.contains(&Qty::from_vec(vec![0, 8])));
-        assert_eq!(q.minus(&Qty::from_vec(vec![4, 1])), Qty::from_vec(vec![0, 6]));
+        assert_eq!(
+            q.minus(&Qty::from_vec(vec![4, 1])),
+            Qty::from_vec(vec![0, 6])
+        );
     }
 }
