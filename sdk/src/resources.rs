@@ -458,6 +458,12 @@ impl Resources {
         self.map(|e| e.allocation = None)
     }
 
+    /// A copy with the reservation cleared from every entry: what a RESERVE
+    /// converts from, what an UNRESERVE gives back.
+    pub fn without_reservation(&self) -> Resources {
+        self.map(|e| e.reservation = None)
+    }
+
     /// A copy with every entry reserved for `role`.
     pub fn reserved_to(&self, role: &Role) -> Resources {
         self.map(|e| e.reservation = Some(role.clone()))

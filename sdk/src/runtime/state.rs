@@ -90,11 +90,11 @@ impl SeenUpdates {
 /// Unlike offers, notices outlive the connection they came on: they are
 /// kept across disconnections, which is when the resends come.
 #[derive(Debug, Default)]
-pub(crate) struct DeliveredNotices {
+pub(crate) struct OutstandingNotices {
     answered: HashMap<OfferId, bool>,
 }
 
-impl DeliveredNotices {
+impl OutstandingNotices {
     /// Whether to hand the notice `id` to the scheduler: not when it was
     /// handed over and answered already (a resend).
     pub(crate) fn should_deliver(&mut self, id: &OfferId) -> bool {
@@ -193,7 +193,7 @@ pub(crate) struct State {
     pub tasks: HashMap<TaskId, TaskRecord>,
     pub seen: SeenUpdates,
     /// Revocation notices handed to the scheduler and still outstanding.
-    pub notices: DeliveredNotices,
+    pub notices: OutstandingNotices,
     pub suppressed: BTreeSet<Role>,
     pub revives: ReviveLimiter,
     pub stop: Option<StopKind>,
@@ -224,7 +224,7 @@ impl Shared {
                 offers: HashMap::new(),
                 tasks: HashMap::new(),
                 seen: SeenUpdates::default(),
-                notices: DeliveredNotices::default(),
+                notices: OutstandingNotices::default(),
                 suppressed,
                 revives: ReviveLimiter::default(),
                 stop: None,
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_notice_is_delivered_once_until_withdrawn_then_forgotten() {
-        let mut notices = DeliveredNotices::default();
+        let mut notices = OutstandingNotices::default();
         let id = OfferId::from("rev-1");
         assert!(notices.should_deliver(&id));
         assert!(notices.should_deliver(&id), "unanswered: handed over again");

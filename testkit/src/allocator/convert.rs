@@ -17,7 +17,7 @@ use corral::{AgentId, FrameworkId, Resources, Role};
 
 use super::agents::held_kind;
 use super::qty::Qty;
-use super::reservations::{reservable, unmarked};
+use super::reservations::reservable;
 use super::{logged, AgentIx, Allocator, AllocatorError, FwId, Holding, RoleId};
 
 /// Which way a conversion goes.
@@ -123,7 +123,7 @@ impl Allocator {
                 }
             }
         }
-        let converted = unmarked(resources);
+        let converted = resources.without_reservation();
         self.convert(fw, agent, (id, ix), resources, &converted, Way::Unreserve)?;
         Ok(converted)
     }
@@ -211,7 +211,7 @@ impl Allocator {
         let dst = state.pool_or_new(to);
         let marked = match to {
             Some(r) => other.reserved_to(&self.roles.get(r).name),
-            None => unmarked(other),
+            None => other.without_reservation(),
         };
 
         let src_pool = &mut state.pools[from];

@@ -128,6 +128,19 @@ impl Allocator {
     pub fn reclaim_needed(&self) -> Vec<Reclaim> {
         let demand = self.demand();
         let demanding = demand.demanding();
+        let mut owners: Vec<RoleId> = (0..self.roles.len())
+            .filter(|r| demanding[*r] && !self.roles.get(*r).reserved.is_zero())
+            .collect();
+        let tops: Vec<RoleId> = self
+            .top_quota_roles()
+            .into_iter()
+            .filter(|t| demanding[*t])
+            .collect();
+        // The master asks every cycle: with no owner wanting anything, no
+        // walk over the agents.
+        if owners.is_empty() && tops.is_empty() {
+            return Vec::new();
+        }
         // Inactive agents are never named: what is lent there is going away
         // anyway, and what is free there is not available to the owner.
         let agents: Vec<AgentIx> = self
@@ -139,9 +152,6 @@ impl Allocator {
         let mut out = Vec::new();
 
         // Reservations, owners by name.
-        let mut owners: Vec<RoleId> = (0..self.roles.len())
-            .filter(|r| demanding[*r] && !self.roles.get(*r).reserved.is_zero())
-            .collect();
         owners.sort_by(|a, b| self.roles.get(*a).name.cmp(&self.roles.get(*b).name));
         for x in owners {
             let mut need = (!demand.implicit[x]).then(|| {
@@ -178,6 +188,9 @@ impl Allocator {
         }
 
         // Guarantees: free unreserved first, then what was lent from it.
+        if tops.is_empty() {
+            return out;
+        }
         let mut free = self.free_unreserved.clone();
         let mut lent: Vec<Qty> = agents
             .iter()
@@ -187,10 +200,7 @@ impl Allocator {
                     .map_or_else(Qty::default, |p| self.lent_from(*ix, p))
             })
             .collect();
-        for t in self.top_quota_roles() {
-            if !demanding[t] {
-                continue;
-            }
+        for t in tops {
             let mut need = self.roles.get(t).headroom.clone();
             if !demand.implicit[t] {
                 need.min_with(&demand.want[t]);

@@ -109,7 +109,7 @@ impl Allocator {
         }
         if let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) {
             let _ = state.total.subtract(resources);
-            state.total += &unmarked(resources);
+            state.total += &resources.without_reservation();
         }
         Ok(())
     }
@@ -145,7 +145,7 @@ impl Allocator {
         let to = state.pool_or_new(reservation);
         let marked = match reservation {
             Some(r) => other.reserved_to(&names.get(r).name),
-            None => unmarked(other),
+            None => other.without_reservation(),
         };
         let dst = &mut state.pools[to];
         dst.avail.add(qty);
@@ -170,16 +170,4 @@ pub(super) fn reservable(role: &Role) -> Result<(), AllocatorError> {
         }));
     }
     Ok(())
-}
-
-/// `resources` with reservations cleared.
-pub(super) fn unmarked(resources: &Resources) -> Resources {
-    resources
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            r.reservation = None;
-            r
-        })
-        .collect()
 }

@@ -17,6 +17,7 @@ use super::core::{task_status, MasterCore};
 use super::error::CallError;
 use super::local::LocalCommand;
 use super::offers::Retirement;
+use super::revocation::not_mixed;
 use super::sim::{self, SimPlan};
 use super::tasks::Launch;
 use super::validate;
@@ -315,7 +316,7 @@ impl MasterCore {
     /// unreserved counterpart in what the offers hold, so later operations
     /// of the call can use it. [`dry_run`] has checked it applies.
     fn reserve_in_offer(&mut self, fw: &FrameworkId, pool: &mut OfferPool, reserved: &Resources) {
-        let source = unreserved_form(reserved);
+        let source = reserved.without_reservation();
         let result = self
             .allocator
             .reserve_allocated(fw, &pool.agent, &pool.role, &source);
@@ -388,7 +389,7 @@ impl MasterCore {
         }
         // Lent resources are taken back task by task: a task is either
         // revocable or not, never half of each.
-        MasterCore::check_not_mixed(&resources, &format!("task {id}"))?;
+        not_mixed(&resources, &format!("task {id}"))?;
         let plan = sim::plan(task)?;
         let local = self.check_local_task(&agent, task)?;
         Ok(CheckedTask {
@@ -462,17 +463,6 @@ fn take(pool: &mut OfferPool, charge: &Resources) {
     }
 }
 
-/// `reserved` without its reservation: what a RESERVE converts from.
-fn unreserved_form(reserved: &Resources) -> Resources {
-    let mut out = Resources::new();
-    for entry in reserved.iter() {
-        let mut entry = entry.clone();
-        entry.reservation = None;
-        out.push(entry);
-    }
-    out
-}
-
 /// Plays the call's operations on a copy of what the offers hold: each
 /// RESERVE / UNRESERVE must find its resources there, in order (tasks that
 /// fit take theirs first; a task that does not fit is answered later with
@@ -500,7 +490,7 @@ fn dry_run(pool: &OfferPool, operations: &[Op]) -> Result<(), CallError> {
                 }
             }
             Op::Reserve(reserved) => {
-                let source = unreserved_form(reserved);
+                let source = reserved.without_reservation();
                 left = left
                     .checked_sub(&source)
                     .ok_or_else(|| fail("RESERVE", &source, &left))?;
@@ -510,7 +500,7 @@ fn dry_run(pool: &OfferPool, operations: &[Op]) -> Result<(), CallError> {
                 left = left
                     .checked_sub(reserved)
                     .ok_or_else(|| fail("UNRESERVE", reserved, &left))?;
-                left += &unreserved_form(reserved);
+                left += &reserved.without_reservation();
             }
         }
     }

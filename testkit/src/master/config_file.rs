@@ -236,7 +236,6 @@ impl AgentSpec {
             agent: self.id.clone(),
             why,
         };
-        let mut plain = Resources::new();
         for r in reserved.iter() {
             if r.reservation.is_none() {
                 return Err(bad(format!(
@@ -250,10 +249,8 @@ impl AgentSpec {
                     r.name
                 )));
             }
-            let mut r = r.clone();
-            r.reservation = None;
-            plain.push(r);
         }
+        let plain = reserved.without_reservation();
         let Some(mut left) = self.resources.checked_sub(&plain) else {
             return Err(bad(format!(
                 "it has {} unreserved, not enough to reserve {reserved}",

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use corral::{AgentId, FrameworkId, Resources};
 
 use super::core::MasterCore;
+use super::operator::pool_form;
+use super::revocation::not_mixed;
 use super::tasks::is_terminal;
 
 impl MasterCore {
@@ -75,13 +77,7 @@ impl MasterCore {
         }
         self.check_notices()?;
         for task in self.tasks.iter().filter(|t| !is_terminal(t.state)) {
-            let revocable = task.resources.iter().filter(|e| e.revocable).count();
-            if revocable != 0 && revocable != task.resources.iter().count() {
-                return Err(format!(
-                    "task {} mixes regular and revocable resources: {}",
-                    task.id, task.resources
-                ));
-            }
+            not_mixed(&task.resources, &format!("task {}", task.id))?;
             if !self.agents.contains_key(&task.agent) {
                 return Err(format!(
                     "task {} runs on unknown agent {}",
@@ -125,13 +121,8 @@ impl MasterCore {
                          (offers + tasks + executors) but {allocator} by the allocator's"
                     ));
                 }
-                // Lent resources come out of the same pools: compare them
-                // unmarked.
-                for entry in master.unallocated().iter() {
-                    let mut entry = entry.clone();
-                    entry.revocable = false;
-                    books.push(entry);
-                }
+                // Lent resources come out of the same pools.
+                books += &pool_form(&master);
             }
             if !spec.resources.unallocated().contains(&books) {
                 return Err(format!(

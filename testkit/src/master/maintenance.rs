@@ -285,30 +285,19 @@ impl MasterCore {
             .any(|m| m.offers.get(fw).is_some_and(|o| &o.id == id))
     }
 
-    /// Records answers to maintenance inverse offers; returns the ids that
-    /// are not `fw`'s.
-    pub(super) fn answer_maintenance(
-        &mut self,
-        fw: &FrameworkId,
-        ids: Vec<OfferId>,
-        accept: bool,
-    ) -> Vec<OfferId> {
-        let mut unknown = Vec::new();
-        for id in ids {
-            let found = self
-                .maintenance
-                .values_mut()
-                .filter_map(|m| m.offers.get_mut(fw))
-                .find(|o| o.id == id);
-            match found {
-                Some(offer) => {
-                    info!(inverse_offer = %id, framework = %fw, accept, "maintenance inverse offer answered");
-                    offer.answer = Some(accept);
-                }
-                None => unknown.push(id),
+    /// Records `fw`'s answer to those of `ids` that are its maintenance
+    /// inverse offers.
+    pub(super) fn answer_maintenance(&mut self, fw: &FrameworkId, ids: &[OfferId], accept: bool) {
+        for offer in self
+            .maintenance
+            .values_mut()
+            .filter_map(|m| m.offers.get_mut(fw))
+        {
+            if ids.contains(&offer.id) {
+                info!(inverse_offer = %offer.id, framework = %fw, accept, "maintenance inverse offer answered");
+                offer.answer = Some(accept);
             }
         }
-        unknown
     }
 
     /// A framework is gone: its maintenance inverse offers go with it.

@@ -354,37 +354,16 @@ impl MasterCore {
         }
     }
 
-    /// Records ACCEPT_INVERSE_OFFERS / DECLINE_INVERSE_OFFERS answers to
-    /// revocation notices; ids that are not `fw`'s notices are returned.
-    pub(super) fn answer_revocations(
-        &mut self,
-        fw: &FrameworkId,
-        ids: Vec<OfferId>,
-        answer: NoticeAnswer,
-    ) -> Vec<OfferId> {
-        let mut unknown = Vec::new();
+    /// Records `fw`'s answer to those of `ids` that are its notices.
+    fn answer_revocations(&mut self, fw: &FrameworkId, ids: &[OfferId], answer: NoticeAnswer) {
         for id in ids {
-            match self.revocations.notices.get_mut(&id) {
-                Some(notice) if &notice.framework == fw => {
+            if let Some(notice) = self.revocations.notices.get_mut(id) {
+                if &notice.framework == fw {
                     info!(notice = %id, framework = %fw, ?answer, "revocation notice answered");
                     notice.answer = Some(answer);
                 }
-                _ => unknown.push(id),
             }
         }
-        unknown
-    }
-
-    /// Refuses a task that mixes regular and revocable resources.
-    pub(super) fn check_not_mixed(resources: &Resources, what: &str) -> Result<(), String> {
-        let revocable = resources.iter().filter(|e| e.revocable).count();
-        if revocable != 0 && revocable != resources.iter().count() {
-            warn!(what, %resources, "regular and revocable resources mixed");
-            return Err(format!(
-                "{what} mixes regular and revocable resources ({resources}); use one kind"
-            ));
-        }
-        Ok(())
     }
 
     /// ACCEPT/DECLINE_INVERSE_OFFERS: answers to revocation notices are
@@ -414,13 +393,23 @@ impl MasterCore {
         if !unknown.is_empty() {
             return Err(CallError::UnknownInverseOffers(unknown));
         }
-        let rest = self.answer_revocations(fw, ids, answer);
-        let left = self.answer_maintenance(fw, rest, accept);
-        if !left.is_empty() {
-            tracing::error!(?left, "inverse offers vanished while answering (a bug)");
-        }
+        self.answer_revocations(fw, &ids, answer);
+        self.answer_maintenance(fw, &ids, accept);
         Ok(())
     }
+}
+
+/// Refuses resources (a task's) that mix regular and revocable entries:
+/// lent resources are taken back task by task.
+pub(super) fn not_mixed(resources: &Resources, what: &str) -> Result<(), String> {
+    let revocable = resources.iter().filter(|e| e.revocable).count();
+    if revocable != 0 && revocable != resources.iter().count() {
+        warn!(what, %resources, "regular and revocable resources mixed");
+        return Err(format!(
+            "{what} mixes regular and revocable resources ({resources}); use one kind"
+        ));
+    }
+    Ok(())
 }
 
 /// The INVERSE_OFFERS event of a notice.
@@ -518,10 +507,8 @@ mod tests {
     fn mixed_tasks_are_refused() {
         let mut mixed = Resources::new().with_cpus(1.0);
         mixed += &Resources::new().with_mem(64.0).revocable();
-        assert!(MasterCore::check_not_mixed(&mixed, "task t").is_err());
-        assert!(MasterCore::check_not_mixed(&Resources::new().with_cpus(1.0), "t").is_ok());
-        assert!(
-            MasterCore::check_not_mixed(&Resources::new().with_cpus(1.0).revocable(), "t").is_ok()
-        );
+        assert!(not_mixed(&mixed, "task t").is_err());
+        assert!(not_mixed(&Resources::new().with_cpus(1.0), "t").is_ok());
+        assert!(not_mixed(&Resources::new().with_cpus(1.0).revocable(), "t").is_ok());
     }
 }

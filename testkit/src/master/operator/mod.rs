@@ -353,7 +353,7 @@ fn check_form(
 
 /// Offered resources as they return to the agent's pools: unallocated, and
 /// lent ones no longer revocable (they keep their reservation, if any).
-fn pool_form(offered: &Resources) -> Resources {
+pub(in crate::master) fn pool_form(offered: &Resources) -> Resources {
     offered
         .iter()
         .map(|r| {
