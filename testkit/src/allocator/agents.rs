@@ -1,47 +1,34 @@
-//! Agents coming and going: splitting an agent's resources into pools (one
-//! per owner), taking everything allocated on a removed agent out of every
-//! sum, and draining an agent for maintenance (inactive: offered to nobody,
-//! its free resources out of `free_unreserved`).
+//! The agent book: every agent's resources split into pools (one per
+//! owner: unreserved, reserved for one role, agent-native revocable), what
+//! each framework holds there, whether the agent is active (drained agents
+//! are offered nothing), and two cluster sums kept exact as resources move:
+//! the total of every agent's scalars and the free unreserved resources of
+//! the active agents. Its invariants ([`AgentBook::check_invariants`]): no
+//! pool is over-allocated, held plus available is the total in every pool,
+//! and both cluster sums equal a recomputation.
+//!
+//! The book moves resources within one agent only; what a move means for a
+//! framework's or a role's sums is the ledger's (`ledger.rs`).
 
 use std::collections::BTreeMap;
 
-use corral::{AgentId, Resources, Value};
+use corral::{AgentId, Resources, Role, Value};
 
-use super::qty::Qty;
-use super::roles::HeldKind;
-use super::{logged, AgentIx, AgentState, Allocator, AllocatorError, Holding, Pool, RoleId};
+use super::qty::{Names, Qty};
+use super::types::{AgentIx, FwId, HeldKind, RoleId, Slot};
 
-impl AgentState {
-    /// The pool of resources reserved for `reservation` (`None`:
-    /// unreserved), agent-native revocable or not.
-    pub(crate) fn pool_ix(&self, reservation: Option<RoleId>, native: bool) -> Option<usize> {
-        self.pools
-            .iter()
-            .position(|p| p.reservation == reservation && p.native_revocable == native)
-    }
-
-    /// The unreserved, non-revocable pool, if the agent has one.
-    pub(crate) fn unreserved(&self) -> Option<&Pool> {
-        self.pools.iter().find(|p| p.is_unreserved())
-    }
-
-    /// The (non-native) pool for `reservation`, created empty if missing.
-    pub(crate) fn pool_or_new(&mut self, reservation: Option<RoleId>) -> usize {
-        match self.pool_ix(reservation, false) {
-            Some(p) => p,
-            None => {
-                self.pools.push(Pool::new(reservation, false));
-                self.pools.len() - 1
-            }
-        }
-    }
-
-    /// True when what pool `p` has available is part of the allocator's
-    /// `free_unreserved`: the pool is the unreserved regular one and the
-    /// agent is active.
-    pub(crate) fn counts_free(&self, p: usize) -> bool {
-        self.active && self.pools.get(p).is_some_and(Pool::is_unreserved)
-    }
+/// A part of an agent's resources with one owner: unreserved, or reserved
+/// for one role; agent-native revocable resources are a pool of their own
+/// (tracked, never offered: lending replaces oversubscription here).
+#[derive(Clone, Debug)]
+pub(crate) struct Pool {
+    reservation: Option<RoleId>,
+    native_revocable: bool,
+    total: Qty,
+    avail: Qty,
+    /// Non-scalar entries (ports, sets), unallocated form.
+    other_total: Resources,
+    other_avail: Resources,
 }
 
 impl Pool {
@@ -56,6 +43,31 @@ impl Pool {
         }
     }
 
+    /// The role it is reserved for (`None`: unreserved).
+    pub(crate) fn reservation(&self) -> Option<RoleId> {
+        self.reservation
+    }
+
+    /// Agent-native revocable resources: tracked, never offered.
+    pub(crate) fn is_native_revocable(&self) -> bool {
+        self.native_revocable
+    }
+
+    /// Everything in it (scalars).
+    pub(crate) fn total(&self) -> &Qty {
+        &self.total
+    }
+
+    /// Its unallocated scalars.
+    pub(crate) fn avail(&self) -> &Qty {
+        &self.avail
+    }
+
+    /// Its unallocated non-scalars (unallocated form).
+    pub(crate) fn other_avail(&self) -> &Resources {
+        &self.other_avail
+    }
+
     /// Unreserved and not agent-native revocable.
     pub(crate) fn is_unreserved(&self) -> bool {
         self.reservation.is_none() && !self.native_revocable
@@ -65,44 +77,267 @@ impl Pool {
     pub(crate) fn is_exhausted(&self) -> bool {
         self.avail.is_zero() && self.other_avail.is_empty()
     }
-}
 
-/// The kind of holding a pool gives: lent, or regular reserved/unreserved.
-pub(crate) fn held_kind(pool: &Pool, lent: bool) -> HeldKind {
-    if lent {
-        HeldKind::Lent
-    } else if pool.reservation.is_some() {
-        HeldKind::RegularReserved
-    } else {
-        HeldKind::RegularUnreserved
+    /// The kind of holding it gives: lent, or regular reserved/unreserved.
+    pub(crate) fn held_kind(&self, lent: bool) -> HeldKind {
+        if lent {
+            HeldKind::Lent
+        } else if self.reservation.is_some() {
+            HeldKind::RegularReserved
+        } else {
+            HeldKind::RegularUnreserved
+        }
     }
 }
 
-impl Allocator {
-    /// Adds an agent with these resources (allocation roles in `total`, if
-    /// any, are ignored: everything starts available). Entries reserved for
-    /// a role are offered only to that role's subtree; agent-native
-    /// revocable entries are tracked but never offered. An invalid
-    /// reservation role is refused.
-    pub fn add_agent(&mut self, agent: AgentId, total: Resources) -> Result<(), AllocatorError> {
-        if self.agent_index.contains_key(&agent) {
-            return Err(logged(AllocatorError::DuplicateAgent(agent)));
+/// What one framework holds on one agent from one pool under one role,
+/// regular or lent (revocable). Never empty.
+#[derive(Clone, Debug)]
+pub(crate) struct Holding {
+    slot: Slot,
+    qty: Qty,
+    /// Non-scalar entries, in the pool's (unmarked) form.
+    other: Resources,
+}
+
+impl Holding {
+    /// Whose, under which role, from which pool, lent or not.
+    pub(crate) fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// Its scalars.
+    pub(crate) fn qty(&self) -> &Qty {
+        &self.qty
+    }
+
+    /// Its non-scalars, in the pool's form.
+    pub(crate) fn other(&self) -> &Resources {
+        &self.other
+    }
+
+    /// It holds at least `qty` and `other`.
+    fn contains(&self, qty: &Qty, other: &Resources) -> bool {
+        self.qty.contains(qty) && self.other.contains(other)
+    }
+}
+
+/// One agent's bookkeeping.
+#[derive(Clone, Debug)]
+pub(crate) struct AgentState {
+    id: AgentId,
+    /// Everything it has (unallocated form).
+    total: Resources,
+    pools: Vec<Pool>,
+    /// No empty holdings.
+    holdings: Vec<Holding>,
+    /// False while drained for maintenance: nothing of it is offered and
+    /// its free unreserved resources are not in `free_unreserved`.
+    active: bool,
+}
+
+impl AgentState {
+    /// Its id.
+    pub(crate) fn id(&self) -> &AgentId {
+        &self.id
+    }
+
+    /// Everything it has (unallocated form).
+    pub(crate) fn total(&self) -> &Resources {
+        &self.total
+    }
+
+    /// Its pools.
+    pub(crate) fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    /// What frameworks hold on it.
+    pub(crate) fn holdings(&self) -> &[Holding] {
+        &self.holdings
+    }
+
+    /// Not drained for maintenance.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The pool of resources reserved for `reservation` (`None`:
+    /// unreserved), agent-native revocable or not.
+    pub(crate) fn pool_ix(&self, reservation: Option<RoleId>, native: bool) -> Option<usize> {
+        self.pools
+            .iter()
+            .position(|p| p.reservation == reservation && p.native_revocable == native)
+    }
+
+    /// The unreserved, non-revocable pool, if the agent has one.
+    pub(crate) fn unreserved(&self) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.is_unreserved())
+    }
+
+    /// The holding at `slot`, if any.
+    pub(crate) fn holding(&self, slot: Slot) -> Option<&Holding> {
+        self.holdings.iter().find(|h| h.slot == slot)
+    }
+
+    /// The holding at `slot` contains `qty` and `other`.
+    pub(crate) fn holds(&self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
+        self.holding(slot).is_some_and(|h| h.contains(qty, other))
+    }
+
+    /// Pool `pool` has `qty` and `other` unallocated.
+    pub(crate) fn has_free(&self, pool: usize, qty: &Qty, other: &Resources) -> bool {
+        self.pools
+            .get(pool)
+            .is_some_and(|p| p.avail.contains(qty) && p.other_avail.contains(other))
+    }
+
+    /// Everything lent from pool `p`.
+    pub(crate) fn lent_from(&self, p: usize) -> Qty {
+        let mut q = Qty::default();
+        for h in self
+            .holdings
+            .iter()
+            .filter(|h| h.slot.lent && h.slot.pool == p)
+        {
+            q.add(&h.qty);
         }
-        let total = total.unallocated();
-        for r in total.iter() {
-            if let Some(role) = &r.reservation {
-                role.validate().map_err(|err| {
-                    logged(AllocatorError::InvalidRole {
-                        role: role.clone(),
-                        why: err.to_string(),
-                    })
-                })?;
+        q
+    }
+
+    /// True when what pool `p` has available is part of the book's
+    /// `free_unreserved`: the pool is the unreserved regular one and the
+    /// agent is active.
+    fn counts_free(&self, p: usize) -> bool {
+        self.active && self.pools.get(p).is_some_and(Pool::is_unreserved)
+    }
+
+    /// The (non-native) pool for `reservation`, created empty if missing.
+    fn pool_or_new(&mut self, reservation: Option<RoleId>) -> usize {
+        match self.pool_ix(reservation, false) {
+            Some(p) => p,
+            None => {
+                self.pools.push(Pool::new(reservation, false));
+                self.pools.len() - 1
             }
+        }
+    }
+
+    /// Adds `qty`/`other` to the holding at `slot` (created if missing).
+    fn add_to_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) {
+        match self.holdings.iter_mut().find(|h| h.slot == slot) {
+            Some(h) => {
+                h.qty.add(qty);
+                h.other += other;
+            }
+            None => self.holdings.push(Holding {
+                slot,
+                qty: qty.clone(),
+                other: other.clone(),
+            }),
+        }
+    }
+
+    /// Takes `qty`/`other` off the holding at `slot` (dropped when empty).
+    fn take_from_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) {
+        if let Some(at) = self.holdings.iter().position(|h| h.slot == slot) {
+            let h = &mut self.holdings[at];
+            h.qty.sub(qty);
+            // The caller validated that the holding contains `other`.
+            let _ = h.other.subtract(other);
+            if h.qty.is_zero() && h.other.is_empty() {
+                self.holdings.swap_remove(at);
+            }
+        }
+    }
+}
+
+/// An agent's pools being built by [`AgentBook::add`]: the caller names the
+/// reservation role of each entry.
+pub(crate) type ReservationIds<'a> = &'a BTreeMap<Role, RoleId>;
+
+/// Every agent, by slot and by id, and the cluster sums.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AgentBook {
+    agents: Vec<Option<AgentState>>,
+    index: BTreeMap<AgentId, AgentIx>,
+    /// Scalar sums of every agent's total.
+    cluster_total: Qty,
+    /// Unallocated unreserved (non-native) resources of the active agents.
+    free_unreserved: Qty,
+}
+
+impl AgentBook {
+    /// The slot of `agent`, if known.
+    pub(crate) fn ix(&self, agent: &AgentId) -> Option<AgentIx> {
+        self.index.get(agent).copied()
+    }
+
+    /// The agent in slot `ix`, if it is still there.
+    pub(crate) fn get(&self, ix: AgentIx) -> Option<&AgentState> {
+        self.agents.get(ix).and_then(Option::as_ref)
+    }
+
+    /// The agent with this id, if known.
+    pub(crate) fn by_id(&self, agent: &AgentId) -> Option<&AgentState> {
+        self.get(self.ix(agent)?)
+    }
+
+    /// Every agent's slot, by agent id.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (&AgentId, AgentIx)> {
+        self.index.iter().map(|(k, v)| (k, *v))
+    }
+
+    /// The active agents' slots, by agent id.
+    pub(crate) fn active_slots(&self) -> Vec<AgentIx> {
+        self.index
+            .values()
+            .copied()
+            .filter(|ix| self.get(*ix).is_some_and(|a| a.active))
+            .collect()
+    }
+
+    /// Scalar sums of every agent's total.
+    pub(crate) fn cluster_total(&self) -> &Qty {
+        &self.cluster_total
+    }
+
+    /// Unallocated unreserved resources of the active agents.
+    pub(crate) fn free_unreserved(&self) -> &Qty {
+        &self.free_unreserved
+    }
+
+    fn state_mut(&mut self, ix: AgentIx) -> Option<&mut AgentState> {
+        self.agents.get_mut(ix).and_then(Option::as_mut)
+    }
+
+    /// Sets what the agent has, in unallocated form, after a reservation
+    /// moved resources between its pools (the pools are moved with
+    /// [`Self::move_free`] or [`Self::move_held`]).
+    pub(crate) fn set_total(&mut self, ix: AgentIx, total: Resources) {
+        if let Some(state) = self.state_mut(ix) {
+            state.total = total;
+        }
+    }
+
+    /// Adds an agent with `total` (unallocated form, reservation roles
+    /// validated and named in `reservations`), everything available.
+    /// Returns its slot and what it reserves for which role, for the role
+    /// book. `None` when the id is taken or a reservation is not named.
+    pub(crate) fn add(
+        &mut self,
+        agent: AgentId,
+        total: Resources,
+        names: &mut Names,
+        reservations: ReservationIds<'_>,
+    ) -> Option<(AgentIx, Vec<(RoleId, Qty)>)> {
+        if self.index.contains_key(&agent) {
+            return None;
         }
         let mut pools: BTreeMap<(Option<RoleId>, bool), Pool> = BTreeMap::new();
         for r in total.iter() {
             let reservation = match &r.reservation {
-                Some(role) => Some(self.roles.intern(role).map_err(logged)?),
+                Some(role) => Some(*reservations.get(role)?),
                 None => None,
             };
             let pool = pools
@@ -110,7 +345,7 @@ impl Allocator {
                 .or_insert_with(|| Pool::new(reservation, r.revocable));
             match r.value {
                 Value::Scalar(s) => {
-                    let id = self.names.intern(&r.name);
+                    let id = names.intern(&r.name);
                     pool.total.set(id, pool.total.get(id) + s.millis());
                 }
                 _ => pool.other_total.push(r.clone()),
@@ -124,96 +359,245 @@ impl Allocator {
             holdings: Vec::new(),
             active: true,
         };
+        let mut reserved = Vec::new();
         for (_, mut pool) in pools {
             pool.avail = pool.total.clone();
             pool.other_avail = pool.other_total.clone();
             self.cluster_total.add(&pool.total);
             match (pool.reservation, pool.native_revocable) {
                 (None, false) => self.free_unreserved.add(&pool.avail),
-                (Some(role), false) => self.roles.change_reserved(role, &pool.total, true),
+                (Some(role), false) => reserved.push((role, pool.total.clone())),
                 _ => {}
             }
             state.pools.push(pool);
         }
         self.agents.push(Some(state));
-        self.agent_index.insert(agent, ix);
-        Ok(())
+        self.index.insert(agent, ix);
+        Some((ix, reserved))
     }
 
-    /// Removes an agent; what was allocated on it leaves every share, its
-    /// reservations leave their roles' guarantee consumption, and filters
-    /// on it are dropped.
-    pub fn remove_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
-        let ix = self.agent_ix(agent)?;
-        self.agent_index.remove(agent);
-        let Some(state) = self.agents.get_mut(ix).and_then(Option::take) else {
-            return Ok(());
-        };
-        for h in &state.holdings {
-            self.forget_holding(ix, &state, h);
-        }
+    /// Removes an agent and its pools from the cluster sums; returns it
+    /// (with its holdings, for the ledger to take out of the other books).
+    pub(crate) fn remove(&mut self, agent: &AgentId) -> Option<(AgentIx, AgentState)> {
+        let ix = self.index.remove(agent)?;
+        let state = self.agents.get_mut(ix).and_then(Option::take)?;
         for pool in &state.pools {
             self.cluster_total.sub(&pool.total);
-            match (pool.reservation, pool.native_revocable) {
-                (None, false) if state.active => self.free_unreserved.sub(&pool.avail),
-                (None, false) => {}
-                (Some(role), false) => self.roles.change_reserved(role, &pool.total, false),
-                _ => {}
+            if pool.is_unreserved() && state.active {
+                self.free_unreserved.sub(&pool.avail);
             }
         }
-        self.filters.clear_agent(ix);
-        Ok(())
+        Some((ix, state))
     }
 
-    /// Drains `agent` for maintenance: from now on its resources are
-    /// offered to nobody, in no stage (guarantees, fair share, lending),
-    /// and its free resources are not available toward guarantees (see the
-    /// [module docs](super)). What frameworks hold there stays held until
-    /// recovered; recovering works as usual. Deactivating an inactive agent
-    /// changes nothing.
-    pub fn deactivate_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
-        self.set_agent_active(agent, false)
-    }
-
-    /// Ends [`Self::deactivate_agent`]: the agent's free resources are
-    /// offered again from the next cycle. Activating an active agent changes
-    /// nothing.
-    pub fn activate_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
-        self.set_agent_active(agent, true)
-    }
-
-    fn set_agent_active(&mut self, agent: &AgentId, active: bool) -> Result<(), AllocatorError> {
-        let ix = self.agent_ix(agent)?;
-        let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
-            return Err(logged(AllocatorError::UnknownAgent(agent.clone())));
-        };
+    /// Marks the agent active or drained; `None` when unknown.
+    pub(crate) fn set_active(&mut self, ix: AgentIx, active: bool) -> Option<()> {
+        let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
         if state.active == active {
-            return Ok(());
+            return Some(());
         }
         state.active = active;
-        if let Some(pool) = state.unreserved() {
+        if let Some(pool) = state.pools.iter().find(|p| p.is_unreserved()) {
             if active {
                 self.free_unreserved.add(&pool.avail);
             } else {
                 self.free_unreserved.sub(&pool.avail);
             }
         }
-        Ok(())
+        Some(())
     }
 
-    /// Takes holding `h` of agent `ix` out of its framework's and roles'
-    /// sums (the agent's own books are the caller's).
-    fn forget_holding(&mut self, ix: AgentIx, agent: &AgentState, h: &Holding) {
-        if let Some(fw) = self.frameworks.get_mut(h.fw).and_then(Option::as_mut) {
-            if let Some(held) = fw.held.get_mut(&h.role) {
-                held.sub(&h.qty);
-                if held.is_zero() {
-                    fw.held.remove(&h.role);
+    /// Moves `qty`/`other` (validated: available) from pool `slot.pool`
+    /// of agent `ix` into the holding at `slot`; returns the kind of
+    /// holding it is.
+    pub(crate) fn take(
+        &mut self,
+        ix: AgentIx,
+        slot: Slot,
+        qty: &Qty,
+        other: &Resources,
+    ) -> Option<HeldKind> {
+        let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
+        if state.counts_free(slot.pool) {
+            self.free_unreserved.sub(qty);
+        }
+        let pool = state.pools.get_mut(slot.pool)?;
+        pool.avail.sub(qty);
+        let _ = pool.other_avail.subtract(other);
+        let kind = pool.held_kind(slot.lent);
+        state.add_to_holding(slot, qty, other);
+        Some(kind)
+    }
+
+    /// Moves `qty`/`other` (validated: held) from the holding at `slot`
+    /// back to its pool; returns the kind of holding it was and whether the
+    /// framework still holds anything on the agent.
+    pub(crate) fn give_back(
+        &mut self,
+        ix: AgentIx,
+        slot: Slot,
+        qty: &Qty,
+        other: &Resources,
+    ) -> Option<(HeldKind, bool)> {
+        let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
+        state.take_from_holding(slot, qty, other);
+        let still_holds = state.holdings.iter().any(|h| h.slot.fw == slot.fw);
+        if state.counts_free(slot.pool) {
+            self.free_unreserved.add(qty);
+        }
+        let pool = state.pools.get_mut(slot.pool)?;
+        pool.avail.add(qty);
+        pool.other_avail += other;
+        Some((pool.held_kind(slot.lent), still_holds))
+    }
+
+    /// Gives back everything `fw` holds on agent `ix`; returns each former
+    /// holding with its kind.
+    pub(crate) fn release_all(&mut self, ix: AgentIx, fw: FwId) -> Vec<(Holding, HeldKind)> {
+        let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
+            return Vec::new();
+        };
+        let (gone, kept) = std::mem::take(&mut state.holdings)
+            .into_iter()
+            .partition::<Vec<_>, _>(|h| h.slot.fw == fw);
+        state.holdings = kept;
+        let mut out = Vec::with_capacity(gone.len());
+        for h in gone {
+            if state.counts_free(h.slot.pool) {
+                self.free_unreserved.add(&h.qty);
+            }
+            let pool = &mut state.pools[h.slot.pool];
+            pool.avail.add(&h.qty);
+            pool.other_avail += &h.other;
+            let kind = pool.held_kind(h.slot.lent);
+            out.push((h, kind));
+        }
+        out
+    }
+
+    /// Moves unallocated `qty`/`other` (`other` in the source pool's form,
+    /// validated: available) from pool `from` of agent `ix` to its pool for
+    /// `to` (with its name; created if needed). The agent's total is the
+    /// caller's ([`Self::set_total`]).
+    pub(crate) fn move_free(
+        &mut self,
+        ix: AgentIx,
+        from: usize,
+        to: Option<(RoleId, &Role)>,
+        qty: &Qty,
+        other: &Resources,
+    ) {
+        let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
+            return;
+        };
+        let counts_from = state.counts_free(from);
+        let src = &mut state.pools[from];
+        src.avail.sub(qty);
+        src.total.sub(qty);
+        let _ = src.other_avail.subtract(other);
+        let _ = src.other_total.subtract(other);
+        let dst = state.pool_or_new(to.map(|(r, _)| r));
+        let counts_to = state.counts_free(dst);
+        let marked = match to {
+            Some((_, name)) => other.reserved_to(name),
+            None => other.without_reservation(),
+        };
+        let pool = &mut state.pools[dst];
+        pool.avail.add(qty);
+        pool.total.add(qty);
+        pool.other_avail += &marked;
+        pool.other_total += &marked;
+        if counts_from {
+            self.free_unreserved.sub(qty);
+        }
+        if counts_to {
+            self.free_unreserved.add(qty);
+        }
+    }
+
+    /// Moves held regular `qty`/`other` (validated: held at `slot`, in the
+    /// pool's form) from pool `slot.pool` to the agent's pool for `to`
+    /// (with its name; created if needed): both pools' totals and the
+    /// holdings change, neither pool's available part does. Returns the
+    /// kinds of holding before and after and the source pool's
+    /// reservation. The agent's total is the caller's ([`Self::set_total`]).
+    pub(crate) fn move_held(
+        &mut self,
+        ix: AgentIx,
+        slot: Slot,
+        to: Option<(RoleId, &Role)>,
+        qty: &Qty,
+        other: &Resources,
+    ) -> Option<(HeldKind, HeldKind, Option<RoleId>)> {
+        let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
+        let dst = state.pool_or_new(to.map(|(r, _)| r));
+        let marked = match to {
+            Some((_, name)) => other.reserved_to(name),
+            None => other.without_reservation(),
+        };
+        let src_pool = &mut state.pools[slot.pool];
+        src_pool.total.sub(qty);
+        let _ = src_pool.other_total.subtract(other);
+        let from_kind = src_pool.held_kind(false);
+        let from_reservation = src_pool.reservation;
+        let dst_pool = &mut state.pools[dst];
+        dst_pool.total.add(qty);
+        dst_pool.other_total += &marked;
+        let to_kind = dst_pool.held_kind(false);
+        state.take_from_holding(slot, qty, other);
+        state.add_to_holding(Slot { pool: dst, ..slot }, qty, &marked);
+        Some((from_kind, to_kind, from_reservation))
+    }
+
+    /// The book's invariants; `Err` names the first breach.
+    pub(crate) fn check_invariants(&self) -> Result<(), String> {
+        let mut cluster = Qty::default();
+        let mut free = Qty::default();
+        for (id, &ix) in &self.index {
+            let agent = self.get(ix).ok_or(format!("agent {id}: empty slot"))?;
+            let mut used = vec![Qty::default(); agent.pools.len()];
+            let mut used_other = vec![Resources::new(); agent.pools.len()];
+            for h in &agent.holdings {
+                if h.qty.is_zero() && h.other.is_empty() {
+                    return Err(format!("agent {id}: empty holding"));
+                }
+                let pool = agent
+                    .pools
+                    .get(h.slot.pool)
+                    .ok_or(format!("agent {id}: holding of a missing pool"))?;
+                if pool.native_revocable {
+                    return Err(format!("agent {id}: native revocable resources offered"));
+                }
+                used[h.slot.pool].add(&h.qty);
+                used_other[h.slot.pool] += &h.other;
+            }
+            for (p, pool) in agent.pools.iter().enumerate() {
+                cluster.add(&pool.total);
+                if !pool.total.contains(&used[p]) {
+                    return Err(format!("agent {id} over-allocated: pool {p}"));
+                }
+                let mut sum = used[p].clone();
+                sum.add(&pool.avail);
+                if sum != pool.total {
+                    return Err(format!("agent {id}: pool {p} held + available != total"));
+                }
+                if used_other[p].clone() + &pool.other_avail != pool.other_total {
+                    return Err(format!("agent {id}: pool {p} non-scalars out of balance"));
+                }
+                if pool.is_unreserved() && agent.active {
+                    free.add(&pool.avail);
                 }
             }
-            fw.agents.remove(&ix);
         }
-        let kind = held_kind(&agent.pools[h.pool], h.lent);
-        self.roles.sub_held(h.role, &h.qty, kind);
+        if cluster != self.cluster_total {
+            return Err("cluster total out of date".into());
+        }
+        if free != self.free_unreserved {
+            return Err(format!(
+                "free unreserved {:?} != {:?}",
+                self.free_unreserved, free
+            ));
+        }
+        Ok(())
     }
 }

@@ -1,18 +1,27 @@
-//! One batch allocation cycle: the three stages (guarantees, fair share,
-//! lending) over the agents in one seeded shuffled order, the bookkeeping of
-//! each grant, and turning the grants into [`Allocation`]s at the end, one
-//! per (agent, framework, role, regular-or-lent).
+//! The cycle core: one batch allocation cycle, the three stages
+//! (guarantees, fair share, lending) over the agents in one seeded shuffled
+//! order, each grant booked through the ledger, and the grants turned into
+//! [`Allocation`]s at the end, one per (agent, framework, role,
+//! regular-or-lent). Pure: no IO, no clock but the `now` it is given.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use corral::rng::SplitMix64;
 use corral::{Resource, Resources, Scalar, Value};
 
-use super::agents::held_kind;
-use super::offer::{AgentVisitor, CycleCtx, Offer, Stage};
-use super::qty::{dominant_share, inverse, Qty};
+use super::agents::{AgentBook, AgentState};
+use super::filters::Filters;
+use super::frameworks::FrameworkBook;
+use super::hierarchy::Hierarchy;
+use super::ledger::Ledger;
+use super::lending;
+use super::offer::{AgentVisitor, CycleCtx, Offer, Stage, View};
+use super::qty::{dominant_share, inverse, Names, Qty};
+use super::quota::QuotaBook;
+use super::roles::RoleTable;
 use super::tree::{Entry, Found, Node, Tree};
-use super::{AgentIx, AgentState, Allocation, Allocator, FwId, Holding, RoleId};
+use super::types::{AgentIx, Allocation, FwId, RoleId, Slot};
 
 /// What an allocation's resources are built from, besides the quantities:
 /// role, reservation of the pool, lent.
@@ -23,42 +32,68 @@ struct Grant {
     /// Position of the agent in this cycle's visiting order.
     pos: usize,
     ix: AgentIx,
-    fw: FwId,
-    role: RoleId,
-    lent: bool,
-    pool: usize,
+    slot: Slot,
     qty: Qty,
     other: Resources,
 }
 
-impl Allocator {
-    /// Runs one batch allocation cycle at time `now` and returns the
-    /// allocations made, grouped by agent in visiting order. Regular and
-    /// lent (revocable) resources never share an allocation.
-    pub fn allocate(&mut self, now: Duration) -> Vec<Allocation> {
+/// Every book a cycle reads or changes, borrowed for one cycle.
+pub(crate) struct Cycle<'a> {
+    pub(crate) names: &'a Names,
+    pub(crate) min_allocatable: &'a [Qty],
+    pub(crate) rng: &'a mut SplitMix64,
+    pub(crate) agents: &'a mut AgentBook,
+    pub(crate) frameworks: &'a mut FrameworkBook,
+    pub(crate) roles: &'a mut RoleTable,
+    pub(crate) quotas: &'a mut QuotaBook,
+    pub(crate) filters: &'a mut Filters,
+}
+
+impl Cycle<'_> {
+    fn view(&self) -> View<'_> {
+        View {
+            names: self.names,
+            min_allocatable: self.min_allocatable,
+            agents: self.agents,
+            frameworks: self.frameworks,
+            roles: self.roles,
+            quotas: self.quotas,
+            filters: self.filters,
+        }
+    }
+
+    fn ledger(&mut self) -> Ledger<'_> {
+        Ledger {
+            agents: self.agents,
+            frameworks: self.frameworks,
+            roles: self.roles,
+            quotas: self.quotas,
+        }
+    }
+
+    /// Runs the cycle at time `now` and returns the allocations made,
+    /// grouped by agent in visiting order. Regular and lent (revocable)
+    /// resources never share an allocation.
+    pub(crate) fn run(mut self, now: Duration) -> Vec<Allocation> {
         self.filters.expire(now);
         // Inactive (drained) agents are offered to nobody.
-        let mut order: Vec<AgentIx> = self
-            .agent_index
-            .values()
-            .copied()
-            .filter(|ix| self.agent(*ix).is_some_and(|a| a.active))
-            .collect();
+        let mut order = self.agents.active_slots();
         self.rng.shuffle(&mut order);
         let mut ctx = CycleCtx {
-            inv: inverse(&self.cluster_total, self.names.len()),
-            demanding: self.demand().demanding(),
+            inv: inverse(self.agents.cluster_total(), self.names.len()),
+            demanding: lending::demand(self.frameworks, self.roles).demanding(),
             demanding_headroom: Qty::default(),
-            any_quota: self.roles.iter().any(|(_, r)| r.quota.is_some()),
+            any_quota: self.quotas.any(),
         };
         let mut grants = Vec::with_capacity(order.len());
         if ctx.any_quota {
             self.run_stage(now, Stage::Guarantee, &ctx, &order, &mut grants);
         }
         self.run_stage(now, Stage::Fair, &ctx, &order, &mut grants);
-        ctx.demanding_headroom = self.demanding_headroom(&ctx.demanding);
+        ctx.demanding_headroom =
+            lending::demanding_headroom(self.quotas, self.roles, &ctx.demanding);
         self.run_stage(now, Stage::Lend, &ctx, &order, &mut grants);
-        self.emit(grants)
+        self.view().emit(grants)
     }
 
     fn run_stage(
@@ -69,7 +104,7 @@ impl Allocator {
         order: &[AgentIx],
         grants: &mut Vec<Grant>,
     ) {
-        let mut tree = self.build_tree(stage, ctx);
+        let mut tree = self.view().build_tree(stage, ctx);
         // Every pick on an agent either exhausts what that framework's role
         // can get there or closes the role, so this bounds the picks.
         let bound = tree.frameworks + 1;
@@ -78,12 +113,15 @@ impl Allocator {
                 if tree.is_empty() {
                     return;
                 }
-                let Some(agent) = self.agent(ix) else { break };
-                let Some(reserved_only) = self.offerable(agent, stage, ctx) else {
+                let view = self.view();
+                let Some(agent) = view.agents.get(ix) else {
+                    break;
+                };
+                let Some(reserved_only) = view.offerable(agent, stage, ctx) else {
                     break;
                 };
                 let mut visitor = AgentVisitor {
-                    alloc: self,
+                    view,
                     ctx,
                     stage,
                     ix,
@@ -96,116 +134,9 @@ impl Allocator {
                 };
                 let (node, entry) = (found.node, found.entry);
                 let fw_share = self.commit(ix, pos, found, grants, ctx);
-                tree.refresh(node, entry, fw_share, |n| self.node_share(n, ctx));
+                let view = self.view();
+                tree.refresh(node, entry, fw_share, |n| view.node_share(n, ctx));
             }
-        }
-    }
-
-    /// `None` when nothing on the agent can be offered in this stage;
-    /// `Some(true)` when only its reserved pools can.
-    fn offerable(&self, agent: &AgentState, stage: Stage, ctx: &CycleCtx) -> Option<bool> {
-        let unreserved = agent.unreserved().filter(|p| !p.is_exhausted());
-        let has =
-            |cap: &Qty| unreserved.is_some_and(|p| p.avail.iter().any(|(i, _)| cap.get(i) > 0));
-        let reserved = |lend: bool| {
-            agent.pools.iter().any(|p| {
-                !p.native_revocable
-                    && !p.is_exhausted()
-                    && p.reservation.is_some_and(|x| !lend || !ctx.demanding[x])
-            })
-        };
-        match stage {
-            Stage::Guarantee => has(&self.roles.required_headroom).then_some(false),
-            Stage::Fair => {
-                let unres = unreserved.is_some()
-                    && (!ctx.any_quota || has(&self.slack()) || has(&self.roles.required_headroom));
-                (unres || reserved(false)).then_some(!unres)
-            }
-            Stage::Lend => {
-                let budget = self.free_unreserved.minus(&ctx.demanding_headroom);
-                (has(&budget) || reserved(true)).then_some(false)
-            }
-        }
-    }
-
-    /// The DRF tree of a stage: roles with eligible frameworks (and, for
-    /// guarantees, an entitlement), frameworks active and not suppressed
-    /// (and, for lending, revocable-capable).
-    fn build_tree(&self, stage: Stage, ctx: &CycleCtx) -> Tree {
-        let mut tree = Tree::new();
-        let mut entries = Vec::new();
-        let mut shares = Vec::new();
-        for r in self.roles.top.values() {
-            if let Some(node) = self.build_node(&mut tree, *r, stage, ctx) {
-                entries.push(Entry::Node(node));
-                shares.push(self.role_share_of(*r, ctx));
-            }
-        }
-        tree.set_root(entries, shares);
-        tree
-    }
-
-    fn build_node(
-        &self,
-        tree: &mut Tree,
-        r: RoleId,
-        stage: Stage,
-        ctx: &CycleCtx,
-    ) -> Option<usize> {
-        let state = self.roles.get(r);
-        let inv = &ctx.inv;
-        let mut entries = Vec::new();
-        let mut shares = Vec::new();
-        for c in state.children.values() {
-            if let Some(node) = self.build_node(tree, *c, stage, ctx) {
-                entries.push(Entry::Node(node));
-                shares.push(self.role_share_of(*c, ctx));
-            }
-        }
-        let in_stage = stage != Stage::Guarantee || !self.entitlement(r).is_zero();
-        let mut own = Vec::new();
-        let mut own_shares = Vec::new();
-        if in_stage {
-            for fw in state.frameworks.values() {
-                let Some(f) = self.framework(*fw) else {
-                    continue;
-                };
-                if !f.active
-                    || f.suppressed.contains(&r)
-                    || (stage == Stage::Lend && !f.spec.revocable)
-                {
-                    continue;
-                }
-                own.push(Entry::Framework(*fw));
-                own_shares.push(f.held.get(&r).map_or(0.0, |q| dominant_share(q, inv)));
-            }
-        }
-        if entries.is_empty() && own.is_empty() {
-            return None;
-        }
-        if entries.is_empty() {
-            return Some(tree.add_node(Some(r), false, own, own_shares));
-        }
-        if !own.is_empty() {
-            let leaf = tree.add_node(Some(r), true, own, own_shares);
-            entries.insert(0, Entry::Node(leaf));
-            shares.insert(0, dominant_share(&state.held_own, inv));
-        }
-        Some(tree.add_node(Some(r), false, entries, shares))
-    }
-
-    /// A role's weighted dominant share (its whole subtree's holdings).
-    fn role_share_of(&self, r: RoleId, ctx: &CycleCtx) -> f64 {
-        let state = self.roles.get(r);
-        dominant_share(&state.held, &ctx.inv) / state.weight
-    }
-
-    /// The share a tree node is ordered by in its parent.
-    fn node_share(&self, node: &Node, ctx: &CycleCtx) -> f64 {
-        match node.role {
-            Some(r) if node.virtual_leaf => dominant_share(&self.roles.get(r).held_own, &ctx.inv),
-            Some(r) => self.role_share_of(r, ctx),
-            None => 0.0,
         }
     }
 
@@ -221,65 +152,144 @@ impl Allocator {
         let Found {
             role, fw, offer, ..
         } = found;
-        let Some(agent) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
-            return 0.0;
-        };
-        let Some(framework) = self.frameworks.get_mut(fw).and_then(Option::as_mut) else {
-            return 0.0;
-        };
+        let mut ledger = self.ledger();
         for part in offer.parts {
-            if agent.counts_free(part.pool) {
-                self.free_unreserved.sub(&part.qty);
-            }
-            let pool = &mut agent.pools[part.pool];
-            pool.avail.sub(&part.qty);
-            // `part.other` was sliced from `other_avail`.
-            let _ = pool.other_avail.subtract(&part.other);
-            let kind = held_kind(pool, offer.lent);
-            match agent.holdings.iter_mut().find(|h| {
-                h.fw == fw && h.role == role && h.lent == offer.lent && h.pool == part.pool
-            }) {
-                Some(h) => {
-                    h.qty.add(&part.qty);
-                    h.other += &part.other;
-                }
-                None => agent.holdings.push(Holding {
-                    fw,
-                    role,
-                    lent: offer.lent,
-                    pool: part.pool,
-                    qty: part.qty.clone(),
-                    other: part.other.clone(),
-                }),
-            }
-            framework.held.entry(role).or_default().add(&part.qty);
-            framework.agents.insert(ix);
-            self.roles.add_held(role, &part.qty, kind);
-            grants.push(Grant {
-                pos,
-                ix,
+            let slot = Slot {
                 fw,
                 role,
                 lent: offer.lent,
                 pool: part.pool,
+            };
+            ledger.hold(ix, slot, &part.qty, &part.other);
+            grants.push(Grant {
+                pos,
+                ix,
+                slot,
                 qty: part.qty,
                 other: part.other,
             });
         }
-        if framework.held.get(&role).is_some_and(Qty::is_zero) {
-            framework.held.remove(&role);
-        }
-        framework
-            .held
-            .get(&role)
+        self.frameworks
+            .get(fw)
+            .and_then(|f| f.held(role))
             .map_or(0.0, |q| dominant_share(q, &ctx.inv))
+    }
+}
+
+impl View<'_> {
+    /// `None` when nothing on the agent can be offered in this stage;
+    /// `Some(true)` when only its reserved pools can.
+    fn offerable(&self, agent: &AgentState, stage: Stage, ctx: &CycleCtx) -> Option<bool> {
+        let unreserved = agent.unreserved().filter(|p| !p.is_exhausted());
+        let has =
+            |cap: &Qty| unreserved.is_some_and(|p| p.avail().iter().any(|(i, _)| cap.get(i) > 0));
+        let reserved = |lend: bool| {
+            agent.pools().iter().any(|p| {
+                !p.is_native_revocable()
+                    && !p.is_exhausted()
+                    && p.reservation().is_some_and(|x| !lend || !ctx.demanding[x])
+            })
+        };
+        let required = self.quotas.required_headroom();
+        match stage {
+            Stage::Guarantee => has(required).then_some(false),
+            Stage::Fair => {
+                let unres =
+                    unreserved.is_some() && (!ctx.any_quota || has(&self.slack()) || has(required));
+                (unres || reserved(false)).then_some(!unres)
+            }
+            Stage::Lend => {
+                let budget = self.agents.free_unreserved().minus(&ctx.demanding_headroom);
+                (has(&budget) || reserved(true)).then_some(false)
+            }
+        }
+    }
+
+    /// The DRF tree of a stage: roles with eligible frameworks (and, for
+    /// guarantees, an entitlement), frameworks active and not suppressed
+    /// (and, for lending, revocable-capable).
+    fn build_tree(&self, stage: Stage, ctx: &CycleCtx) -> Tree {
+        let mut tree = Tree::new();
+        let mut entries = Vec::new();
+        let mut shares = Vec::new();
+        for r in self.roles.tops() {
+            if let Some(node) = self.build_node(&mut tree, r, stage, ctx) {
+                entries.push(Entry::Node(node));
+                shares.push(self.role_share_of(r, ctx));
+            }
+        }
+        tree.set_root(entries, shares);
+        tree
+    }
+
+    fn build_node(
+        &self,
+        tree: &mut Tree,
+        r: RoleId,
+        stage: Stage,
+        ctx: &CycleCtx,
+    ) -> Option<usize> {
+        let inv = &ctx.inv;
+        let mut entries = Vec::new();
+        let mut shares = Vec::new();
+        for c in self.roles.children(r) {
+            if let Some(node) = self.build_node(tree, c, stage, ctx) {
+                entries.push(Entry::Node(node));
+                shares.push(self.role_share_of(c, ctx));
+            }
+        }
+        let in_stage =
+            stage != Stage::Guarantee || !self.quotas.entitlement(self.roles, r).is_zero();
+        let mut own = Vec::new();
+        let mut own_shares = Vec::new();
+        if in_stage {
+            for (_, fw) in self.roles.frameworks(r) {
+                let Some(f) = self.frameworks.get(fw) else {
+                    continue;
+                };
+                if !f.is_active()
+                    || f.suppressed().contains(&r)
+                    || (stage == Stage::Lend && !f.is_revocable())
+                {
+                    continue;
+                }
+                own.push(Entry::Framework(fw));
+                own_shares.push(f.held(r).map_or(0.0, |q| dominant_share(q, inv)));
+            }
+        }
+        if entries.is_empty() && own.is_empty() {
+            return None;
+        }
+        if entries.is_empty() {
+            return Some(tree.add_node(Some(r), false, own, own_shares));
+        }
+        if !own.is_empty() {
+            let leaf = tree.add_node(Some(r), true, own, own_shares);
+            entries.insert(0, Entry::Node(leaf));
+            shares.insert(0, dominant_share(self.roles.held_own(r), inv));
+        }
+        Some(tree.add_node(Some(r), false, entries, shares))
+    }
+
+    /// A role's weighted dominant share (its whole subtree's holdings).
+    fn role_share_of(&self, r: RoleId, ctx: &CycleCtx) -> f64 {
+        dominant_share(self.roles.held(r), &ctx.inv) / self.roles.weight(r)
+    }
+
+    /// The share a tree node is ordered by in its parent.
+    fn node_share(&self, node: &Node, ctx: &CycleCtx) -> f64 {
+        match node.role {
+            Some(r) if node.virtual_leaf => dominant_share(self.roles.held_own(r), &ctx.inv),
+            Some(r) => self.role_share_of(r, ctx),
+            None => 0.0,
+        }
     }
 
     /// Groups the grants into allocations.
     fn emit(&self, grants: Vec<Grant>) -> Vec<Allocation> {
         // Sort indices, not the (large) grants; one stage alone already
         // produces them in order.
-        let key = |g: &Grant| (g.pos, g.fw, g.role, g.lent);
+        let key = |g: &Grant| (g.pos, g.slot.fw, g.slot.role, g.slot.lent);
         let mut order: Vec<usize> = (0..grants.len()).collect();
         if !grants.is_sorted_by_key(key) {
             order.sort_by_key(|i| key(&grants[*i]));
@@ -294,18 +304,21 @@ impl Allocator {
         // The allocation being built, while it is such a single grant.
         let mut single: Option<(Template, &Qty, usize)> = None;
         for g in order.into_iter().map(|i| &grants[i]) {
-            let key = (g.pos, g.fw, g.role, g.lent);
-            let (Some(agent), Some(framework)) = (self.agent(g.ix), self.framework(g.fw)) else {
+            let key = key(g);
+            let (Some(agent), Some(framework)) =
+                (self.agents.get(g.ix), self.frameworks.get(g.slot.fw))
+            else {
                 continue;
             };
-            let role = &self.roles.get(g.role).name;
+            let role = self.roles.name(g.slot.role);
+            let pool = &agent.pools()[g.slot.pool];
             if last == Some(key) {
                 single = None;
             } else {
                 if let Some((template, qty, at)) = single.take() {
                     built.insert(template, (qty, at));
                 }
-                let template = (g.role, agent.pools[g.pool].reservation, g.lent);
+                let template = (g.slot.role, pool.reservation(), g.slot.lent);
                 let cached = built
                     .get(&template)
                     .filter(|(qty, _)| g.other.is_empty() && **qty == g.qty)
@@ -316,9 +329,9 @@ impl Allocator {
                 }
                 let done = cached.is_some();
                 out.push(Allocation {
-                    framework: framework.id.clone(),
+                    framework: framework.id().clone(),
                     role: role.clone(),
-                    agent: agent.id.clone(),
+                    agent: agent.id().clone(),
                     resources: cached.unwrap_or_default(),
                 });
                 last = Some(key);
@@ -329,22 +342,20 @@ impl Allocator {
             let Some(allocation) = out.last_mut() else {
                 continue;
             };
-            let reservation = agent.pools[g.pool]
-                .reservation
-                .map(|r| &self.roles.get(r).name);
+            let reservation = pool.reservation().map(|r| self.roles.name(r));
             for (i, v) in g.qty.iter() {
                 allocation.resources.push(Resource {
                     name: self.names.name(i).to_owned(),
                     value: Value::Scalar(Scalar::from_millis(v)),
                     reservation: reservation.cloned(),
                     allocation: Some(role.clone()),
-                    revocable: g.lent,
+                    revocable: g.slot.lent,
                 });
             }
             for entry in g.other.iter() {
                 let mut e = entry.clone();
                 e.allocation = Some(role.clone());
-                e.revocable = g.lent;
+                e.revocable = g.slot.lent;
                 allocation.resources.push(e);
             }
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use corral::Resources;
 
-use super::{AgentIx, FwId, RoleId};
+use super::types::{AgentIx, FwId, RoleId};
 
 /// One refused-resources filter.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,31 +1,120 @@
-//! Frameworks coming and going, changing roles, connecting and
-//! disconnecting, suppressing and reviving offers.
+//! The framework book: every framework's spec, its roles and suppressed
+//! roles (as role ids), whether it is connected, and what it holds (scalar
+//! sums per role and the agents it holds something on), kept exact by the
+//! ledger. Its invariant: the suppressed roles are a subset of the roles
+//! (checked when a spec comes in, [`check_spec`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use corral::{FrameworkId, Role};
 
-use super::agents::held_kind;
-use super::{logged, Allocator, AllocatorError, FrameworkSpec, FrameworkState, FwId, RoleId};
+use super::qty::Qty;
+use super::types::{logged, AgentIx, AllocatorError, FrameworkSpec, FwId, RoleId};
 
-impl Allocator {
-    /// Adds a framework, active. `spec.suppressed` must be a subset of
-    /// `spec.roles` (else [`AllocatorError::UnknownRole`]); role names must
-    /// be valid. A framework may subscribe to a role that has child roles.
-    pub fn add_framework(
+/// One framework's bookkeeping.
+#[derive(Clone, Debug)]
+pub(crate) struct FrameworkState {
+    id: FrameworkId,
+    spec: FrameworkSpec,
+    active: bool,
+    roles: BTreeSet<RoleId>,
+    suppressed: BTreeSet<RoleId>,
+    /// Scalar sums of what it holds (regular and lent) per role, roles it
+    /// left included until recovered. No zero entries.
+    held: BTreeMap<RoleId, Qty>,
+    /// Agents where it holds something.
+    agents: BTreeSet<AgentIx>,
+}
+
+impl FrameworkState {
+    /// Its id.
+    pub(crate) fn id(&self) -> &FrameworkId {
+        &self.id
+    }
+
+    /// Its spec (suppressed roles follow suppress/revive).
+    pub(crate) fn spec(&self) -> &FrameworkSpec {
+        &self.spec
+    }
+
+    /// Connected.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// It has the revocable capability.
+    pub(crate) fn is_revocable(&self) -> bool {
+        self.spec.revocable
+    }
+
+    /// Its roles.
+    pub(crate) fn roles(&self) -> &BTreeSet<RoleId> {
+        &self.roles
+    }
+
+    /// Its suppressed roles.
+    pub(crate) fn suppressed(&self) -> &BTreeSet<RoleId> {
+        &self.suppressed
+    }
+
+    /// What it holds under `role` (regular and lent), if anything.
+    pub(crate) fn held(&self, role: RoleId) -> Option<&Qty> {
+        self.held.get(&role)
+    }
+
+    /// The agents it holds something on.
+    pub(crate) fn agents(&self) -> &BTreeSet<AgentIx> {
+        &self.agents
+    }
+}
+
+/// Every framework, by slot and by id.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrameworkBook {
+    frameworks: Vec<Option<FrameworkState>>,
+    index: BTreeMap<FrameworkId, FwId>,
+}
+
+impl FrameworkBook {
+    /// The slot of `fw`, if known.
+    pub(crate) fn id(&self, fw: &FrameworkId) -> Option<FwId> {
+        self.index.get(fw).copied()
+    }
+
+    /// The framework in slot `id`, if still there.
+    pub(crate) fn get(&self, id: FwId) -> Option<&FrameworkState> {
+        self.frameworks.get(id).and_then(Option::as_ref)
+    }
+
+    /// The framework with this id, if known.
+    pub(crate) fn by_id(&self, fw: &FrameworkId) -> Option<&FrameworkState> {
+        self.get(self.id(fw)?)
+    }
+
+    /// Every framework, by slot.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &FrameworkState> {
+        self.frameworks.iter().flatten()
+    }
+
+    /// Every framework's slot, by framework id.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (&FrameworkId, FwId)> {
+        self.index.iter().map(|(k, v)| (k, *v))
+    }
+
+    fn state_mut(&mut self, id: FwId) -> Option<&mut FrameworkState> {
+        self.frameworks.get_mut(id).and_then(Option::as_mut)
+    }
+
+    /// Adds a framework (id not taken: checked by the caller), active,
+    /// with its spec and its roles as ids. Returns its slot.
+    pub(crate) fn add(
         &mut self,
         fw: FrameworkId,
         spec: FrameworkSpec,
-    ) -> Result<(), AllocatorError> {
-        if self.framework_index.contains_key(&fw) {
-            return Err(logged(AllocatorError::DuplicateFramework(fw)));
-        }
-        check_spec(&fw, &spec)?;
-        let (roles, suppressed) = self.intern_spec(&spec)?;
+        roles: BTreeSet<RoleId>,
+        suppressed: BTreeSet<RoleId>,
+    ) -> FwId {
         let id = self.frameworks.len();
-        for role in &roles {
-            self.roles.get_mut(*role).frameworks.insert(fw.clone(), id);
-        }
         self.frameworks.push(Some(FrameworkState {
             id: fw.clone(),
             spec,
@@ -35,178 +124,122 @@ impl Allocator {
             held: BTreeMap::new(),
             agents: BTreeSet::new(),
         }));
-        self.framework_index.insert(fw, id);
-        Ok(())
+        self.index.insert(fw, id);
+        id
     }
 
-    /// Replaces a framework's roles, suppressed roles and capabilities.
-    /// Allocations under roles it leaves stay accounted (and recoverable)
-    /// until recovered; its filters for those roles are dropped. Dropping
-    /// the revocable capability stops lending to it; what it was lent stays
-    /// accounted until recovered.
-    pub fn update_framework(
+    /// Replaces a framework's spec and roles; returns its old roles.
+    pub(crate) fn update(
         &mut self,
-        fw: &FrameworkId,
+        id: FwId,
         spec: FrameworkSpec,
-    ) -> Result<(), AllocatorError> {
-        let id = self.fw_id(fw)?;
-        check_spec(fw, &spec)?;
-        let (roles, suppressed) = self.intern_spec(&spec)?;
-        let Some(old) = self.framework(id).map(|f| f.roles.clone()) else {
-            return Err(logged(AllocatorError::UnknownFramework(fw.clone())));
-        };
-        for role in old.difference(&roles) {
-            self.roles.get_mut(*role).frameworks.remove(fw);
-            self.filters.clear_role(id, *role);
-        }
-        for role in roles.difference(&old) {
-            self.roles.get_mut(*role).frameworks.insert(fw.clone(), id);
-        }
-        if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
-            state.spec = spec;
-            state.roles = roles;
-            state.suppressed = suppressed;
-        }
-        Ok(())
+        roles: BTreeSet<RoleId>,
+        suppressed: BTreeSet<RoleId>,
+    ) -> Option<BTreeSet<RoleId>> {
+        let state = self.state_mut(id)?;
+        state.spec = spec;
+        state.suppressed = suppressed;
+        Some(std::mem::replace(&mut state.roles, roles))
     }
 
-    /// Removes a framework and recovers everything still allocated to it,
-    /// regular and lent.
-    pub fn remove_framework(&mut self, fw: &FrameworkId) -> Result<(), AllocatorError> {
-        let id = self.fw_id(fw)?;
-        self.framework_index.remove(fw);
-        let Some(state) = self.frameworks.get_mut(id).and_then(Option::take) else {
-            return Ok(());
-        };
-        for ix in &state.agents {
-            let Some(agent) = self.agents.get_mut(*ix).and_then(Option::as_mut) else {
-                continue;
-            };
-            let (gone, kept) = std::mem::take(&mut agent.holdings)
-                .into_iter()
-                .partition::<Vec<_>, _>(|h| h.fw == id);
-            agent.holdings = kept;
-            for h in gone {
-                if agent.counts_free(h.pool) {
-                    self.free_unreserved.add(&h.qty);
-                }
-                let pool = &mut agent.pools[h.pool];
-                pool.avail.add(&h.qty);
-                pool.other_avail += &h.other;
-                let kind = held_kind(pool, h.lent);
-                self.roles.sub_held(h.role, &h.qty, kind);
-            }
-        }
-        for role in &state.roles {
-            self.roles.get_mut(*role).frameworks.remove(fw);
-        }
-        self.filters.clear_framework(id);
-        Ok(())
+    /// Removes a framework; returns it (the ledger gives back what it
+    /// holds).
+    pub(crate) fn remove(&mut self, fw: &FrameworkId) -> Option<(FwId, FrameworkState)> {
+        let id = self.index.remove(fw)?;
+        let state = self.frameworks.get_mut(id).and_then(Option::take)?;
+        Some((id, state))
     }
 
-    /// Marks a framework connected (`true`) or disconnected (`false`). An
-    /// inactive framework gets no offers but keeps its allocations and
-    /// filters.
-    pub fn activate_framework(
-        &mut self,
-        fw: &FrameworkId,
-        active: bool,
-    ) -> Result<(), AllocatorError> {
-        let id = self.fw_id(fw)?;
-        if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
+    /// Marks it connected or not.
+    pub(crate) fn set_active(&mut self, id: FwId, active: bool) {
+        if let Some(state) = self.state_mut(id) {
             state.active = active;
         }
-        Ok(())
     }
 
-    /// Stops offers to `fw` for `roles` (empty: all its roles) until
-    /// revived. A suppressed framework is no implicit demand.
-    pub fn suppress(&mut self, fw: &FrameworkId, roles: &[Role]) -> Result<(), AllocatorError> {
-        let (id, roles) = self.resolve_roles(fw, roles)?;
-        if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
-            for (name, role) in roles {
+    /// Suppresses (`true`) or revives (`false`) these of its roles.
+    pub(crate) fn set_suppressed(&mut self, id: FwId, roles: Vec<(Role, RoleId)>, on: bool) {
+        let Some(state) = self.state_mut(id) else {
+            return;
+        };
+        for (name, role) in roles {
+            if on {
                 state.spec.suppressed.insert(name);
                 state.suppressed.insert(role);
-            }
-        }
-        Ok(())
-    }
-
-    /// Resumes offers to `fw` for `roles` (empty: all its roles): clears
-    /// suppression and drops its filters for those roles.
-    pub fn revive(&mut self, fw: &FrameworkId, roles: &[Role]) -> Result<(), AllocatorError> {
-        let (id, roles) = self.resolve_roles(fw, roles)?;
-        for (_, role) in &roles {
-            self.filters.clear_role(id, *role);
-        }
-        if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
-            for (name, role) in roles {
+            } else {
                 state.spec.suppressed.remove(&name);
                 state.suppressed.remove(&role);
             }
         }
-        Ok(())
     }
 
-    /// The roles `roles` names for `fw` (all its roles when empty), each
-    /// checked to be one of its roles, with their ids.
-    fn resolve_roles(
-        &self,
-        fw: &FrameworkId,
-        roles: &[Role],
-    ) -> Result<(FwId, Vec<(Role, RoleId)>), AllocatorError> {
-        let id = self.fw_id(fw)?;
-        let state = self
-            .framework(id)
-            .ok_or_else(|| logged(AllocatorError::UnknownFramework(fw.clone())))?;
-        let names: Vec<Role> = if roles.is_empty() {
-            state.spec.roles.iter().cloned().collect()
-        } else {
-            roles.to_vec()
+    /// It now holds `q` more under `role`, on agent `ix`.
+    pub(crate) fn add_held(&mut self, id: FwId, role: RoleId, ix: AgentIx, q: &Qty) {
+        let Some(state) = self.state_mut(id) else {
+            return;
         };
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            match self.roles.lookup(&name) {
-                Some(role) if state.roles.contains(&role) => out.push((name, role)),
-                _ => {
-                    return Err(logged(AllocatorError::UnknownRole {
-                        framework: fw.clone(),
-                        role: name,
-                    }))
-                }
-            }
+        let held = state.held.entry(role).or_default();
+        held.add(q);
+        if held.is_zero() {
+            state.held.remove(&role);
         }
-        Ok((id, out))
+        state.agents.insert(ix);
     }
 
-    /// Validates every role name of `spec`, then interns them.
-    fn intern_spec(
+    /// It holds `q` less under `role`; `still_on` says whether it still
+    /// holds anything on agent `ix`.
+    pub(crate) fn sub_held(
         &mut self,
-        spec: &FrameworkSpec,
-    ) -> Result<(BTreeSet<RoleId>, BTreeSet<RoleId>), AllocatorError> {
-        for role in &spec.roles {
-            role.validate().map_err(|err| {
-                logged(AllocatorError::InvalidRole {
-                    role: role.clone(),
-                    why: err.to_string(),
-                })
-            })?;
-        }
-        let mut roles = BTreeSet::new();
-        let mut suppressed = BTreeSet::new();
-        for role in &spec.roles {
-            let id = self.roles.intern(role).map_err(logged)?;
-            roles.insert(id);
-            if spec.suppressed.contains(role) {
-                suppressed.insert(id);
+        id: FwId,
+        role: RoleId,
+        ix: AgentIx,
+        q: &Qty,
+        still_on: bool,
+    ) {
+        let Some(state) = self.state_mut(id) else {
+            return;
+        };
+        if let Some(held) = state.held.get_mut(&role) {
+            held.sub(q);
+            if held.is_zero() {
+                state.held.remove(&role);
             }
         }
-        Ok((roles, suppressed))
+        if !still_on {
+            state.agents.remove(&ix);
+        }
+    }
+
+    /// Checks the held sums and agent sets against recomputations from the
+    /// agents' holdings (consumed: what is left names unknown frameworks),
+    /// and the suppressed roles against the roles.
+    pub(crate) fn check_invariants(
+        &self,
+        mut held: BTreeMap<FwId, BTreeMap<RoleId, Qty>>,
+        mut agents: BTreeMap<FwId, BTreeSet<AgentIx>>,
+    ) -> Result<(), String> {
+        for (id, &f) in &self.index {
+            let fw = self.get(f).ok_or(format!("framework {id}: empty slot"))?;
+            let want = held.remove(&f).unwrap_or_default();
+            if want != fw.held {
+                return Err(format!("framework {id}: sums {:?} != {want:?}", fw.held));
+            }
+            if agents.remove(&f).unwrap_or_default() != fw.agents {
+                return Err(format!("framework {id}: agent set out of date"));
+            }
+            if !fw.suppressed.is_subset(&fw.roles) {
+                return Err(format!("framework {id}: suppressed roles not subscribed"));
+            }
+        }
+        if !held.is_empty() || !agents.is_empty() {
+            return Err("holdings of unknown frameworks".into());
+        }
+        Ok(())
     }
 }
 
 /// `suppressed` must be a subset of `roles`.
-fn check_spec(fw: &FrameworkId, spec: &FrameworkSpec) -> Result<(), AllocatorError> {
+pub(crate) fn check_spec(fw: &FrameworkId, spec: &FrameworkSpec) -> Result<(), AllocatorError> {
     match spec.suppressed.difference(&spec.roles).next() {
         Some(role) => Err(logged(AllocatorError::UnknownRole {
             framework: fw.clone(),

@@ -13,9 +13,15 @@ use std::time::Duration;
 
 use corral::{Resources, Value};
 
-use super::qty::Qty;
+use super::agents::{AgentBook, AgentState, Pool};
+use super::filters::Filters;
+use super::frameworks::FrameworkBook;
+use super::hierarchy::Hierarchy;
+use super::qty::{Names, Qty};
+use super::quota::QuotaBook;
+use super::roles::RoleTable;
 use super::tree::{Visit, Visitor};
-use super::{AgentIx, AgentState, Allocator, FwId, Pool, RoleId};
+use super::types::{AgentIx, FwId, RoleId};
 
 /// The three stages of a cycle (see the module docs of the allocator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +63,21 @@ pub(crate) struct Offer {
     pub(crate) parts: Vec<Part>,
 }
 
+/// Every book, read-only, as one cycle step sees them.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) names: &'a Names,
+    pub(crate) min_allocatable: &'a [Qty],
+    pub(crate) agents: &'a AgentBook,
+    pub(crate) frameworks: &'a FrameworkBook,
+    pub(crate) roles: &'a RoleTable,
+    pub(crate) quotas: &'a QuotaBook,
+    pub(crate) filters: &'a Filters,
+}
+
 /// Walks the DRF tree for one agent in one stage.
 pub(crate) struct AgentVisitor<'a> {
-    pub(crate) alloc: &'a Allocator,
+    pub(crate) view: View<'a>,
     pub(crate) ctx: &'a CycleCtx,
     pub(crate) stage: Stage,
     pub(crate) ix: AgentIx,
@@ -76,9 +94,9 @@ impl Visitor for AgentVisitor<'_> {
         if !self.reserved_only {
             return true;
         }
-        let roles = &self.alloc.roles;
-        self.agent.pools.iter().any(|p| {
-            p.reservation.is_some_and(|x| {
+        let roles = self.view.roles;
+        self.agent.pools().iter().any(|p| {
+            p.reservation().is_some_and(|x| {
                 !p.is_exhausted()
                     && (roles.is_ancestor_or_self(x, role) || roles.is_ancestor_or_self(role, x))
             })
@@ -86,25 +104,27 @@ impl Visitor for AgentVisitor<'_> {
     }
 
     fn visit(&mut self, role: RoleId, fw: FwId) -> Visit<Offer> {
-        self.alloc.offer_for(self, role, fw)
+        self.view.offer_for(self, role, fw)
     }
 }
 
-impl Allocator {
+impl View<'_> {
     /// Free unreserved resources beyond the required headroom.
     pub(crate) fn slack(&self) -> Qty {
-        self.free_unreserved.minus(&self.roles.required_headroom)
+        self.agents
+            .free_unreserved()
+            .minus(self.quotas.required_headroom())
     }
 
     fn offer_for(&self, v: &AgentVisitor<'_>, role: RoleId, fw: FwId) -> Visit<Offer> {
         let n = self.names.len();
         let room = if v.ctx.any_quota {
-            self.limit_room(role)
+            self.quotas.limit_room(self.roles, role, n)
         } else {
             None
         };
         if let Some(room) = &room {
-            if (0..n).any(|i| room.get(i) == 0 && self.cluster_total.get(i) > 0) {
+            if (0..n).any(|i| room.get(i) == 0 && self.agents.cluster_total().get(i) > 0) {
                 return Visit::RoleDone;
             }
         }
@@ -113,7 +133,7 @@ impl Allocator {
         let mut lent = false;
         match v.stage {
             Stage::Guarantee => {
-                let ent = self.entitlement(role);
+                let ent = self.quotas.entitlement(self.roles, role);
                 if ent.is_zero() {
                     return Visit::RoleDone;
                 }
@@ -130,22 +150,22 @@ impl Allocator {
                     };
                     caps.set(i, c.min(room_left.as_ref().map_or(i64::MAX, |r| r.get(i))));
                 }
-                let part = slice(pi, &v.agent.pools[pi], Some(&caps));
+                let part = slice(pi, &v.agent.pools()[pi], Some(&caps));
                 if !ent.iter().any(|(i, _)| part.qty.get(i) > 0) {
                     return Visit::Skip;
                 }
                 parts.push(part);
             }
             Stage::Fair => {
-                for (pi, pool) in v.agent.pools.iter().enumerate() {
-                    if pool.native_revocable || pool.is_exhausted() {
+                for (pi, pool) in v.agent.pools().iter().enumerate() {
+                    if pool.is_native_revocable() || pool.is_exhausted() {
                         continue;
                     }
-                    let caps = match pool.reservation {
+                    let caps = match pool.reservation() {
                         Some(x) if self.roles.is_ancestor_or_self(x, role) => room_left.clone(),
                         Some(_) => continue,
                         None if v.ctx.any_quota => {
-                            let mut caps = self.entitlement(role);
+                            let mut caps = self.quotas.entitlement(self.roles, role);
                             caps.add(&self.slack());
                             if let Some(r) = &room_left {
                                 caps.min_with(r);
@@ -159,16 +179,19 @@ impl Allocator {
             }
             Stage::Lend => {
                 lent = true;
-                for (pi, pool) in v.agent.pools.iter().enumerate() {
-                    if pool.native_revocable || pool.is_exhausted() {
+                for (pi, pool) in v.agent.pools().iter().enumerate() {
+                    if pool.is_native_revocable() || pool.is_exhausted() {
                         continue;
                     }
-                    let caps = match pool.reservation {
+                    let caps = match pool.reservation() {
                         Some(x) if self.roles.is_ancestor_or_self(x, role) => continue,
                         Some(x) if v.ctx.demanding[x] => continue,
                         Some(_) => room_left.clone(),
                         None => {
-                            let mut caps = self.free_unreserved.minus(&v.ctx.demanding_headroom);
+                            let mut caps = self
+                                .agents
+                                .free_unreserved()
+                                .minus(&v.ctx.demanding_headroom);
                             if let Some(r) = &room_left {
                                 caps.min_with(r);
                             }
@@ -219,11 +242,11 @@ impl Allocator {
     ) -> Resources {
         let mut out = Resources::new();
         for part in &offer.parts {
-            let pool = &agent.pools[part.pool];
-            let reservation = pool.reservation.map(|r| &self.roles.get(r).name);
+            let pool = &agent.pools()[part.pool];
+            let reservation = pool.reservation().map(|r| self.roles.name(r));
             out += &part
                 .qty
-                .to_resources(&self.names, reservation, role, offer.lent);
+                .to_resources(self.names, reservation, role, offer.lent);
             for entry in part.other.iter() {
                 let mut e = entry.clone();
                 e.allocation = role.cloned();
@@ -256,13 +279,13 @@ pub(crate) fn slice(pi: usize, pool: &Pool, caps: Option<&Qty>) -> Part {
     let Some(caps) = caps else {
         return Part {
             pool: pi,
-            qty: pool.avail.clone(),
-            other: pool.other_avail.clone(),
+            qty: pool.avail().clone(),
+            other: pool.other_avail().clone(),
         };
     };
     // The factor num/den = min over names of cap/available, at most 1.
     let (mut num, mut den) = (1_i128, 1_i128);
-    for (i, a) in pool.avail.iter() {
+    for (i, a) in pool.avail().iter() {
         let c = i128::from(caps.get(i).max(0));
         let a = i128::from(a);
         if c < a && c * den < num * a {
@@ -274,12 +297,12 @@ pub(crate) fn slice(pi: usize, pool: &Pool, caps: Option<&Qty>) -> Part {
         return slice(pi, pool, None);
     }
     let mut qty = Qty::default();
-    for (i, a) in pool.avail.iter() {
+    for (i, a) in pool.avail().iter() {
         let v = i128::from(a) * num / den;
         qty.set(i, i64::try_from(v).unwrap_or(0));
     }
     let mut other = Resources::new();
-    for entry in pool.other_avail.iter() {
+    for entry in pool.other_avail().iter() {
         if let Value::Ranges(r) = &entry.value {
             let count = i128::from(r.count()) * num / den;
             let taken = u64::try_from(count).ok().and_then(|c| r.take(c));

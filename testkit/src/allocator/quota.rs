@@ -1,6 +1,8 @@
-//! Quota (guarantees and limits) and explicit demand (REQUEST): setting and
-//! validating them, the headroom kept free for unmet guarantees, and what a
-//! role may still get toward a guarantee or under its limits.
+//! The quota book: every role's guarantee and limit, checked against the
+//! hierarchy rules when set, and the headroom kept free for unmet
+//! guarantees, kept exact as consumption moves. It reads the role tree and
+//! its consumptions only through [`Hierarchy`], so it imports no other
+//! book.
 //!
 //! Headroom: a quota'd role Q needs `unmet(Q) = guarantee(Q) - consumption`
 //! kept free, and at least what its nearest quota'd descendants need, so
@@ -10,9 +12,9 @@
 
 use corral::{Resources, Role, Value};
 
-use super::qty::{NameId, Qty};
-use super::roles::RoleTable;
-use super::{logged, Allocator, AllocatorError, RoleId};
+use super::hierarchy::Hierarchy;
+use super::qty::{NameId, Names, Qty};
+use super::types::RoleId;
 
 /// A role's quota: what it can always get, and what it can never exceed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,94 +29,147 @@ pub struct Quota {
     pub limit: Option<Resources>,
 }
 
-/// A quota in compact form.
+/// A quota in compact form, with the headroom of its role.
 #[derive(Clone, Debug)]
-pub(crate) struct QuotaState {
+struct QuotaState {
     /// As given (for inspection).
-    pub(crate) config: Quota,
-    pub(crate) guarantee: Qty,
+    config: Quota,
+    guarantee: Qty,
     /// Limited names and their limits.
-    pub(crate) limits: Vec<(NameId, i64)>,
+    limits: Vec<(NameId, i64)>,
     /// How far over its new limit the subtree already was when the limit was
     /// set (allocations are never taken back to meet a lowered limit).
-    pub(crate) grandfathered: Qty,
+    grandfathered: Qty,
+    /// What must stay free for this subtree's guarantees.
+    headroom: Qty,
+    /// Sum of the nearest quota'd descendants' headroom.
+    child_headroom: Qty,
 }
 
 impl QuotaState {
-    pub(crate) fn limit_of(&self, name: NameId) -> Option<i64> {
+    fn limit_of(&self, name: NameId) -> Option<i64> {
         self.limits
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, l)| *l)
     }
 
-    /// True when every name of `q` is within the limits.
-    fn within_limits(&self, q: &Qty) -> Option<NameId> {
+    /// The first limited name `q` exceeds, if any.
+    fn over_limit(&self, q: &Qty) -> Option<NameId> {
         self.limits
             .iter()
             .find(|(n, l)| q.get(*n) > *l)
             .map(|(n, _)| *n)
     }
+
+    /// `max(unmet guarantee, children's headroom)`.
+    fn headroom(&self, consumption: &Qty) -> Qty {
+        let mut h = self.guarantee.minus(consumption);
+        h.max_with(&self.child_headroom);
+        h
+    }
 }
 
-impl Allocator {
-    /// Sets (or, with `Quota::default()`, clears) a role's quota. Refused
-    /// with [`AllocatorError::InvalidQuota`] when: the role is `*`; an entry
-    /// is not an unreserved, unallocated, non-revocable scalar; a guarantee
-    /// exceeds the limit of the same name; the guarantees of the nearest
-    /// quota'd descendants of this role or of its nearest quota'd ancestor
-    /// would add up to more than that role's guarantee; or a guarantee or
-    /// limit exceeds a quota'd ancestor's limit (or a descendant's exceeds
-    /// this limit). A guarantee larger than the cluster is accepted (met as
-    /// far as the cluster allows). Lowering a limit below what the role
-    /// holds takes nothing back; it only stops further allocations.
-    pub fn set_quota(&mut self, role: &Role, quota: Quota) -> Result<(), AllocatorError> {
-        let bad = |why: String| {
-            logged(AllocatorError::InvalidQuota {
-                role: role.clone(),
-                why,
-            })
-        };
-        role.validate().map_err(|err| {
-            logged(AllocatorError::InvalidRole {
-                role: role.clone(),
-                why: err.to_string(),
-            })
-        })?;
+/// A quota checked against the hierarchy, ready to be installed with
+/// [`QuotaBook::install`] (`None` inside: the quota is cleared).
+#[derive(Debug)]
+pub(crate) struct Checked {
+    state: Option<QuotaState>,
+    /// The resource names with the quota's names interned.
+    pub(crate) names: Names,
+}
+
+/// Every role's quota and headroom, by role id.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QuotaBook {
+    /// Indexed by role id; shorter than the role table when the last roles
+    /// have no quota.
+    quotas: Vec<Option<QuotaState>>,
+    /// How many roles have a quota.
+    count: usize,
+    /// Sum of the headroom of the top-most quota'd roles: how much of the
+    /// free unreserved resources must stay free for unmet guarantees.
+    required_headroom: Qty,
+}
+
+impl QuotaBook {
+    fn state(&self, role: RoleId) -> Option<&QuotaState> {
+        self.quotas.get(role).and_then(Option::as_ref)
+    }
+
+    /// Some role has a quota.
+    pub(crate) fn any(&self) -> bool {
+        self.count > 0
+    }
+
+    /// The role has a quota.
+    pub(crate) fn has(&self, role: RoleId) -> bool {
+        self.state(role).is_some()
+    }
+
+    /// The role's quota as given, if set.
+    pub(crate) fn config(&self, role: RoleId) -> Option<&Quota> {
+        self.state(role).map(|q| &q.config)
+    }
+
+    /// What must stay free for the role's guarantees (zero without quota).
+    pub(crate) fn headroom(&self, role: RoleId) -> Qty {
+        self.state(role)
+            .map_or_else(Qty::default, |q| q.headroom.clone())
+    }
+
+    /// How much of the free unreserved resources must stay free for unmet
+    /// guarantees.
+    pub(crate) fn required_headroom(&self) -> &Qty {
+        &self.required_headroom
+    }
+
+    /// Checks `quota` for `role` against the rules (see
+    /// `Allocator::set_quota`); `Err` says which one breaks. `names` are the
+    /// allocator's resource names, to which the quota's are added.
+    pub(crate) fn check(
+        &self,
+        tree: &impl Hierarchy,
+        names: &Names,
+        role: &Role,
+        quota: &Quota,
+    ) -> Result<Checked, String> {
         if role.as_str() == "*" {
-            return Err(bad("the default role `*` cannot have quota".into()));
+            return Err("the default role `*` cannot have quota".into());
         }
-        let mut names = self.names.clone();
-        let guarantee = quota_qty(&mut names, &quota.guarantee).map_err(&bad)?;
+        let mut names = names.clone();
+        let guarantee = quota_qty(&mut names, &quota.guarantee)?;
         let limits: Vec<(NameId, i64)> = match &quota.limit {
             None => Vec::new(),
-            Some(limit) => quota_qty(&mut names, limit).map_err(&bad)?.iter().collect(),
+            Some(limit) => quota_qty(&mut names, limit)?.iter().collect(),
         };
         let state = QuotaState {
             config: quota.clone(),
             guarantee,
             limits,
             grandfathered: Qty::default(),
+            headroom: Qty::default(),
+            child_headroom: Qty::default(),
         };
         if let Some((n, _)) = state
             .limits
             .iter()
             .find(|(n, l)| state.guarantee.get(*n) > *l)
         {
-            return Err(bad(format!(
-                "guarantee of {} exceeds its limit",
-                names.name(*n)
-            )));
+            return Err(format!("guarantee of {} exceeds its limit", names.name(*n)));
         }
-        let clearing = quota == Quota::default();
-        self.check_hierarchy(role, (!clearing).then_some(&state), &names)
-            .map_err(bad)?;
+        let clearing = *quota == Quota::default();
+        let state = (!clearing).then_some(state);
+        self.check_hierarchy(tree, role, state.as_ref(), &names)?;
+        Ok(Checked { state, names })
+    }
 
-        self.names = names;
-        let id = self.roles.intern(role).map_err(logged)?;
-        let new = (!clearing).then(|| {
-            let mut state = state;
-            let held = &self.roles.get(id).held;
+    /// Installs a checked quota on `role` (interned by the caller since the
+    /// check), grandfathering what the subtree already holds over the new
+    /// limits, and rebuilds every headroom.
+    pub(crate) fn install(&mut self, tree: &impl Hierarchy, role: RoleId, checked: Checked) {
+        let new = checked.state.map(|mut state| {
+            let held = tree.held(role);
             for (n, l) in &state.limits {
                 let over = held.get(*n) - *l;
                 if over > 0 {
@@ -123,39 +178,35 @@ impl Allocator {
             }
             state
         });
-        self.roles.get_mut(id).quota = new;
-        self.roles.rebuild_headroom();
-        Ok(())
-    }
-
-    /// Records what `role` wants to hold in total (a REQUEST): while its
-    /// regular holdings are below it (up to the guarantee or reservation it
-    /// has), lent resources are reclaimed for it and its idle resources are
-    /// not lent. Replaces the previous request; empty resources clear it.
-    /// Only scalar quantities count.
-    pub fn request(&mut self, role: &Role, resources: &Resources) -> Result<(), AllocatorError> {
-        let id = self.roles.intern(role).map_err(logged)?;
-        let q = self.names.qty_of(resources);
-        self.roles.get_mut(id).request = (!q.is_zero()).then_some(q);
-        Ok(())
+        if self.quotas.len() <= role {
+            self.quotas.resize_with(role + 1, || None);
+        }
+        let old = std::mem::replace(&mut self.quotas[role], new);
+        match (old.is_some(), self.quotas[role].is_some()) {
+            (false, true) => self.count += 1,
+            (true, false) => self.count -= 1,
+            _ => {}
+        }
+        self.rebuild(tree);
     }
 
     /// The rules between `role`'s new quota (`None`: cleared) and its
     /// quota'd ancestors and descendants; `Err` says which one breaks.
     fn check_hierarchy(
         &self,
+        tree: &impl Hierarchy,
         role: &Role,
         new: Option<&QuotaState>,
-        names: &super::qty::Names,
+        names: &Names,
     ) -> Result<(), String> {
-        let id = self.roles.lookup(role);
+        let id = tree.lookup(role);
         let ancestors: Vec<RoleId> = ancestor_names(role)
-            .filter_map(|r| self.roles.lookup(&r))
-            .filter(|r| self.roles.get(*r).quota.is_some())
+            .filter_map(|r| tree.lookup(&r))
+            .filter(|r| self.has(*r))
             .collect();
         let descendants: Vec<RoleId> = id.map_or_else(Vec::new, |id| {
             let mut out = Vec::new();
-            self.roles.quota_descendants(id, false, &mut out);
+            self.descendants(tree, id, false, &mut out);
             out
         });
         let name = |n: NameId| names.name(n).to_owned();
@@ -168,7 +219,7 @@ impl Allocator {
                         return Err(format!(
                             "{} above the limit of ancestor {}",
                             name(*n),
-                            self.roles.get(*a).name
+                            tree.name(*a)
                         ));
                     }
                 }
@@ -180,7 +231,7 @@ impl Allocator {
                     if theirs > *l {
                         return Err(format!(
                             "descendant {} has more {} than this limit",
-                            self.roles.get(*d).name,
+                            tree.name(*d),
                             name(*n)
                         ));
                     }
@@ -189,7 +240,7 @@ impl Allocator {
             let mut children = Qty::default();
             if let Some(id) = id {
                 let mut nearest = Vec::new();
-                self.roles.quota_descendants(id, true, &mut nearest);
+                self.descendants(tree, id, true, &mut nearest);
                 for d in nearest {
                     children.add(&self.quota_of(d).guarantee);
                 }
@@ -206,8 +257,8 @@ impl Allocator {
         // quota'd descendants, with this role's new quota in place.
         if let Some(parent) = ancestors.first() {
             let mut nearest = Vec::new();
-            self.roles.quota_descendants(*parent, true, &mut nearest);
-            let below_role = |d: RoleId| id.is_some_and(|id| self.roles.is_ancestor_or_self(id, d));
+            self.descendants(tree, *parent, true, &mut nearest);
+            let below_role = |d: RoleId| id.is_some_and(|id| tree.is_ancestor_or_self(id, d));
             let mut sum = Qty::default();
             for d in nearest.into_iter().filter(|d| !below_role(*d)) {
                 sum.add(&self.quota_of(d).guarantee);
@@ -217,7 +268,7 @@ impl Allocator {
                 (None, Some(id)) => {
                     // Cleared: its own nearest quota'd descendants move up.
                     let mut moving = Vec::new();
-                    self.roles.quota_descendants(id, true, &mut moving);
+                    self.descendants(tree, id, true, &mut moving);
                     for d in moving {
                         sum.add(&self.quota_of(d).guarantee);
                     }
@@ -229,7 +280,7 @@ impl Allocator {
             if let Some((n, _)) = short {
                 return Err(format!(
                     "the guarantees under {} would need more {} than it is guaranteed",
-                    self.roles.get(*parent).name,
+                    tree.name(*parent),
                     name(n)
                 ));
             }
@@ -238,93 +289,64 @@ impl Allocator {
     }
 
     fn quota_of(&self, id: RoleId) -> &QuotaState {
-        self.roles
-            .get(id)
-            .quota
-            .as_ref()
-            .unwrap_or_else(|| empty_quota())
+        self.state(id).unwrap_or_else(|| empty_quota())
     }
 
     /// What `role` may still get toward guarantees, per name: the most any
     /// quota'd role Q of its chain has unmet once Q's other quota'd
     /// descendants' headroom is set aside.
-    pub(crate) fn entitlement(&self, role: RoleId) -> Qty {
+    pub(crate) fn entitlement(&self, tree: &impl Hierarchy, role: RoleId) -> Qty {
         let mut out = Qty::default();
-        let mut below: Option<RoleId> = None;
-        for q in self.roles.chain(role) {
-            let state = self.roles.get(q);
-            if state.quota.is_none() {
-                continue;
-            }
+        let mut below: Option<&QuotaState> = None;
+        for q in tree.chain(role) {
+            let Some(state) = self.state(q) else { continue };
             let mut others = state.child_headroom.clone();
             if let Some(b) = below {
-                others.sub(&self.roles.get(b).headroom);
+                others.sub(&b.headroom);
             }
             out.max_with(&state.headroom.minus(&others));
-            below = Some(q);
+            below = Some(state);
         }
         out
     }
 
     /// How much more `role` may hold under the limits of its chain, per
-    /// name (`i64::MAX` for unlimited names), or `None` when nothing on its
-    /// chain is limited.
-    pub(crate) fn limit_room(&self, role: RoleId) -> Option<Qty> {
+    /// name (`i64::MAX` for unlimited names among `n`), or `None` when
+    /// nothing on its chain is limited.
+    pub(crate) fn limit_room(&self, tree: &impl Hierarchy, role: RoleId, n: usize) -> Option<Qty> {
         let mut room: Option<Qty> = None;
-        for q in self.roles.chain(role) {
-            let state = self.roles.get(q);
-            let Some(quota) = &state.quota else { continue };
-            for (n, l) in &quota.limits {
-                let left = (*l - state.held.get(*n)).max(0);
-                let r = room.get_or_insert_with(|| Qty::unlimited(self.names.len()));
-                if left < r.get(*n) {
-                    r.set(*n, left);
+        for q in tree.chain(role) {
+            let Some(quota) = self.state(q) else { continue };
+            let held = tree.held(q);
+            for (name, l) in &quota.limits {
+                let left = (*l - held.get(*name)).max(0);
+                let r = room.get_or_insert_with(|| Qty::unlimited(n));
+                if left < r.get(*name) {
+                    r.set(*name, left);
                 }
             }
         }
         room
     }
 
-    /// True when every role's limit consumption is within its limit (plus
-    /// what it was already over when the limit was set). For invariants.
-    pub(crate) fn limits_hold(&self) -> Result<(), String> {
-        for (_, state) in self.roles.iter() {
-            if let Some(quota) = &state.quota {
-                let mut allowed = state.held.clone();
-                allowed.sub(&quota.grandfathered);
-                if let Some(n) = quota.within_limits(&allowed) {
-                    return Err(format!(
-                        "role {} holds {} {} over its limit",
-                        state.name,
-                        state.held.get(n),
-                        self.names.name(n)
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl RoleTable {
     /// Updates the headroom of `role`'s quota'd chain after its guarantee
     /// consumption changed, and the cluster's required headroom.
-    pub(crate) fn refresh_headroom(&mut self, role: RoleId) {
+    pub(crate) fn refresh(&mut self, tree: &impl Hierarchy, role: RoleId) {
+        if self.count == 0 {
+            return;
+        }
         let mut pending: Option<(Qty, Qty)> = None;
-        let mut next = Some(role);
-        while let Some(r) = next {
-            next = self.get(r).parent;
-            if self.get(r).quota.is_none() {
+        for r in tree.chain(role) {
+            let Some(state) = self.quotas.get_mut(r).and_then(Option::as_mut) else {
                 continue;
-            }
-            let state = self.get_mut(r);
+            };
             if let Some((old, new)) = pending.take() {
                 state.child_headroom.sub(&old);
                 state.child_headroom.add(&new);
             }
             // Every quota'd ancestor is recomputed: its own consumption
             // changed too, even when the headroom below did not.
-            let new = headroom_of(state);
+            let new = state.headroom(&tree.guarantee_consumption(r));
             let old = std::mem::replace(&mut state.headroom, new.clone());
             pending = (old != new).then_some((old, new));
         }
@@ -335,56 +357,116 @@ impl RoleTable {
     }
 
     /// Recomputes every headroom from scratch.
-    pub(crate) fn rebuild_headroom(&mut self) {
-        let top: Vec<RoleId> = self.top.values().copied().collect();
+    pub(crate) fn rebuild(&mut self, tree: &impl Hierarchy) {
+        let tops: Vec<RoleId> = tree.tops().collect();
         let mut required = Qty::default();
-        for r in top {
-            required.add(&self.rebuild_below(r));
+        for r in tops {
+            required.add(&self.rebuild_below(tree, r));
         }
         self.required_headroom = required;
     }
 
     /// Rebuilds the subtree of `r`; returns what it adds to the nearest
     /// quota'd ancestor's children headroom.
-    fn rebuild_below(&mut self, r: RoleId) -> Qty {
-        let children: Vec<RoleId> = self.get(r).children.values().copied().collect();
+    fn rebuild_below(&mut self, tree: &impl Hierarchy, r: RoleId) -> Qty {
+        let children: Vec<RoleId> = tree.children(r).collect();
         let mut sum = Qty::default();
         for c in children {
-            sum.add(&self.rebuild_below(c));
+            sum.add(&self.rebuild_below(tree, c));
         }
-        let state = self.get_mut(r);
-        if state.quota.is_none() {
-            state.headroom = Qty::default();
-            state.child_headroom = Qty::default();
+        let Some(state) = self.quotas.get_mut(r).and_then(Option::as_mut) else {
             return sum;
-        }
+        };
         state.child_headroom = sum;
-        state.headroom = headroom_of(state);
+        state.headroom = state.headroom(&tree.guarantee_consumption(r));
         state.headroom.clone()
     }
 
     /// The quota'd descendants of `id` (all of them, or only the nearest).
-    pub(crate) fn quota_descendants(&self, id: RoleId, nearest: bool, out: &mut Vec<RoleId>) {
-        for c in self.get(id).children.values() {
-            if self.get(*c).quota.is_some() {
-                out.push(*c);
+    pub(crate) fn descendants(
+        &self,
+        tree: &impl Hierarchy,
+        id: RoleId,
+        nearest: bool,
+        out: &mut Vec<RoleId>,
+    ) {
+        for c in tree.children(id) {
+            if self.has(c) {
+                out.push(c);
                 if nearest {
                     continue;
                 }
             }
-            self.quota_descendants(*c, nearest, out);
+            self.descendants(tree, c, nearest, out);
         }
     }
-}
 
-/// `max(unmet guarantee, children's headroom)` of a quota'd role.
-fn headroom_of(state: &super::roles::RoleState) -> Qty {
-    let Some(quota) = &state.quota else {
-        return Qty::default();
-    };
-    let mut h = quota.guarantee.minus(&state.guarantee_consumption());
-    h.max_with(&state.child_headroom);
-    h
+    /// Quota'd roles without a quota'd ancestor, by name.
+    pub(crate) fn top_quota_roles(&self, tree: &impl Hierarchy) -> Vec<RoleId> {
+        let mut out = Vec::new();
+        if self.count == 0 {
+            return out;
+        }
+        for r in tree.tops() {
+            if self.has(r) {
+                out.push(r);
+            } else {
+                self.descendants(tree, r, true, &mut out);
+            }
+        }
+        out.sort_by(|a, b| tree.name(*a).cmp(tree.name(*b)));
+        out
+    }
+
+    /// The book's invariants: every role's limit consumption is within its
+    /// limit (plus what it was already over when the limit was set), and
+    /// every headroom equals a recomputation from scratch. `Err` names the
+    /// first breach.
+    pub(crate) fn check_invariants(
+        &self,
+        tree: &impl Hierarchy,
+        names: &Names,
+    ) -> Result<(), String> {
+        self.limits_hold(tree, names)?;
+        let mut fresh = self.clone();
+        fresh.rebuild(tree);
+        for r in 0..tree.len() {
+            let (kept, new) = (self.state(r), fresh.state(r));
+            if let (Some(kept), Some(new)) = (kept, new) {
+                if kept.headroom != new.headroom || kept.child_headroom != new.child_headroom {
+                    return Err(format!("role {}: headroom out of date", tree.name(r)));
+                }
+            }
+        }
+        if fresh.required_headroom != self.required_headroom {
+            return Err("required headroom out of date".into());
+        }
+        let count = self.quotas.iter().flatten().count();
+        if count != self.count {
+            return Err(format!("{count} quotas counted as {}", self.count));
+        }
+        Ok(())
+    }
+
+    /// Every role's limit consumption is within its limit (plus what it was
+    /// already over when the limit was set).
+    pub(crate) fn limits_hold(&self, tree: &impl Hierarchy, names: &Names) -> Result<(), String> {
+        for (r, quota) in self.quotas.iter().enumerate() {
+            let Some(quota) = quota else { continue };
+            let held = tree.held(r);
+            let mut allowed = held.clone();
+            allowed.sub(&quota.grandfathered);
+            if let Some(n) = quota.over_limit(&allowed) {
+                return Err(format!(
+                    "role {} holds {} {} over its limit",
+                    tree.name(r),
+                    held.get(n),
+                    names.name(n)
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn empty_quota() -> &'static QuotaState {
@@ -394,12 +476,14 @@ fn empty_quota() -> &'static QuotaState {
         guarantee: Qty::default(),
         limits: Vec::new(),
         grandfathered: Qty::default(),
+        headroom: Qty::default(),
+        child_headroom: Qty::default(),
     })
 }
 
 /// The scalar quantities of a quota's resources; `Err` for an entry that
 /// is not a plain scalar.
-fn quota_qty(names: &mut super::qty::Names, resources: &Resources) -> Result<Qty, String> {
+fn quota_qty(names: &mut Names, resources: &Resources) -> Result<Qty, String> {
     for r in resources.iter() {
         if !matches!(r.value, Value::Scalar(_)) {
             return Err(format!("{} is not a scalar", r.name));

@@ -1,170 +1,138 @@
 //! Giving resources back: declined or rescinded offers, unused parts of an
 //! accepted offer, resources freed by finished (or revoked) tasks. Regular
 //! and lent holdings are kept apart, so recovering revocable resources
-//! returns exactly what was lent, to the pool it was lent from.
+//! returns exactly what was lent, to the pool it was lent from. Also
+//! [`split`], which reads allocated-form resources as holdings, for the
+//! other processes that name held resources (rejoin, conversions).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, Resources, Value};
 
-use super::agents::held_kind;
-use super::qty::Qty;
-use super::{logged, AgentIx, Allocator, AllocatorError, FwId, RoleId};
+use super::agents::AgentState;
+use super::filters::Filters;
+use super::hierarchy::Hierarchy;
+use super::ledger::Ledger;
+use super::qty::{Names, Qty};
+use super::roles::RoleTable;
+use super::types::{logged, AllocatorError, FwId, RoleId, Slot};
 
-/// One holding's share of a recover call: (role, lent, pool) -> amounts.
-pub(super) type Parts = BTreeMap<(RoleId, bool, usize), (Qty, Resources)>;
+/// One holding's share of a call naming held resources:
+/// (role, lent, pool) -> amounts.
+pub(crate) type Parts = BTreeMap<(RoleId, bool, usize), (Qty, Resources)>;
 
-impl Allocator {
-    /// Gives back resources `fw` holds on `agent`, in `allocated_to(role)`
-    /// form (revocable entries are lent resources going back to their pool).
-    ///
-    /// With `refuse: Some(d)` and `d > 0`, the framework is not offered
-    /// resources on that agent under that role that the recovered ones
-    /// contain until `now + max(d, allocation_interval)`. `Some(0)` and `None`
-    /// set no filter, and so does a role the framework is no longer
-    /// subscribed to. Resources the framework does not hold there, or
-    /// entries without an allocation role, are refused with
-    /// [`AllocatorError::NotAllocated`] and nothing changes. Empty
-    /// `resources` is a no-op (no filter either), as in Mesos.
-    pub fn recover(
-        &mut self,
-        now: Duration,
-        fw: &FrameworkId,
-        agent: &AgentId,
-        resources: &Resources,
-        refuse: Option<Duration>,
-    ) -> Result<(), AllocatorError> {
-        let id = self.fw_id(fw)?;
-        let ix = self.agent_ix(agent)?;
-        if resources.is_empty() {
-            return Ok(());
-        }
-        let not_allocated = || {
-            logged(AllocatorError::NotAllocated {
-                framework: fw.clone(),
-                agent: agent.clone(),
-                resources: resources.clone(),
-            })
-        };
-        let parts = self.split(ix, resources).ok_or_else(not_allocated)?;
-        let Some(state) = self.agent(ix) else {
+/// The slot of `fw` a part names.
+pub(crate) fn slot(fw: FwId, (role, lent, pool): (RoleId, bool, usize)) -> Slot {
+    Slot {
+        fw,
+        role,
+        lent,
+        pool,
+    }
+}
+
+/// What a recover call needs besides the ledger.
+pub(crate) struct Recover<'a> {
+    pub(crate) names: &'a Names,
+    pub(crate) filters: &'a mut Filters,
+    pub(crate) allocation_interval: Duration,
+}
+
+/// See `Allocator::recover`.
+pub(crate) fn recover(
+    mut ledger: Ledger<'_>,
+    ctx: Recover<'_>,
+    now: Duration,
+    (fw, agent): (&FrameworkId, &AgentId),
+    resources: &Resources,
+    refuse: Option<Duration>,
+) -> Result<(), AllocatorError> {
+    let id = ledger
+        .frameworks
+        .id(fw)
+        .ok_or_else(|| logged(AllocatorError::UnknownFramework(fw.clone())))?;
+    let ix = ledger
+        .agents
+        .ix(agent)
+        .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))?;
+    if resources.is_empty() {
+        return Ok(());
+    }
+    let not_allocated = || {
+        logged(AllocatorError::NotAllocated {
+            framework: fw.clone(),
+            agent: agent.clone(),
+            resources: resources.clone(),
+        })
+    };
+    let state = ledger.agents.get(ix).ok_or_else(not_allocated)?;
+    let parts = split(state, ledger.roles, ctx.names, resources).ok_or_else(not_allocated)?;
+    // Validate everything before changing anything.
+    for (key, (qty, other)) in &parts {
+        if !state.holds(slot(id, *key), qty, other) {
             return Err(not_allocated());
-        };
-        // Validate everything before changing anything.
-        for ((role, lent, pool), (qty, other)) in &parts {
-            let held = state
-                .holdings
-                .iter()
-                .find(|h| h.fw == id && h.role == *role && h.lent == *lent && h.pool == *pool);
-            if !held.is_some_and(|h| h.qty.contains(qty) && h.other.contains(other)) {
-                return Err(not_allocated());
-            }
         }
-        for ((role, lent, pool), (qty, other)) in &parts {
-            self.give_back(ix, id, *role, *lent, *pool, qty, other);
-        }
-
-        let duration = refuse
-            .filter(|d| !d.is_zero())
-            .map(|d| d.max(self.config.allocation_interval));
-        let Some(duration) = duration else {
-            return Ok(());
-        };
-        let expires = now.checked_add(duration).unwrap_or(Duration::MAX);
-        let roles: Vec<RoleId> = parts.keys().map(|(role, _, _)| *role).collect();
-        for role in roles {
-            let subscribed = self.framework(id).is_some_and(|f| f.roles.contains(&role));
-            if !subscribed {
-                continue;
-            }
-            let name = self.roles.get(role).name.clone();
-            let refused = resources
-                .filter(|r| r.allocation.as_ref() == Some(&name))
-                .unallocated();
-            self.filters.add(id, role, ix, &refused, expires);
-        }
-        Ok(())
+    }
+    for (key, (qty, other)) in &parts {
+        ledger.release(ix, slot(id, *key), qty, other);
     }
 
-    /// Splits recovered resources by (role, lent, pool); `None` when an
-    /// entry has no allocation role or names a role, reservation or scalar
-    /// this agent cannot have given.
-    pub(super) fn split(&self, ix: AgentIx, resources: &Resources) -> Option<Parts> {
-        let agent = self.agent(ix)?;
-        let mut parts = Parts::new();
-        for entry in resources.iter() {
-            let role = self.roles.lookup(entry.allocation.as_ref()?)?;
-            let reservation = match &entry.reservation {
-                Some(r) => Some(self.roles.lookup(r)?),
-                None => None,
-            };
-            let pool = agent.pool_ix(reservation, false)?;
-            let (qty, other) = parts.entry((role, entry.revocable, pool)).or_default();
-            match entry.value {
-                Value::Scalar(s) => {
-                    let n = self.names.get(&entry.name)?;
-                    qty.set(n, qty.get(n) + s.millis());
-                }
-                _ => {
-                    let mut plain = entry.clone();
-                    plain.allocation = None;
-                    plain.revocable = false;
-                    other.push(plain);
-                }
-            }
+    let duration = refuse
+        .filter(|d| !d.is_zero())
+        .map(|d| d.max(ctx.allocation_interval));
+    let Some(duration) = duration else {
+        return Ok(());
+    };
+    let expires = now.checked_add(duration).unwrap_or(Duration::MAX);
+    let roles: Vec<RoleId> = parts.keys().map(|(role, _, _)| *role).collect();
+    for role in roles {
+        let subscribed = ledger
+            .frameworks
+            .get(id)
+            .is_some_and(|f| f.roles().contains(&role));
+        if !subscribed {
+            continue;
         }
-        Some(parts)
+        let name = ledger.roles.name(role);
+        let refused = resources
+            .filter(|r| r.allocation.as_ref() == Some(name))
+            .unallocated();
+        ctx.filters.add(id, role, ix, &refused, expires);
     }
+    Ok(())
+}
 
-    /// Moves validated amounts from a holding back to its pool and out of
-    /// the framework's and roles' sums.
-    #[allow(clippy::too_many_arguments)]
-    fn give_back(
-        &mut self,
-        ix: AgentIx,
-        id: FwId,
-        role: RoleId,
-        lent: bool,
-        pool: usize,
-        qty: &Qty,
-        other: &Resources,
-    ) {
-        let Some(agent) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
-            return;
+/// Splits allocated-form resources on `agent` by (role, lent, pool);
+/// `None` when an entry has no allocation role or names a role,
+/// reservation or scalar this agent cannot have given.
+pub(crate) fn split(
+    agent: &AgentState,
+    roles: &RoleTable,
+    names: &Names,
+    resources: &Resources,
+) -> Option<Parts> {
+    let mut parts = Parts::new();
+    for entry in resources.iter() {
+        let role = roles.lookup(entry.allocation.as_ref()?)?;
+        let reservation = match &entry.reservation {
+            Some(r) => Some(roles.lookup(r)?),
+            None => None,
         };
-        if let Some(at) = agent
-            .holdings
-            .iter()
-            .position(|h| h.fw == id && h.role == role && h.lent == lent && h.pool == pool)
-        {
-            let h = &mut agent.holdings[at];
-            h.qty.sub(qty);
-            // Validated above: the holding contains `other`.
-            let _ = h.other.subtract(other);
-            if h.qty.is_zero() && h.other.is_empty() {
-                agent.holdings.swap_remove(at);
+        let pool = agent.pool_ix(reservation, false)?;
+        let (qty, other) = parts.entry((role, entry.revocable, pool)).or_default();
+        match entry.value {
+            Value::Scalar(s) => {
+                let n = names.get(&entry.name)?;
+                qty.set(n, qty.get(n) + s.millis());
+            }
+            _ => {
+                let mut plain = entry.clone();
+                plain.allocation = None;
+                plain.revocable = false;
+                other.push(plain);
             }
         }
-        let still_holds = agent.holdings.iter().any(|h| h.fw == id);
-        if agent.counts_free(pool) {
-            self.free_unreserved.add(qty);
-        }
-        let p = &mut agent.pools[pool];
-        p.avail.add(qty);
-        p.other_avail += other;
-        let kind = held_kind(p, lent);
-        if let Some(state) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
-            if let Some(held) = state.held.get_mut(&role) {
-                held.sub(qty);
-                if held.is_zero() {
-                    state.held.remove(&role);
-                }
-            }
-            if !still_holds {
-                state.agents.remove(&ix);
-            }
-        }
-        self.roles.sub_held(role, qty, kind);
     }
+    Some(parts)
 }

@@ -2,105 +2,64 @@
 //! partition heals (or a master fails over), an agent re-registers with the
 //! tasks it kept running, and the allocator must count them as held by
 //! their frameworks from the first moment, or it would offer them twice.
+//! The agent is added as usual by the caller; this process then books what
+//! each framework holds there through the ledger.
 
 use corral::{AgentId, FrameworkId, Resources};
 
-use super::agents::held_kind;
-use super::recover::Parts;
-use super::{logged, Allocator, AllocatorError, Holding};
+use super::ledger::Ledger;
+use super::qty::Names;
+use super::recover::{slot, split, Parts};
+use super::types::{logged, AllocatorError, FwId};
 
-impl Allocator {
-    /// Adds `agent` with `total`, of which each framework in `used` already
-    /// holds its resources (allocated form: every entry carries the role it
-    /// is held under; revocable entries are held as lent). Refused, changing
-    /// nothing, when the agent is known, a framework is unknown, an entry
-    /// has no allocation role, or the used resources do not fit in `total`.
-    pub fn add_agent_in_use(
-        &mut self,
-        agent: AgentId,
-        total: Resources,
-        used: &[(FrameworkId, Resources)],
-    ) -> Result<(), AllocatorError> {
-        for (fw, _) in used {
-            self.fw_id(fw)?;
-        }
-        self.add_agent(agent.clone(), total)?;
-        let result = self.take_in_use(&agent, used);
-        if result.is_err() {
-            // Leave nothing half-added.
-            let _ = self.remove_agent(&agent);
-        }
-        result
-    }
-
-    fn take_in_use(
-        &mut self,
-        agent: &AgentId,
-        used: &[(FrameworkId, Resources)],
-    ) -> Result<(), AllocatorError> {
-        let ix = self.agent_ix(agent)?;
-        let mut all: Vec<(super::FwId, Parts)> = Vec::new();
-        for (fw, resources) in used {
-            let id = self.fw_id(fw)?;
-            let not_fitting = || {
-                logged(AllocatorError::NotAllocated {
-                    framework: fw.clone(),
-                    agent: agent.clone(),
-                    resources: resources.clone(),
-                })
-            };
-            let parts = self.split(ix, resources).ok_or_else(not_fitting)?;
-            all.push((id, parts));
-        }
-        for (id, parts) in all {
-            for ((role, lent, pool), (qty, other)) in parts {
-                let Some(state) = self.agents.get_mut(ix).and_then(Option::as_mut) else {
-                    continue;
-                };
-                let counts_free = state.counts_free(pool);
-                let p = &mut state.pools[pool];
-                if !p.avail.contains(&qty) || !p.other_avail.contains(&other) {
-                    let fw = self
-                        .framework(id)
-                        .map(|f| f.id.clone())
-                        .unwrap_or_else(|| FrameworkId::new("?"));
-                    return Err(logged(AllocatorError::NotAllocated {
-                        framework: fw,
-                        agent: agent.clone(),
-                        resources: other,
-                    }));
-                }
-                p.avail.sub(&qty);
-                let _ = p.other_avail.subtract(&other);
-                let kind = held_kind(p, lent);
-                match state
-                    .holdings
-                    .iter_mut()
-                    .find(|h| h.fw == id && h.role == role && h.lent == lent && h.pool == pool)
-                {
-                    Some(h) => {
-                        h.qty.add(&qty);
-                        h.other += &other;
-                    }
-                    None => state.holdings.push(Holding {
-                        fw: id,
-                        role,
-                        lent,
-                        pool,
-                        qty: qty.clone(),
-                        other,
-                    }),
-                }
-                if counts_free {
-                    self.free_unreserved.sub(&qty);
-                }
-                if let Some(framework) = self.frameworks.get_mut(id).and_then(Option::as_mut) {
-                    framework.held.entry(role).or_default().add(&qty);
-                    framework.agents.insert(ix);
-                }
-                self.roles.add_held(role, &qty, kind);
+/// Books `used` (allocated form, per framework) on the just-added `agent`.
+/// Nothing is booked on `Err`: the caller then removes the agent.
+pub(crate) fn take_in_use(
+    mut ledger: Ledger<'_>,
+    names: &Names,
+    agent: &AgentId,
+    used: &[(FrameworkId, Resources)],
+) -> Result<(), AllocatorError> {
+    let ix = ledger
+        .agents
+        .ix(agent)
+        .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))?;
+    let state = ledger
+        .agents
+        .get(ix)
+        .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))?;
+    let mut all: Vec<(FwId, Parts)> = Vec::new();
+    // What the frameworks take so far, per pool: the used resources must
+    // fit together.
+    let mut taken: Parts = Parts::new();
+    for (fw, resources) in used {
+        let id = ledger
+            .frameworks
+            .id(fw)
+            .ok_or_else(|| logged(AllocatorError::UnknownFramework(fw.clone())))?;
+        let not_fitting = |resources: Resources| {
+            logged(AllocatorError::NotAllocated {
+                framework: fw.clone(),
+                agent: agent.clone(),
+                resources,
+            })
+        };
+        let parts = split(state, ledger.roles, names, resources)
+            .ok_or_else(|| not_fitting(resources.clone()))?;
+        for ((_, _, pool), (qty, other)) in &parts {
+            let (q, o) = taken.entry((0, false, *pool)).or_default();
+            q.add(qty);
+            *o += other;
+            if !state.has_free(*pool, q, o) {
+                return Err(not_fitting(other.clone()));
             }
         }
-        Ok(())
+        all.push((id, parts));
     }
+    for (id, parts) in all {
+        for (key, (qty, other)) in parts {
+            ledger.hold(ix, slot(id, key), &qty, &other);
+        }
+    }
+    Ok(())
 }

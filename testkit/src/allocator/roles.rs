@@ -1,46 +1,44 @@
-//! The role tree: interned roles (`eng/web` is a child of `eng`), their
-//! weights, quota and requests, and the sums the DRF, quota and headroom
-//! math reads (what a role and its subtree hold, what is reserved for the
-//! subtree), kept exact as allocations come and go.
+//! The role book: every role ever named (`eng/web` is a child of `eng`),
+//! with its weight, its REQUEST, the frameworks subscribed to it, and the
+//! sums the DRF, quota and headroom math read (what a role and its subtree
+//! hold, what is reserved for the subtree), kept exact as allocations come
+//! and go. Its invariant: every subtree sum is the sum of the own sums
+//! below it ([`RoleTable::check_sums`]).
 //!
 //! Roles are interned for good (an id never changes meaning), so cycles and
-//! holdings can refer to them by index.
+//! holdings can refer to them by index. Quota lives in its own book
+//! (`quota.rs`), which reads this tree through [`Hierarchy`].
 
 use std::collections::BTreeMap;
 
 use corral::{FrameworkId, Role};
 
+use super::hierarchy::Hierarchy;
 use super::qty::Qty;
-use super::quota::QuotaState;
-use super::{AllocatorError, FwId, RoleId};
+use super::types::{invalid_role, AllocatorError, FwId, HeldKind, RoleId};
 
 /// One role's bookkeeping.
 #[derive(Clone, Debug)]
-pub(crate) struct RoleState {
-    pub(crate) name: Role,
-    pub(crate) parent: Option<RoleId>,
+struct RoleState {
+    name: Role,
+    parent: Option<RoleId>,
     /// Child roles, by name.
-    pub(crate) children: BTreeMap<Role, RoleId>,
-    pub(crate) weight: f64,
-    pub(crate) quota: Option<QuotaState>,
+    children: BTreeMap<Role, RoleId>,
+    weight: f64,
     /// What the role asked to hold in total (REQUEST), if it did.
-    pub(crate) request: Option<Qty>,
+    request: Option<Qty>,
     /// Frameworks subscribed to exactly this role, by id.
-    pub(crate) frameworks: BTreeMap<FrameworkId, FwId>,
+    frameworks: BTreeMap<FrameworkId, FwId>,
     /// Held by its own frameworks (regular and lent).
-    pub(crate) held_own: Qty,
+    held_own: Qty,
     /// Held regularly by its own frameworks.
-    pub(crate) regular_own: Qty,
+    regular_own: Qty,
     /// Held by the subtree (regular and lent): DRF share, limit consumption.
-    pub(crate) held: Qty,
+    held: Qty,
     /// Held regularly by the subtree from unreserved resources.
-    pub(crate) alloc_unres: Qty,
+    alloc_unres: Qty,
     /// Reserved for the subtree on every agent, used or not.
-    pub(crate) reserved: Qty,
-    /// Quota roles only: what must stay free for this subtree's guarantees.
-    pub(crate) headroom: Qty,
-    /// Quota roles only: sum of the nearest quota'd descendants' headroom.
-    pub(crate) child_headroom: Qty,
+    reserved: Qty,
 }
 
 impl RoleState {
@@ -50,7 +48,6 @@ impl RoleState {
             parent,
             children: BTreeMap::new(),
             weight: 1.0,
-            quota: None,
             request: None,
             frameworks: BTreeMap::new(),
             held_own: Qty::default(),
@@ -58,18 +55,22 @@ impl RoleState {
             held: Qty::default(),
             alloc_unres: Qty::default(),
             reserved: Qty::default(),
-            headroom: Qty::default(),
-            child_headroom: Qty::default(),
         }
     }
+}
 
-    /// Guarantee consumption: regular unreserved holdings plus every
-    /// reservation of the subtree.
-    pub(crate) fn guarantee_consumption(&self) -> Qty {
-        let mut q = self.alloc_unres.clone();
-        q.add(&self.reserved);
-        q
-    }
+/// The own sums of one role, recomputed from the holdings and pools, for
+/// [`RoleTable::check_sums`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OwnSums {
+    /// Held by its frameworks, regular and lent.
+    pub(crate) held: Qty,
+    /// Held regularly.
+    pub(crate) regular: Qty,
+    /// Held regularly from unreserved resources.
+    pub(crate) unreserved: Qty,
+    /// Reserved for exactly this role.
+    pub(crate) reserved: Qty,
 }
 
 /// Every role ever named, with parent links.
@@ -78,23 +79,17 @@ pub(crate) struct RoleTable {
     roles: Vec<RoleState>,
     index: BTreeMap<Role, RoleId>,
     /// Roles without a parent, by name.
-    pub(crate) top: BTreeMap<Role, RoleId>,
-    /// Sum of the headroom of the top-most quota'd roles: how much of the
-    /// free unreserved resources must stay free for unmet guarantees.
-    pub(crate) required_headroom: Qty,
+    top: BTreeMap<Role, RoleId>,
 }
 
 impl RoleTable {
     /// The id of `role`, interning it and its ancestors if new. Invalid
-    /// names are refused before anything is interned.
+    /// names are refused (logged) before anything is interned.
     pub(crate) fn intern(&mut self, role: &Role) -> Result<RoleId, AllocatorError> {
         if let Some(id) = self.index.get(role) {
             return Ok(*id);
         }
-        role.validate().map_err(|err| AllocatorError::InvalidRole {
-            role: role.clone(),
-            why: err.to_string(),
-        })?;
+        role.validate().map_err(|err| invalid_role(role, &err))?;
         let name = role.as_str();
         let parent = match name.rfind('/') {
             Some(at) if name != "*" => Some(self.intern(&Role::new(&name[..at]))?),
@@ -114,45 +109,75 @@ impl RoleTable {
         Ok(id)
     }
 
-    /// The id of `role` if it was ever named.
-    pub(crate) fn lookup(&self, role: &Role) -> Option<RoleId> {
-        self.index.get(role).copied()
+    /// The role's weight among its siblings.
+    pub(crate) fn weight(&self, role: RoleId) -> f64 {
+        self.roles[role].weight
     }
 
-    /// How many roles are interned.
-    pub(crate) fn len(&self) -> usize {
-        self.roles.len()
+    /// Sets the role's weight (the caller checked it is finite and > 0).
+    pub(crate) fn set_weight(&mut self, role: RoleId, weight: f64) {
+        self.roles[role].weight = weight;
     }
 
-    pub(crate) fn get(&self, id: RoleId) -> &RoleState {
-        &self.roles[id]
+    /// The role's REQUEST, if it made one.
+    pub(crate) fn request(&self, role: RoleId) -> Option<&Qty> {
+        self.roles[role].request.as_ref()
     }
 
-    pub(crate) fn get_mut(&mut self, id: RoleId) -> &mut RoleState {
-        &mut self.roles[id]
+    /// Replaces the role's REQUEST (`None` clears it).
+    pub(crate) fn set_request(&mut self, role: RoleId, request: Option<Qty>) {
+        self.roles[role].request = request;
     }
 
-    /// Every role, by id.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (RoleId, &RoleState)> {
-        self.roles.iter().enumerate()
+    /// The frameworks subscribed to exactly this role, by framework id.
+    pub(crate) fn frameworks(&self, role: RoleId) -> impl Iterator<Item = (&FrameworkId, FwId)> {
+        self.roles[role].frameworks.iter().map(|(k, v)| (k, *v))
     }
 
-    /// `id` and its ancestors, nearest first.
-    pub(crate) fn chain(&self, id: RoleId) -> Chain<'_> {
-        Chain {
-            table: self,
-            next: Some(id),
-        }
+    /// `fw` is subscribed to `role`.
+    pub(crate) fn subscribe(&mut self, role: RoleId, fw: &FrameworkId, id: FwId) {
+        self.roles[role].frameworks.insert(fw.clone(), id);
     }
 
-    /// True when `ancestor` is `role` or one of its ancestors.
-    pub(crate) fn is_ancestor_or_self(&self, ancestor: RoleId, role: RoleId) -> bool {
-        self.chain(role).any(|r| r == ancestor)
+    /// `fw` left `role`.
+    pub(crate) fn unsubscribe(&mut self, role: RoleId, fw: &FrameworkId) {
+        self.roles[role].frameworks.remove(fw);
     }
 
-    /// Adds `q` to what `role` holds: its own sums, every ancestor's subtree
-    /// sums, and (for regular unreserved resources) the guarantee
-    /// consumption, whose headroom is then refreshed.
+    /// The slot `fw` is subscribed with to `role`, if it is.
+    pub(crate) fn subscriber(&self, role: RoleId, fw: &FrameworkId) -> Option<FwId> {
+        self.roles[role].frameworks.get(fw).copied()
+    }
+
+    /// Held by the role's own frameworks, regular and lent.
+    pub(crate) fn held_own(&self, role: RoleId) -> &Qty {
+        &self.roles[role].held_own
+    }
+
+    /// Held regularly by the role's own frameworks.
+    pub(crate) fn regular_own(&self, role: RoleId) -> &Qty {
+        &self.roles[role].regular_own
+    }
+
+    /// Held regularly by the subtree from unreserved resources.
+    #[cfg(test)]
+    pub(crate) fn alloc_unreserved(&self, role: RoleId) -> &Qty {
+        &self.roles[role].alloc_unres
+    }
+
+    /// Reserved for the subtree on every agent, used or not.
+    pub(crate) fn reserved(&self, role: RoleId) -> &Qty {
+        &self.roles[role].reserved
+    }
+
+    /// Every role name, by id.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &Role> {
+        self.roles.iter().map(|r| &r.name)
+    }
+
+    /// Adds `q` to what `role` holds: its own sums and every ancestor's
+    /// subtree sums. The guarantee consumption moves for
+    /// [`HeldKind::RegularUnreserved`]: the caller refreshes the headroom.
     pub(crate) fn add_held(&mut self, role: RoleId, q: &Qty, kind: HeldKind) {
         self.change_held(role, q, kind, true);
     }
@@ -184,12 +209,10 @@ impl RoleTable {
             }
             next = state.parent;
         }
-        if kind == HeldKind::RegularUnreserved {
-            self.refresh_headroom(role);
-        }
     }
 
-    /// Adds (`add`) or removes reservations of `q` for `role`.
+    /// Adds (`add`) or removes reservations of `q` for `role` (the
+    /// guarantee consumption moves: the caller refreshes the headroom).
     pub(crate) fn change_reserved(&mut self, role: RoleId, q: &Qty, add: bool) {
         let mut next = Some(role);
         while let Some(r) = next {
@@ -201,33 +224,86 @@ impl RoleTable {
             }
             next = state.parent;
         }
-        self.refresh_headroom(role);
+    }
+
+    /// Checks every sum against `own` (indexed by role id), recomputed from
+    /// the agents' holdings and pools, and every subscription against
+    /// `subscribed` (true when the framework slot is subscribed to the
+    /// role). `Err` names the first mismatch.
+    pub(crate) fn check_sums(
+        &self,
+        own: &[OwnSums],
+        subscribed: impl Fn(FwId, &FrameworkId, RoleId) -> bool,
+    ) -> Result<(), String> {
+        let n = self.roles.len();
+        let mut held = vec![Qty::default(); n];
+        let mut unres = vec![Qty::default(); n];
+        let mut reserved = vec![Qty::default(); n];
+        let zero = OwnSums::default();
+        for r in 0..n {
+            let o = own.get(r).unwrap_or(&zero);
+            for a in self.chain(r) {
+                held[a].add(&o.held);
+                unres[a].add(&o.unreserved);
+                reserved[a].add(&o.reserved);
+            }
+        }
+        for (r, state) in self.roles.iter().enumerate() {
+            let name = &state.name;
+            let o = own.get(r).unwrap_or(&zero);
+            if state.held_own != o.held || state.regular_own != o.regular {
+                return Err(format!("role {name}: own sums out of date"));
+            }
+            if state.held != held[r] || state.alloc_unres != unres[r] {
+                return Err(format!("role {name}: subtree sums out of date"));
+            }
+            if state.reserved != reserved[r] {
+                return Err(format!("role {name}: reserved sum out of date"));
+            }
+            for (fw, id) in &state.frameworks {
+                if !subscribed(*id, fw, r) {
+                    return Err(format!("role {name}: stale framework {fw}"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-/// Which sums an allocation counts in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum HeldKind {
-    /// Regular, from unreserved resources (counts toward guarantees).
-    RegularUnreserved,
-    /// Regular, from the role's (or an ancestor's) reservation.
-    RegularReserved,
-    /// Lent: revocable.
-    Lent,
-}
+impl Hierarchy for RoleTable {
+    fn len(&self) -> usize {
+        self.roles.len()
+    }
 
-/// Iterator over a role and its ancestors.
-pub(crate) struct Chain<'a> {
-    table: &'a RoleTable,
-    next: Option<RoleId>,
-}
+    fn parent(&self, role: RoleId) -> Option<RoleId> {
+        self.roles.get(role).and_then(|r| r.parent)
+    }
 
-impl Iterator for Chain<'_> {
-    type Item = RoleId;
-    fn next(&mut self) -> Option<RoleId> {
-        let id = self.next?;
-        self.next = self.table.roles.get(id).and_then(|r| r.parent);
-        Some(id)
+    fn children(&self, role: RoleId) -> impl Iterator<Item = RoleId> + '_ {
+        self.roles[role].children.values().copied()
+    }
+
+    fn tops(&self) -> impl Iterator<Item = RoleId> + '_ {
+        self.top.values().copied()
+    }
+
+    fn lookup(&self, role: &Role) -> Option<RoleId> {
+        self.index.get(role).copied()
+    }
+
+    fn name(&self, role: RoleId) -> &Role {
+        &self.roles[role].name
+    }
+
+    fn held(&self, role: RoleId) -> &Qty {
+        &self.roles[role].held
+    }
+
+    fn guarantee_consumption(&self, role: RoleId) -> Qty {
+        let state = &self.roles[role];
+        let mut q = state.alloc_unres.clone();
+        q.add(&state.reserved);
+        q
     }
 }
 
@@ -240,13 +316,13 @@ mod tests {
         let mut t = RoleTable::default();
         let web = t.intern(&Role::new("eng/web")).unwrap();
         let eng = t.lookup(&Role::new("eng")).unwrap();
-        assert_eq!(t.get(web).parent, Some(eng));
+        assert_eq!(t.parent(web), Some(eng));
         assert!(t.is_ancestor_or_self(eng, web));
         assert!(!t.is_ancestor_or_self(web, eng));
         assert_eq!(t.chain(web).collect::<Vec<_>>(), vec![web, eng]);
-        assert!(t.top.contains_key(&Role::new("eng")));
+        assert_eq!(t.tops().collect::<Vec<_>>(), vec![eng]);
         let star = t.intern(&Role::new("*")).unwrap();
-        assert_eq!(t.get(star).parent, None);
+        assert_eq!(t.parent(star), None);
         let before = t.len();
         assert!(matches!(
             t.intern(&Role::new("eng//x")),
@@ -254,5 +330,26 @@ mod tests {
         ));
         assert!(t.intern(&Role::new("")).is_err());
         assert_eq!(t.len(), before);
+    }
+
+    #[test]
+    fn held_sums_climb_the_chain_and_the_check_sees_a_stale_one() {
+        let mut t = RoleTable::default();
+        let web = t.intern(&Role::new("eng/web")).unwrap();
+        let eng = t.lookup(&Role::new("eng")).unwrap();
+        let q = Qty::from_vec(vec![1000]);
+        t.add_held(web, &q, HeldKind::RegularUnreserved);
+        assert_eq!(t.held(eng), &q);
+        assert_eq!(t.guarantee_consumption(eng), q);
+        let mut own = vec![OwnSums::default(); t.len()];
+        own[web] = OwnSums {
+            held: q.clone(),
+            regular: q.clone(),
+            unreserved: q.clone(),
+            reserved: Qty::default(),
+        };
+        assert_eq!(t.check_sums(&own, |_, _, _| true), Ok(()));
+        own[web].unreserved = Qty::default();
+        assert!(t.check_sums(&own, |_, _, _| true).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! every book after the conversion and after recovering them, the guarantee
 //! consumption, and every refusal leaving the state unchanged.
 
+use super::hierarchy::Hierarchy;
 use super::qty::Qty;
 use super::test_support::*;
 use super::*;
@@ -16,14 +17,12 @@ fn ok(a: &Allocator) {
 /// `role`'s role-table sums: (held regularly from unreserved resources,
 /// reserved, guarantee consumption, headroom).
 fn role_books(a: &Allocator, name: &str) -> (Qty, Qty, Qty, Qty) {
-    let state = a
-        .roles
-        .get(a.roles.lookup(&role(name)).expect("role known"));
+    let r = a.roles.lookup(&role(name)).expect("role known");
     (
-        state.alloc_unres.clone(),
-        state.reserved.clone(),
-        state.guarantee_consumption(),
-        state.headroom.clone(),
+        a.roles.alloc_unreserved(r).clone(),
+        a.roles.reserved(r).clone(),
+        a.roles.guarantee_consumption(r),
+        a.quotas.headroom(r),
     )
 }
 
@@ -163,8 +162,8 @@ fn recovering_after_reserve_allocated_is_like_reserving_unallocated() {
     let (fws, agents) = (["f", "g"], ["a0", "a1", "a2"]);
     assert_eq!(views(&held, &fws, &agents), views(&free, &fws, &agents));
     assert_eq!(role_books(&held, "eng"), role_books(&free, "eng"));
-    assert_eq!(held.free_unreserved, free.free_unreserved);
-    assert_eq!(held.cluster_total, free.cluster_total);
+    assert_eq!(held.agents.free_unreserved(), free.agents.free_unreserved());
+    assert_eq!(held.agents.cluster_total(), free.agents.cluster_total());
     // The next cycles: the reservation goes only to eng's subtree.
     for a in [&mut held, &mut free] {
         a.add_framework(fw("web"), spec(&["eng/web"], false))

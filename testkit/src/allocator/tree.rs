@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::{FwId, RoleId};
+use super::types::{FwId, RoleId};
 
 /// A share as a totally ordered key.
 #[derive(Clone, Copy, Debug)]
