@@ -10,7 +10,7 @@
 //! keep the sum of the top-most quota'd roles' headroom free; only the rest
 //! (the *slack*) may go to roles beyond their entitlement.
 
-use corral::{Resources, Role, Value};
+use corral::{Resources, Role, Scalar, Value};
 
 use super::hierarchy::Hierarchy;
 use super::qty::{NameId, Names, Qty};
@@ -458,9 +458,9 @@ impl QuotaBook {
             allowed.sub(&quota.grandfathered);
             if let Some(n) = quota.over_limit(&allowed) {
                 return Err(format!(
-                    "role {} holds {} {} over its limit",
+                    "role {} holds {} {}, over its limit",
                     tree.name(r),
-                    held.get(n),
+                    Scalar::from_millis(held.get(n)),
                     names.name(n)
                 ));
             }
@@ -505,4 +505,102 @@ fn ancestor_names(role: &Role) -> impl Iterator<Item = Role> + '_ {
         .rev()
         .filter(|(_, c)| *c == '/')
         .map(move |(at, _)| Role::new(&name[..at]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A role tree of its own: `parent` links, names, and what each
+    /// subtree holds, set by hand (no allocator around it).
+    struct Stub {
+        parent: Vec<Option<RoleId>>,
+        names: Vec<Role>,
+        held: Vec<Qty>,
+    }
+
+    impl Hierarchy for Stub {
+        fn len(&self) -> usize {
+            self.names.len()
+        }
+        fn parent(&self, role: RoleId) -> Option<RoleId> {
+            self.parent[role]
+        }
+        fn children(&self, role: RoleId) -> impl Iterator<Item = RoleId> + '_ {
+            (0..self.len()).filter(move |c| self.parent[*c] == Some(role))
+        }
+        fn tops(&self) -> impl Iterator<Item = RoleId> + '_ {
+            (0..self.len()).filter(|c| self.parent[*c].is_none())
+        }
+        fn lookup(&self, role: &Role) -> Option<RoleId> {
+            self.names.iter().position(|n| n == role)
+        }
+        fn name(&self, role: RoleId) -> &Role {
+            &self.names[role]
+        }
+        fn held(&self, role: RoleId) -> &Qty {
+            &self.held[role]
+        }
+        fn guarantee_consumption(&self, role: RoleId) -> Qty {
+            self.held[role].clone()
+        }
+    }
+
+    fn res(text: &str) -> Resources {
+        Resources::parse(text).expect("valid resources")
+    }
+
+    /// `eng` (id 0) with child `eng/web` (id 1), holding `web` cpus (and
+    /// eng the same, as its subtree), and the book with `limit` on eng.
+    fn setup(web_cpus: f64, limit: &str) -> (Stub, Names, QuotaBook) {
+        let mut names = Names::default();
+        let held = names.qty_of(&res(&format!("cpus:{web_cpus}")));
+        let tree = Stub {
+            parent: vec![None, Some(0)],
+            names: vec![Role::new("eng"), Role::new("eng/web")],
+            held: vec![held.clone(), held],
+        };
+        let mut book = QuotaBook::default();
+        let quota = Quota {
+            guarantee: Resources::new(),
+            limit: Some(res(limit)),
+        };
+        let checked = book
+            .check(&tree, &names, &Role::new("eng"), &quota)
+            .expect("a valid quota");
+        names = checked.names.clone();
+        book.install(&tree, 0, checked);
+        (tree, names, book)
+    }
+
+    #[test]
+    fn holding_exactly_the_limit_keeps_the_invariant() {
+        let (tree, names, book) = setup(4.0, "cpus:4");
+        assert_eq!(book.limits_hold(&tree, &names), Ok(()));
+        assert_eq!(book.check_invariants(&tree, &names), Ok(()));
+    }
+
+    #[test]
+    fn the_limits_invariant_fires_when_a_subtree_holds_more_than_its_limit() {
+        let (mut tree, names, book) = setup(4.0, "cpus:4");
+        // A bad state: something booked one thousandth of a CPU more below
+        // eng without asking the limit.
+        let over = names
+            .known_qty_of(&res("cpus:4.001"))
+            .expect("cpus is known");
+        tree.held = vec![over.clone(), over];
+        let err = book.limits_hold(&tree, &names).expect_err("over the limit");
+        assert_eq!(err, "role eng holds 4.001 cpus, over its limit");
+        assert_eq!(book.check_invariants(&tree, &names), Err(err));
+    }
+
+    #[test]
+    fn what_was_held_when_a_limit_was_set_is_grandfathered_but_no_more() {
+        // eng held 6 when its limit was lowered to 4: 2 are grandfathered.
+        let (mut tree, names, book) = setup(6.0, "cpus:4");
+        assert_eq!(book.limits_hold(&tree, &names), Ok(()));
+        let more = names.known_qty_of(&res("cpus:6.5")).expect("cpus is known");
+        tree.held = vec![more.clone(), more];
+        assert!(book.limits_hold(&tree, &names).is_err());
+    }
 }

@@ -223,3 +223,119 @@ fn unreserving_several_roles_at_once_moves_each_part_once() {
     assert_eq!(a.available(&agent).unwrap(), res("cpus:4;mem:512"));
     ok(&a);
 }
+
+fn quota(guarantee: &str, limit: Option<&str>) -> Quota {
+    Quota {
+        guarantee: res(guarantee),
+        limit: limit.map(res),
+    }
+}
+
+fn refused(a: &mut Allocator, r: &str, q: Quota, why: &str) {
+    let before = format!("{a:?}");
+    match a.set_quota(&role(r), q.clone()) {
+        Err(AllocatorError::InvalidQuota { why: got, .. }) => {
+            assert!(
+                got.contains(why),
+                "{r} {q:?}: refused for {got:?}, not {why:?}"
+            )
+        }
+        other => panic!("{r} {q:?} gave {other:?}"),
+    }
+    assert_eq!(format!("{a:?}"), before, "a refusal changed the state");
+}
+
+#[test]
+fn a_guarantee_equal_to_its_limit_is_accepted() {
+    let mut a = cluster(1);
+    a.set_quota(&role("r"), quota("cpus:2;mem:512", Some("cpus:2;mem:512")))
+        .unwrap();
+    assert_eq!(
+        a.quota(&role("r")),
+        Some(&quota("cpus:2;mem:512", Some("cpus:2;mem:512")))
+    );
+    refused(
+        &mut a,
+        "s",
+        quota("cpus:2.001", Some("cpus:2")),
+        "guarantee of cpus exceeds its limit",
+    );
+    ok(&a);
+}
+
+#[test]
+fn a_child_limit_equal_to_its_ancestors_is_accepted() {
+    let mut a = cluster(1);
+    a.set_quota(&role("eng"), limit("cpus:20")).unwrap();
+    // Two levels down: every quota'd ancestor's limit is checked.
+    a.set_quota(&role("eng/web/api"), limit("cpus:20")).unwrap();
+    // eng/web between them: both its ancestor's and its descendant's
+    // limits equal its own.
+    a.set_quota(&role("eng/web"), limit("cpus:20")).unwrap();
+    refused(
+        &mut a,
+        "eng/batch",
+        limit("cpus:20.001"),
+        "above the limit of ancestor eng",
+    );
+    ok(&a);
+}
+
+#[test]
+fn children_guarantees_summing_exactly_to_the_parents_are_accepted() {
+    // Parent first: the last child brings the sum exactly to the parent's
+    // guarantee (the nearest quota'd ancestor's rule).
+    let mut a = cluster(1);
+    a.set_quota(&role("eng"), guarantee("cpus:10;mem:1000"))
+        .unwrap();
+    a.set_quota(&role("eng/web"), guarantee("cpus:6;mem:400"))
+        .unwrap();
+    a.set_quota(&role("eng/batch"), guarantee("cpus:4;mem:600"))
+        .unwrap();
+    refused(
+        &mut a,
+        "eng/ml",
+        guarantee("mem:0.001"),
+        "the guarantees under eng would need more mem",
+    );
+    ok(&a);
+
+    // Children first: the parent's guarantee exactly covers them (the
+    // rule on the role's own quota'd descendants).
+    let mut b = cluster(1);
+    b.set_quota(&role("eng/web"), guarantee("cpus:6")).unwrap();
+    b.set_quota(&role("eng/batch/nightly"), guarantee("cpus:4"))
+        .unwrap();
+    b.set_quota(&role("eng"), guarantee("cpus:10")).unwrap();
+    refused(
+        &mut b,
+        "eng",
+        guarantee("cpus:9.999"),
+        "the guarantees of its quota'd descendants need more cpus",
+    );
+    ok(&b);
+}
+
+#[test]
+fn a_limit_on_a_role_with_quotad_children_is_checked_against_them() {
+    let mut a = cluster(1);
+    a.set_quota(&role("eng/web"), guarantee("cpus:6")).unwrap();
+    a.set_quota(&role("eng/batch"), quota("cpus:2", Some("cpus:10")))
+        .unwrap();
+    // eng's own guarantee covers its children and is within its limit, so
+    // the descendants' limits alone decide.
+    refused(
+        &mut a,
+        "eng",
+        quota("cpus:8", Some("cpus:9.999")),
+        "descendant eng/batch has more cpus than this limit",
+    );
+    // Exactly the largest descendant limit is fine.
+    a.set_quota(&role("eng"), quota("cpus:8", Some("cpus:10")))
+        .unwrap();
+    assert_eq!(
+        a.quota(&role("eng")),
+        Some(&quota("cpus:8", Some("cpus:10")))
+    );
+    ok(&a);
+}
