@@ -44,36 +44,43 @@ impl Pool {
     }
 
     /// The role it is reserved for (`None`: unreserved).
+    #[inline]
     pub(crate) fn reservation(&self) -> Option<RoleId> {
         self.reservation
     }
 
     /// Agent-native revocable resources: tracked, never offered.
+    #[inline]
     pub(crate) fn is_native_revocable(&self) -> bool {
         self.native_revocable
     }
 
     /// Everything in it (scalars).
+    #[inline]
     pub(crate) fn total(&self) -> &Qty {
         &self.total
     }
 
     /// Its unallocated scalars.
+    #[inline]
     pub(crate) fn avail(&self) -> &Qty {
         &self.avail
     }
 
     /// Its unallocated non-scalars (unallocated form).
+    #[inline]
     pub(crate) fn other_avail(&self) -> &Resources {
         &self.other_avail
     }
 
     /// Unreserved and not agent-native revocable.
+    #[inline]
     pub(crate) fn is_unreserved(&self) -> bool {
         self.reservation.is_none() && !self.native_revocable
     }
 
     /// Nothing of it is unallocated.
+    #[inline]
     pub(crate) fn is_exhausted(&self) -> bool {
         self.avail.is_zero() && self.other_avail.is_empty()
     }
@@ -102,21 +109,25 @@ pub(crate) struct Holding {
 
 impl Holding {
     /// Whose, under which role, from which pool, lent or not.
+    #[inline]
     pub(crate) fn slot(&self) -> Slot {
         self.slot
     }
 
     /// Its scalars.
+    #[inline]
     pub(crate) fn qty(&self) -> &Qty {
         &self.qty
     }
 
     /// Its non-scalars, in the pool's form.
+    #[inline]
     pub(crate) fn other(&self) -> &Resources {
         &self.other
     }
 
     /// It holds at least `qty` and `other`.
+    #[inline]
     fn contains(&self, qty: &Qty, other: &Resources) -> bool {
         self.qty.contains(qty) && self.other.contains(other)
     }
@@ -138,32 +149,38 @@ pub(crate) struct AgentState {
 
 impl AgentState {
     /// Its id.
+    #[inline]
     pub(crate) fn id(&self) -> &AgentId {
         &self.id
     }
 
     /// Everything it has (unallocated form).
+    #[inline]
     pub(crate) fn total(&self) -> &Resources {
         &self.total
     }
 
     /// Its pools.
+    #[inline]
     pub(crate) fn pools(&self) -> &[Pool] {
         &self.pools
     }
 
     /// What frameworks hold on it.
+    #[inline]
     pub(crate) fn holdings(&self) -> &[Holding] {
         &self.holdings
     }
 
     /// Not drained for maintenance.
+    #[inline]
     pub(crate) fn is_active(&self) -> bool {
         self.active
     }
 
     /// The pool of resources reserved for `reservation` (`None`:
     /// unreserved), agent-native revocable or not.
+    #[inline]
     pub(crate) fn pool_ix(&self, reservation: Option<RoleId>, native: bool) -> Option<usize> {
         self.pools
             .iter()
@@ -171,21 +188,25 @@ impl AgentState {
     }
 
     /// The unreserved, non-revocable pool, if the agent has one.
+    #[inline]
     pub(crate) fn unreserved(&self) -> Option<&Pool> {
         self.pools.iter().find(|p| p.is_unreserved())
     }
 
     /// The holding at `slot`, if any.
+    #[inline]
     pub(crate) fn holding(&self, slot: Slot) -> Option<&Holding> {
         self.holdings.iter().find(|h| h.slot == slot)
     }
 
     /// The holding at `slot` contains `qty` and `other`.
+    #[inline]
     pub(crate) fn holds(&self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
         self.holding(slot).is_some_and(|h| h.contains(qty, other))
     }
 
     /// Pool `pool` has `qty` and `other` unallocated.
+    #[inline]
     pub(crate) fn has_free(&self, pool: usize, qty: &Qty, other: &Resources) -> bool {
         self.pools
             .get(pool)
@@ -208,6 +229,7 @@ impl AgentState {
     /// True when what pool `p` has available is part of the book's
     /// `free_unreserved`: the pool is the unreserved regular one and the
     /// agent is active.
+    #[inline]
     fn counts_free(&self, p: usize) -> bool {
         self.active && self.pools.get(p).is_some_and(Pool::is_unreserved)
     }
@@ -269,26 +291,31 @@ pub(crate) struct AgentBook {
 
 impl AgentBook {
     /// The slot of `agent`, if known.
+    #[inline]
     pub(crate) fn ix(&self, agent: &AgentId) -> Option<AgentIx> {
         self.index.get(agent).copied()
     }
 
     /// The agent in slot `ix`, if it is still there.
+    #[inline]
     pub(crate) fn get(&self, ix: AgentIx) -> Option<&AgentState> {
         self.agents.get(ix).and_then(Option::as_ref)
     }
 
     /// The agent with this id, if known.
+    #[inline]
     pub(crate) fn by_id(&self, agent: &AgentId) -> Option<&AgentState> {
         self.get(self.ix(agent)?)
     }
 
     /// Every agent's slot, by agent id.
+    #[inline]
     pub(crate) fn slots(&self) -> impl Iterator<Item = (&AgentId, AgentIx)> {
         self.index.iter().map(|(k, v)| (k, *v))
     }
 
     /// The active agents' slots, by agent id.
+    #[inline]
     pub(crate) fn active_slots(&self) -> Vec<AgentIx> {
         self.index
             .values()
@@ -298,15 +325,18 @@ impl AgentBook {
     }
 
     /// Scalar sums of every agent's total.
+    #[inline]
     pub(crate) fn cluster_total(&self) -> &Qty {
         &self.cluster_total
     }
 
     /// Unallocated unreserved resources of the active agents.
+    #[inline]
     pub(crate) fn free_unreserved(&self) -> &Qty {
         &self.free_unreserved
     }
 
+    #[inline]
     fn state_mut(&mut self, ix: AgentIx) -> Option<&mut AgentState> {
         self.agents.get_mut(ix).and_then(Option::as_mut)
     }
@@ -314,6 +344,7 @@ impl AgentBook {
     /// Sets what the agent has, in unallocated form, after a reservation
     /// moved resources between its pools (the pools are moved with
     /// [`Self::move_free`] or [`Self::move_held`]).
+    #[inline]
     pub(crate) fn set_total(&mut self, ix: AgentIx, total: Resources) {
         if let Some(state) = self.state_mut(ix) {
             state.total = total;

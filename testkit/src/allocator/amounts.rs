@@ -18,6 +18,7 @@ pub(crate) enum Amounts {
 }
 
 impl Default for Amounts {
+    #[inline]
     fn default() -> Self {
         Amounts::Inline {
             len: 0,
@@ -28,6 +29,7 @@ impl Default for Amounts {
 
 impl Amounts {
     /// `n` copies of `value`.
+    #[inline]
     pub(crate) fn filled(n: usize, value: i64) -> Self {
         let mut out = Self::default();
         out.grow(n);
@@ -36,6 +38,7 @@ impl Amounts {
     }
 
     /// The entries.
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[i64] {
         match self {
             Amounts::Inline { len, data } => &data[..*len],
@@ -44,6 +47,7 @@ impl Amounts {
     }
 
     /// The entries, mutable.
+    #[inline]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [i64] {
         match self {
             Amounts::Inline { len, data } => &mut data[..*len],
@@ -52,6 +56,7 @@ impl Amounts {
     }
 
     /// How many entries.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.as_slice().len()
     }
@@ -79,6 +84,7 @@ impl Amounts {
 
 #[cfg(test)]
 impl From<Vec<i64>> for Amounts {
+    #[inline]
     fn from(v: Vec<i64>) -> Self {
         let mut out = Self::default();
         out.grow(v.len());

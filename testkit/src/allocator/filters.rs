@@ -60,6 +60,7 @@ impl Filters {
 
     /// The filters of (framework, role, agent), if it has any: the caller
     /// builds the offer's `Resources` only then.
+    #[inline]
     pub(crate) fn of(&self, framework: FwId, role: RoleId, agent: AgentIx) -> Option<&[Filter]> {
         self.by_framework
             .get(&framework)
@@ -99,6 +100,7 @@ impl Filters {
     }
 
     /// Drops every filter of `framework`.
+    #[inline]
     pub(crate) fn clear_framework(&mut self, framework: FwId) {
         self.by_framework.remove(&framework);
     }

@@ -28,41 +28,49 @@ pub(crate) struct FrameworkState {
 
 impl FrameworkState {
     /// Its id.
+    #[inline]
     pub(crate) fn id(&self) -> &FrameworkId {
         &self.id
     }
 
     /// Its spec (suppressed roles follow suppress/revive).
+    #[inline]
     pub(crate) fn spec(&self) -> &FrameworkSpec {
         &self.spec
     }
 
     /// Connected.
+    #[inline]
     pub(crate) fn is_active(&self) -> bool {
         self.active
     }
 
     /// It has the revocable capability.
+    #[inline]
     pub(crate) fn is_revocable(&self) -> bool {
         self.spec.revocable
     }
 
     /// Its roles.
+    #[inline]
     pub(crate) fn roles(&self) -> &BTreeSet<RoleId> {
         &self.roles
     }
 
     /// Its suppressed roles.
+    #[inline]
     pub(crate) fn suppressed(&self) -> &BTreeSet<RoleId> {
         &self.suppressed
     }
 
     /// What it holds under `role` (regular and lent), if anything.
+    #[inline]
     pub(crate) fn held(&self, role: RoleId) -> Option<&Qty> {
         self.held.get(&role)
     }
 
     /// The agents it holds something on.
+    #[inline]
     pub(crate) fn agents(&self) -> &BTreeSet<AgentIx> {
         &self.agents
     }
@@ -77,30 +85,36 @@ pub(crate) struct FrameworkBook {
 
 impl FrameworkBook {
     /// The slot of `fw`, if known.
+    #[inline]
     pub(crate) fn id(&self, fw: &FrameworkId) -> Option<FwId> {
         self.index.get(fw).copied()
     }
 
     /// The framework in slot `id`, if still there.
+    #[inline]
     pub(crate) fn get(&self, id: FwId) -> Option<&FrameworkState> {
         self.frameworks.get(id).and_then(Option::as_ref)
     }
 
     /// The framework with this id, if known.
+    #[inline]
     pub(crate) fn by_id(&self, fw: &FrameworkId) -> Option<&FrameworkState> {
         self.get(self.id(fw)?)
     }
 
     /// Every framework, by slot.
+    #[inline]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &FrameworkState> {
         self.frameworks.iter().flatten()
     }
 
     /// Every framework's slot, by framework id.
+    #[inline]
     pub(crate) fn slots(&self) -> impl Iterator<Item = (&FrameworkId, FwId)> {
         self.index.iter().map(|(k, v)| (k, *v))
     }
 
+    #[inline]
     fn state_mut(&mut self, id: FwId) -> Option<&mut FrameworkState> {
         self.frameworks.get_mut(id).and_then(Option::as_mut)
     }
@@ -144,6 +158,7 @@ impl FrameworkBook {
 
     /// Removes a framework; returns it (the ledger gives back what it
     /// holds).
+    #[inline]
     pub(crate) fn remove(&mut self, fw: &FrameworkId) -> Option<(FwId, FrameworkState)> {
         let id = self.index.remove(fw)?;
         let state = self.frameworks.get_mut(id).and_then(Option::take)?;
@@ -151,6 +166,7 @@ impl FrameworkBook {
     }
 
     /// Marks it connected or not.
+    #[inline]
     pub(crate) fn set_active(&mut self, id: FwId, active: bool) {
         if let Some(state) = self.state_mut(id) {
             state.active = active;

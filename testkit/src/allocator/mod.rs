@@ -145,6 +145,8 @@ mod tests_drain;
 #[cfg(test)]
 mod tests_hierarchy;
 #[cfg(test)]
+mod tests_layers;
+#[cfg(test)]
 mod tests_lending;
 #[cfg(test)]
 mod tests_quota;

@@ -25,6 +25,7 @@ pub(crate) struct Names {
 
 impl Names {
     /// The index of `name`, interning it if new.
+    #[inline]
     pub(crate) fn intern(&mut self, name: &str) -> NameId {
         if let Some(id) = self.index.get(name) {
             return *id;
@@ -36,21 +37,25 @@ impl Names {
     }
 
     /// The index of `name`, if it was interned.
+    #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<NameId> {
         self.index.get(name).copied()
     }
 
     /// The name of index `id`.
+    #[inline]
     pub(crate) fn name(&self, id: NameId) -> &str {
         self.names.get(id).map_or("", String::as_str)
     }
 
     /// How many names are interned.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
 
     /// The scalar entries of `resources` as a [`Qty`], interning names.
+    #[inline]
     pub(crate) fn qty_of(&mut self, resources: &Resources) -> Qty {
         let mut q = Qty::default();
         for (name, amount) in resources.scalar_quantities() {
@@ -62,6 +67,7 @@ impl Names {
 
     /// The scalar entries of `resources` as a [`Qty`], or `None` when one
     /// of their names was never interned (so no agent can have it).
+    #[inline]
     pub(crate) fn known_qty_of(&self, resources: &Resources) -> Option<Qty> {
         let mut q = Qty::default();
         for (name, amount) in resources.scalar_quantities() {
@@ -77,6 +83,7 @@ impl Names {
 pub(crate) struct Qty(Amounts);
 
 impl PartialEq for Qty {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         let n = self.0.len().max(other.0.len());
         (0..n).all(|i| self.get(i) == other.get(i))
@@ -88,37 +95,44 @@ impl Eq for Qty {}
 impl Qty {
     /// These amounts, by name index.
     #[cfg(test)]
+    #[inline]
     pub(crate) fn from_vec(v: Vec<i64>) -> Self {
         Qty(Amounts::from(v))
     }
 
     /// `n` names, each "unlimited" (`i64::MAX`): the neutral cap.
+    #[inline]
     pub(crate) fn unlimited(n: usize) -> Self {
         Qty(Amounts::filled(n, i64::MAX))
     }
 
     /// The amount of name `i` (zero when absent).
+    #[inline]
     pub(crate) fn get(&self, i: NameId) -> i64 {
         self.0.as_slice().get(i).copied().unwrap_or(0)
     }
 
     /// Sets the amount of name `i`.
+    #[inline]
     pub(crate) fn set(&mut self, i: NameId, value: i64) {
         self.0.grow(i + 1);
         self.0.as_mut_slice()[i] = value;
     }
 
+    #[inline]
     fn add_at(&mut self, i: NameId, value: i64) {
         let v = self.get(i).saturating_add(value);
         self.set(i, v);
     }
 
     /// True when every amount is zero.
+    #[inline]
     pub(crate) fn is_zero(&self) -> bool {
         self.0.as_slice().iter().all(|v| *v == 0)
     }
 
     /// `(name, amount)` for every non-zero amount.
+    #[inline]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (NameId, i64)> + '_ {
         self.0
             .as_slice()
@@ -129,6 +143,7 @@ impl Qty {
     }
 
     /// Adds `other`.
+    #[inline]
     pub(crate) fn add(&mut self, other: &Qty) {
         self.0.grow(other.0.len());
         for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {
@@ -138,6 +153,7 @@ impl Qty {
 
     /// Subtracts `other`, saturating at zero per name (callers subtract
     /// only what they added, so this is exact).
+    #[inline]
     pub(crate) fn sub(&mut self, other: &Qty) {
         for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {
             *a = (*a - *b).max(0);
@@ -145,6 +161,7 @@ impl Qty {
     }
 
     /// `self - other` per name, clamped at zero.
+    #[inline]
     pub(crate) fn minus(&self, other: &Qty) -> Qty {
         let mut out = self.clone();
         out.sub(other);
@@ -152,11 +169,13 @@ impl Qty {
     }
 
     /// True when `self[i] >= other[i]` for every name.
+    #[inline]
     pub(crate) fn contains(&self, other: &Qty) -> bool {
         other.iter().all(|(i, v)| self.get(i) >= v)
     }
 
     /// Lowers each amount to at most `cap`'s (missing in `cap` = zero).
+    #[inline]
     pub(crate) fn min_with(&mut self, cap: &Qty) {
         for (i, a) in self.0.as_mut_slice().iter_mut().enumerate() {
             *a = (*a).min(cap.get(i));
@@ -164,6 +183,7 @@ impl Qty {
     }
 
     /// Raises each amount to at least `other`'s.
+    #[inline]
     pub(crate) fn max_with(&mut self, other: &Qty) {
         self.0.grow(other.0.len());
         for (a, b) in self.0.as_mut_slice().iter_mut().zip(other.0.as_slice()) {

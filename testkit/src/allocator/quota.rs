@@ -47,6 +47,7 @@ struct QuotaState {
 }
 
 impl QuotaState {
+    #[inline]
     fn limit_of(&self, name: NameId) -> Option<i64> {
         self.limits
             .iter()
@@ -55,6 +56,7 @@ impl QuotaState {
     }
 
     /// The first limited name `q` exceeds, if any.
+    #[inline]
     fn over_limit(&self, q: &Qty) -> Option<NameId> {
         self.limits
             .iter()
@@ -63,6 +65,7 @@ impl QuotaState {
     }
 
     /// `max(unmet guarantee, children's headroom)`.
+    #[inline]
     fn headroom(&self, consumption: &Qty) -> Qty {
         let mut h = self.guarantee.minus(consumption);
         h.max_with(&self.child_headroom);
@@ -93,26 +96,31 @@ pub(crate) struct QuotaBook {
 }
 
 impl QuotaBook {
+    #[inline]
     fn state(&self, role: RoleId) -> Option<&QuotaState> {
         self.quotas.get(role).and_then(Option::as_ref)
     }
 
     /// Some role has a quota.
+    #[inline]
     pub(crate) fn any(&self) -> bool {
         self.count > 0
     }
 
     /// The role has a quota.
+    #[inline]
     pub(crate) fn has(&self, role: RoleId) -> bool {
         self.state(role).is_some()
     }
 
     /// The role's quota as given, if set.
+    #[inline]
     pub(crate) fn config(&self, role: RoleId) -> Option<&Quota> {
         self.state(role).map(|q| &q.config)
     }
 
     /// What must stay free for the role's guarantees (zero without quota).
+    #[inline]
     pub(crate) fn headroom(&self, role: RoleId) -> Qty {
         self.state(role)
             .map_or_else(Qty::default, |q| q.headroom.clone())
@@ -120,6 +128,7 @@ impl QuotaBook {
 
     /// How much of the free unreserved resources must stay free for unmet
     /// guarantees.
+    #[inline]
     pub(crate) fn required_headroom(&self) -> &Qty {
         &self.required_headroom
     }
@@ -288,6 +297,7 @@ impl QuotaBook {
         Ok(())
     }
 
+    #[inline]
     fn quota_of(&self, id: RoleId) -> &QuotaState {
         self.state(id).unwrap_or_else(|| empty_quota())
     }

@@ -110,67 +110,80 @@ impl RoleTable {
     }
 
     /// The role's weight among its siblings.
+    #[inline]
     pub(crate) fn weight(&self, role: RoleId) -> f64 {
         self.roles[role].weight
     }
 
     /// Sets the role's weight (the caller checked it is finite and > 0).
+    #[inline]
     pub(crate) fn set_weight(&mut self, role: RoleId, weight: f64) {
         self.roles[role].weight = weight;
     }
 
     /// The role's REQUEST, if it made one.
+    #[inline]
     pub(crate) fn request(&self, role: RoleId) -> Option<&Qty> {
         self.roles[role].request.as_ref()
     }
 
     /// Replaces the role's REQUEST (`None` clears it).
+    #[inline]
     pub(crate) fn set_request(&mut self, role: RoleId, request: Option<Qty>) {
         self.roles[role].request = request;
     }
 
     /// The frameworks subscribed to exactly this role, by framework id.
+    #[inline]
     pub(crate) fn frameworks(&self, role: RoleId) -> impl Iterator<Item = (&FrameworkId, FwId)> {
         self.roles[role].frameworks.iter().map(|(k, v)| (k, *v))
     }
 
     /// `fw` is subscribed to `role`.
+    #[inline]
     pub(crate) fn subscribe(&mut self, role: RoleId, fw: &FrameworkId, id: FwId) {
         self.roles[role].frameworks.insert(fw.clone(), id);
     }
 
     /// `fw` left `role`.
+    #[inline]
     pub(crate) fn unsubscribe(&mut self, role: RoleId, fw: &FrameworkId) {
         self.roles[role].frameworks.remove(fw);
     }
 
     /// The slot `fw` is subscribed with to `role`, if it is.
+    #[inline]
     pub(crate) fn subscriber(&self, role: RoleId, fw: &FrameworkId) -> Option<FwId> {
         self.roles[role].frameworks.get(fw).copied()
     }
 
     /// Held by the role's own frameworks, regular and lent.
+    #[inline]
     pub(crate) fn held_own(&self, role: RoleId) -> &Qty {
         &self.roles[role].held_own
     }
 
     /// Held regularly by the role's own frameworks.
+    #[inline]
     pub(crate) fn regular_own(&self, role: RoleId) -> &Qty {
         &self.roles[role].regular_own
     }
 
     /// Held regularly by the subtree from unreserved resources.
     #[cfg(test)]
+    #[inline]
     pub(crate) fn alloc_unreserved(&self, role: RoleId) -> &Qty {
         &self.roles[role].alloc_unres
     }
 
     /// Reserved for the subtree on every agent, used or not.
+    #[inline]
     pub(crate) fn reserved(&self, role: RoleId) -> &Qty {
         &self.roles[role].reserved
     }
 
     /// Every role name, by id.
+    #[inline]
     pub(crate) fn names(&self) -> impl Iterator<Item = &Role> {
         self.roles.iter().map(|r| &r.name)
     }
@@ -178,11 +191,13 @@ impl RoleTable {
     /// Adds `q` to what `role` holds: its own sums and every ancestor's
     /// subtree sums. The guarantee consumption moves for
     /// [`HeldKind::RegularUnreserved`]: the caller refreshes the headroom.
+    #[inline]
     pub(crate) fn add_held(&mut self, role: RoleId, q: &Qty, kind: HeldKind) {
         self.change_held(role, q, kind, true);
     }
 
     /// Takes `q` off what `role` holds (the inverse of [`Self::add_held`]).
+    #[inline]
     pub(crate) fn sub_held(&mut self, role: RoleId, q: &Qty, kind: HeldKind) {
         self.change_held(role, q, kind, false);
     }
@@ -271,34 +286,42 @@ impl RoleTable {
 }
 
 impl Hierarchy for RoleTable {
+    #[inline]
     fn len(&self) -> usize {
         self.roles.len()
     }
 
+    #[inline]
     fn parent(&self, role: RoleId) -> Option<RoleId> {
         self.roles.get(role).and_then(|r| r.parent)
     }
 
+    #[inline]
     fn children(&self, role: RoleId) -> impl Iterator<Item = RoleId> + '_ {
         self.roles[role].children.values().copied()
     }
 
+    #[inline]
     fn tops(&self) -> impl Iterator<Item = RoleId> + '_ {
         self.top.values().copied()
     }
 
+    #[inline]
     fn lookup(&self, role: &Role) -> Option<RoleId> {
         self.index.get(role).copied()
     }
 
+    #[inline]
     fn name(&self, role: RoleId) -> &Role {
         &self.roles[role].name
     }
 
+    #[inline]
     fn held(&self, role: RoleId) -> &Qty {
         &self.roles[role].held
     }
 
+    #[inline]
     fn guarantee_consumption(&self, role: RoleId) -> Qty {
         let state = &self.roles[role];
         let mut q = state.alloc_unres.clone();
