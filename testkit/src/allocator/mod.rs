@@ -104,7 +104,7 @@
 //! process when several books move.
 //!
 //! # Representation
-//! Hot bookkeeping is compact ([`qty`]): interned names, fixed-point
+//! Hot bookkeeping is compact (`qty.rs`): interned names, fixed-point
 //! vectors per agent pool, per framework and role, and index-based ids.
 //! `Resources` values are only built for the returned allocations and the
 //! inspection views. Bad input is a typed [`AllocatorError`] (logged) and
