@@ -12,12 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::Error;
-use crate::executor::ExecutorInfo;
-use crate::offer::Offer;
-use crate::resources::Resources;
-use crate::revocation::RevocationNotice;
-use crate::task::{TaskInfo, TaskStatus};
-use crate::{FrameworkId, OfferId, Role, TaskId};
+use crate::{
+    ExecutorInfo, FrameworkId, Offer, OfferId, Resources, RevocationNotice, Role, TaskId, TaskInfo,
+    TaskStatus,
+};
 
 pub use crate::runtime::DriverHandle;
 
@@ -84,7 +82,7 @@ pub trait Driver: Send + Sync {
     /// request is up to its allocator (Mesos's ignores it; the mock master
     /// records it as the role's demand). `role` must be one of the
     /// framework's roles and `resources` must not be empty, else
-    /// [`Error::Invalid`] and nothing is sent.
+    /// [`Error::NotOwnRole`] or [`Error::EmptyRequest`] and nothing is sent.
     async fn request(&self, role: &Role, resources: &Resources) -> Result<(), Error>;
 
     /// Withdraws every request this framework made (a REQUEST call naming

@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 
 use crate::driver::Driver;
-use crate::event::{Disconnect, Failure, Subscribed};
-use crate::offer::{InverseOffer, Offer};
-use crate::revocation::RevocationNotice;
-use crate::task::TaskStatus;
-use crate::{AgentId, ExecutorId, OfferId, Role};
+use crate::event::{Disconnect, Event, Failure, Subscribed};
+use crate::{
+    AgentId, ExecutorId, InverseOffer, Offer, OfferId, RevocationNotice, Role, TaskStatus,
+};
 
 /// A framework's decisions, one async method per kind of event.
 ///
@@ -167,6 +166,37 @@ pub trait Scheduler: Send {
     }
 }
 
+/// The one place an [`Event`] becomes a [`Scheduler`] call. The runtime
+/// delivers through it, and the forwarders' test drives every event kind
+/// through it, so a method a forwarder skips fails that test.
+pub(crate) async fn deliver<S: Scheduler + ?Sized>(
+    scheduler: &mut S,
+    driver: &dyn Driver,
+    event: Event,
+) {
+    match event {
+        Event::Subscribed(info) => scheduler.subscribed(driver, &info).await,
+        Event::Offers(offers) => scheduler.offers(driver, offers).await,
+        Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
+        Event::Revocation(notice) => scheduler.revocation(driver, notice).await,
+        Event::Rescinded(id) => scheduler.rescinded(driver, &id).await,
+        Event::InverseOfferRescinded(id) => scheduler.inverse_offer_rescinded(driver, &id).await,
+        Event::Update(status) => scheduler.status_update(driver, &status).await,
+        Event::Message {
+            agent_id,
+            executor_id,
+            data,
+        } => {
+            scheduler
+                .message(driver, &agent_id, &executor_id, &data)
+                .await
+        }
+        Event::Failure(failure) => scheduler.failure(driver, &failure).await,
+        Event::Error(message) => scheduler.error(driver, &message).await,
+        Event::Disconnected(why) => scheduler.disconnected(driver, &why).await,
+    }
+}
+
 #[async_trait]
 impl<S: Scheduler + ?Sized> Scheduler for &mut S {
     async fn subscribed(&mut self, driver: &dyn Driver, info: &Subscribed) {
@@ -224,6 +254,132 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
     }
 }
 
+/// One event of every kind, and the check that the list covers every kind:
+/// what the forwarders' tests drive through [`deliver`].
+#[cfg(test)]
+pub(crate) mod every {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Resources, TaskState, Unavailability};
+
+    /// The index of `event`'s kind. Exhaustive: a new kind of event does
+    /// not compile until it is added here and to [`events`].
+    fn kind(event: &Event) -> usize {
+        match event {
+            Event::Subscribed(_) => 0,
+            Event::Offers(_) => 1,
+            Event::InverseOffers(_) => 2,
+            Event::Revocation(_) => 3,
+            Event::Rescinded(_) => 4,
+            Event::InverseOfferRescinded(_) => 5,
+            Event::Update(_) => 6,
+            Event::Message { .. } => 7,
+            Event::Failure(_) => 8,
+            Event::Error(_) => 9,
+            Event::Disconnected(_) => 10,
+        }
+    }
+    const KINDS: usize = 11;
+
+    /// One event of each kind.
+    pub(crate) fn events() -> Vec<Event> {
+        let events = vec![
+            Event::Subscribed(Subscribed::new("fw", Duration::from_secs(1))),
+            Event::Offers(vec![Offer::new(
+                "o1",
+                "a1",
+                Resources::new().with_cpus(1.0),
+            )]),
+            Event::InverseOffers(vec![InverseOffer::new(
+                "io1",
+                Some("a1".into()),
+                Unavailability {
+                    start: Duration::ZERO,
+                    duration: None,
+                },
+                Resources::new(),
+            )]),
+            Event::Revocation(RevocationNotice {
+                id: "r1".into(),
+                agent_id: "a1".into(),
+                tasks: vec!["t1".into()],
+                resources: Resources::new().with_cpus(1.0).revocable(),
+                deadline: Duration::from_secs(9),
+            }),
+            Event::Rescinded("o2".into()),
+            Event::InverseOfferRescinded("io2".into()),
+            Event::Update(TaskStatus::new("t1", TaskState::Running)),
+            Event::Message {
+                agent_id: "a1".into(),
+                executor_id: "e1".into(),
+                data: b"hi".to_vec(),
+            },
+            Event::Failure(Failure::agent("a2")),
+            Event::Error("bye".into()),
+            Event::Disconnected(Disconnect::MasterSilent(Duration::from_secs(5))),
+        ];
+        let mut covered: Vec<usize> = events.iter().map(kind).collect();
+        covered.dedup();
+        assert_eq!(
+            covered,
+            (0..KINDS).collect::<Vec<_>>(),
+            "one event per kind"
+        );
+        events
+    }
+
+    /// A scheduler that turns every call back into the event it came from.
+    #[derive(Default)]
+    pub(crate) struct Probe {
+        pub seen: Vec<Event>,
+    }
+
+    #[async_trait]
+    impl Scheduler for Probe {
+        async fn subscribed(&mut self, _: &dyn Driver, info: &Subscribed) {
+            self.seen.push(Event::Subscribed(info.clone()));
+        }
+        async fn offers(&mut self, _: &dyn Driver, offers: Vec<Offer>) {
+            self.seen.push(Event::Offers(offers));
+        }
+        async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
+            self.seen.push(Event::InverseOffers(offers));
+        }
+        async fn revocation(&mut self, _: &dyn Driver, notice: RevocationNotice) {
+            self.seen.push(Event::Revocation(notice));
+        }
+        async fn rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+            self.seen.push(Event::Rescinded(offer.clone()));
+        }
+        async fn inverse_offer_rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+            self.seen.push(Event::InverseOfferRescinded(offer.clone()));
+        }
+        async fn status_update(&mut self, _: &dyn Driver, status: &TaskStatus) {
+            self.seen.push(Event::Update(status.clone()));
+        }
+        async fn message(&mut self, _: &dyn Driver, a: &AgentId, e: &ExecutorId, data: &[u8]) {
+            self.seen.push(Event::Message {
+                agent_id: a.clone(),
+                executor_id: e.clone(),
+                data: data.to_vec(),
+            });
+        }
+        async fn failure(&mut self, _: &dyn Driver, failure: &Failure) {
+            self.seen.push(Event::Failure(failure.clone()));
+        }
+        async fn error(&mut self, _: &dyn Driver, message: &str) {
+            self.seen.push(Event::Error(message.to_owned()));
+        }
+        async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
+            self.seen.push(Event::Disconnected(why.clone()));
+        }
+        fn wants_offers(&self, role: &Role) -> Option<bool> {
+            Some(role.as_str() == "busy")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -233,7 +389,7 @@ mod tests {
     use super::*;
     use crate::driver::MockDriver;
     use crate::error::Error;
-    use crate::Resources;
+    use crate::{Resources, Role};
 
     /// Implements only what it must: every other handler is the default.
     struct Minimal;
@@ -274,6 +430,25 @@ mod tests {
             .times(1)
             .returning(|_| Err(Error::Disconnected));
         Minimal.revocation(&driver, notice()).await;
+    }
+
+    #[tokio::test]
+    async fn a_mut_reference_forwards_every_event_and_the_demand() {
+        let mut probe = super::every::Probe::default();
+        let driver = MockDriver::new();
+        {
+            let mut forwarder = &mut probe;
+            for event in super::every::events() {
+                deliver(&mut forwarder, &driver, event).await;
+            }
+            assert_eq!(forwarder.wants_offers(&Role::from("busy")), Some(true));
+            assert_eq!(forwarder.wants_offers(&Role::from("idle")), Some(false));
+        }
+        assert_eq!(
+            probe.seen,
+            super::every::events(),
+            "nothing skipped, in order"
+        );
     }
 
     #[tokio::test]

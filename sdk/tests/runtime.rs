@@ -1,17 +1,21 @@
 //! The runtime against a scripted transport: the test plays the master at
-//! the wire boundary, on tokio's paused clock.
+//! the wire boundary, on tokio's paused clock. The script speaks the wire
+//! form (through `corral-proto`, a dev-dependency only), so these tests
+//! also cover the plain types' conversions end to end.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use corral::pb;
-use corral::pb::call::Type as CallType;
 use corral::{
-    AckMode, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
-    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Stopped,
-    Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
+    AckMode, Call, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
+    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Session,
+    Stopped, Subscribe, Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport,
+    TransportError,
 };
+use corral_proto::convert::*;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -25,6 +29,8 @@ struct Wire {
     refuse_next_subscribes: usize,
     /// Calls of these types are refused (and not recorded).
     reject: Vec<(CallType, RejectKind)>,
+    /// The heartbeat interval SUBSCRIBED announces (1 s when unset).
+    heartbeat: Option<Option<f64>>,
 }
 
 /// A transport whose master is the test.
@@ -64,7 +70,8 @@ impl Scripted {
 
 #[async_trait]
 impl Transport for Scripted {
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError> {
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
+        let call = subscribe_to_pb(&call);
         let mut wire = self.wire.lock().unwrap();
         wire.calls.push(call.clone());
         if wire.refuse_next_subscribes > 0 {
@@ -79,16 +86,28 @@ impl Transport for Scripted {
             .unwrap_or(pb::FrameworkId {
                 value: "fw-1".into(),
             });
-        let _ = tx.send(Ok(subscribed(&id.value)));
+        let mut first = subscribed(&id.value);
+        if let Some(seconds) = wire.heartbeat {
+            first
+                .subscribed
+                .as_mut()
+                .unwrap()
+                .heartbeat_interval_seconds = seconds;
+        }
+        let _ = tx.send(Ok(first));
         wire.subscriptions.push(tx);
         let n = wire.subscriptions.len();
         Ok(Subscription {
             stream_id: format!("stream-{n}"),
-            events: tokio_stream::wrappers::UnboundedReceiverStream::new(rx).boxed(),
+            events: tokio_stream::wrappers::UnboundedReceiverStream::new(rx)
+                .map(|item| item.map(event_from_pb))
+                .boxed(),
         })
     }
 
-    async fn send(&self, stream_id: &str, call: pb::Call) -> Result<(), TransportError> {
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+        let stream_id = session.stream_id.as_str();
+        let call = call_to_pb(Some(&session.framework_id), &call);
         let mut wire = self.wire.lock().unwrap();
         let current = format!("stream-{}", wire.subscriptions.len());
         if stream_id != current {
@@ -388,7 +407,7 @@ async fn updates_are_acknowledged_once_after_the_handler_and_resends_hidden() {
         TaskState::Finished
     );
     driver.stop();
-    assert_eq!(run.await.unwrap().unwrap(), Stopped::Disconnected);
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
 }
 
 #[tokio::test(start_paused = true)]
@@ -570,7 +589,7 @@ async fn demand_suppresses_and_revives_are_rate_limited_not_dropped() {
     );
     assert!(matches!(
         driver.revive(&[Role::from("zzz")]).await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotOwnRole { .. })
     ));
     driver.stop();
     run.await.unwrap().unwrap();
@@ -588,7 +607,7 @@ async fn an_error_event_ends_the_run() {
     });
     wire.stream(0).send(Ok(e)).unwrap();
     let result = run.await.unwrap();
-    assert!(matches!(result, Err(Error::SubscriptionRefused(m)) if m == "framework removed"));
+    assert!(matches!(result, Err(Error::EndedByMaster(m)) if m == "framework removed"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -598,7 +617,7 @@ async fn invalid_framework_info_is_refused_before_connecting() {
     let result = Framework::new(bad, wire.clone())
         .run(Recorder::default())
         .await;
-    assert!(matches!(result, Err(Error::Invalid { .. })));
+    assert!(matches!(result, Err(Error::InvalidFrameworkInfo(_))));
     assert_eq!(wire.subscribe_calls(), 0);
 }
 
@@ -782,7 +801,7 @@ async fn malformed_notices_are_dropped_and_the_runtime_carries_on() {
     assert!(!run.is_finished(), "still running");
     assert_eq!(wire.subscribe_calls(), 1, "no reconnection either");
     driver.stop();
-    assert_eq!(run.await.unwrap().unwrap(), Stopped::Disconnected);
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
 }
 
 #[tokio::test(start_paused = true)]
@@ -992,11 +1011,11 @@ async fn request_stamps_every_resource_with_the_role() {
     );
     assert!(matches!(
         driver.request(&Role::from("zzz"), &wanted).await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotOwnRole { .. })
     ));
     assert!(matches!(
         driver.request(&Role::from("a"), &Resources::new()).await,
-        Err(Error::Invalid { .. })
+        Err(Error::EmptyRequest)
     ));
     assert_eq!(
         wire.calls_of(CallType::Request).len(),
@@ -1055,6 +1074,123 @@ async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_r
         kinds,
         vec![CallType::Kill, CallType::Kill],
         "only the last release's kills got through"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_nan_or_negative_heartbeat_interval_is_survived_with_a_capped_value() {
+    for (seconds, silent_after) in [
+        // Capped to an hour: gone after 5 silent hours, not 1e20 s.
+        (Some(1e20), Duration::from_secs(5 * 3600)),
+        (Some(f64::INFINITY), Duration::from_secs(5 * 3600)),
+        // Not a positive number: Mesos's default of 15 s.
+        (Some(f64::NAN), Duration::from_secs(75)),
+        (Some(-3.0), Duration::from_secs(75)),
+        (None, Duration::from_secs(75)),
+    ] {
+        let wire = Scripted::default();
+        wire.wire.lock().unwrap().heartbeat = Some(seconds);
+        let rec = Recorder::default();
+        let framework = Framework::new(info(), wire.clone());
+        let driver = framework.driver();
+        let run = tokio::spawn(framework.run(rec.clone()));
+        settle().await;
+        wire.stream(0)
+            .send(Ok(offer_event("o1", "a", 1.0)))
+            .unwrap();
+        settle().await;
+        assert!(
+            rec.lines().contains(&"offer o1 role a".to_owned()),
+            "{seconds:?}"
+        );
+        tokio::time::advance(silent_after - Duration::from_secs(1)).await;
+        settle().await;
+        assert!(
+            !rec.lines().iter().any(|l| l.starts_with("disconnected")),
+            "{seconds:?}: still connected just before the capped silence"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        settle().await;
+        assert!(
+            rec.lines()
+                .iter()
+                .any(|l| l.starts_with("disconnected true")),
+            "{seconds:?}: the silence is noticed"
+        );
+        driver.stop();
+        assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_missed_heartbeats_count_does_not_overflow_the_silence_deadline() {
+    let wire = Scripted::default();
+    wire.wire.lock().unwrap().heartbeat = Some(Some(1e20));
+    let config = Config {
+        missed_heartbeats: u32::MAX,
+        min_revive_interval: Duration::MAX,
+        ..Config::default()
+    };
+    let rec = Recorder::default();
+    let framework = Framework::with_config(info(), config, wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    driver.revive(&[Role::from("a")]).await.unwrap();
+    driver.revive(&[Role::from("a")]).await.unwrap();
+    wire.stream(0)
+        .send(Ok(offer_event("o1", "a", 1.0)))
+        .unwrap();
+    settle().await;
+    assert!(rec.lines().contains(&"offer o1 role a".to_owned()));
+    driver.stop();
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_offers_event_with_one_bad_offer_shows_the_good_ones_and_declines_the_bad_one() {
+    let (wire, rec, driver, run) = start().await;
+    let mut event = offer_event("o1", "a", 1.0);
+    let mut good = offer_event("o2", "b", 1.0).offers.unwrap().offers;
+    let mut bad = offer_event("bad", "a", 1.0)
+        .offers
+        .unwrap()
+        .offers
+        .remove(0);
+    bad.resources[0].scalar = None;
+    let list = &mut event.offers.as_mut().unwrap().offers;
+    list.push(bad);
+    list.append(&mut good);
+    wire.stream(0).send(Ok(event)).unwrap();
+    settle().await;
+    let offers: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("offer"))
+        .collect();
+    assert_eq!(offers, vec!["offer o1 role a", "offer o2 role b"]);
+    let declined: Vec<Vec<String>> = wire
+        .calls_of(CallType::Decline)
+        .iter()
+        .map(|c| {
+            c.decline
+                .as_ref()
+                .unwrap()
+                .offer_ids
+                .iter()
+                .map(|i| i.value.clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        declined,
+        vec![
+            vec!["bad".to_owned()],
+            vec!["o1".to_owned(), "o2".to_owned()]
+        ],
+        "the bad offer goes back first, then the unanswered good ones"
     );
     driver.stop();
     run.await.unwrap().unwrap();

@@ -70,7 +70,7 @@
 //! total that shares are computed against.
 //!
 //! # Representation
-//! Hot bookkeeping is compact ([`qty`]): interned names, fixed-point
+//! Hot bookkeeping is compact (`qty`): interned names, fixed-point
 //! vectors per agent pool, per framework and role, and index-based ids.
 //! `Resources` values are only built for the returned allocations and the
 //! inspection views. Bad input is a typed [`AllocatorError`] (logged) and
@@ -115,7 +115,7 @@ mod tests_quota;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use corral::{AgentId, FrameworkId, Resources, Role};
 
 use filters::Filters;
