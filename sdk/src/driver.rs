@@ -136,6 +136,14 @@ pub trait Driver: Send + Sync {
     /// task ended) is not a failure.
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
+    /// Asks to be woken after `delay`: [`Scheduler::timer`](crate::Scheduler::timer)
+    /// is called with `tag` then (an [`Event::Timer`](crate::Event::Timer)
+    /// in the stream form), between events, like any handler. On tokio's
+    /// paused clock it fires at exactly that virtual instant. A timer due
+    /// while disconnected fires once the runtime has resubscribed. Tags
+    /// need not be unique: each call is its own timer.
+    fn wake_after(&self, delay: Duration, tag: u64);
+
     /// The latest status the framework has seen for `task`.
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus>;
 

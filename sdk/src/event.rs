@@ -66,6 +66,9 @@ pub enum Event {
     Error(String),
     /// The connection to the master was lost; the runtime is reconnecting.
     Disconnected(Disconnect),
+    /// A timer set with [`Driver::wake_after`](crate::Driver::wake_after)
+    /// fired: the tag it was set with.
+    Timer(u64),
 }
 
 /// Splits an INVERSE_OFFERS event: each revocation notice is an event of

@@ -156,6 +156,14 @@ pub trait Scheduler: Send {
         let _ = (driver, why);
     }
 
+    /// A timer set with [`Driver::wake_after`] fired; `tag` is the one it
+    /// was set with. Called between events, like every handler, and
+    /// [`wants_offers`](Scheduler::wants_offers) is read again after it:
+    /// the place for a retry back-off, an idle reap or a locality wait.
+    async fn timer(&mut self, driver: &dyn Driver, tag: u64) {
+        let _ = (driver, tag);
+    }
+
     /// Whether the framework has work waiting for resources in `role`.
     /// `Some(false)`: suppress offers for the role; `Some(true)`: revive
     /// them; `None` (the default): the framework calls
@@ -194,6 +202,7 @@ pub(crate) async fn deliver<S: Scheduler + ?Sized>(
         Event::Failure(failure) => scheduler.failure(driver, &failure).await,
         Event::Error(message) => scheduler.error(driver, &message).await,
         Event::Disconnected(why) => scheduler.disconnected(driver, &why).await,
+        Event::Timer(tag) => scheduler.timer(driver, tag).await,
     }
 }
 
@@ -249,6 +258,10 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
         (**self).disconnected(driver, why).await
     }
 
+    async fn timer(&mut self, driver: &dyn Driver, tag: u64) {
+        (**self).timer(driver, tag).await
+    }
+
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         (**self).wants_offers(role)
     }
@@ -278,9 +291,10 @@ pub(crate) mod every {
             Event::Failure(_) => 8,
             Event::Error(_) => 9,
             Event::Disconnected(_) => 10,
+            Event::Timer(_) => 11,
         }
     }
-    const KINDS: usize = 11;
+    const KINDS: usize = 12;
 
     /// One event of each kind.
     pub(crate) fn events() -> Vec<Event> {
@@ -318,6 +332,7 @@ pub(crate) mod every {
             Event::Failure(Failure::agent("a2")),
             Event::Error("bye".into()),
             Event::Disconnected(Disconnect::MasterSilent(Duration::from_secs(5))),
+            Event::Timer(7),
         ];
         let mut covered: Vec<usize> = events.iter().map(kind).collect();
         covered.dedup();
@@ -373,6 +388,9 @@ pub(crate) mod every {
         }
         async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
             self.seen.push(Event::Disconnected(why.clone()));
+        }
+        async fn timer(&mut self, _: &dyn Driver, tag: u64) {
+            self.seen.push(Event::Timer(tag));
         }
         fn wants_offers(&self, role: &Role) -> Option<bool> {
             Some(role.as_str() == "busy")

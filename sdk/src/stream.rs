@@ -168,6 +168,10 @@ impl Scheduler for Forwarder {
     async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
         self.forward(Event::Disconnected(why.clone())).await;
     }
+
+    async fn timer(&mut self, _: &dyn Driver, tag: u64) {
+        self.forward(Event::Timer(tag)).await;
+    }
 }
 
 impl Framework {

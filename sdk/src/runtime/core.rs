@@ -23,7 +23,7 @@
 //! status for de-duplication), tasks learned from the master, seen update
 //! ids and revocation notices have caps.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -112,6 +112,11 @@ pub(crate) struct Core {
     /// Acknowledgements sent but not answered yet.
     pub acks_in_flight: usize,
     subscriptions: u64,
+    /// Timers set by handlers: (due, sequence) -> tag.
+    timers: BTreeMap<(Instant, u64), u64>,
+    timer_seq: u64,
+    /// Demand to be read again at the loop's next turn.
+    refresh: bool,
 }
 
 impl Core {
@@ -129,6 +134,9 @@ impl Core {
             stop: None,
             acks_in_flight: 0,
             subscriptions: 0,
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            refresh: false,
         }
     }
 
@@ -460,6 +468,36 @@ impl Core {
             return None;
         }
         self.out(Call::Revive(due), Then::Nothing).ok()
+    }
+
+    /// A timer for `tag`, due `delay` after `now`.
+    pub fn set_timer(&mut self, now: Instant, delay: Duration, tag: u64) {
+        self.timer_seq += 1;
+        self.timers
+            .insert((super::state::later(now, delay), self.timer_seq), tag);
+    }
+
+    /// When the earliest timer is due.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.timers.keys().next().map(|(at, _)| *at)
+    }
+
+    /// The tags of the timers due at `now`, in the order they are due
+    /// (ties: the order they were set).
+    pub fn due_timers(&mut self, now: Instant) -> Vec<u64> {
+        let later = self.timers.split_off(&(now, u64::MAX));
+        let due = std::mem::replace(&mut self.timers, later);
+        due.into_values().collect()
+    }
+
+    /// Asks for the demand to be read again.
+    pub fn request_refresh(&mut self) {
+        self.refresh = true;
+    }
+
+    /// Whether a demand re-read was asked for (and clears the request).
+    pub fn take_refresh(&mut self) -> bool {
+        std::mem::take(&mut self.refresh)
     }
 
     /// After a (re)subscription: reconcile every task believed active

@@ -130,6 +130,15 @@ impl DriverHandle {
         }
     }
 
+    /// Asks the runtime to read [`Scheduler::wants_offers`](crate::Scheduler::wants_offers)
+    /// again now and revive or suppress accordingly (revives still
+    /// rate-limited), for demand that changed outside any handler. Inside a
+    /// handler there is no need: demand is read after every handler.
+    pub fn refresh_demand(&self) {
+        self.shared.lock().request_refresh();
+        self.shared.wake.notify_one();
+    }
+
     /// Sends the revives whose rate limit has passed.
     pub(crate) async fn flush_revives(&self) {
         let due = self.shared.lock().due_revives(Instant::now());
@@ -262,6 +271,11 @@ impl Driver for DriverHandle {
             .decline_inverse_offers(std::slice::from_ref(&notice.id))
             .await;
         withdrawn_is_done(notice, answer)
+    }
+
+    fn wake_after(&self, delay: Duration, tag: u64) {
+        self.shared.lock().set_timer(Instant::now(), delay, tag);
+        self.shared.wake.notify_one();
     }
 
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus> {

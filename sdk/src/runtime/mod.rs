@@ -30,6 +30,7 @@ pub use handle::DriverHandle;
 use self::core::Received;
 use crate::error::{Error, RejectKind, TransportError};
 use crate::event::{Disconnect, Event};
+use crate::inputs::{Inputs, WithInputs};
 use crate::scheduler::{self, Scheduler};
 use crate::transport::Transport;
 use crate::{FrameworkInfo, MasterEvent, Subscribed};
@@ -91,14 +92,96 @@ impl Framework {
     /// Runs `scheduler` until the framework is stopped or torn down, the
     /// master ends it (ERROR), or reconnecting is given up.
     pub async fn run<S: Scheduler>(self, mut scheduler: S) -> Result<Stopped, Error> {
+        self.run_fed(&mut scheduler, &mut NoInputs).await
+    }
+
+    /// Runs `scheduler` like [`Framework::run`], and hands it every input
+    /// sent on `inputs`' channel ([`WithInputs::input`]), one at a time
+    /// between the master's events, each followed by a demand re-read. See
+    /// [`inputs`](crate::inputs) for the ordering, back-pressure and why.
+    pub async fn run_with_inputs<S: WithInputs>(
+        self,
+        mut scheduler: S,
+        inputs: Inputs<S::Input>,
+    ) -> Result<Stopped, Error> {
+        let mut feed = ChannelFeed {
+            rx: Some(inputs.rx),
+        };
+        self.run_fed(&mut scheduler, &mut feed).await
+    }
+
+    async fn run_fed<S: Scheduler, F: Feed<S>>(
+        self,
+        scheduler: &mut S,
+        feed: &mut F,
+    ) -> Result<Stopped, Error> {
         self.shared.lock().info.validate()?;
         tracing::info!(endpoint = %self.shared.transport.endpoint(), "subscribing");
         let mut runner = Runner::new(self.shared);
-        let result = runner.run(&mut scheduler).await;
+        let result = runner.run(scheduler, feed).await;
         // The acknowledgements still on their way are the run's own: wait
         // for them (bounded) rather than leave them running past it.
         runner.driver.join_acks(ACK_JOIN_LIMIT).await;
         result
+    }
+}
+
+/// Where a run's external inputs come from, and how each reaches the
+/// scheduler.
+trait Feed<S>: Send {
+    type Input: Send;
+    /// The next input; pending forever when there are none (any more).
+    fn next(&mut self) -> impl std::future::Future<Output = Self::Input> + Send;
+    /// Hands `input` to the scheduler.
+    fn deliver<'a>(
+        scheduler: &'a mut S,
+        driver: &'a dyn crate::Driver,
+        input: Self::Input,
+    ) -> impl std::future::Future<Output = ()> + Send + 'a;
+}
+
+/// A run without inputs.
+struct NoInputs;
+
+impl<S: Scheduler> Feed<S> for NoInputs {
+    type Input = std::convert::Infallible;
+
+    async fn next(&mut self) -> Self::Input {
+        std::future::pending().await
+    }
+
+    async fn deliver<'a>(_: &'a mut S, _: &'a dyn crate::Driver, input: Self::Input) {
+        match input {}
+    }
+}
+
+/// A run fed from an [`Inputs`] channel.
+struct ChannelFeed<I> {
+    rx: Option<tokio::sync::mpsc::Receiver<I>>,
+}
+
+impl<S: WithInputs> Feed<S> for ChannelFeed<S::Input> {
+    type Input = S::Input;
+
+    async fn next(&mut self) -> S::Input {
+        loop {
+            match &mut self.rx {
+                Some(rx) => match rx.recv().await {
+                    Some(input) => return input,
+                    // Every sender is gone: no more inputs, the run goes on.
+                    None => self.rx = None,
+                },
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    fn deliver<'a>(
+        scheduler: &'a mut S,
+        driver: &'a dyn crate::Driver,
+        input: S::Input,
+    ) -> impl std::future::Future<Output = ()> + Send + 'a {
+        scheduler.input(driver, input)
     }
 }
 
@@ -135,14 +218,21 @@ impl Runner {
         self.shared.lock().stop
     }
 
-    async fn run<S: Scheduler>(&mut self, scheduler: &mut S) -> Result<Stopped, Error> {
+    async fn run<S: Scheduler, F: Feed<S>>(
+        &mut self,
+        scheduler: &mut S,
+        feed: &mut F,
+    ) -> Result<Stopped, Error> {
         let mut disconnected_since = Instant::now();
         loop {
             if let Some(kind) = self.stop_requested() {
                 return Ok(stopped(kind));
             }
             match self.connect().await {
-                Ok((subscribed, events)) => match self.serve(scheduler, subscribed, events).await {
+                Ok((subscribed, events)) => match self
+                    .serve(scheduler, feed, subscribed, events)
+                    .await
+                {
                     ConnectionEnd::Stop(kind) => return Ok(stopped(kind)),
                     ConnectionEnd::Aborted(message) => {
                         scheduler::deliver(scheduler, &self.driver, Event::Error(message.clone()))
@@ -171,13 +261,19 @@ impl Runner {
                     return Err(Error::GaveUp(limit));
                 }
             }
-            let delay = self.backoff.next_delay();
-            // Biased: tokio's default random branch order would make runs
-            // differ from one another; the testkit replays them by seed.
-            tokio::select! {
-                biased;
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.shared.wake.notified() => {}
+            let retry_at = state::later(Instant::now(), self.backoff.next_delay());
+            // Inputs keep arriving while disconnected: the scheduler takes
+            // them (its demand is applied once resubscribed).
+            loop {
+                // Biased: tokio's default random branch order would make
+                // runs differ from one another; the testkit replays them by
+                // seed.
+                tokio::select! {
+                    biased;
+                    _ = tokio::time::sleep_until(retry_at) => break,
+                    _ = self.shared.wake.notified() => break,
+                    input = feed.next() => F::deliver(scheduler, &self.driver, input).await,
+                }
             }
         }
     }
@@ -239,9 +335,10 @@ impl Runner {
     }
 
     /// Runs one subscription until it ends.
-    async fn serve<S: Scheduler>(
+    async fn serve<S: Scheduler, F: Feed<S>>(
         &mut self,
         scheduler: &mut S,
+        feed: &mut F,
         subscribed: Subscribed,
         mut events: BoxStream<'static, Result<MasterEvent, TransportError>>,
     ) -> ConnectionEnd {
@@ -260,13 +357,21 @@ impl Runner {
             if let Some(kind) = self.stop_requested() {
                 return ConnectionEnd::Stop(kind);
             }
-            let revive_due = self.shared.lock().next_revive();
-            // Biased, for runs that replay exactly: a stop first, then
-            // events (an event that arrives with the silence deadline still
-            // counts), then queued revives, then the silence deadline.
+            let (revive_due, timer_due) = {
+                let core = self.shared.lock();
+                (core.next_revive(), core.next_timer())
+            };
+            // Biased, for runs that replay exactly: a stop (or a demand
+            // refresh) first, then events (an event that arrives with the
+            // silence deadline still counts), then external inputs, then
+            // timers, then queued revives, then the silence deadline.
             tokio::select! {
                 biased;
-                _ = self.shared.wake.notified() => {}
+                _ = self.shared.wake.notified() => {
+                    if self.shared.lock().take_refresh() {
+                        dispatch::after_handler(&self.driver, scheduler).await;
+                    }
+                }
                 next = events.next() => match next {
                     None => return ConnectionEnd::Lost(Disconnect::StreamClosed("the master closed the stream".into())),
                     Some(Err(e)) => return ConnectionEnd::Lost(Disconnect::StreamClosed(e.to_string())),
@@ -289,6 +394,17 @@ impl Runner {
                         }
                     }
                 },
+                input = feed.next() => {
+                    F::deliver(scheduler, &self.driver, input).await;
+                    dispatch::after_handler(&self.driver, scheduler).await;
+                }
+                _ = sleep_until_opt(timer_due) => {
+                    let due = self.shared.lock().due_timers(Instant::now());
+                    for tag in due {
+                        dispatch::event(&self.driver, scheduler, Event::Timer(tag)).await;
+                        dispatch::after_handler(&self.driver, scheduler).await;
+                    }
+                }
                 _ = sleep_until_opt(revive_due) => {
                     self.driver.flush_revives().await;
                 }

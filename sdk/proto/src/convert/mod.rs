@@ -11,10 +11,12 @@
 //! `pb::AgentId::from(&id)`).
 //!
 //! Whole messages: [`call_to_pb`] encodes a [`Call`](corral_types::Call)
-//! and [`event_from_pb`] decodes an event item by item (see
+//! and [`call_from_pb`] reads one back (checked, for masters and
+//! recorders); [`event_from_pb`] decodes an event item by item (see
 //! [`MasterEvent`](corral_types::MasterEvent)).
 
 mod call;
+mod call_read;
 mod event;
 mod framework;
 mod ids;
@@ -25,6 +27,7 @@ mod task;
 mod time;
 
 pub use call::{call_to_pb, subscribe_to_pb, CallKindPb};
+pub use call_read::{call_from_pb, framework_info_from_pb, task_info_from_pb};
 pub use event::{event_from_pb, event_to_pb};
 pub use framework::{CapabilityPb, FrameworkInfoPb};
 pub use ids::IdPb;
