@@ -37,7 +37,11 @@ use crate::{
 /// `MockDriver` (feature `mock`) and check the decisions without a master.
 ///
 /// `&mut S` is a scheduler too, so `framework.run(&mut my_scheduler)` leaves
-/// the scheduler's state readable after the run.
+/// the scheduler's state readable after the run. To watch the events a
+/// scheduler gets (a recorder), wrap it in [`Observed`](crate::Observed)
+/// rather than forwarding each method by hand: every forwarder in this
+/// crate is checked by a test that drives one event of each kind through
+/// it, and a hand-written one would silently skip a method added later.
 ///
 /// [`offers`]: Scheduler::offers
 /// [`status_update`]: Scheduler::status_update
