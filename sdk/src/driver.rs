@@ -23,6 +23,26 @@ pub use crate::runtime::DriverHandle;
 ///
 /// Calls made while the runtime is disconnected fail with
 /// [`Error::Disconnected`]: nothing is queued or dropped silently.
+///
+/// **When a call fails.** Every failure is also logged by the runtime
+/// (through `tracing`, with the call's kind). What is left behind:
+///
+/// - [`launch`](Driver::launch) / [`launch_group`](Driver::launch_group):
+///   a typed refusal before sending ([`Error::InvalidLaunch`],
+///   [`Error::UnknownOffer`]) sends nothing and leaves the offer
+///   outstanding (declined after the handler unless used otherwise). A
+///   refusal by the master ([`Error::Transport`]) means none of the tasks
+///   exist; the offer is used up. [`Error::Disconnected`] after sending
+///   means the master may or may not have the tasks: they stay recorded,
+///   and the reconciliation after resubscribing tells.
+/// - [`kill`](Driver::kill): nothing changes locally; the task runs on until
+///   a kill gets through (retry after [`Scheduler::subscribed`](crate::Scheduler::subscribed),
+///   or from [`Scheduler::timer`](crate::Scheduler::timer) after
+///   [`Driver::wake_after`]).
+/// - [`teardown`](Driver::teardown): the framework stays registered and the
+///   runtime keeps running (and reconnecting); call it again once
+///   subscribed, or [`stop`](Driver::stop) to leave it to its failover
+///   timeout.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Driver: Send + Sync {
