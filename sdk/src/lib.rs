@@ -47,7 +47,9 @@
 //!
 //! Module map: [`scheduler`] (the trait), [`driver`] (how to act),
 //! [`runtime`] (the loop), [`stream`] (events as a `Stream`), [`transport`]
-//! (the wire boundary), [`event`] and [`error`]. The plain types (ids,
+//! (the wire boundary), [`inputs`] (work from outside, timers),
+//! [`fallible`] (handlers that use `?`), [`observe`] (recorders), [`event`]
+//! and [`error`]. The plain types (ids,
 //! [`Resources`], [`Offer`], [`TaskInfo`], [`TaskStatus`]...) come from the
 //! `corral-types` crate and are re-exported here, with their modules
 //! ([`offer`], [`task`], [`resources`], [`sim`]...). No item of this crate's
@@ -73,6 +75,7 @@ pub struct ReadmeDoctests;
 pub mod driver;
 pub mod error;
 pub mod event;
+pub mod fallible;
 pub mod inputs;
 pub mod observe;
 pub mod runtime;
