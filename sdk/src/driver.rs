@@ -12,12 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::Error;
-use crate::executor::ExecutorInfo;
-use crate::offer::Offer;
-use crate::resources::Resources;
-use crate::revocation::RevocationNotice;
-use crate::task::{TaskInfo, TaskStatus};
-use crate::{FrameworkId, OfferId, Role, TaskId};
+use crate::{
+    ExecutorInfo, FrameworkId, Offer, OfferId, Resources, RevocationNotice, Role, TaskId, TaskInfo,
+    TaskStatus,
+};
 
 pub use crate::runtime::DriverHandle;
 
@@ -25,6 +23,26 @@ pub use crate::runtime::DriverHandle;
 ///
 /// Calls made while the runtime is disconnected fail with
 /// [`Error::Disconnected`]: nothing is queued or dropped silently.
+///
+/// **When a call fails.** Every failure is also logged by the runtime
+/// (through `tracing`, with the call's kind). What is left behind:
+///
+/// - [`launch`](Driver::launch) / [`launch_group`](Driver::launch_group):
+///   a typed refusal before sending ([`Error::InvalidLaunch`],
+///   [`Error::UnknownOffer`]) sends nothing and leaves the offer
+///   outstanding (declined after the handler unless used otherwise). A
+///   refusal by the master ([`Error::Transport`]) means none of the tasks
+///   exist; the offer is used up. [`Error::Disconnected`] after sending
+///   means the master may or may not have the tasks: they stay recorded,
+///   and the reconciliation after resubscribing tells.
+/// - [`kill`](Driver::kill): nothing changes locally; the task runs on until
+///   a kill gets through (retry after [`Scheduler::subscribed`](crate::Scheduler::subscribed),
+///   or from [`Scheduler::timer`](crate::Scheduler::timer) after
+///   [`Driver::wake_after`]).
+/// - [`teardown`](Driver::teardown): the framework stays registered and the
+///   runtime keeps running (and reconnecting); call it again once
+///   subscribed, or [`stop`](Driver::stop) to leave it to its failover
+///   timeout.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Driver: Send + Sync {
@@ -84,7 +102,7 @@ pub trait Driver: Send + Sync {
     /// request is up to its allocator (Mesos's ignores it; the mock master
     /// records it as the role's demand). `role` must be one of the
     /// framework's roles and `resources` must not be empty, else
-    /// [`Error::Invalid`] and nothing is sent.
+    /// [`Error::NotOwnRole`] or [`Error::EmptyRequest`] and nothing is sent.
     async fn request(&self, role: &Role, resources: &Resources) -> Result<(), Error>;
 
     /// Withdraws every request this framework made (a REQUEST call naming
@@ -137,6 +155,14 @@ pub trait Driver: Send + Sync {
     /// itself. A master that no longer knows the notice (withdrawn: every
     /// task ended) is not a failure.
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error>;
+
+    /// Asks to be woken after `delay`: [`Scheduler::timer`](crate::Scheduler::timer)
+    /// is called with `tag` then (an [`Event::Timer`](crate::Event::Timer)
+    /// in the stream form), between events, like any handler. On tokio's
+    /// paused clock it fires at exactly that virtual instant. A timer due
+    /// while disconnected fires once the runtime has resubscribed. Tags
+    /// need not be unique: each call is its own timer.
+    fn wake_after(&self, delay: Duration, tag: u64);
 
     /// The latest status the framework has seen for `task`.
     fn task_status(&self, task: &TaskId) -> Option<TaskStatus>;

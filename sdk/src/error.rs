@@ -1,31 +1,15 @@
-//! The errors a framework can get back from the SDK.
+//! The errors a framework can get back from the SDK, each named for what
+//! happened.
 
 use std::time::Duration;
 
-use crate::{OfferId, TaskId};
+pub use corral_types::{InvalidFrameworkInfo, ProtocolError};
 
-/// Something from the master that does not parse or makes no sense.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("malformed {what} from the master: {why}")]
-pub struct ProtocolError {
-    /// Which message or field.
-    pub what: &'static str,
-    /// What is wrong with it.
-    pub why: String,
-}
-
-impl ProtocolError {
-    /// A new protocol error.
-    pub fn new(what: &'static str, why: impl Into<String>) -> Self {
-        ProtocolError {
-            what,
-            why: why.into(),
-        }
-    }
-}
+use crate::{OfferId, Resources, Role, TaskId};
 
 /// Why a transport call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The master could not be reached or the connection broke; retrying
     /// later may work.
@@ -41,8 +25,24 @@ pub enum TransportError {
     },
 }
 
+impl TransportError {
+    /// A refusal of this kind.
+    pub fn rejected(kind: RejectKind, message: impl Into<String>) -> Self {
+        TransportError::Rejected {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The master is unreachable.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        TransportError::Unavailable(message.into())
+    }
+}
+
 /// The kind of a refusal by the master.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RejectKind {
     /// The call is malformed or names things that don't fit together.
     InvalidArgument,
@@ -56,8 +56,43 @@ pub enum RejectKind {
     Other,
 }
 
+/// Why a launch was refused before anything was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidLaunch {
+    /// No tasks: decline the offer instead.
+    #[error("no tasks (decline the offer instead)")]
+    NoTasks,
+    /// A task id appears twice in the launch.
+    #[error("task {0}: its id appears twice in this launch")]
+    DuplicateTask(TaskId),
+    /// A task with this id is still active.
+    #[error("task {0}: a task with this id is already active")]
+    TaskActive(TaskId),
+    /// A task asks for no resources.
+    #[error("task {0}: it asks for no resources")]
+    NoResources(TaskId),
+    /// A task mixes regular and revocable resources.
+    #[error("task {0}: it mixes regular and revocable resources")]
+    MixedResources(TaskId),
+    /// The tasks together need more than the offer has.
+    #[error("the tasks need {needed}, the offer {offer} has {available}")]
+    DoesNotFit {
+        /// The offer.
+        offer: OfferId,
+        /// What the tasks need together.
+        needed: Resources,
+        /// What the offer has.
+        available: Resources,
+    },
+    /// A task group's executor has an empty id.
+    #[error("the executor id is empty")]
+    EmptyExecutorId,
+}
+
 /// What a [`Driver`](crate::Driver) call or the runtime can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Not connected to the master right now; the runtime is reconnecting.
     /// Nothing was sent: retry after `subscribed`, or let the offer go.
@@ -69,37 +104,48 @@ pub enum Error {
         "offer {0} is not outstanding (already answered, rescinded, or from an old connection)"
     )]
     UnknownOffer(OfferId),
-    /// The task is not known to this framework.
-    #[error("task {0} is unknown to this framework")]
-    UnknownTask(TaskId),
-    /// A task or call was refused before it was sent.
-    #[error("invalid {what}: {why}")]
-    Invalid {
-        /// What was invalid.
-        what: String,
-        /// Why.
-        why: String,
+    /// A launch was refused before it was sent.
+    #[error("invalid launch: {0}")]
+    InvalidLaunch(#[from] InvalidLaunch),
+    /// A role named in a call is not one of the framework's.
+    #[error("{role} is not one of the framework's roles {roles:?}")]
+    NotOwnRole {
+        /// The role named.
+        role: Role,
+        /// The framework's roles.
+        roles: Vec<Role>,
     },
-    /// The master refused the call.
+    /// A REQUEST for no resources.
+    #[error("a request must ask for some resources")]
+    EmptyRequest,
+    /// [`Driver::acknowledge`](crate::Driver::acknowledge) in
+    /// [`AckMode::Implicit`](crate::AckMode::Implicit): the runtime
+    /// acknowledges updates itself.
+    #[error("the runtime acknowledges updates itself (AckMode::Implicit)")]
+    ImplicitAcks,
+    /// The status update has no uuid or no agent, so there is nothing to
+    /// acknowledge (reconciliation answers are not acknowledged).
+    #[error("task {0}: only status updates with a uuid and an agent are acknowledged")]
+    NotAcknowledgeable(TaskId),
+    /// The framework info is invalid; nothing was sent.
+    #[error(transparent)]
+    InvalidFrameworkInfo(#[from] InvalidFrameworkInfo),
+    /// The master refused a call.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// The master refused the subscription for good (e.g. the framework was
-    /// torn down, or its FrameworkInfo is invalid).
+    /// The master refused the subscription for good (e.g. the framework
+    /// was torn down, or its FrameworkInfo is invalid).
     #[error("subscription refused: {0}")]
     SubscriptionRefused(String),
-    /// The master stayed unreachable for longer than the configured limit.
+    /// The master ended the framework with an ERROR event while it was
+    /// subscribed.
+    #[error("the master ended the framework: {0}")]
+    EndedByMaster(String),
+    /// The master stayed unreachable for longer than
+    /// [`Config::give_up_after`](crate::Config::give_up_after).
     #[error("gave up reconnecting after {0:?}")]
     GaveUp(Duration),
-    /// The framework was stopped.
-    #[error("the framework has stopped")]
-    Stopped,
-}
-
-impl Error {
-    pub(crate) fn invalid(what: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::Invalid {
-            what: what.into(),
-            why: why.into(),
-        }
-    }
+    /// A handler panicked; the runtime stopped with it.
+    #[error("a scheduler handler panicked: {0}")]
+    HandlerPanicked(String),
 }

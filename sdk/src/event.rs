@@ -1,45 +1,24 @@
-//! The events a framework receives, as plain Rust types, and their
-//! decoding from the wire.
+//! The events a framework receives, as plain Rust types.
 //!
-//! Most wire events become one [`Event`]. An INVERSE_OFFERS event is split:
-//! each revocation notice in it (an inverse offer naming tasks) becomes its
-//! own [`Event::Revocation`], and each run of maintenance inverse offers
-//! between them one [`Event::InverseOffers`], in the order the master sent
-//! them. A malformed inverse offer is logged and dropped on its own; the
-//! rest of the event still reaches the framework.
+//! Most master events become one [`Event`]. An INVERSE_OFFERS event is
+//! split: each revocation notice in it (an inverse offer naming tasks)
+//! becomes its own [`Event::Revocation`], and each run of maintenance
+//! inverse offers between them one [`Event::InverseOffers`], in the order
+//! the master sent them. A malformed item is logged and dropped on its own;
+//! the rest of the event still reaches the framework (a malformed offer
+//! that has a readable id is declined).
 
 use std::time::Duration;
 
-use crate::error::ProtocolError;
-use crate::offer::{InverseOffer, Offer};
-use crate::revocation::RevocationNotice;
-use crate::task::TaskStatus;
-use crate::{pb, AgentId, ExecutorId, FrameworkId, OfferId};
+pub use corral_types::{Failure, Subscribed};
 
-/// The master accepted the subscription.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Subscribed {
-    /// The framework's id (the same one on every resubscription).
-    pub framework_id: FrameworkId,
-    /// How often the master sends heartbeats.
-    pub heartbeat_interval: Duration,
-    /// True when this is a resubscription after a disconnection.
-    pub resubscribed: bool,
-}
-
-/// An agent or executor was lost.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// The agent that was lost, or that ran the executor.
-    pub agent_id: Option<AgentId>,
-    /// The executor that exited, if it is an executor failure.
-    pub executor_id: Option<ExecutorId>,
-    /// The executor's exit status.
-    pub status: Option<i32>,
-}
+use crate::{
+    AgentId, ExecutorId, InverseItem, InverseOffer, Offer, OfferId, RevocationNotice, TaskStatus,
+};
 
 /// Why the runtime lost its connection to the master.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Disconnect {
     /// The event stream ended or broke.
     StreamClosed(String),
@@ -50,6 +29,7 @@ pub enum Disconnect {
 /// One event from the master, as handed to a [`Scheduler`](crate::Scheduler)
 /// method or yielded by an [`EventStream`](crate::EventStream).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// Subscribed (or resubscribed).
     Subscribed(Subscribed),
@@ -86,111 +66,28 @@ pub enum Event {
     Error(String),
     /// The connection to the master was lost; the runtime is reconnecting.
     Disconnected(Disconnect),
-}
-
-/// A wire event decoded: something for the framework, or a heartbeat.
-pub(crate) enum Decoded {
-    Event(Event),
-    /// One wire event that is several for the framework (INVERSE_OFFERS),
-    /// to be dispatched in order; possibly none, if all were malformed.
-    Events(Vec<Event>),
-    Heartbeat,
-}
-
-pub(crate) fn decode(event: pb::Event) -> Result<Decoded, ProtocolError> {
-    use pb::event::Type;
-    let missing = |what: &'static str| ProtocolError::new(what, "the event's payload is missing");
-    let kind = Type::try_from(event.r#type.unwrap_or(0)).unwrap_or(Type::Unknown);
-    Ok(Decoded::Event(match kind {
-        Type::Heartbeat => return Ok(Decoded::Heartbeat),
-        Type::Subscribed => {
-            let s = event.subscribed.ok_or_else(|| missing("SUBSCRIBED"))?;
-            let secs = s.heartbeat_interval_seconds.unwrap_or(15.0);
-            let secs = if secs.is_finite() && secs > 0.0 {
-                secs
-            } else {
-                15.0
-            };
-            Event::Subscribed(Subscribed {
-                framework_id: s.framework_id.into(),
-                heartbeat_interval: Duration::from_secs_f64(secs),
-                resubscribed: false,
-            })
-        }
-        Type::Offers => {
-            let offers = event.offers.ok_or_else(|| missing("OFFERS"))?.offers;
-            Event::Offers(
-                offers
-                    .into_iter()
-                    .map(Offer::from_pb)
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        Type::InverseOffers => {
-            let offers = event
-                .inverse_offers
-                .ok_or_else(|| missing("INVERSE_OFFERS"))?;
-            return Ok(Decoded::Events(split_inverse_offers(offers.inverse_offers)));
-        }
-        Type::Rescind => Event::Rescinded(
-            event
-                .rescind
-                .ok_or_else(|| missing("RESCIND"))?
-                .offer_id
-                .into(),
-        ),
-        Type::RescindInverseOffer => Event::InverseOfferRescinded(
-            event
-                .rescind_inverse_offer
-                .ok_or_else(|| missing("RESCIND_INVERSE_OFFER"))?
-                .inverse_offer_id
-                .into(),
-        ),
-        Type::Update => Event::Update(TaskStatus::from_pb(
-            event.update.ok_or_else(|| missing("UPDATE"))?.status,
-        )?),
-        Type::Message => {
-            let m = event.message.ok_or_else(|| missing("MESSAGE"))?;
-            Event::Message {
-                agent_id: m.agent_id.into(),
-                executor_id: m.executor_id.into(),
-                data: m.data,
-            }
-        }
-        Type::Failure => {
-            let f = event.failure.ok_or_else(|| missing("FAILURE"))?;
-            Event::Failure(Failure {
-                agent_id: f.agent_id.map(Into::into),
-                executor_id: f.executor_id.map(Into::into),
-                status: f.status,
-            })
-        }
-        Type::Error => Event::Error(event.error.ok_or_else(|| missing("ERROR"))?.message),
-        Type::Unknown => return Err(ProtocolError::new("event", "unknown event type")),
-    }))
+    /// A timer set with [`Driver::wake_after`](crate::Driver::wake_after)
+    /// fired: the tag it was set with.
+    Timer(u64),
 }
 
 /// Splits an INVERSE_OFFERS event: each revocation notice is an event of
 /// its own, each run of maintenance inverse offers between them one event,
 /// in wire order. Malformed items are logged and left out.
-fn split_inverse_offers(offers: Vec<pb::InverseOffer>) -> Vec<Event> {
+pub(crate) fn split_inverse_offers(items: Vec<InverseItem>) -> Vec<Event> {
     let mut events = Vec::new();
     let mut maintenance = Vec::new();
-    for offer in offers {
-        if RevocationNotice::is_notice(&offer) {
-            match RevocationNotice::from_pb(offer) {
-                Ok(notice) => {
-                    if !maintenance.is_empty() {
-                        events.push(Event::InverseOffers(std::mem::take(&mut maintenance)));
-                    }
-                    events.push(Event::Revocation(notice));
+    for item in items {
+        match item {
+            InverseItem::Revocation(notice) => {
+                if !maintenance.is_empty() {
+                    events.push(Event::InverseOffers(std::mem::take(&mut maintenance)));
                 }
-                Err(e) => tracing::warn!(error = %e, "ignoring a malformed revocation notice"),
+                events.push(Event::Revocation(notice));
             }
-        } else {
-            match InverseOffer::from_pb(offer) {
-                Ok(offer) => maintenance.push(offer),
-                Err(e) => tracing::warn!(error = %e, "ignoring a malformed inverse offer"),
+            InverseItem::Maintenance(offer) => maintenance.push(offer),
+            InverseItem::Malformed(bad) => {
+                tracing::warn!(id = ?bad.id, error = %bad.error, "ignoring a malformed inverse offer");
             }
         }
     }
@@ -205,7 +102,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{FrameworkId, Resources, Role};
+    use crate::{MalformedItem, ProtocolError, Resources, Role, Unavailability};
 
     fn notice(id: &str) -> RevocationNotice {
         RevocationNotice {
@@ -220,45 +117,16 @@ mod tests {
         }
     }
 
-    fn maintenance(id: &str) -> pb::InverseOffer {
-        pb::InverseOffer {
-            id: pb::OfferId { value: id.into() },
-            framework_id: pb::FrameworkId {
-                value: "fw-1".into(),
+    fn maintenance(id: &str) -> InverseItem {
+        InverseItem::Maintenance(InverseOffer::new(
+            id,
+            Some("agent-2".into()),
+            Unavailability {
+                start: Duration::from_secs(5),
+                duration: Some(Duration::from_secs(60)),
             },
-            agent_id: Some(pb::AgentId {
-                value: "agent-2".into(),
-            }),
-            unavailability: pb::Unavailability {
-                start: pb::TimeInfo {
-                    nanoseconds: 5_000_000_000,
-                },
-                duration: Some(pb::DurationInfo {
-                    nanoseconds: 60_000_000_000,
-                }),
-            },
-            ..Default::default()
-        }
-    }
-
-    fn inverse_offers_event(offers: Vec<pb::InverseOffer>) -> pb::Event {
-        let mut event = pb::Event {
-            inverse_offers: Some(pb::event::InverseOffers {
-                inverse_offers: offers,
-            }),
-            ..Default::default()
-        };
-        event.set_type(pb::event::Type::InverseOffers);
-        event
-    }
-
-    fn decode_all(event: pb::Event) -> Vec<Event> {
-        match decode(event) {
-            Ok(Decoded::Events(events)) => events,
-            Ok(Decoded::Event(event)) => vec![event],
-            Ok(Decoded::Heartbeat) => panic!("not a heartbeat"),
-            Err(e) => panic!("{e}"),
-        }
+            Resources::new(),
+        ))
     }
 
     fn ids(event: &Event) -> Vec<&str> {
@@ -271,44 +139,34 @@ mod tests {
 
     #[test]
     fn inverse_offers_are_split_into_notices_and_maintenance_in_wire_order() {
-        let fw = FrameworkId::from("fw-1");
-        let events = decode_all(inverse_offers_event(vec![
+        let events = split_inverse_offers(vec![
             maintenance("m1"),
             maintenance("m2"),
-            notice("r1").to_pb(&fw),
-            notice("r2").to_pb(&fw),
+            InverseItem::Revocation(notice("r1")),
+            InverseItem::Revocation(notice("r2")),
             maintenance("m3"),
-        ]));
+        ]);
         let shape: Vec<Vec<&str>> = events.iter().map(ids).collect();
         assert_eq!(
             shape,
             vec![vec!["m1", "m2"], vec!["r1"], vec!["r2"], vec!["m3"]]
         );
         assert_eq!(events[1], Event::Revocation(notice("r1")));
-        let Event::InverseOffers(first) = &events[0] else {
-            unreachable!()
-        };
-        assert_eq!(first[0].unavailability.start, Duration::from_secs(5));
-        assert!(
-            first[0].resources.is_empty(),
-            "maintenance: the whole agent"
-        );
     }
 
     #[test]
     fn a_malformed_notice_is_left_out_and_the_rest_kept() {
-        let fw = FrameworkId::from("fw-1");
-        let mut bad = notice("bad").to_pb(&fw);
-        bad.agent_id = None;
-        let events = decode_all(inverse_offers_event(vec![
-            bad,
+        let bad = InverseItem::Malformed(MalformedItem::new(
+            Some("bad".into()),
+            ProtocolError::new("revocation notice", "no agent"),
+        ));
+        let events = split_inverse_offers(vec![
+            bad.clone(),
             maintenance("m1"),
-            notice("r1").to_pb(&fw),
-        ]));
+            InverseItem::Revocation(notice("r1")),
+        ]);
         let shape: Vec<Vec<&str>> = events.iter().map(ids).collect();
         assert_eq!(shape, vec![vec!["m1"], vec!["r1"]]);
-        let mut bad = notice("bad").to_pb(&fw);
-        bad.resources = Resources::new().with_cpus(1.0).to_pb();
-        assert!(decode_all(inverse_offers_event(vec![bad])).is_empty());
+        assert!(split_inverse_offers(vec![bad]).is_empty());
     }
 }

@@ -47,42 +47,64 @@
 //!
 //! Module map: [`scheduler`] (the trait), [`driver`] (how to act),
 //! [`runtime`] (the loop), [`stream`] (events as a `Stream`), [`transport`]
-//! (the wire boundary), plain types in [`offer`], [`revocation`], [`task`],
-//! [`executor`], [`resources`], [`framework`], [`event`], and the generated
-//! wire types in [`pb`].
+//! (the wire boundary), [`inputs`] (work from outside, timers),
+//! [`fallible`] (handlers that use `?`), [`observe`] (recorders), [`event`]
+//! and [`error`]. The plain types (ids,
+//! [`Resources`], [`Offer`], [`TaskInfo`], [`TaskStatus`]...) come from the
+//! `corral-types` crate and are re-exported here, with their modules
+//! ([`offer`], [`task`], [`resources`], [`sim`]...). No item of this crate's
+//! API names a generated protocol type: those live in `corral-proto`, which
+//! only transports and masters need.
+//!
+//! **Logging.** The runtime logs through [`tracing`]: install a subscriber
+//! (e.g. `tracing_subscriber::fmt::init()`) to see connection attempts
+//! (with the master's endpoint), disconnections, handler errors and
+//! protocol errors. Without one it is silent.
+//!
+//! **Features.** `mock` generates `MockDriver` (with mockall) for unit
+//! tests of handlers; items that need a feature say so in these docs.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's example is compiled with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub mod driver;
 pub mod error;
 pub mod event;
-pub mod executor;
-pub mod framework;
-pub mod ids;
-pub mod offer;
-pub mod pb;
-pub mod resources;
-pub mod revocation;
-pub mod rng;
+pub mod fallible;
+pub mod inputs;
+pub mod observe;
 pub mod runtime;
 pub mod scheduler;
 pub mod stream;
-pub mod task;
 pub mod transport;
 
+pub use corral_types::{call, executor, framework, ids, offer, resources, revocation, sim, task};
+
+/// A mock [`Driver`] (mockall) for unit tests of handlers. Needs the
+/// `mock` feature.
 #[cfg(any(test, feature = "mock"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use driver::MockDriver;
 pub use driver::{Driver, DriverHandle};
-pub use error::{Error, ProtocolError, RejectKind, TransportError};
-pub use event::{Disconnect, Event, Failure, Subscribed};
-pub use executor::ExecutorInfo;
-pub use framework::{Capability, FrameworkInfo};
-pub use ids::{AgentId, ExecutorId, FrameworkId, InvalidRole, OfferId, Role, TaskId};
-pub use offer::{Attribute, AttributeValue, InverseOffer, Offer, Unavailability};
-pub use resources::{Ranges, Resource, Resources, ResourcesError, Scalar, Value};
-pub use revocation::RevocationNotice;
+pub use error::{Error, InvalidLaunch, RejectKind, TransportError};
+pub use event::{Disconnect, Event};
+pub use inputs::{InputSender, Inputs, WithInputs};
+pub use observe::Observed;
 pub use runtime::{AckMode, Config, Framework, Stopped};
 pub use scheduler::Scheduler;
 pub use stream::EventStream;
-pub use task::{CommandInfo, KillPolicy, Reason, Source, TaskInfo, TaskState, TaskStatus};
-pub use transport::{GrpcTransport, Subscription, Transport};
+pub use transport::{GrpcTransport, Session, Subscription, Transport};
+
+pub use corral_types::{
+    Accept, AgentId, Attribute, AttributeValue, Call, CallKind, Capability, CommandInfo,
+    ExecutorId, ExecutorInfo, Failure, FrameworkId, FrameworkInfo, InvalidFrameworkInfo,
+    InvalidRole, InverseItem, InverseOffer, KillPolicy, MalformedItem, MasterEvent, Offer, OfferId,
+    Operation, ProtocolError, Ranges, Reason, Resource, Resources, ResourcesError,
+    RevocationNotice, Role, Scalar, Source, Subscribe, Subscribed, TaskId, TaskInfo, TaskState,
+    TaskStatus, Unavailability, Value,
+};

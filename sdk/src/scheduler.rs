@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 
 use crate::driver::Driver;
-use crate::event::{Disconnect, Failure, Subscribed};
-use crate::offer::{InverseOffer, Offer};
-use crate::revocation::RevocationNotice;
-use crate::task::TaskStatus;
-use crate::{AgentId, ExecutorId, OfferId, Role};
+use crate::event::{Disconnect, Event, Failure, Subscribed};
+use crate::{
+    AgentId, ExecutorId, InverseOffer, Offer, OfferId, RevocationNotice, Role, TaskStatus,
+};
 
 /// A framework's decisions, one async method per kind of event.
 ///
@@ -38,7 +37,11 @@ use crate::{AgentId, ExecutorId, OfferId, Role};
 /// `MockDriver` (feature `mock`) and check the decisions without a master.
 ///
 /// `&mut S` is a scheduler too, so `framework.run(&mut my_scheduler)` leaves
-/// the scheduler's state readable after the run.
+/// the scheduler's state readable after the run. To watch the events a
+/// scheduler gets (a recorder), wrap it in [`Observed`](crate::Observed)
+/// rather than forwarding each method by hand: every forwarder in this
+/// crate is checked by a test that drives one event of each kind through
+/// it, and a hand-written one would silently skip a method added later.
 ///
 /// [`offers`]: Scheduler::offers
 /// [`status_update`]: Scheduler::status_update
@@ -157,6 +160,14 @@ pub trait Scheduler: Send {
         let _ = (driver, why);
     }
 
+    /// A timer set with [`Driver::wake_after`] fired; `tag` is the one it
+    /// was set with. Called between events, like every handler, and
+    /// [`wants_offers`](Scheduler::wants_offers) is read again after it:
+    /// the place for a retry back-off, an idle reap or a locality wait.
+    async fn timer(&mut self, driver: &dyn Driver, tag: u64) {
+        let _ = (driver, tag);
+    }
+
     /// Whether the framework has work waiting for resources in `role`.
     /// `Some(false)`: suppress offers for the role; `Some(true)`: revive
     /// them; `None` (the default): the framework calls
@@ -164,6 +175,38 @@ pub trait Scheduler: Send {
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         let _ = role;
         None
+    }
+}
+
+/// The one place an [`Event`] becomes a [`Scheduler`] call. The runtime
+/// delivers through it, and the forwarders' test drives every event kind
+/// through it, so a method a forwarder skips fails that test.
+pub(crate) async fn deliver<S: Scheduler + ?Sized>(
+    scheduler: &mut S,
+    driver: &dyn Driver,
+    event: Event,
+) {
+    match event {
+        Event::Subscribed(info) => scheduler.subscribed(driver, &info).await,
+        Event::Offers(offers) => scheduler.offers(driver, offers).await,
+        Event::InverseOffers(offers) => scheduler.inverse_offers(driver, offers).await,
+        Event::Revocation(notice) => scheduler.revocation(driver, notice).await,
+        Event::Rescinded(id) => scheduler.rescinded(driver, &id).await,
+        Event::InverseOfferRescinded(id) => scheduler.inverse_offer_rescinded(driver, &id).await,
+        Event::Update(status) => scheduler.status_update(driver, &status).await,
+        Event::Message {
+            agent_id,
+            executor_id,
+            data,
+        } => {
+            scheduler
+                .message(driver, &agent_id, &executor_id, &data)
+                .await
+        }
+        Event::Failure(failure) => scheduler.failure(driver, &failure).await,
+        Event::Error(message) => scheduler.error(driver, &message).await,
+        Event::Disconnected(why) => scheduler.disconnected(driver, &why).await,
+        Event::Timer(tag) => scheduler.timer(driver, tag).await,
     }
 }
 
@@ -219,8 +262,143 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
         (**self).disconnected(driver, why).await
     }
 
+    async fn timer(&mut self, driver: &dyn Driver, tag: u64) {
+        (**self).timer(driver, tag).await
+    }
+
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         (**self).wants_offers(role)
+    }
+}
+
+/// One event of every kind, and the check that the list covers every kind:
+/// what the forwarders' tests drive through [`deliver`].
+#[cfg(test)]
+pub(crate) mod every {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Resources, TaskState, Unavailability};
+
+    /// The index of `event`'s kind. Exhaustive: a new kind of event does
+    /// not compile until it is added here and to [`events`].
+    fn kind(event: &Event) -> usize {
+        match event {
+            Event::Subscribed(_) => 0,
+            Event::Offers(_) => 1,
+            Event::InverseOffers(_) => 2,
+            Event::Revocation(_) => 3,
+            Event::Rescinded(_) => 4,
+            Event::InverseOfferRescinded(_) => 5,
+            Event::Update(_) => 6,
+            Event::Message { .. } => 7,
+            Event::Failure(_) => 8,
+            Event::Error(_) => 9,
+            Event::Disconnected(_) => 10,
+            Event::Timer(_) => 11,
+        }
+    }
+    const KINDS: usize = 12;
+
+    /// One event of each kind.
+    pub(crate) fn events() -> Vec<Event> {
+        let events = vec![
+            Event::Subscribed(Subscribed::new("fw", Duration::from_secs(1))),
+            Event::Offers(vec![Offer::new(
+                "o1",
+                "a1",
+                Resources::new().with_cpus(1.0),
+            )]),
+            Event::InverseOffers(vec![InverseOffer::new(
+                "io1",
+                Some("a1".into()),
+                Unavailability {
+                    start: Duration::ZERO,
+                    duration: None,
+                },
+                Resources::new(),
+            )]),
+            Event::Revocation(RevocationNotice {
+                id: "r1".into(),
+                agent_id: "a1".into(),
+                tasks: vec!["t1".into()],
+                resources: Resources::new().with_cpus(1.0).revocable(),
+                deadline: Duration::from_secs(9),
+            }),
+            Event::Rescinded("o2".into()),
+            Event::InverseOfferRescinded("io2".into()),
+            Event::Update(TaskStatus::new("t1", TaskState::Running)),
+            Event::Message {
+                agent_id: "a1".into(),
+                executor_id: "e1".into(),
+                data: b"hi".to_vec(),
+            },
+            Event::Failure(Failure::agent("a2")),
+            Event::Error("bye".into()),
+            Event::Disconnected(Disconnect::MasterSilent(Duration::from_secs(5))),
+            Event::Timer(7),
+        ];
+        let mut covered: Vec<usize> = events.iter().map(kind).collect();
+        covered.dedup();
+        assert_eq!(
+            covered,
+            (0..KINDS).collect::<Vec<_>>(),
+            "one event per kind"
+        );
+        events
+    }
+
+    /// A scheduler that turns every call back into the event it came from.
+    #[derive(Default)]
+    pub(crate) struct Probe {
+        pub seen: Vec<Event>,
+    }
+
+    #[async_trait]
+    impl Scheduler for Probe {
+        async fn subscribed(&mut self, _: &dyn Driver, info: &Subscribed) {
+            self.seen.push(Event::Subscribed(info.clone()));
+        }
+        async fn offers(&mut self, _: &dyn Driver, offers: Vec<Offer>) {
+            self.seen.push(Event::Offers(offers));
+        }
+        async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
+            self.seen.push(Event::InverseOffers(offers));
+        }
+        async fn revocation(&mut self, _: &dyn Driver, notice: RevocationNotice) {
+            self.seen.push(Event::Revocation(notice));
+        }
+        async fn rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+            self.seen.push(Event::Rescinded(offer.clone()));
+        }
+        async fn inverse_offer_rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
+            self.seen.push(Event::InverseOfferRescinded(offer.clone()));
+        }
+        async fn status_update(&mut self, _: &dyn Driver, status: &TaskStatus) {
+            self.seen.push(Event::Update(status.clone()));
+        }
+        async fn message(&mut self, _: &dyn Driver, a: &AgentId, e: &ExecutorId, data: &[u8]) {
+            self.seen.push(Event::Message {
+                agent_id: a.clone(),
+                executor_id: e.clone(),
+                data: data.to_vec(),
+            });
+        }
+        async fn failure(&mut self, _: &dyn Driver, failure: &Failure) {
+            self.seen.push(Event::Failure(failure.clone()));
+        }
+        async fn error(&mut self, _: &dyn Driver, message: &str) {
+            self.seen.push(Event::Error(message.to_owned()));
+        }
+        async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
+            self.seen.push(Event::Disconnected(why.clone()));
+        }
+        async fn timer(&mut self, _: &dyn Driver, tag: u64) {
+            self.seen.push(Event::Timer(tag));
+        }
+        fn wants_offers(&self, role: &Role) -> Option<bool> {
+            Some(role.as_str() == "busy")
+        }
     }
 }
 
@@ -233,7 +411,7 @@ mod tests {
     use super::*;
     use crate::driver::MockDriver;
     use crate::error::Error;
-    use crate::Resources;
+    use crate::{Resources, Role};
 
     /// Implements only what it must: every other handler is the default.
     struct Minimal;
@@ -274,6 +452,25 @@ mod tests {
             .times(1)
             .returning(|_| Err(Error::Disconnected));
         Minimal.revocation(&driver, notice()).await;
+    }
+
+    #[tokio::test]
+    async fn a_mut_reference_forwards_every_event_and_the_demand() {
+        let mut probe = super::every::Probe::default();
+        let driver = MockDriver::new();
+        {
+            let mut forwarder = &mut probe;
+            for event in super::every::events() {
+                deliver(&mut forwarder, &driver, event).await;
+            }
+            assert_eq!(forwarder.wants_offers(&Role::from("busy")), Some(true));
+            assert_eq!(forwarder.wants_offers(&Role::from("idle")), Some(false));
+        }
+        assert_eq!(
+            probe.seen,
+            super::every::events(),
+            "nothing skipped, in order"
+        );
     }
 
     #[tokio::test]

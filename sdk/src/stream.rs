@@ -50,12 +50,9 @@ use tokio::task::JoinHandle;
 use crate::driver::Driver;
 use crate::error::Error;
 use crate::event::{Disconnect, Event, Failure, Subscribed};
-use crate::offer::{InverseOffer, Offer};
-use crate::revocation::RevocationNotice;
 use crate::runtime::{DriverHandle, Framework, Stopped};
 use crate::scheduler::Scheduler;
-use crate::task::TaskStatus;
-use crate::{AgentId, ExecutorId, OfferId};
+use crate::{AgentId, ExecutorId, InverseOffer, Offer, OfferId, RevocationNotice, TaskStatus};
 
 type Item = (Event, oneshot::Sender<()>);
 
@@ -74,7 +71,7 @@ impl EventStream {
         self.events.close();
         match self.run.await {
             Ok(result) => result,
-            Err(_) => Err(Error::Stopped),
+            Err(e) => Err(Error::HandlerPanicked(crate::runtime::panic_message(e))),
         }
     }
 }
@@ -171,6 +168,10 @@ impl Scheduler for Forwarder {
     async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
         self.forward(Event::Disconnected(why.clone())).await;
     }
+
+    async fn timer(&mut self, _: &dyn Driver, tag: u64) {
+        self.forward(Event::Timer(tag)).await;
+    }
 }
 
 impl Framework {
@@ -189,5 +190,32 @@ impl Framework {
                 run,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::MockDriver;
+    use crate::scheduler::{deliver, every};
+
+    #[tokio::test]
+    async fn the_stream_adapter_forwards_every_event() {
+        let (tx, mut rx) = mpsc::channel::<Item>(1);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some((event, done)) = rx.recv().await {
+                got.push(event);
+                let _ = done.send(());
+            }
+            got
+        });
+        let mut forwarder = Forwarder { tx };
+        let driver = MockDriver::new();
+        for event in every::events() {
+            deliver(&mut forwarder, &driver, event).await;
+        }
+        drop(forwarder);
+        assert_eq!(reader.await.unwrap(), every::events());
     }
 }

@@ -1,17 +1,23 @@
 //! The runtime against a scripted transport: the test plays the master at
-//! the wire boundary, on tokio's paused clock.
+//! the wire boundary, on tokio's paused clock. The script speaks the wire
+//! form (through `corral-proto`, a dev-dependency only), so these tests
+//! also cover the plain types' conversions end to end.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use corral::pb;
-use corral::pb::call::Type as CallType;
+use corral::inputs::{self, TrySendError};
+use corral::WithInputs;
 use corral::{
-    AckMode, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
-    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Stopped,
-    Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
+    AckMode, Call, Config, Disconnect, Driver, Error, Framework, FrameworkId, FrameworkInfo,
+    InverseOffer, Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Session,
+    Stopped, Subscribe, Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport,
+    TransportError,
 };
+use corral_proto::convert::*;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -25,6 +31,8 @@ struct Wire {
     refuse_next_subscribes: usize,
     /// Calls of these types are refused (and not recorded).
     reject: Vec<(CallType, RejectKind)>,
+    /// The heartbeat interval SUBSCRIBED announces (1 s when unset).
+    heartbeat: Option<Option<f64>>,
 }
 
 /// A transport whose master is the test.
@@ -64,7 +72,8 @@ impl Scripted {
 
 #[async_trait]
 impl Transport for Scripted {
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError> {
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
+        let call = subscribe_to_pb(&call);
         let mut wire = self.wire.lock().unwrap();
         wire.calls.push(call.clone());
         if wire.refuse_next_subscribes > 0 {
@@ -79,16 +88,28 @@ impl Transport for Scripted {
             .unwrap_or(pb::FrameworkId {
                 value: "fw-1".into(),
             });
-        let _ = tx.send(Ok(subscribed(&id.value)));
+        let mut first = subscribed(&id.value);
+        if let Some(seconds) = wire.heartbeat {
+            first
+                .subscribed
+                .as_mut()
+                .unwrap()
+                .heartbeat_interval_seconds = seconds;
+        }
+        let _ = tx.send(Ok(first));
         wire.subscriptions.push(tx);
         let n = wire.subscriptions.len();
         Ok(Subscription {
             stream_id: format!("stream-{n}"),
-            events: tokio_stream::wrappers::UnboundedReceiverStream::new(rx).boxed(),
+            events: tokio_stream::wrappers::UnboundedReceiverStream::new(rx)
+                .map(|item| item.map(event_from_pb))
+                .boxed(),
         })
     }
 
-    async fn send(&self, stream_id: &str, call: pb::Call) -> Result<(), TransportError> {
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+        let stream_id = session.stream_id.as_str();
+        let call = call_to_pb(Some(&session.framework_id), &call);
         let mut wire = self.wire.lock().unwrap();
         let current = format!("stream-{}", wire.subscriptions.len());
         if stream_id != current {
@@ -388,7 +409,7 @@ async fn updates_are_acknowledged_once_after_the_handler_and_resends_hidden() {
         TaskState::Finished
     );
     driver.stop();
-    assert_eq!(run.await.unwrap().unwrap(), Stopped::Disconnected);
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
 }
 
 #[tokio::test(start_paused = true)]
@@ -570,7 +591,7 @@ async fn demand_suppresses_and_revives_are_rate_limited_not_dropped() {
     );
     assert!(matches!(
         driver.revive(&[Role::from("zzz")]).await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotOwnRole { .. })
     ));
     driver.stop();
     run.await.unwrap().unwrap();
@@ -588,7 +609,7 @@ async fn an_error_event_ends_the_run() {
     });
     wire.stream(0).send(Ok(e)).unwrap();
     let result = run.await.unwrap();
-    assert!(matches!(result, Err(Error::SubscriptionRefused(m)) if m == "framework removed"));
+    assert!(matches!(result, Err(Error::EndedByMaster(m)) if m == "framework removed"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -598,7 +619,7 @@ async fn invalid_framework_info_is_refused_before_connecting() {
     let result = Framework::new(bad, wire.clone())
         .run(Recorder::default())
         .await;
-    assert!(matches!(result, Err(Error::Invalid { .. })));
+    assert!(matches!(result, Err(Error::InvalidFrameworkInfo(_))));
     assert_eq!(wire.subscribe_calls(), 0);
 }
 
@@ -782,7 +803,7 @@ async fn malformed_notices_are_dropped_and_the_runtime_carries_on() {
     assert!(!run.is_finished(), "still running");
     assert_eq!(wire.subscribe_calls(), 1, "no reconnection either");
     driver.stop();
-    assert_eq!(run.await.unwrap().unwrap(), Stopped::Disconnected);
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
 }
 
 #[tokio::test(start_paused = true)]
@@ -992,11 +1013,11 @@ async fn request_stamps_every_resource_with_the_role() {
     );
     assert!(matches!(
         driver.request(&Role::from("zzz"), &wanted).await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotOwnRole { .. })
     ));
     assert!(matches!(
         driver.request(&Role::from("a"), &Resources::new()).await,
-        Err(Error::Invalid { .. })
+        Err(Error::EmptyRequest)
     ));
     assert_eq!(
         wire.calls_of(CallType::Request).len(),
@@ -1055,6 +1076,408 @@ async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_r
         kinds,
         vec![CallType::Kill, CallType::Kill],
         "only the last release's kills got through"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_nan_or_negative_heartbeat_interval_is_survived_with_a_capped_value() {
+    for (seconds, silent_after) in [
+        // Capped to an hour: gone after 5 silent hours, not 1e20 s.
+        (Some(1e20), Duration::from_secs(5 * 3600)),
+        (Some(f64::INFINITY), Duration::from_secs(5 * 3600)),
+        // Not a positive number: Mesos's default of 15 s.
+        (Some(f64::NAN), Duration::from_secs(75)),
+        (Some(-3.0), Duration::from_secs(75)),
+        (None, Duration::from_secs(75)),
+    ] {
+        let wire = Scripted::default();
+        wire.wire.lock().unwrap().heartbeat = Some(seconds);
+        let rec = Recorder::default();
+        let framework = Framework::new(info(), wire.clone());
+        let driver = framework.driver();
+        let run = tokio::spawn(framework.run(rec.clone()));
+        settle().await;
+        wire.stream(0)
+            .send(Ok(offer_event("o1", "a", 1.0)))
+            .unwrap();
+        settle().await;
+        assert!(
+            rec.lines().contains(&"offer o1 role a".to_owned()),
+            "{seconds:?}"
+        );
+        tokio::time::advance(silent_after - Duration::from_secs(1)).await;
+        settle().await;
+        assert!(
+            !rec.lines().iter().any(|l| l.starts_with("disconnected")),
+            "{seconds:?}: still connected just before the capped silence"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        settle().await;
+        assert!(
+            rec.lines()
+                .iter()
+                .any(|l| l.starts_with("disconnected true")),
+            "{seconds:?}: the silence is noticed"
+        );
+        driver.stop();
+        assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_missed_heartbeats_count_does_not_overflow_the_silence_deadline() {
+    let wire = Scripted::default();
+    wire.wire.lock().unwrap().heartbeat = Some(Some(1e20));
+    let config = Config {
+        missed_heartbeats: u32::MAX,
+        min_revive_interval: Duration::MAX,
+        ..Config::default()
+    };
+    let rec = Recorder::default();
+    let framework = Framework::with_config(info(), config, wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    driver.revive(&[Role::from("a")]).await.unwrap();
+    driver.revive(&[Role::from("a")]).await.unwrap();
+    wire.stream(0)
+        .send(Ok(offer_event("o1", "a", 1.0)))
+        .unwrap();
+    settle().await;
+    assert!(rec.lines().contains(&"offer o1 role a".to_owned()));
+    driver.stop();
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_offers_event_with_one_bad_offer_shows_the_good_ones_and_declines_the_bad_one() {
+    let (wire, rec, driver, run) = start().await;
+    let mut event = offer_event("o1", "a", 1.0);
+    let mut good = offer_event("o2", "b", 1.0).offers.unwrap().offers;
+    let mut bad = offer_event("bad", "a", 1.0)
+        .offers
+        .unwrap()
+        .offers
+        .remove(0);
+    bad.resources[0].scalar = None;
+    let list = &mut event.offers.as_mut().unwrap().offers;
+    list.push(bad);
+    list.append(&mut good);
+    wire.stream(0).send(Ok(event)).unwrap();
+    settle().await;
+    let offers: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("offer"))
+        .collect();
+    assert_eq!(offers, vec!["offer o1 role a", "offer o2 role b"]);
+    let declined: Vec<Vec<String>> = wire
+        .calls_of(CallType::Decline)
+        .iter()
+        .map(|c| {
+            c.decline
+                .as_ref()
+                .unwrap()
+                .offer_ids
+                .iter()
+                .map(|i| i.value.clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        declined,
+        vec![
+            vec!["bad".to_owned()],
+            vec!["o1".to_owned(), "o2".to_owned()]
+        ],
+        "the bad offer goes back first, then the unanswered good ones"
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+/// Work that arrives from outside: each input adds jobs; one 1-cpu task per
+/// offer while jobs wait; `wants_offers` says whether any wait.
+#[derive(Clone, Default)]
+struct Queue {
+    jobs: usize,
+    log: Arc<Mutex<Vec<String>>>,
+    /// Retry after this long when a launch fails (a timer), if set.
+    retry_after: Option<Duration>,
+    started: Option<tokio::time::Instant>,
+}
+
+impl Queue {
+    fn log(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Scheduler for Queue {
+    async fn subscribed(&mut self, driver: &dyn Driver, _: &Subscribed) {
+        self.started = Some(tokio::time::Instant::now());
+        if let Some(delay) = self.retry_after {
+            driver.wake_after(delay, 42);
+        }
+    }
+
+    async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
+        for offer in offers {
+            self.log(format!("offer {}", offer.id));
+            if self.jobs == 0 {
+                continue;
+            }
+            let task = TaskInfo::new(format!("job-{}", offer.id))
+                .with_resources(Resources::new().with_cpus(1.0));
+            if driver.launch(&offer, vec![task]).await.is_ok() {
+                self.jobs -= 1;
+            }
+        }
+    }
+
+    async fn timer(&mut self, _: &dyn Driver, tag: u64) {
+        let at = self.started.map(|t| t.elapsed()).unwrap_or_default();
+        self.log(format!("timer {tag} at {at:?}"));
+    }
+
+    fn wants_offers(&self, _: &Role) -> Option<bool> {
+        Some(self.jobs > 0)
+    }
+}
+
+#[async_trait]
+impl WithInputs for Queue {
+    type Input = usize;
+    async fn input(&mut self, _: &dyn Driver, jobs: usize) {
+        self.log(format!("input {jobs}"));
+        self.jobs += jobs;
+    }
+}
+
+/// The kinds of the calls other than ACKNOWLEDGE and RECONCILE, in order.
+fn demand_calls(wire: &Scripted) -> Vec<String> {
+    wire.actions()
+        .iter()
+        .filter(|c| !matches!(c.r#type(), CallType::Reconcile | CallType::Subscribe))
+        .map(|c| format!("{:?}", c.r#type()))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_suppressed_framework_revives_at_once_on_an_input_and_suppresses_when_done() {
+    let wire = Scripted::default();
+    // A master that heartbeats rarely, so 120 s of quiet is not a silence.
+    wire.wire.lock().unwrap().heartbeat = Some(Some(3600.0));
+    let queue = Queue::default();
+    let (sender, inputs) = inputs::channel(8);
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run_with_inputs(queue.clone(), inputs));
+    settle().await;
+    assert_eq!(demand_calls(&wire), vec!["Suppress"], "idle: suppressed");
+    // Long after: no revive happens by itself.
+    tokio::time::advance(Duration::from_secs(120)).await;
+    settle().await;
+    assert_eq!(demand_calls(&wire), vec!["Suppress"]);
+    let before = tokio::time::Instant::now();
+    sender.send(1).await.unwrap();
+    settle().await;
+    assert_eq!(
+        demand_calls(&wire),
+        vec!["Suppress", "Revive"],
+        "the input's work revives at once (well within one rate-limit interval)"
+    );
+    assert_eq!(
+        tokio::time::Instant::now(),
+        before,
+        "no virtual time passed"
+    );
+    wire.stream(0)
+        .send(Ok(offer_event("o1", "a", 2.0)))
+        .unwrap();
+    settle().await;
+    assert_eq!(
+        demand_calls(&wire),
+        vec!["Suppress", "Revive", "Accept", "Suppress"],
+        "the work launched: suppressed again"
+    );
+    assert_eq!(queue.lines(), vec!["input 1", "offer o1"]);
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+/// Runs one scripted scenario where inputs and events race, and returns the
+/// order the scheduler saw them in.
+async fn interleaving() -> Vec<String> {
+    let wire = Scripted::default();
+    let queue = Queue::default();
+    let (sender, inputs) = inputs::channel(8);
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run_with_inputs(queue.clone(), inputs));
+    settle().await;
+    let master = wire.stream(0);
+    // Both ready at the same instant, several times over.
+    for round in 0..3 {
+        sender.send(round + 1).await.unwrap();
+        master
+            .send(Ok(offer_event(&format!("o{round}"), "a", 1.0)))
+            .unwrap();
+        sender.send(10).await.unwrap();
+        tokio::time::advance(Duration::from_millis(10)).await;
+    }
+    settle().await;
+    driver.stop();
+    run.await.unwrap().unwrap();
+    queue.lines()
+}
+
+#[tokio::test(start_paused = true)]
+async fn inputs_and_master_events_interleave_in_the_same_order_every_run() {
+    let first = interleaving().await;
+    assert_eq!(first.len(), 9, "{first:?}");
+    for _ in 0..5 {
+        assert_eq!(interleaving().await, first);
+    }
+    // An event ready with an input goes first.
+    assert_eq!(first[0], "offer o0", "{first:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_driven_retry_fires_at_its_virtual_instant() {
+    let wire = Scripted::default();
+    let queue = Queue {
+        retry_after: Some(Duration::from_secs(3)),
+        ..Queue::default()
+    };
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(queue.clone()));
+    settle().await;
+    // Heartbeats keep the (1 s interval) connection alive meanwhile.
+    for _ in 0..29 {
+        wire.stream(0)
+            .send(Ok(event(pb::event::Type::Heartbeat)))
+            .unwrap();
+        tokio::time::advance(Duration::from_millis(100)).await;
+        settle().await;
+    }
+    assert!(
+        queue.lines().is_empty(),
+        "not before 3 s: {:?}",
+        queue.lines()
+    );
+    tokio::time::advance(Duration::from_millis(100)).await;
+    settle().await;
+    assert_eq!(queue.lines(), vec!["timer 42 at 3s"]);
+    // From outside the handlers, through the handle.
+    driver.wake_after(Duration::from_millis(500), 7);
+    tokio::time::advance(Duration::from_millis(500)).await;
+    settle().await;
+    assert_eq!(queue.lines(), vec!["timer 42 at 3s", "timer 7 at 3.5s"]);
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_input_channel_makes_send_wait_and_try_send_give_the_input_back() {
+    let (sender, inputs) = inputs::channel::<usize>(1);
+    sender.try_send(1).unwrap();
+    assert_eq!(
+        sender.try_send(2),
+        Err(TrySendError::Full(2)),
+        "full: given back"
+    );
+    let waiting = tokio::spawn({
+        let sender = sender.clone();
+        async move { sender.send(3).await }
+    });
+    settle().await;
+    assert!(
+        !waiting.is_finished(),
+        "send waits while the channel is full"
+    );
+    // The framework starts taking inputs: the waiting send goes through.
+    let wire = Scripted::default();
+    let queue = Queue::default();
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run_with_inputs(queue.clone(), inputs));
+    settle().await;
+    assert!(waiting.is_finished());
+    waiting.await.unwrap().unwrap();
+    assert_eq!(queue.lines(), vec!["input 1", "input 3"], "nothing lost");
+    driver.stop();
+    run.await.unwrap().unwrap();
+    // Stopped: the input comes back as closed.
+    assert_eq!(sender.send(4).await, Err(inputs::Closed(4)));
+    assert_eq!(sender.try_send(5), Err(TrySendError::Closed(5)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_demand_rereads_wants_offers_without_an_input() {
+    struct Flag(Arc<Mutex<bool>>);
+    #[async_trait]
+    impl Scheduler for Flag {
+        async fn offers(&mut self, _: &dyn Driver, _: Vec<Offer>) {}
+        fn wants_offers(&self, _: &Role) -> Option<bool> {
+            Some(*self.0.lock().unwrap())
+        }
+    }
+    let wire = Scripted::default();
+    let wants = Arc::new(Mutex::new(false));
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Flag(wants.clone())));
+    settle().await;
+    assert_eq!(demand_calls(&wire), vec!["Suppress"]);
+    *wants.lock().unwrap() = true;
+    settle().await;
+    assert_eq!(
+        demand_calls(&wire),
+        vec!["Suppress"],
+        "nothing noticed it yet"
+    );
+    driver.refresh_demand();
+    settle().await;
+    assert_eq!(demand_calls(&wire), vec!["Suppress", "Revive"]);
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn inputs_reach_the_scheduler_while_disconnected_and_demand_applies_on_resubscription() {
+    let wire = Scripted::default();
+    let queue = Queue::default();
+    let (sender, inputs) = inputs::channel(8);
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run_with_inputs(queue.clone(), inputs));
+    settle().await;
+    // The master goes away; the next two subscriptions are refused.
+    wire.wire.lock().unwrap().refuse_next_subscribes = 2;
+    wire.stream(0)
+        .send(Err(TransportError::Unavailable("gone".into())))
+        .unwrap();
+    settle().await;
+    sender.send(2).await.unwrap();
+    settle().await;
+    assert_eq!(queue.lines(), vec!["input 2"], "taken while disconnected");
+    for _ in 0..20 {
+        tokio::time::advance(Duration::from_millis(250)).await;
+        settle().await;
+    }
+    assert_eq!(wire.subscribe_calls(), 4, "first + 2 refused + 1 accepted");
+    assert_eq!(
+        wire.calls_of(CallType::Revive).len(),
+        1,
+        "once resubscribed, the input's work revives"
     );
     driver.stop();
     run.await.unwrap().unwrap();

@@ -16,11 +16,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::event::Type as EventType;
-use corral::pb::framework_info::capability::Type as Capability;
-use corral::pb::TaskState;
 use corral::{AgentId, FrameworkId, Resources, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::event::Type as EventType;
+use corral_proto::pb::framework_info::capability::Type as Capability;
+use corral_proto::pb::TaskState;
 use corral_testkit::agent::{AgentOrder, CommandSpec, LocalRunner, RunnerConfig, TaskLaunch};
 use corral_testkit::master::{MasterConfig, MockMaster};
 use support::*;

@@ -14,11 +14,11 @@ mod support;
 
 use std::time::Duration;
 
-use corral::pb::task_status::Reason;
-use corral::rng::SplitMix64;
 use corral::{AgentId, Capability, Driver, Resources, Role};
+use corral_proto::pb::task_status::Reason;
 use corral_testkit::allocator::Quota;
 use corral_testkit::harness::What;
+use corral_testkit::rng::SplitMix64;
 use corral_testkit::{Cluster, MasterConfig, Running};
 use support::{info, jobs, partition_aware, Workload};
 
@@ -120,7 +120,7 @@ async fn chaos(seed: u64) -> u64 {
                     .tasks
                     .iter()
                     .filter(|t| t.framework == id)
-                    .filter(|t| t.state == corral::pb::TaskState::TaskRunning)
+                    .filter(|t| t.state == corral_proto::pb::TaskState::TaskRunning)
                     .filter(|t| !state.agent(&t.agent).is_some_and(|a| a.lost))
                     .map(|t| t.id.clone())
                     .collect();
@@ -168,7 +168,8 @@ async fn chaos(seed: u64) -> u64 {
                 .any(|t| {
                     matches!(
                         t.state,
-                        corral::pb::TaskState::TaskFinished | corral::pb::TaskState::TaskKilled
+                        corral_proto::pb::TaskState::TaskFinished
+                            | corral_proto::pb::TaskState::TaskKilled
                     )
                 });
             assert!(

@@ -6,19 +6,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use corral::pb;
 use corral::{
-    AckMode, CommandInfo, Config, Driver, DriverHandle, Error, Event, EventStream, Framework,
-    FrameworkInfo, GrpcTransport, Offer, RejectKind, Resources, Role, Subscription, TaskId,
-    TaskInfo, TaskState, TaskStatus, Transport, TransportError,
+    AckMode, Call, CommandInfo, Config, Driver, DriverHandle, Error, Event, EventStream, Framework,
+    FrameworkInfo, InvalidLaunch, Offer, RejectKind, Resources, Role, Session, Subscribe,
+    Subscription, TaskId, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
 };
-use corral_testkit::{MasterConfig, MockMaster};
+use corral_proto::convert::call_to_pb;
+use corral_proto::pb;
+use corral_testkit::{ChannelTransport, MasterConfig, MockMaster};
 use futures::StreamExt;
 
 /// Wraps a transport and records every call sent through it.
 #[derive(Clone)]
 struct Counting {
-    inner: GrpcTransport,
+    inner: ChannelTransport,
     calls: Arc<Mutex<Vec<pb::Call>>>,
 }
 
@@ -35,13 +36,14 @@ impl Counting {
 
 #[async_trait]
 impl Transport for Counting {
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError> {
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
         self.inner.subscribe(call).await
     }
 
-    async fn send(&self, stream_id: &str, call: pb::Call) -> Result<(), TransportError> {
-        self.calls.lock().unwrap().push(call.clone());
-        self.inner.send(stream_id, call).await
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+        let wire = call_to_pb(Some(&session.framework_id), &call);
+        self.calls.lock().unwrap().push(wire);
+        self.inner.send(session, call).await
     }
 }
 
@@ -64,7 +66,7 @@ async fn connect(
     config: Config,
 ) -> (DriverHandle, EventStream, Counting) {
     let transport = Counting {
-        inner: GrpcTransport::from_channel(master.channel().await.unwrap()),
+        inner: ChannelTransport::new(master.channel().await.unwrap()),
         calls: Arc::default(),
     };
     let (driver, events) = Framework::with_config(info, config, transport.clone()).into_stream();
@@ -336,16 +338,16 @@ async fn bad_calls_get_clear_errors() {
     let too_big = task("big", 100).with_resources(Resources::new().with_cpus(64.0));
     assert!(matches!(
         driver.launch(&offer, vec![too_big]).await,
-        Err(Error::Invalid { .. })
+        Err(Error::InvalidLaunch(InvalidLaunch::DoesNotFit { .. }))
     ));
     let dup = vec![task("same", 100), task("same", 100)];
     assert!(matches!(
         driver.launch(&offer, dup).await,
-        Err(Error::Invalid { .. })
+        Err(Error::InvalidLaunch(InvalidLaunch::DuplicateTask(_)))
     ));
     assert!(matches!(
         driver.suppress(&[Role::from("not-mine")]).await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotOwnRole { .. })
     ));
     driver.launch(&offer, vec![task("ok", 100)]).await.unwrap();
     assert!(matches!(

@@ -9,9 +9,9 @@ mod support;
 
 use std::time::Duration;
 
-use corral::pb::call::Type as CallType;
-use corral::pb::task_status::Reason;
 use corral::{AgentId, Driver, Event, Resources, TaskState};
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::task_status::Reason;
 use corral_testkit::{Cluster, MasterConfig};
 use support::{info, jobs, partition_aware, task, Job, Workload};
 
@@ -173,7 +173,7 @@ async fn agent_lost_means_task_lost_for_a_framework_that_is_not_partition_aware(
             state
                 .tasks
                 .iter()
-                .filter(|t| t.state == corral::pb::TaskState::TaskRunning)
+                .filter(|t| t.state == corral_proto::pb::TaskState::TaskRunning)
                 .count()
                 == 2
         })
@@ -205,7 +205,7 @@ async fn agent_lost_means_task_lost_for_a_framework_that_is_not_partition_aware(
         let again = corral::TaskId::new(format!("{t}#1"));
         let snapshot = state.tasks.iter().find(|s| s.id == again).unwrap();
         assert_ne!(snapshot.agent, on);
-        assert_eq!(snapshot.state, corral::pb::TaskState::TaskFinished);
+        assert_eq!(snapshot.state, corral_proto::pb::TaskState::TaskFinished);
     }
     cluster.assert_settled();
 }
@@ -365,7 +365,7 @@ async fn without_its_framework_past_the_failover_timeout_the_master_kills_its_ta
     let id = fw.id().clone();
     fw.driver().stop();
     let (stopped, workload) = fw.join().await;
-    assert_eq!(stopped.unwrap(), corral::Stopped::Disconnected);
+    assert_eq!(stopped.unwrap(), corral::Stopped::Detached);
 
     // Within the timeout, a restarted framework keeps its tasks.
     cluster.advance(secs(20)).await;

@@ -7,14 +7,15 @@
 #[path = "master_support.rs"]
 mod support;
 
+use corral_proto::convert::*;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::framework_info::capability::Type as Capability;
-use corral::pb::TaskState;
 use corral::Resources;
+use corral_proto::pb;
+use corral_proto::pb::framework_info::capability::Type as Capability;
+use corral_proto::pb::TaskState;
 use corral_testkit::agent::process_group_alive;
 use corral_testkit::master::{AgentKind, AgentSpec, MasterConfig, MockMaster};
 use support::*;

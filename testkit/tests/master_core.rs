@@ -5,12 +5,13 @@
 #[path = "master_support.rs"]
 mod support;
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::event::Type as EventType;
-use corral::pb::TaskState;
 use corral::{FrameworkId, Resources, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::event::Type as EventType;
+use corral_proto::pb::TaskState;
 use corral_testkit::master::{CallError, MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 

@@ -5,12 +5,13 @@
 #[path = "master_support.rs"]
 mod support;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::framework_info::capability::Type as Capability;
-use corral::pb::task_status::Reason;
-use corral::pb::TaskState;
 use corral::{Resources, TaskId};
+use corral_proto::convert::*;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::framework_info::capability::Type as Capability;
+use corral_proto::pb::task_status::Reason;
+use corral_proto::pb::TaskState;
 use corral_testkit::master::{MasterConfig, MockMaster, STREAM_ID_HEADER};
 use support::*;
 use tonic::{Code, Request};

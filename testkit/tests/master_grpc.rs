@@ -5,16 +5,17 @@
 #[path = "master_support.rs"]
 mod support;
 
+use corral_proto::convert::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::event::Type as EventType;
-use corral::pb::framework_info::capability::Type as Capability;
-use corral::pb::task_status::{Reason, Source};
-use corral::pb::TaskState;
 use corral::{Resources, Role, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::event::Type as EventType;
+use corral_proto::pb::framework_info::capability::Type as Capability;
+use corral_proto::pb::task_status::{Reason, Source};
+use corral_proto::pb::TaskState;
 use corral_testkit::master::{MasterConfig, MockMaster};
 use support::*;
 use tokio::time::Instant;

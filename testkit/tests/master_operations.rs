@@ -5,12 +5,13 @@
 #[path = "master_support.rs"]
 mod support;
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::TaskState;
 use corral::{FrameworkId, Resources, Role};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::TaskState;
 use corral_testkit::master::{CallError, MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 
@@ -255,7 +256,7 @@ fn a_withdrawn_request_lets_the_idle_guarantee_be_lent() {
 /// (`withdraw`: it withdraws its requests and suppresses instead): a
 /// borrower is then lent a's idle 4.
 fn idle_guarantee_lent_once_the_request_is_gone(withdraw: bool) {
-    use corral::pb::framework_info::capability::Type as Capability;
+    use corral_proto::pb::framework_info::capability::Type as Capability;
     use corral_testkit::allocator::Quota;
 
     let config = MasterConfig::default()

@@ -2,14 +2,15 @@
 //! `#[path]`): call builders, and a scheduler driven over gRPC.
 #![allow(dead_code)]
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::event::Type as EventType;
-use corral::pb::framework_info::capability::Type as Capability;
-use corral::pb::scheduler_client::SchedulerClient;
 use corral::{FrameworkId, Resources};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::event::Type as EventType;
+use corral_proto::pb::framework_info::capability::Type as Capability;
+use corral_proto::pb::scheduler_client::SchedulerClient;
 use corral_testkit::master::{MockMaster, STREAM_ID_HEADER};
 use tokio::time::Instant;
 use tonic::transport::Channel;

@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use corral::pb::TaskState;
 use corral::Resources;
+use corral_proto::pb::TaskState;
 use corral_testkit::master::{MasterConfig, MockMaster};
 use support::*;
 

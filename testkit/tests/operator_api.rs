@@ -8,10 +8,11 @@ mod support;
 #[path = "master_support.rs"]
 mod master_support;
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb::event::Type as EventType;
 use corral::{AgentId, Resources, Role, TaskState};
+use corral_proto::pb::event::Type as EventType;
 use corral_testkit::allocator::Quota;
 use corral_testkit::master::{MasterConfig, MockMaster, OperatorError};
 use corral_testkit::Cluster;
@@ -171,7 +172,7 @@ async fn the_harness_reserves_and_unreserves_mid_scenario() {
         state
             .tasks
             .iter()
-            .filter(|t| t.state == corral::pb::TaskState::TaskRunning)
+            .filter(|t| t.state == corral_proto::pb::TaskState::TaskRunning)
             .count()
     };
     cluster

@@ -7,9 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use corral::pb::call::Type as CallType;
-use corral::pb::TaskState as WireState;
 use corral::{AckMode, Config, Driver, Framework, FrameworkId, Resources, TaskState};
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::TaskState as WireState;
 use corral_testkit::{Cluster, MasterConfig, Script};
 use support::{info, jobs, task, Workload};
 
@@ -60,7 +60,7 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
     // Restart the framework with what it persisted (its id and its tasks'
     // states): it subscribes again with the same id, and the script goes on.
     driver.stop();
-    assert_eq!(run.await.unwrap().unwrap(), corral::Stopped::Disconnected);
+    assert_eq!(run.await.unwrap().unwrap(), corral::Stopped::Detached);
     let persisted = seen.lock().unwrap().states.clone();
     let (mut restarted, seen_again) = Workload::new(vec![]);
     seen_again.lock().unwrap().states = persisted;

@@ -7,10 +7,11 @@
 
 mod support;
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb::call::Type as CallType;
 use corral::{AgentId, Driver, FrameworkId, Resources, Role, TaskId, TaskState};
+use corral_proto::pb::call::Type as CallType;
 use corral_testkit::allocator::Quota;
 use corral_testkit::{AgentSpec, Cluster, MasterConfig, MasterState};
 use support::tenant::{OnMaintenance, Tenant};
@@ -52,7 +53,7 @@ fn held(state: &MasterState, fw: &FrameworkId) -> (f64, f64) {
     (regular, revocable)
 }
 
-fn is_terminal(state: corral::pb::TaskState) -> bool {
+fn is_terminal(state: corral_proto::pb::TaskState) -> bool {
     TaskState::from_pb(state).is_terminal()
 }
 

@@ -211,7 +211,7 @@ impl Scheduler for BatchJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral::{AgentId, FrameworkId, MockDriver, OfferId};
+    use corral::MockDriver;
 
     fn shape() -> TaskShape {
         TaskShape {
@@ -222,20 +222,14 @@ mod tests {
     }
 
     fn offer(cpus: f64) -> Offer {
-        let role = Role::from("batch");
-        Offer {
-            id: OfferId::from("o1"),
-            framework_id: FrameworkId::from("f"),
-            agent_id: AgentId::from("a1"),
-            hostname: "host-a1".into(),
-            role: role.clone(),
-            resources: Resources::new()
-                .with_cpus(cpus)
-                .with_mem(1024.0)
-                .allocated_to(&role),
-            attributes: vec![],
-            unavailability: None,
-        }
+        Offer::new(
+            "o1",
+            "a1",
+            Resources::new().with_cpus(cpus).with_mem(1024.0),
+        )
+        .with_role("batch")
+        .with_framework("f")
+        .with_hostname("host-a1")
     }
 
     #[test]
@@ -278,32 +272,13 @@ mod tests {
             "queue empty: suppress"
         );
 
-        let failed = TaskStatus {
-            task_id: TaskId::from("task-0000-try1"),
-            state: TaskState::Failed,
-            message: Some("exit 1".into()),
-            reason: None,
-            source: None,
-            agent_id: None,
-            executor_id: None,
-            timestamp: 0.0,
-            uuid: None,
-            data: None,
-            healthy: None,
-            labels: vec![],
-        };
+        let failed = TaskStatus::new("task-0000-try1", TaskState::Failed).with_message("exit 1");
         job.status_update(&driver, &failed).await;
         assert_eq!(job.report().retries, 1);
 
-        let finished = TaskStatus {
-            task_id: TaskId::from("task-0001-try1"),
-            state: TaskState::Finished,
-            labels: vec![(
-                corral::task::STDOUT_LABEL.to_owned(),
-                "/w/run/stdout".to_owned(),
-            )],
-            ..failed.clone()
-        };
+        let finished = TaskStatus::new("task-0001-try1", TaskState::Finished)
+            .with_message("exit 1")
+            .with_label(corral::task::STDOUT_LABEL, "/w/run/stdout");
         job.status_update(&driver, &finished).await;
         assert_eq!(
             job.report().logs.get(&1),

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use crate::rng::SplitMix64;
-
 /// Delays that double from `initial` up to `max`, each drawn uniformly from
 /// the upper half of its step so that many frameworks don't reconnect in
 /// lockstep after a master failover.
@@ -36,6 +34,32 @@ impl Backoff {
             .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         step.mul_f64(0.5 + 0.5 * self.rng.unit())
+    }
+}
+
+/// SplitMix64, private to the backoff: tiny, and the same sequence for
+/// the same seed on every platform, so test runs replay exactly.
+#[derive(Debug)]
+struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    fn new(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A float in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

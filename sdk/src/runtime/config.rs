@@ -14,7 +14,18 @@ pub enum AckMode {
     Explicit,
 }
 
-/// How the runtime behaves. `Config::default()` suits most frameworks.
+/// How the runtime behaves. `Config::default()` suits most frameworks:
+///
+/// ```
+/// use std::time::Duration;
+/// use corral::Config;
+///
+/// let config = Config {
+///     give_up_after: Some(Duration::from_secs(60)),
+///     ..Config::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Who acknowledges status updates.
@@ -32,7 +43,12 @@ pub struct Config {
     /// Reconnect delays double up to this cap. Default 15 s.
     pub backoff_max: Duration,
     /// Stop with [`Error::GaveUp`](crate::Error::GaveUp) after being
-    /// disconnected this long. Default: never give up.
+    /// disconnected this long (counted from the start of the run, or from
+    /// the last lost connection), checked after each failed attempt.
+    /// Default `None`: never give up. A framework pointed at an address with
+    /// no master then retries forever, with capped, jittered backoff; each
+    /// failed attempt is logged through `tracing` (a warning naming the
+    /// master's endpoint), so install a subscriber to see it.
     pub give_up_after: Option<Duration>,
     /// How long to wait for the first event of a subscription. Default 30 s.
     pub subscribe_timeout: Duration,

@@ -17,6 +17,9 @@ use tokio::time::Instant;
 
 mod backoff;
 mod config;
+mod core;
+#[cfg(test)]
+mod core_tests;
 mod dispatch;
 mod handle;
 mod state;
@@ -24,22 +27,23 @@ mod state;
 pub use config::{AckMode, Config};
 pub use handle::DriverHandle;
 
+use self::core::Received;
 use crate::error::{Error, RejectKind, TransportError};
-use crate::event::{decode, Decoded, Disconnect, Event, Subscribed};
-use crate::framework::FrameworkInfo;
-use crate::pb;
-use crate::scheduler::Scheduler;
+use crate::event::{Disconnect, Event};
+use crate::inputs::{Inputs, WithInputs};
+use crate::scheduler::{self, Scheduler};
 use crate::transport::Transport;
+use crate::{FrameworkInfo, MasterEvent, Subscribed};
 use backoff::Backoff;
-use state::{Connection, Shared, StopKind};
+use state::{Shared, StopKind};
 
 /// How a run ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stopped {
-    /// [`Driver::stop`](crate::Driver::stop): the framework is still
-    /// registered with the master and its tasks keep running until its
-    /// failover timeout.
-    Disconnected,
+    /// [`Driver::stop`](crate::Driver::stop): the framework left the
+    /// master but is still registered, and its tasks keep running until its
+    /// failover timeout (a new run with the same id picks them up).
+    Detached,
     /// [`Driver::teardown`](crate::Driver::teardown): the framework is gone
     /// and its tasks killed.
     TornDown,
@@ -88,11 +92,101 @@ impl Framework {
     /// Runs `scheduler` until the framework is stopped or torn down, the
     /// master ends it (ERROR), or reconnecting is given up.
     pub async fn run<S: Scheduler>(self, mut scheduler: S) -> Result<Stopped, Error> {
+        self.run_fed(&mut scheduler, &mut NoInputs).await
+    }
+
+    /// Runs `scheduler` like [`Framework::run`], and hands it every input
+    /// sent on `inputs`' channel ([`WithInputs::input`]), one at a time
+    /// between the master's events, each followed by a demand re-read. See
+    /// [`inputs`](crate::inputs) for the ordering, back-pressure and why.
+    pub async fn run_with_inputs<S: WithInputs>(
+        self,
+        mut scheduler: S,
+        inputs: Inputs<S::Input>,
+    ) -> Result<Stopped, Error> {
+        let mut feed = ChannelFeed {
+            rx: Some(inputs.rx),
+        };
+        self.run_fed(&mut scheduler, &mut feed).await
+    }
+
+    async fn run_fed<S: Scheduler, F: Feed<S>>(
+        self,
+        scheduler: &mut S,
+        feed: &mut F,
+    ) -> Result<Stopped, Error> {
         self.shared.lock().info.validate()?;
+        tracing::info!(endpoint = %self.shared.transport.endpoint(), "subscribing");
         let mut runner = Runner::new(self.shared);
-        runner.run(&mut scheduler).await
+        let result = runner.run(scheduler, feed).await;
+        // The acknowledgements still on their way are the run's own: wait
+        // for them (bounded) rather than leave them running past it.
+        runner.driver.join_acks(ACK_JOIN_LIMIT).await;
+        result
     }
 }
+
+/// Where a run's external inputs come from, and how each reaches the
+/// scheduler.
+trait Feed<S>: Send {
+    type Input: Send;
+    /// The next input; pending forever when there are none (any more).
+    fn next(&mut self) -> impl std::future::Future<Output = Self::Input> + Send;
+    /// Hands `input` to the scheduler.
+    fn deliver<'a>(
+        scheduler: &'a mut S,
+        driver: &'a dyn crate::Driver,
+        input: Self::Input,
+    ) -> impl std::future::Future<Output = ()> + Send + 'a;
+}
+
+/// A run without inputs.
+struct NoInputs;
+
+impl<S: Scheduler> Feed<S> for NoInputs {
+    type Input = std::convert::Infallible;
+
+    async fn next(&mut self) -> Self::Input {
+        std::future::pending().await
+    }
+
+    async fn deliver<'a>(_: &'a mut S, _: &'a dyn crate::Driver, input: Self::Input) {
+        match input {}
+    }
+}
+
+/// A run fed from an [`Inputs`] channel.
+struct ChannelFeed<I> {
+    rx: Option<tokio::sync::mpsc::Receiver<I>>,
+}
+
+impl<S: WithInputs> Feed<S> for ChannelFeed<S::Input> {
+    type Input = S::Input;
+
+    async fn next(&mut self) -> S::Input {
+        loop {
+            match &mut self.rx {
+                Some(rx) => match rx.recv().await {
+                    Some(input) => return input,
+                    // Every sender is gone: no more inputs, the run goes on.
+                    None => self.rx = None,
+                },
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    fn deliver<'a>(
+        scheduler: &'a mut S,
+        driver: &'a dyn crate::Driver,
+        input: S::Input,
+    ) -> impl std::future::Future<Output = ()> + Send + 'a {
+        scheduler.input(driver, input)
+    }
+}
+
+/// How long the end of a run waits for acknowledgements still on their way.
+const ACK_JOIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why the event loop of one connection ended.
 enum ConnectionEnd {
@@ -105,7 +199,6 @@ struct Runner {
     shared: Arc<Shared>,
     driver: DriverHandle,
     backoff: Backoff,
-    subscriptions: u64,
 }
 
 impl Runner {
@@ -118,7 +211,6 @@ impl Runner {
             },
             shared,
             backoff,
-            subscriptions: 0,
         }
     }
 
@@ -126,33 +218,42 @@ impl Runner {
         self.shared.lock().stop
     }
 
-    async fn run<S: Scheduler>(&mut self, scheduler: &mut S) -> Result<Stopped, Error> {
+    async fn run<S: Scheduler, F: Feed<S>>(
+        &mut self,
+        scheduler: &mut S,
+        feed: &mut F,
+    ) -> Result<Stopped, Error> {
         let mut disconnected_since = Instant::now();
         loop {
             if let Some(kind) = self.stop_requested() {
                 return Ok(stopped(kind));
             }
             match self.connect().await {
-                Ok((subscribed, events)) => match self.serve(scheduler, subscribed, events).await {
+                Ok((subscribed, events)) => match self
+                    .serve(scheduler, feed, subscribed, events)
+                    .await
+                {
                     ConnectionEnd::Stop(kind) => return Ok(stopped(kind)),
                     ConnectionEnd::Aborted(message) => {
-                        scheduler.error(&self.driver, &message).await;
-                        return Err(Error::SubscriptionRefused(message));
+                        scheduler::deliver(scheduler, &self.driver, Event::Error(message.clone()))
+                            .await;
+                        return Err(Error::EndedByMaster(message));
                     }
                     ConnectionEnd::Lost(why) => {
-                        tracing::warn!(?why, "disconnected from the master");
+                        tracing::warn!(endpoint = %self.shared.transport.endpoint(), ?why, "disconnected from the master");
                         self.forget_connection();
                         disconnected_since = Instant::now();
-                        scheduler.disconnected(&self.driver, &why).await;
+                        scheduler::deliver(scheduler, &self.driver, Event::Disconnected(why)).await;
                         dispatch::after_handler(&self.driver, scheduler).await;
                     }
                 },
                 Err(ConnectError::Refused(message)) => {
-                    scheduler.error(&self.driver, &message).await;
+                    scheduler::deliver(scheduler, &self.driver, Event::Error(message.clone()))
+                        .await;
                     return Err(Error::SubscriptionRefused(message));
                 }
                 Err(ConnectError::Retry(why)) => {
-                    tracing::info!(%why, "could not subscribe; retrying");
+                    tracing::warn!(endpoint = %self.shared.transport.endpoint(), %why, "could not subscribe; retrying");
                 }
             }
             if let Some(limit) = self.shared.config.give_up_after {
@@ -160,22 +261,26 @@ impl Runner {
                     return Err(Error::GaveUp(limit));
                 }
             }
-            let delay = self.backoff.next_delay();
-            // Biased: tokio's default random branch order would make runs
-            // differ from one another; the testkit replays them by seed.
-            tokio::select! {
-                biased;
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.shared.wake.notified() => {}
+            let retry_at = state::later(Instant::now(), self.backoff.next_delay());
+            // Inputs keep arriving while disconnected: the scheduler takes
+            // them (its demand is applied once resubscribed).
+            loop {
+                // Biased: tokio's default random branch order would make
+                // runs differ from one another; the testkit replays them by
+                // seed.
+                tokio::select! {
+                    biased;
+                    _ = tokio::time::sleep_until(retry_at) => break,
+                    _ = self.shared.wake.notified() => break,
+                    input = feed.next() => F::deliver(scheduler, &self.driver, input).await,
+                }
             }
         }
     }
 
     fn forget_connection(&self) {
-        let mut state = self.shared.lock();
-        state.conn = None;
         // Offers belong to the connection they came on.
-        state.offers.clear();
+        self.shared.lock().lost();
     }
 
     /// Subscribes and waits for SUBSCRIBED.
@@ -184,11 +289,11 @@ impl Runner {
     ) -> Result<
         (
             Subscribed,
-            BoxStream<'static, Result<pb::Event, TransportError>>,
+            BoxStream<'static, Result<MasterEvent, TransportError>>,
         ),
         ConnectError,
     > {
-        let call = handle::subscribe_call(&self.shared);
+        let call = self.shared.lock().subscribe();
         let subscription = match self.shared.transport.subscribe(call).await {
             Ok(s) => s,
             Err(TransportError::Rejected {
@@ -213,88 +318,95 @@ impl Runner {
             Ok(Some(Err(e))) => return Err(ConnectError::Retry(e.to_string())),
             Ok(Some(Ok(event))) => event,
         };
-        match decode(first) {
-            Ok(Decoded::Event(Event::Subscribed(mut subscribed))) => {
-                self.subscriptions += 1;
-                subscribed.resubscribed = self.subscriptions > 1;
-                let mut state = self.shared.lock();
-                state.info.id = Some(subscribed.framework_id.clone());
-                state.conn = Some(Connection {
-                    stream_id: subscription.stream_id,
-                    framework_id: subscribed.framework_id.clone(),
-                });
+        match first {
+            MasterEvent::Subscribed(subscribed) => {
+                let subscribed = self
+                    .shared
+                    .lock()
+                    .connected(subscription.stream_id, subscribed);
                 Ok((subscribed, events))
             }
-            Ok(Decoded::Event(Event::Error(message))) => Err(ConnectError::Refused(message)),
-            Ok(_) => Err(ConnectError::Retry(
+            MasterEvent::Error(message) => Err(ConnectError::Refused(message)),
+            MasterEvent::Malformed(e) => Err(ConnectError::Retry(e.to_string())),
+            _ => Err(ConnectError::Retry(
                 "the first event was not SUBSCRIBED".into(),
             )),
-            Err(e) => Err(ConnectError::Retry(e.to_string())),
         }
     }
 
     /// Runs one subscription until it ends.
-    async fn serve<S: Scheduler>(
+    async fn serve<S: Scheduler, F: Feed<S>>(
         &mut self,
         scheduler: &mut S,
+        feed: &mut F,
         subscribed: Subscribed,
-        mut events: BoxStream<'static, Result<pb::Event, TransportError>>,
+        mut events: BoxStream<'static, Result<MasterEvent, TransportError>>,
     ) -> ConnectionEnd {
         self.backoff.reset();
         tracing::info!(framework = %subscribed.framework_id, resubscribed = subscribed.resubscribed, "subscribed");
         let silence = subscribed
             .heartbeat_interval
             .saturating_mul(self.shared.config.missed_heartbeats.max(1));
-        scheduler.subscribed(&self.driver, &subscribed).await;
+        scheduler::deliver(scheduler, &self.driver, Event::Subscribed(subscribed)).await;
         if self.shared.config.reconcile_on_subscribe {
             dispatch::reconcile_all(&self.driver).await;
         }
         dispatch::after_handler(&self.driver, scheduler).await;
-        let mut deadline = Instant::now() + silence;
+        let mut deadline = deadline_after(silence);
         loop {
             if let Some(kind) = self.stop_requested() {
                 return ConnectionEnd::Stop(kind);
             }
-            let revive_due = {
-                let state = self.shared.lock();
-                state
-                    .revives
-                    .next_due(self.shared.config.min_revive_interval)
+            let (revive_due, timer_due) = {
+                let core = self.shared.lock();
+                (core.next_revive(), core.next_timer())
             };
-            // Biased, for runs that replay exactly: a stop first, then
-            // events (an event that arrives with the silence deadline still
-            // counts), then queued revives, then the silence deadline.
+            // Biased, for runs that replay exactly: a stop (or a demand
+            // refresh) first, then events (an event that arrives with the
+            // silence deadline still counts), then external inputs, then
+            // timers, then queued revives, then the silence deadline.
             tokio::select! {
                 biased;
-                _ = self.shared.wake.notified() => {}
+                _ = self.shared.wake.notified() => {
+                    if self.shared.lock().take_refresh() {
+                        dispatch::after_handler(&self.driver, scheduler).await;
+                    }
+                }
                 next = events.next() => match next {
                     None => return ConnectionEnd::Lost(Disconnect::StreamClosed("the master closed the stream".into())),
                     Some(Err(e)) => return ConnectionEnd::Lost(Disconnect::StreamClosed(e.to_string())),
                     Some(Ok(event)) => {
-                        deadline = Instant::now() + silence;
-                        match decode(event) {
-                            Ok(Decoded::Heartbeat) => {}
-                            Ok(Decoded::Event(Event::Error(message))) => return ConnectionEnd::Aborted(message),
-                            Ok(Decoded::Event(event)) => {
-                                dispatch::event(&self.driver, scheduler, event).await;
-                                dispatch::after_handler(&self.driver, scheduler).await;
+                        deadline = deadline_after(silence);
+                        let received = self.shared.lock().receive(event);
+                        let (batch, first) = match received {
+                            Received::Nothing => continue,
+                            Received::End(message) => return ConnectionEnd::Aborted(message),
+                            Received::Events(batch, first) => (batch, first),
+                        };
+                        self.driver.send_all(first).await;
+                        for event in batch {
+                            if self.stop_requested().is_some() {
+                                // The loop's next turn ends the connection.
+                                break;
                             }
-                            Ok(Decoded::Events(batch)) => {
-                                for event in batch {
-                                    if self.stop_requested().is_some() {
-                                        // The loop's next turn ends the connection.
-                                        break;
-                                    }
-                                    dispatch::event(&self.driver, scheduler, event).await;
-                                    dispatch::after_handler(&self.driver, scheduler).await;
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "ignoring a malformed event"),
+                            dispatch::event(&self.driver, scheduler, event).await;
+                            dispatch::after_handler(&self.driver, scheduler).await;
                         }
                     }
                 },
+                input = feed.next() => {
+                    F::deliver(scheduler, &self.driver, input).await;
+                    dispatch::after_handler(&self.driver, scheduler).await;
+                }
+                _ = sleep_until_opt(timer_due) => {
+                    let due = self.shared.lock().due_timers(Instant::now());
+                    for tag in due {
+                        dispatch::event(&self.driver, scheduler, Event::Timer(tag)).await;
+                        dispatch::after_handler(&self.driver, scheduler).await;
+                    }
+                }
                 _ = sleep_until_opt(revive_due) => {
-                    dispatch::flush_revives(&self.driver).await;
+                    self.driver.flush_revives().await;
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     return ConnectionEnd::Lost(Disconnect::MasterSilent(silence));
@@ -311,9 +423,30 @@ enum ConnectError {
 
 fn stopped(kind: StopKind) -> Stopped {
     match kind {
-        StopKind::Disconnect => Stopped::Disconnected,
+        StopKind::Disconnect => Stopped::Detached,
         StopKind::Teardown => Stopped::TornDown,
     }
+}
+
+/// Now plus `silence`, saturating far in the future instead of panicking
+/// on overflow.
+fn deadline_after(silence: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(silence)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365))
+}
+
+/// The message of a panicked task, for [`Error::HandlerPanicked`].
+pub(crate) fn panic_message(e: tokio::task::JoinError) -> String {
+    if e.is_cancelled() {
+        return "the runtime task was cancelled".to_owned();
+    }
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {

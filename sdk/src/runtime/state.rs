@@ -1,46 +1,180 @@
-//! The runtime's state, owned in one place and shared with every
-//! [`DriverHandle`]: the connection, outstanding offers, known tasks, seen
-//! status updates, delivered revocation notices, suppressed roles and
-//! pending revives.
+//! The bounded collections the [core](super::core) keeps (tasks, seen
+//! updates, revocation notices, pending revives), and [`Shared`]: the core
+//! behind a lock, with the transport, shared by the runtime loop and every
+//! [`DriverHandle`](super::DriverHandle).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::config::Config;
-use crate::framework::FrameworkInfo;
-use crate::task::TaskStatus;
+use super::core::Core;
 use crate::transport::Transport;
-use crate::{AgentId, FrameworkId, OfferId, Role, TaskId};
+use crate::{AgentId, FrameworkInfo, OfferId, Role, TaskId, TaskStatus};
 
 /// How many (task, uuid) pairs are remembered to hide resent updates.
-const SEEN_UPDATES_CAPACITY: usize = 65_536;
+pub(crate) const SEEN_UPDATES_CAPACITY: usize = 65_536;
 
-/// The live subscription.
-#[derive(Clone, Debug)]
-pub(crate) struct Connection {
-    pub stream_id: String,
-    pub framework_id: FrameworkId,
-}
+/// How many ended tasks keep their last status after their end was
+/// acknowledged (for [`Driver::task_status`](crate::Driver::task_status)
+/// and to hide late resends); the oldest is forgotten first.
+pub(crate) const RECENTLY_ENDED_CAPACITY: usize = 4_096;
+/// How many live tasks are tracked at most. Tasks the framework launches
+/// always are; beyond this, a status update for a task the framework has
+/// never heard of is still shown but not tracked (a hostile master cannot
+/// grow the map without bound).
+pub(crate) const MAX_LIVE_TASKS: usize = 1_000_000;
+/// How many outstanding revocation notices are remembered; the oldest is
+/// forgotten first (it is then shown again if resent).
+pub(crate) const MAX_NOTICES: usize = 65_536;
 
-/// An offer handed to the framework and not answered yet.
-#[derive(Clone, Debug)]
-pub(crate) struct OutstandingOffer {
-    pub role: Role,
-}
-
-/// What the framework knows of one task.
+/// What the framework knows of one task that has not ended (or whose end
+/// is not acknowledged yet).
 #[derive(Clone, Debug)]
 pub(crate) struct TaskRecord {
     pub agent: Option<AgentId>,
     pub last: Option<TaskStatus>,
 }
 
-impl TaskRecord {
-    pub(crate) fn is_terminal(&self) -> bool {
-        self.last.as_ref().is_some_and(|s| s.state.is_terminal())
+/// The tasks: live ones, and a bounded set of recently ended ones.
+#[derive(Debug)]
+pub(crate) struct Tasks {
+    live: HashMap<TaskId, TaskRecord>,
+    ended: HashMap<TaskId, TaskStatus>,
+    ended_order: VecDeque<TaskId>,
+    ended_capacity: usize,
+    live_capacity: usize,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks {
+            live: HashMap::new(),
+            ended: HashMap::new(),
+            ended_order: VecDeque::new(),
+            ended_capacity: RECENTLY_ENDED_CAPACITY,
+            live_capacity: MAX_LIVE_TASKS,
+        }
+    }
+}
+
+impl Tasks {
+    /// The last status seen for `task`, live or recently ended.
+    pub(crate) fn last(&self, task: &TaskId) -> Option<&TaskStatus> {
+        match self.live.get(task) {
+            Some(record) => record.last.as_ref(),
+            None => self.ended.get(task),
+        }
+    }
+
+    /// The agent `task` runs (or ran) on, when known.
+    pub(crate) fn agent(&self, task: &TaskId) -> Option<AgentId> {
+        match self.live.get(task) {
+            Some(record) => record.agent.clone(),
+            None => self.ended.get(task).and_then(|s| s.agent_id.clone()),
+        }
+    }
+
+    /// True when `task` is live and has not ended.
+    pub(crate) fn is_active(&self, task: &TaskId) -> bool {
+        self.live
+            .get(task)
+            .is_some_and(|t| !t.last.as_ref().is_some_and(|s| s.state.is_terminal()))
+    }
+
+    /// The live tasks not seen ending, sorted.
+    pub(crate) fn active(&self) -> Vec<TaskId> {
+        let mut ids: Vec<TaskId> = self
+            .live
+            .keys()
+            .filter(|id| self.is_active(id))
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The framework launched `task` on `agent` (a relaunch of an ended id
+    /// starts afresh).
+    pub(crate) fn launched(&mut self, task: &TaskId, agent: &AgentId) {
+        self.ended.remove(task);
+        self.live.insert(
+            task.clone(),
+            TaskRecord {
+                agent: Some(agent.clone()),
+                last: None,
+            },
+        );
+    }
+
+    /// The launch of `task` never happened.
+    pub(crate) fn forget(&mut self, task: &TaskId) {
+        self.live.remove(task);
+    }
+
+    /// Records `status` as its task's latest.
+    pub(crate) fn observe(&mut self, status: &TaskStatus) {
+        if !self.live.contains_key(&status.task_id) {
+            if self.live.len() >= self.live_capacity {
+                tracing::warn!(task = %status.task_id, tracked = self.live.len(), "too many tasks: this one is shown but not tracked");
+                return;
+            }
+            // A task learned from the master (e.g. after a failover); an
+            // ended one coming back (a partitioned agent) is live again.
+            self.ended.remove(&status.task_id);
+        }
+        let record = self
+            .live
+            .entry(status.task_id.clone())
+            .or_insert(TaskRecord {
+                agent: None,
+                last: None,
+            });
+        if status.agent_id.is_some() {
+            record.agent = status.agent_id.clone();
+        }
+        record.last = Some(status.clone());
+    }
+
+    /// `task` ended and its end was acknowledged: keep only its last status,
+    /// in the bounded recent set.
+    pub(crate) fn end(&mut self, task: &TaskId) {
+        let Some(record) = self.live.remove(task) else {
+            return;
+        };
+        let Some(last) = record.last else {
+            return;
+        };
+        if self.ended.insert(task.clone(), last).is_none() {
+            self.ended_order.push_back(task.clone());
+        }
+        while self.ended.len() > self.ended_capacity {
+            let Some(oldest) = self.ended_order.pop_front() else {
+                break;
+            };
+            self.ended.remove(&oldest);
+        }
+        // Relaunched ids leave stale entries in the order; trim them.
+        if self.ended_order.len() > 2 * self.ended_capacity.max(1) {
+            let ended = &self.ended;
+            self.ended_order.retain(|id| ended.contains_key(id));
+        }
+    }
+
+    /// Live plus recently ended.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.live.len() + self.ended.len()
+    }
+
+    /// Lowers the caps, to test them without a million tasks.
+    #[cfg(test)]
+    pub(crate) fn set_capacities(&mut self, live: usize, ended: usize) {
+        self.live_capacity = live;
+        self.ended_capacity = ended;
     }
 }
 
@@ -63,6 +197,11 @@ pub(crate) struct SeenUpdates {
 impl SeenUpdates {
     pub(crate) fn contains(&self, task: &TaskId, uuid: &[u8]) -> bool {
         self.set.contains(&(task.clone(), uuid.to_vec()))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
     }
 
     pub(crate) fn insert(&mut self, task: TaskId, uuid: Vec<u8>) {
@@ -92,13 +231,29 @@ impl SeenUpdates {
 #[derive(Debug, Default)]
 pub(crate) struct OutstandingNotices {
     answered: HashMap<OfferId, bool>,
+    order: VecDeque<OfferId>,
 }
 
 impl OutstandingNotices {
     /// Whether to hand the notice `id` to the scheduler: not when it was
     /// handed over and answered already (a resend).
     pub(crate) fn should_deliver(&mut self, id: &OfferId) -> bool {
-        !*self.answered.entry(id.clone()).or_insert(false)
+        if let Some(answered) = self.answered.get(id) {
+            return !*answered;
+        }
+        self.answered.insert(id.clone(), false);
+        self.order.push_back(id.clone());
+        while self.answered.len() > MAX_NOTICES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.answered.remove(&oldest);
+        }
+        if self.order.len() > 2 * MAX_NOTICES {
+            let answered = &self.answered;
+            self.order.retain(|id| answered.contains_key(id));
+        }
+        true
     }
 
     /// The master got the framework's answer to these ids (those that are
@@ -123,6 +278,13 @@ impl OutstandingNotices {
     }
 }
 
+/// `t + d`, saturating a year ahead instead of panicking on overflow (a
+/// configured interval can be anything).
+pub(crate) fn later(t: Instant, d: std::time::Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + std::time::Duration::from_secs(365 * 86_400))
+}
+
 /// Revives waiting for their role's rate limit to pass.
 #[derive(Debug, Default)]
 pub(crate) struct ReviveLimiter {
@@ -141,7 +303,10 @@ impl ReviveLimiter {
     ) -> Vec<Role> {
         let mut now_ok = Vec::new();
         for role in roles {
-            let ready = self.last_sent.get(role).is_none_or(|t| now >= *t + min);
+            let ready = self
+                .last_sent
+                .get(role)
+                .is_none_or(|t| now >= later(*t, min));
             if ready {
                 self.last_sent.insert(role.clone(), now);
                 self.pending.remove(role);
@@ -157,7 +322,7 @@ impl ReviveLimiter {
     pub(crate) fn next_due(&self, min: std::time::Duration) -> Option<Instant> {
         self.pending
             .iter()
-            .filter_map(|r| self.last_sent.get(r).map(|t| *t + min))
+            .filter_map(|r| self.last_sent.get(r).map(|t| later(*t, min)))
             .min()
     }
 
@@ -166,7 +331,7 @@ impl ReviveLimiter {
         let due: Vec<Role> = self
             .pending
             .iter()
-            .filter(|r| self.last_sent.get(*r).is_none_or(|t| now >= *t + min))
+            .filter(|r| self.last_sent.get(*r).is_none_or(|t| now >= later(*t, min)))
             .cloned()
             .collect();
         for role in &due {
@@ -184,62 +349,44 @@ impl ReviveLimiter {
     }
 }
 
-/// Everything the runtime and its drivers share.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub info: FrameworkInfo,
-    pub conn: Option<Connection>,
-    pub offers: HashMap<OfferId, OutstandingOffer>,
-    pub tasks: HashMap<TaskId, TaskRecord>,
-    pub seen: SeenUpdates,
-    /// Revocation notices handed to the scheduler and still outstanding.
-    pub notices: OutstandingNotices,
-    pub suppressed: BTreeSet<Role>,
-    pub revives: ReviveLimiter,
-    pub stop: Option<StopKind>,
-    /// Acknowledgements sent but not answered yet.
-    pub acks_in_flight: usize,
-}
-
 /// The shared core behind every [`DriverHandle`](super::DriverHandle).
 pub(crate) struct Shared {
     pub transport: Arc<dyn Transport>,
     pub config: Config,
-    pub state: Mutex<State>,
+    pub core: Mutex<Core>,
     /// Wakes the runtime loop: a stop was requested, or a revive queued.
     pub wake: Notify,
     /// Signalled when the last in-flight acknowledgement is answered.
     pub acks_done: Notify,
+    /// The acknowledgements on their way: owned here, joined when the run
+    /// ends, never detached past it.
+    pub acks: Mutex<JoinSet<()>>,
 }
 
 impl Shared {
     pub(crate) fn new(info: FrameworkInfo, config: Config, transport: Arc<dyn Transport>) -> Self {
-        let suppressed = info.suppressed_roles.clone();
         Shared {
             transport,
+            core: Mutex::new(Core::new(info, config.clone())),
             config,
-            state: Mutex::new(State {
-                info,
-                conn: None,
-                offers: HashMap::new(),
-                tasks: HashMap::new(),
-                seen: SeenUpdates::default(),
-                notices: OutstandingNotices::default(),
-                suppressed,
-                revives: ReviveLimiter::default(),
-                stop: None,
-                acks_in_flight: 0,
-            }),
             wake: Notify::new(),
             acks_done: Notify::new(),
+            acks: Mutex::new(JoinSet::new()),
         }
     }
 
-    /// Locks the state. A panic in another thread while it held the lock
+    /// Locks the core. A panic in another thread while it held the lock
     /// can't leave the state half-written (every update is a few plain
     /// assignments), so a poisoned lock is recovered rather than propagated.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the set of acknowledgement tasks.
+    pub(crate) fn acks(&self) -> MutexGuard<'_, JoinSet<()>> {
+        self.acks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -1,16 +1,22 @@
 //! The boundary between the runtime and the wire.
 //!
 //! A [`Transport`] opens the event stream (SUBSCRIBE) and sends every other
-//! call. The runtime never touches the network itself, so the same
-//! framework runs over gRPC ([`GrpcTransport`]), over an in-memory channel
-//! in tests, or over another protocol such as the Mesos v1 HTTP API, without
-//! any change to the code a framework author writes.
+//! call. It speaks the plain types of this crate: [`Call`]s in, checked
+//! [`MasterEvent`]s out, so nothing generated crosses it. Encoding,
+//! decoding and validation of what arrives are the transport's job (the
+//! gRPC one uses `corral-proto`'s conversions): an event is decoded item
+//! by item, so one malformed offer does not lose the rest of its batch.
+//!
+//! The runtime never touches the network itself, so the same framework runs
+//! over gRPC ([`GrpcTransport`]), over an in-memory engine in tests, or over
+//! another protocol such as the Mesos v1 HTTP API, without any change to
+//! the code a framework author writes.
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::error::TransportError;
-use crate::pb;
+use crate::{Call, FrameworkId, MasterEvent, Subscribe};
 
 mod grpc;
 
@@ -21,15 +27,38 @@ pub struct Subscription {
     /// The id every other call must carry (Mesos's `Mesos-Stream-Id`).
     pub stream_id: String,
     /// The events, starting with SUBSCRIBED (or ERROR).
-    pub events: BoxStream<'static, Result<pb::Event, TransportError>>,
+    pub events: BoxStream<'static, Result<MasterEvent, TransportError>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("stream_id", &self.stream_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who a call is sent for: the subscription's stream id and the
+/// framework's id (every call but the first SUBSCRIBE carries both).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The subscription's stream id.
+    pub stream_id: String,
+    /// The framework's id.
+    pub framework_id: FrameworkId,
 }
 
 /// How calls reach the master and events come back.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
     /// Sends SUBSCRIBE and opens the event stream.
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError>;
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError>;
 
-    /// Sends any other call on behalf of the subscription `stream_id`.
-    async fn send(&self, stream_id: &str, call: pb::Call) -> Result<(), TransportError>;
+    /// Sends any other call on behalf of `session`.
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError>;
+
+    /// Where the master is, for log lines (e.g. `http://127.0.0.1:5050`).
+    fn endpoint(&self) -> String {
+        "an unnamed transport".to_owned()
+    }
 }

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::task_status::Reason;
-use corral::pb::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::task_status::Reason;
+use corral_proto::pb::TaskState;
 
 /// Why a `CommandInfo` cannot be run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral::pb::task_status::Reason;
-use corral::pb::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, TaskId};
+use corral_proto::pb::task_status::Reason;
+use corral_proto::pb::TaskState;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};

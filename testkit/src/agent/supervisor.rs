@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use corral::pb::task_status::Reason;
-use corral::pb::TaskState;
 use corral::TaskId;
+use corral_proto::pb::task_status::Reason;
+use corral_proto::pb::TaskState;
 use nix::sys::signal::Signal;
 use tokio::process::Child;
 use tokio::sync::mpsc;

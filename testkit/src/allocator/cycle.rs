@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use corral::{Resource, Resources, Scalar, Value};
 
 use super::agents::{AgentBook, AgentState};

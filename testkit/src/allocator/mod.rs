@@ -151,7 +151,7 @@ mod tests_lending;
 #[cfg(test)]
 mod tests_quota;
 
-use corral::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use corral::{AgentId, FrameworkId};
 
 use agents::AgentBook;

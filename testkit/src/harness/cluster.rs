@@ -2,13 +2,14 @@
 //! attached in-process, virtual time to drive them, the faults to throw at
 //! them, and the trace of everything that happened.
 
+use corral_proto::convert::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use corral::pb::task_status::Reason;
 use corral::{AgentId, Config, Driver, Framework, FrameworkId, FrameworkInfo, Scheduler, TaskId};
 use corral::{DriverHandle, Error, Stopped};
+use corral_proto::pb::task_status::Reason;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 

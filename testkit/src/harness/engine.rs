@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use corral::error::{RejectKind, TransportError};
-use corral::pb;
 use corral::{Event, FrameworkId};
+use corral_proto::pb;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 

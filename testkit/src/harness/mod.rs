@@ -29,7 +29,7 @@ mod engine;
 mod network;
 mod operator;
 mod recorded;
-mod script;
+pub mod script;
 mod trace;
 mod transport;
 

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::pb;
 use corral::FrameworkId;
+use corral_proto::pb;
 
 use crate::master::StreamId;
 

@@ -109,6 +109,11 @@ impl<S: Scheduler> Scheduler for Recorded<S> {
         self.inner.disconnected(driver, why).await;
     }
 
+    async fn timer(&mut self, driver: &dyn Driver, tag: u64) {
+        self.record(Event::Timer(tag));
+        self.inner.timer(driver, tag).await;
+    }
+
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         self.inner.wants_offers(role)
     }

@@ -9,16 +9,18 @@
 //! is stopped and started again with its persisted state subscribes again
 //! on the same script, which carries on.
 
+use corral_proto::convert::*;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use corral::error::TransportError;
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::transport::{Subscription, Transport};
+use corral::transport::{Session, Subscription, Transport};
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
+use corral::{Call, Subscribe};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -302,7 +304,8 @@ pub struct ScriptTransport {
 
 #[async_trait]
 impl Transport for ScriptTransport {
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError> {
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
+        let call = subscribe_to_pb(&call);
         let (sender, receiver) = mpsc::unbounded_channel();
         let stream_id = {
             let mut state = self.script.lock();
@@ -313,12 +316,15 @@ impl Transport for ScriptTransport {
         self.script.arrive(call);
         Ok(Subscription {
             stream_id,
-            events: UnboundedReceiverStream::new(receiver).boxed(),
+            events: UnboundedReceiverStream::new(receiver)
+                .map(|item| item.map(event_from_pb))
+                .boxed(),
         })
     }
 
-    async fn send(&self, _stream_id: &str, call: pb::Call) -> Result<(), TransportError> {
-        self.script.arrive(call);
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+        self.script
+            .arrive(call_to_pb(Some(&session.framework_id), &call));
         Ok(())
     }
 }

@@ -5,12 +5,13 @@
 //!
 //! Heartbeats are left out: they would drown everything else.
 
+use corral_proto::convert::*;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
 use corral::{Event, FrameworkId, Offer, Role, TaskId, TaskState, TaskStatus};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -403,5 +404,7 @@ fn summarize_seen(event: &Event) -> String {
         Event::Failure(failure) => format!("failure {failure:?}"),
         Event::Error(message) => format!("error {message}"),
         Event::Disconnected(why) => format!("disconnected: {why:?}"),
+        // Event is #[non_exhaustive]: a new kind is shown as it is.
+        other => format!("{other:?}"),
     }
 }

@@ -9,9 +9,11 @@ use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use corral::error::TransportError;
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::transport::{Subscription, Transport};
+use corral::transport::{Session, Subscription, Transport};
+use corral::{Call, Subscribe};
+use corral_proto::convert::{call_to_pb, event_from_pb, subscribe_to_pb};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
@@ -26,7 +28,8 @@ pub struct ClusterTransport {
 
 #[async_trait]
 impl Transport for ClusterTransport {
-    async fn subscribe(&self, call: pb::Call) -> Result<Subscription, TransportError> {
+    async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
+        let call = subscribe_to_pb(&call);
         let opened = self.shared.step(|engine, now| {
             let asked_for = call.framework_id.as_ref().map(corral::FrameworkId::from);
             let result = engine.core.subscribe(now, call.clone());
@@ -54,11 +57,13 @@ impl Transport for ClusterTransport {
         };
         Ok(Subscription {
             stream_id: stream.to_string(),
-            events: events.boxed(),
+            events: events.map(|item| item.map(event_from_pb)).boxed(),
         })
     }
 
-    async fn send(&self, stream_id: &str, call: pb::Call) -> Result<(), TransportError> {
+    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+        let stream_id = session.stream_id.as_str();
+        let call = call_to_pb(Some(&session.framework_id), &call);
         let result = self.shared.step(|engine, now| {
             let framework = engine.framework_of(stream_id);
             let is_ack = call.r#type == Some(CallType::Acknowledge as i32);

@@ -3,14 +3,15 @@
 //! hold, answers invalid ones with TASK_ERROR / TASK_LOST updates, and
 //! recovers the unused rest with the call's filter.
 
+use corral_proto::convert::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::offer::operation::Type as OperationType;
-use corral::pb::task_status::{Reason, Source};
-use corral::pb::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, Role, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::offer::operation::Type as OperationType;
+use corral_proto::pb::task_status::{Reason, Source};
+use corral_proto::pb::TaskState;
 use tracing::{error, info, warn};
 
 use super::core::{task_status, MasterCore};

@@ -3,13 +3,14 @@
 //! inverse offer replies. Each runs after the stream check in
 //! [`MasterCore::handle`].
 
+use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::task_status::{Reason, Source};
-use corral::pb::TaskState;
 use corral::{FrameworkId, OfferId, Resources, Role, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::task_status::{Reason, Source};
+use corral_proto::pb::TaskState;
 use tracing::warn;
 
 use super::core::{allocator_ok, task_status, MasterCore};

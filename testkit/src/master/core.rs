@@ -8,14 +8,15 @@
 //! The call handlers live in `calls.rs` (simple calls) and `accept.rs`
 //! (ACCEPT and launching tasks).
 
+use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::task_status::Source;
 use corral::{AgentId, FrameworkId, OfferId, Resources, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::task_status::Source;
 use tracing::{debug, error, info, warn};
 
 use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};

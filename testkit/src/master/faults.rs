@@ -11,13 +11,14 @@
 //! update with their state and `REASON_AGENT_REREGISTERED` tells their
 //! framework), and kills asked for meanwhile are carried out.
 
+use corral_proto::convert::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::task_status::{Reason, Source};
-use corral::pb::TaskState;
 use corral::{AgentId, FrameworkId, Resources, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::task_status::{Reason, Source};
+use corral_proto::pb::TaskState;
 use tracing::{info, warn};
 
 use super::core::{allocator_ok, task_status, MasterCore};

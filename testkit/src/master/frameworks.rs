@@ -1,11 +1,12 @@
 //! The master's record of one framework: its FrameworkInfo as validated,
 //! its roles and suppressed roles, and whether its event stream is open.
 
+use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::pb;
 use corral::{FrameworkId, Resources, Role};
+use corral_proto::pb;
 
 use crate::allocator::FrameworkSpec;
 

@@ -144,8 +144,9 @@ impl MasterCore {
 mod tests {
     use std::time::Duration;
 
-    use corral::pb;
     use corral::{FrameworkInfo, Resources};
+    use corral_proto::convert::*;
+    use corral_proto::pb;
 
     use crate::master::{MasterConfig, MasterCore};
 

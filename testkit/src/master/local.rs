@@ -10,12 +10,13 @@
 //! Unlike simulated task groups (killed together), killing a task of a
 //! group on a local agent kills that task only.
 
+use corral_proto::convert::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::task_status::Source;
 use corral::{AgentId, FrameworkId, TaskId};
+use corral_proto::pb;
+use corral_proto::pb::task_status::Source;
 use tracing::{debug, info};
 
 use super::core::{task_status, MasterCore};

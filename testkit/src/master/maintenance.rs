@@ -15,11 +15,12 @@
 //! - **Window end** (or [`MasterCore::end_maintenance`]): the agent is back
 //!   in the allocation and the inverse offers are rescinded.
 
+use corral_proto::convert::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId};
+use corral_proto::pb;
 use tracing::info;
 
 use super::core::{allocator_ok, MasterCore};

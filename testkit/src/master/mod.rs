@@ -34,8 +34,8 @@ pub mod validate;
 use std::io;
 use std::net::SocketAddr;
 
-use corral::pb::scheduler_client::SchedulerClient;
-use corral::pb::scheduler_server::SchedulerServer;
+use corral_proto::pb::scheduler_client::SchedulerClient;
+use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;

@@ -2,11 +2,12 @@
 //! stream, and orders to close a stream. Also the builders of every event
 //! the master sends.
 
+use corral_proto::convert::*;
 use std::fmt;
 use std::time::Duration;
 
-use corral::pb;
 use corral::{FrameworkId, OfferId};
+use corral_proto::pb;
 
 /// The id of one subscription's event stream (`mesos-stream-id`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -31,11 +31,12 @@
 //!
 //! [`MasterConfig::revocation_notice`]: super::MasterConfig::revocation_notice
 
+use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
+use corral_proto::pb;
 use tracing::{info, warn};
 
 use crate::allocator::Reclaim;

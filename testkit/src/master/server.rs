@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::scheduler_server::Scheduler;
+use corral_proto::pb;
+use corral_proto::pb::scheduler_server::Scheduler;
 use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;

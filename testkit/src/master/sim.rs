@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use corral::pb;
+use corral_proto::pb;
 
 /// Label: run time in milliseconds.
 pub const DURATION_LABEL: &str = "corral.sim/duration";

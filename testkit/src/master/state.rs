@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
+use corral_proto::pb;
 
 use super::config::AgentKind;
 use super::core::MasterCore;

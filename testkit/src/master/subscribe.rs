@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
 use corral::FrameworkId;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 use tracing::{debug, info, warn};
 
 use super::core::{allocator_ok, MasterCore, Subscription};

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use corral::pb::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, Resources, Role, TaskId};
+use corral_proto::pb::TaskState;
 
 use super::sim::SimPlan;
 

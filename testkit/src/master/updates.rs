@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral::pb;
-use corral::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use corral::{FrameworkId, TaskId};
+use corral_proto::pb;
 
 /// An update waiting for its acknowledgement.
 #[derive(Clone, Debug, PartialEq)]
@@ -194,6 +194,7 @@ pub struct UnknownUpdate;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use corral_proto::convert::*;
 
     const RETRY: Duration = Duration::from_secs(10);
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::framework_info::capability::Type as Capability;
 use corral::Role;
+use corral_proto::pb;
+use corral_proto::pb::framework_info::capability::Type as Capability;
 
 use super::error::CallError;
 

@@ -2,6 +2,7 @@
 //! speaking plain Rust types (`Role`, `Resources`, `Quota`) so tests and
 //! tools need not touch the wire types.
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, Resources, Role};
@@ -191,7 +192,7 @@ impl OperatorClient {
     }
 }
 
-fn read(list: &[corral::pb::Resource]) -> Result<Resources, OperatorClientError> {
+fn read(list: &[corral_proto::pb::Resource]) -> Result<Resources, OperatorClientError> {
     Resources::from_pb(list).map_err(|e| OperatorClientError::Malformed(e.to_string()))
 }
 

@@ -1,6 +1,6 @@
 //! The operator API's wire types and gRPC stubs, generated from
 //! `testkit/proto/corral/v1/operator.proto` at build time. Resources are the
-//! SDK's `corral::pb::Resource`. Prefer [`OperatorClient`](super::OperatorClient),
+//! SDK's `corral_proto::pb::Resource`. Prefer [`OperatorClient`](super::OperatorClient),
 //! which speaks plain Rust types.
 
 #![allow(missing_docs, clippy::all, clippy::pedantic)]

@@ -3,6 +3,7 @@
 //! its answer comes back on a oneshot. Wire types are converted here, at
 //! the edge; refusals become gRPC statuses.
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
 use corral::{AgentId, Resources, ResourcesError, Role};
@@ -70,7 +71,7 @@ pub(crate) fn status(err: &OperatorError) -> Status {
     }
 }
 
-fn resources(list: &[corral::pb::Resource], what: &'static str) -> Result<Resources, Status> {
+fn resources(list: &[corral_proto::pb::Resource], what: &'static str) -> Result<Resources, Status> {
     Resources::from_pb(list).map_err(|err| malformed(what, &err))
 }
 

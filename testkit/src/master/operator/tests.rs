@@ -2,12 +2,13 @@
 //! that it changes nothing), and each change showing in the next
 //! allocation.
 
+use corral_proto::convert::*;
 use std::time::Duration;
 
-use corral::pb;
-use corral::pb::call::Type as CallType;
-use corral::pb::event::Type as EventType;
 use corral::{AgentId, FrameworkId, FrameworkInfo, Resources, Role};
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::event::Type as EventType;
 
 use super::{OperatorError, OperatorErrorKind};
 use crate::allocator::Quota;

@@ -13,7 +13,7 @@
 //! differences are exact: `0.1 + 0.2 - 0.3` is zero, not a float residue.
 //!
 //! ```
-//! use corral::Resources;
+//! use corral_types::Resources;
 //!
 //! let offer = Resources::parse("cpus:4;mem:8192;ports:[31000-31009]").unwrap();
 //! let task = Resources::new().with_cpus(1.5).with_mem(1024.0).with_ports(31000, 31001);
@@ -28,7 +28,6 @@ use std::fmt;
 
 mod parse;
 mod ranges;
-mod wire;
 
 pub use ranges::Ranges;
 
@@ -43,8 +42,8 @@ impl Scalar {
     pub const ZERO: Scalar = Scalar(0);
 
     /// Rounds `value` to three decimals. NaN and negative values become
-    /// zero; use [`Resources::parse`] or [`Resources::from_pb`] to get an
-    /// error for them instead.
+    /// zero; use [`Resources::parse`] (or the checked wire conversion of
+    /// `corral-proto`) to get an error for them instead.
     pub fn from_f64(value: f64) -> Self {
         if value.is_nan() || value <= 0.0 {
             return Scalar(0);

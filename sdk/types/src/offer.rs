@@ -12,9 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::error::ProtocolError;
 use crate::resources::{Ranges, Resources};
-use crate::{pb, AgentId, FrameworkId, OfferId, Role};
+use crate::{AgentId, FrameworkId, OfferId, Role};
 
 /// An attribute of an agent (`zone=a`, `rack=r1`, `ssd=true`).
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +58,21 @@ pub struct Unavailability {
 }
 
 /// Resources on one agent offered to the framework for one of its roles.
+///
+/// Built by the runtime from the wire; in tests, with [`Offer::new`] and
+/// its `with_*` methods:
+///
+/// ```
+/// use corral_types::{Offer, Resources};
+///
+/// let offer = Offer::new("o1", "agent-1", Resources::new().with_cpus(4.0).with_mem(1024.0))
+///     .with_role("web")
+///     .with_attribute("zone", "a");
+/// assert!(offer.fits(&Resources::new().with_cpus(2.0)));
+/// assert_eq!(offer.attribute("zone"), Some("a"));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Offer {
     /// The offer's id, used to launch on it or decline it.
     pub id: OfferId,
@@ -80,13 +93,66 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// An offer `id` of `resources` (written without allocation info) on
+    /// `agent`, for role `*`, from framework `fw`, host name the agent id,
+    /// no attributes, no maintenance window. The resources are allocated to
+    /// the offer's role, as the master sends them.
+    pub fn new(id: impl Into<OfferId>, agent: impl Into<AgentId>, resources: Resources) -> Self {
+        let agent_id = agent.into();
+        let role = Role::from("*");
+        Offer {
+            id: id.into(),
+            framework_id: FrameworkId::from("fw"),
+            hostname: agent_id.to_string(),
+            agent_id,
+            resources: resources.allocated_to(&role),
+            role,
+            attributes: Vec::new(),
+            unavailability: None,
+        }
+    }
+
+    /// Sets the role (and allocates the resources to it).
+    pub fn with_role(mut self, role: impl Into<Role>) -> Self {
+        self.role = role.into();
+        self.resources = self.resources.allocated_to(&self.role);
+        self
+    }
+
+    /// Sets the framework the offer was made to.
+    pub fn with_framework(mut self, framework: impl Into<FrameworkId>) -> Self {
+        self.framework_id = framework.into();
+        self
+    }
+
+    /// Sets the agent's host name.
+    pub fn with_hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.hostname = hostname.into();
+        self
+    }
+
+    /// Adds a text attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.push(Attribute {
+            name: name.into(),
+            value: AttributeValue::Text(value.into()),
+        });
+        self
+    }
+
+    /// Sets an upcoming maintenance window.
+    pub fn with_unavailability(mut self, unavailability: Unavailability) -> Self {
+        self.unavailability = Some(unavailability);
+        self
+    }
+
     /// The regular (non-revocable) resources, without allocation info: what
     /// a task built with [`Resources::new`] is checked against. With
     /// [`Offer::revocable`], tells the two kinds apart without digging
     /// through [`Offer::resources`] entry by entry.
     ///
     /// ```
-    /// # use corral::{Offer, Resources};
+    /// # use corral_types::{Offer, Resources};
     /// # fn plan(offer: &Offer) {
     /// let needs = Resources::new().with_cpus(1.0);
     /// if offer.regular().contains(&needs) {
@@ -122,44 +188,13 @@ impl Offer {
             .find(|a| a.name == name)
             .and_then(|a| a.value.as_text())
     }
-
-    /// Reads an offer from the wire, rejecting malformed ones.
-    pub fn from_pb(offer: pb::Offer) -> Result<Offer, ProtocolError> {
-        let resources = Resources::from_pb(&offer.resources)
-            .map_err(|e| ProtocolError::new("offer resources", e.to_string()))?;
-        let role = offer
-            .allocation_info
-            .as_ref()
-            .and_then(|a| a.role.clone())
-            .or_else(|| {
-                resources
-                    .allocation_roles()
-                    .into_iter()
-                    .next()
-                    .map(|r| r.to_string())
-            })
-            .unwrap_or_else(|| "*".to_owned());
-        Ok(Offer {
-            id: offer.id.into(),
-            framework_id: offer.framework_id.into(),
-            agent_id: offer.agent_id.into(),
-            hostname: offer.hostname,
-            role: Role::new(role),
-            resources,
-            attributes: offer
-                .attributes
-                .iter()
-                .filter_map(attribute_from_pb)
-                .collect(),
-            unavailability: offer.unavailability.as_ref().map(unavailability_from_pb),
-        })
-    }
 }
 
 /// A maintenance inverse offer: the master asking for an agent (or some
 /// of its resources) back by a deadline. Revocation notices, which name
 /// tasks, are [`RevocationNotice`](crate::RevocationNotice)s instead.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct InverseOffer {
     /// The inverse offer's id, used to accept or decline it.
     pub id: OfferId,
@@ -172,57 +207,19 @@ pub struct InverseOffer {
 }
 
 impl InverseOffer {
-    /// Reads an inverse offer from the wire, rejecting malformed ones.
-    /// Revocation notices (inverse offers naming tasks) are read with
-    /// [`RevocationNotice::from_pb`](crate::RevocationNotice::from_pb)
-    /// instead; this would drop their tasks.
-    pub fn from_pb(offer: pb::InverseOffer) -> Result<InverseOffer, ProtocolError> {
-        Ok(InverseOffer {
-            id: offer.id.into(),
-            agent_id: offer.agent_id.map(Into::into),
-            unavailability: unavailability_from_pb(&offer.unavailability),
-            resources: Resources::from_pb(&offer.resources)
-                .map_err(|e| ProtocolError::new("inverse offer resources", e.to_string()))?,
-        })
+    /// An inverse offer `id` asking for all of `agent` back from `start`
+    /// (on the master's clock) for `duration` (`None`: indefinitely).
+    pub fn new(
+        id: impl Into<OfferId>,
+        agent: Option<AgentId>,
+        unavailability: Unavailability,
+        resources: Resources,
+    ) -> Self {
+        InverseOffer {
+            id: id.into(),
+            agent_id: agent,
+            unavailability,
+            resources,
+        }
     }
-}
-
-fn nanos(n: i64) -> Duration {
-    Duration::from_nanos(u64::try_from(n).unwrap_or(0))
-}
-
-fn unavailability_from_pb(u: &pb::Unavailability) -> Unavailability {
-    Unavailability {
-        start: nanos(u.start.nanoseconds),
-        duration: u.duration.as_ref().map(|d| nanos(d.nanoseconds)),
-    }
-}
-
-fn attribute_from_pb(a: &pb::Attribute) -> Option<Attribute> {
-    use pb::value::Type;
-    let value = match Type::try_from(a.r#type).ok()? {
-        Type::Text => AttributeValue::Text(a.text.as_ref()?.value.clone()),
-        Type::Scalar => AttributeValue::Scalar(a.scalar.as_ref()?.value),
-        Type::Ranges => AttributeValue::Ranges(Ranges::new(
-            a.ranges.as_ref()?.range.iter().map(|r| (r.begin, r.end)),
-        )),
-        Type::Set => AttributeValue::Set(a.set.as_ref()?.item.iter().cloned().collect()),
-    };
-    Some(Attribute {
-        name: a.name.clone(),
-        value,
-    })
-}
-
-/// Builds a text attribute in wire form (used by masters and tests).
-pub fn text_attribute_pb(name: &str, value: &str) -> pb::Attribute {
-    let mut a = pb::Attribute {
-        name: name.to_owned(),
-        text: Some(pb::value::Text {
-            value: value.to_owned(),
-        }),
-        ..Default::default()
-    };
-    a.set_type(pb::value::Type::Text);
-    a
 }

@@ -4,9 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::ProtocolError;
 use crate::resources::Resources;
-use crate::{pb, AgentId, ExecutorId, TaskId};
+use crate::{AgentId, ExecutorId, TaskId};
 
 /// The life cycle of a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,55 +57,135 @@ impl TaskState {
                 | TaskState::GoneByOperator
         )
     }
-
-    /// The wire value.
-    pub fn to_pb(self) -> pb::TaskState {
-        use pb::TaskState as P;
-        match self {
-            TaskState::Staging => P::TaskStaging,
-            TaskState::Starting => P::TaskStarting,
-            TaskState::Running => P::TaskRunning,
-            TaskState::Killing => P::TaskKilling,
-            TaskState::Finished => P::TaskFinished,
-            TaskState::Failed => P::TaskFailed,
-            TaskState::Killed => P::TaskKilled,
-            TaskState::Error => P::TaskError,
-            TaskState::Lost => P::TaskLost,
-            TaskState::Dropped => P::TaskDropped,
-            TaskState::Unreachable => P::TaskUnreachable,
-            TaskState::Gone => P::TaskGone,
-            TaskState::GoneByOperator => P::TaskGoneByOperator,
-            TaskState::Unknown => P::TaskUnknown,
-        }
-    }
-
-    /// From the wire value.
-    pub fn from_pb(state: pb::TaskState) -> Self {
-        use pb::TaskState as P;
-        match state {
-            P::TaskStaging => TaskState::Staging,
-            P::TaskStarting => TaskState::Starting,
-            P::TaskRunning => TaskState::Running,
-            P::TaskKilling => TaskState::Killing,
-            P::TaskFinished => TaskState::Finished,
-            P::TaskFailed => TaskState::Failed,
-            P::TaskKilled => TaskState::Killed,
-            P::TaskError => TaskState::Error,
-            P::TaskLost => TaskState::Lost,
-            P::TaskDropped => TaskState::Dropped,
-            P::TaskUnreachable => TaskState::Unreachable,
-            P::TaskGone => TaskState::Gone,
-            P::TaskGoneByOperator => TaskState::GoneByOperator,
-            P::TaskUnknown => TaskState::Unknown,
-        }
-    }
 }
 
-/// Why a task is in its state, when the master or agent says.
-pub type Reason = pb::task_status::Reason;
+/// Why a task is in its state, when the master or agent says (Mesos's
+/// `TaskStatus.Reason`, variant for variant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// `REASON_COMMAND_EXECUTOR_FAILED`: command executor failed.
+    CommandExecutorFailed,
+    /// `REASON_EXECUTOR_TERMINATED`: executor terminated.
+    ExecutorTerminated,
+    /// `REASON_EXECUTOR_UNREGISTERED`: executor unregistered.
+    ExecutorUnregistered,
+    /// `REASON_FRAMEWORK_REMOVED`: framework removed.
+    FrameworkRemoved,
+    /// `REASON_GC_ERROR`: gc error.
+    GcError,
+    /// `REASON_INVALID_FRAMEWORKID`: invalid frameworkid.
+    InvalidFrameworkid,
+    /// `REASON_INVALID_OFFERS`: invalid offers.
+    InvalidOffers,
+    /// `REASON_MASTER_DISCONNECTED`: master disconnected.
+    MasterDisconnected,
+    /// `REASON_CONTAINER_LIMITATION_MEMORY`: container limitation memory.
+    ContainerLimitationMemory,
+    /// `REASON_RECONCILIATION`: reconciliation.
+    Reconciliation,
+    /// `REASON_AGENT_DISCONNECTED`: agent disconnected.
+    AgentDisconnected,
+    /// `REASON_AGENT_REMOVED`: agent removed.
+    AgentRemoved,
+    /// `REASON_AGENT_RESTARTED`: agent restarted.
+    AgentRestarted,
+    /// `REASON_AGENT_UNKNOWN`: agent unknown.
+    AgentUnknown,
+    /// `REASON_TASK_INVALID`: task invalid.
+    TaskInvalid,
+    /// `REASON_TASK_UNAUTHORIZED`: task unauthorized.
+    TaskUnauthorized,
+    /// `REASON_TASK_UNKNOWN`: task unknown.
+    TaskUnknown,
+    /// `REASON_CONTAINER_PREEMPTED`: container preempted.
+    ContainerPreempted,
+    /// `REASON_RESOURCES_UNKNOWN`: resources unknown.
+    ResourcesUnknown,
+    /// `REASON_CONTAINER_LIMITATION`: container limitation.
+    ContainerLimitation,
+    /// `REASON_CONTAINER_LIMITATION_DISK`: container limitation disk.
+    ContainerLimitationDisk,
+    /// `REASON_CONTAINER_LAUNCH_FAILED`: container launch failed.
+    ContainerLaunchFailed,
+    /// `REASON_CONTAINER_UPDATE_FAILED`: container update failed.
+    ContainerUpdateFailed,
+    /// `REASON_EXECUTOR_REGISTRATION_TIMEOUT`: executor registration timeout.
+    ExecutorRegistrationTimeout,
+    /// `REASON_EXECUTOR_REREGISTRATION_TIMEOUT`: executor reregistration timeout.
+    ExecutorReregistrationTimeout,
+    /// `REASON_TASK_GROUP_INVALID`: task group invalid.
+    TaskGroupInvalid,
+    /// `REASON_TASK_GROUP_UNAUTHORIZED`: task group unauthorized.
+    TaskGroupUnauthorized,
+    /// `REASON_IO_SWITCHBOARD_EXITED`: io switchboard exited.
+    IoSwitchboardExited,
+    /// `REASON_TASK_CHECK_STATUS_UPDATED`: task check status updated.
+    TaskCheckStatusUpdated,
+    /// `REASON_TASK_HEALTH_CHECK_STATUS_UPDATED`: task health check status updated.
+    TaskHealthCheckStatusUpdated,
+    /// `REASON_TASK_KILLED_DURING_LAUNCH`: task killed during launch.
+    TaskKilledDuringLaunch,
+    /// `REASON_AGENT_REMOVED_BY_OPERATOR`: agent removed by operator.
+    AgentRemovedByOperator,
+    /// `REASON_AGENT_REREGISTERED`: agent reregistered.
+    AgentReregistered,
+    /// `REASON_MAX_COMPLETION_TIME_REACHED`: max completion time reached.
+    MaxCompletionTimeReached,
+    /// `REASON_AGENT_DRAINING`: agent draining.
+    AgentDraining,
+}
+
+impl Reason {
+    /// Every reason, in wire order.
+    pub const ALL: [Reason; 35] = [
+        Reason::CommandExecutorFailed,
+        Reason::ExecutorTerminated,
+        Reason::ExecutorUnregistered,
+        Reason::FrameworkRemoved,
+        Reason::GcError,
+        Reason::InvalidFrameworkid,
+        Reason::InvalidOffers,
+        Reason::MasterDisconnected,
+        Reason::ContainerLimitationMemory,
+        Reason::Reconciliation,
+        Reason::AgentDisconnected,
+        Reason::AgentRemoved,
+        Reason::AgentRestarted,
+        Reason::AgentUnknown,
+        Reason::TaskInvalid,
+        Reason::TaskUnauthorized,
+        Reason::TaskUnknown,
+        Reason::ContainerPreempted,
+        Reason::ResourcesUnknown,
+        Reason::ContainerLimitation,
+        Reason::ContainerLimitationDisk,
+        Reason::ContainerLaunchFailed,
+        Reason::ContainerUpdateFailed,
+        Reason::ExecutorRegistrationTimeout,
+        Reason::ExecutorReregistrationTimeout,
+        Reason::TaskGroupInvalid,
+        Reason::TaskGroupUnauthorized,
+        Reason::IoSwitchboardExited,
+        Reason::TaskCheckStatusUpdated,
+        Reason::TaskHealthCheckStatusUpdated,
+        Reason::TaskKilledDuringLaunch,
+        Reason::AgentRemovedByOperator,
+        Reason::AgentReregistered,
+        Reason::MaxCompletionTimeReached,
+        Reason::AgentDraining,
+    ];
+}
 
 /// Where a status update came from.
-pub type Source = pb::task_status::Source;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The master (reconciliation, agent loss, invalid tasks...).
+    Master,
+    /// The agent.
+    Agent,
+    /// The task's executor.
+    Executor,
+}
 
 /// Status label: the task's sandbox directory on its agent (set by the
 /// mock master's local agents).
@@ -117,7 +196,21 @@ pub const STDOUT_LABEL: &str = "corral.stdout";
 pub const STDERR_LABEL: &str = "corral.stderr";
 
 /// A status update about a task.
+///
+/// Built by the runtime from the wire; in tests, with [`TaskStatus::new`]
+/// and its `with_*` methods:
+///
+/// ```
+/// use corral_types::{Reason, TaskState, TaskStatus};
+///
+/// let lost = TaskStatus::new("t1", TaskState::Lost)
+///     .with_agent("agent-1")
+///     .with_reason(Reason::AgentRemoved)
+///     .with_message("agent-1 was removed");
+/// assert!(lost.state.is_terminal());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TaskStatus {
     /// The task.
     pub task_id: TaskId,
@@ -149,6 +242,85 @@ pub struct TaskStatus {
 }
 
 impl TaskStatus {
+    /// A status of `task` in `state`, with nothing else set (no agent, no
+    /// uuid, timestamp 0).
+    pub fn new(task: impl Into<TaskId>, state: TaskState) -> Self {
+        TaskStatus {
+            task_id: task.into(),
+            state,
+            message: None,
+            reason: None,
+            source: None,
+            agent_id: None,
+            executor_id: None,
+            timestamp: 0.0,
+            uuid: None,
+            data: None,
+            healthy: None,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Sets the message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Sets the reason.
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// Sets the source.
+    pub fn with_source(mut self, source: Source) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Sets the agent.
+    pub fn with_agent(mut self, agent: impl Into<AgentId>) -> Self {
+        self.agent_id = Some(agent.into());
+        self
+    }
+
+    /// Sets the executor.
+    pub fn with_executor(mut self, executor: impl Into<ExecutorId>) -> Self {
+        self.executor_id = Some(executor.into());
+        self
+    }
+
+    /// Sets the timestamp, in seconds.
+    pub fn with_timestamp(mut self, seconds: f64) -> Self {
+        self.timestamp = seconds;
+        self
+    }
+
+    /// Sets the update's id (an update with one is acknowledged).
+    pub fn with_uuid(mut self, uuid: impl Into<Vec<u8>>) -> Self {
+        self.uuid = Some(uuid.into());
+        self
+    }
+
+    /// Sets the executor's data.
+    pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+
+    /// Sets the health check result.
+    pub fn with_healthy(mut self, healthy: bool) -> Self {
+        self.healthy = Some(healthy);
+        self
+    }
+
+    /// Adds a label.
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+
     /// True when this update answers a reconciliation request.
     pub fn is_reconciliation(&self) -> bool {
         self.reason == Some(Reason::Reconciliation)
@@ -177,35 +349,6 @@ impl TaskStatus {
     pub fn stderr_path(&self) -> Option<&Path> {
         self.label(STDERR_LABEL).map(Path::new)
     }
-
-    /// Reads a status from the wire, rejecting an unknown state.
-    pub fn from_pb(status: pb::TaskStatus) -> Result<TaskStatus, ProtocolError> {
-        let state = pb::TaskState::try_from(status.state).map_err(|_| {
-            ProtocolError::new("task status", format!("unknown state {}", status.state))
-        })?;
-        Ok(TaskStatus {
-            task_id: status.task_id.clone().into(),
-            state: TaskState::from_pb(state),
-            reason: status.reason.and_then(|r| Reason::try_from(r).ok()),
-            source: status.source.and_then(|s| Source::try_from(s).ok()),
-            message: status.message,
-            agent_id: status.agent_id.map(Into::into),
-            executor_id: status.executor_id.map(Into::into),
-            timestamp: status.timestamp.unwrap_or_default(),
-            uuid: status.uuid,
-            data: status.data,
-            healthy: status.healthy,
-            labels: status
-                .labels
-                .map(|l| {
-                    l.labels
-                        .into_iter()
-                        .map(|l| (l.key, l.value.unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-    }
 }
 
 /// How a task is killed: the time it gets between the polite signal and the
@@ -220,31 +363,6 @@ impl KillPolicy {
     /// A policy with the given grace period.
     pub fn grace(grace_period: Duration) -> Self {
         KillPolicy { grace_period }
-    }
-
-    pub(crate) fn to_pb(self) -> pb::KillPolicy {
-        pb::KillPolicy {
-            grace_period: Some(duration_pb(self.grace_period)),
-        }
-    }
-}
-
-/// Key-value pairs as wire labels (`None` when there are none).
-pub(crate) fn labels_pb(labels: &[(String, String)]) -> Option<pb::Labels> {
-    (!labels.is_empty()).then(|| pb::Labels {
-        labels: labels
-            .iter()
-            .map(|(k, v)| pb::Label {
-                key: k.clone(),
-                value: Some(v.clone()),
-            })
-            .collect(),
-    })
-}
-
-pub(crate) fn duration_pb(d: Duration) -> pb::DurationInfo {
-    pb::DurationInfo {
-        nanoseconds: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
     }
 }
 
@@ -295,25 +413,6 @@ impl CommandInfo {
         self.environment.push((name.into(), value.into()));
         self
     }
-
-    pub(crate) fn to_pb(&self) -> pb::CommandInfo {
-        pb::CommandInfo {
-            value: self.value.clone(),
-            shell: Some(self.shell),
-            arguments: self.arguments.clone(),
-            user: self.user.clone(),
-            environment: (!self.environment.is_empty()).then(|| pb::Environment {
-                variables: self
-                    .environment
-                    .iter()
-                    .map(|(name, value)| pb::environment::Variable {
-                        name: name.clone(),
-                        value: Some(value.clone()),
-                    })
-                    .collect(),
-            }),
-        }
-    }
 }
 
 /// A task to launch. Built with [`TaskInfo::new`] and its `with_*`
@@ -322,7 +421,7 @@ impl CommandInfo {
 ///
 /// ```
 /// use std::time::Duration;
-/// use corral::{CommandInfo, Resources, TaskInfo};
+/// use corral_types::{CommandInfo, Resources, TaskInfo};
 ///
 /// let task = TaskInfo::new("wordcount-7")
 ///     .with_command(CommandInfo::shell("./wordcount part-7"))
@@ -400,19 +499,20 @@ impl TaskInfo {
         self
     }
 
-    /// The wire form, on `agent`, with resources allocated to `role`.
-    pub(crate) fn to_pb(&self, agent: &AgentId, role: &crate::Role) -> pb::TaskInfo {
-        pb::TaskInfo {
-            name: self.name.clone(),
-            task_id: self.id.to_pb(),
-            agent_id: agent.to_pb(),
-            resources: self.resources.allocated_to(role).to_pb(),
-            command: self.command.as_ref().map(CommandInfo::to_pb),
-            labels: labels_pb(&self.labels),
-            kill_policy: self.kill_policy.map(KillPolicy::to_pb),
-            data: self.data.clone(),
-            executor: None,
-        }
+    /// Tells the testkit's simulated agents how this task behaves (run
+    /// time, exit code, cleanup time); real agents ignore it. Replaces
+    /// any earlier hints. See [`sim`](crate::sim).
+    pub fn simulated(mut self, hints: crate::sim::SimulatedTask) -> Self {
+        self.labels.retain(|(k, _)| {
+            ![
+                crate::sim::DURATION_LABEL,
+                crate::sim::EXIT_LABEL,
+                crate::sim::CLEANUP_LABEL,
+            ]
+            .contains(&k.as_str())
+        });
+        self.labels.extend(hints.to_labels());
+        self
     }
 }
 
@@ -443,59 +543,5 @@ mod tests {
         .collect();
         assert_eq!(terminal.len(), 8);
         assert!(!TaskState::Unreachable.is_terminal());
-        for s in terminal {
-            assert_eq!(TaskState::from_pb(s.to_pb()), s);
-        }
-    }
-
-    #[test]
-    fn status_labels_name_the_sandbox_and_logs() {
-        let wire = pb::TaskStatus {
-            task_id: pb::TaskId { value: "t".into() },
-            state: pb::TaskState::TaskRunning as i32,
-            labels: labels_pb(&[
-                (SANDBOX_LABEL.to_owned(), "/w/run".to_owned()),
-                (STDOUT_LABEL.to_owned(), "/w/run/stdout".to_owned()),
-                (STDERR_LABEL.to_owned(), "/w/run/stderr".to_owned()),
-            ]),
-            ..Default::default()
-        };
-        let status = TaskStatus::from_pb(wire).unwrap();
-        assert_eq!(status.sandbox(), Some(Path::new("/w/run")));
-        assert_eq!(status.stdout_path(), Some(Path::new("/w/run/stdout")));
-        assert_eq!(status.stderr_path(), Some(Path::new("/w/run/stderr")));
-        assert_eq!(status.label("nope"), None);
-        let bare = pb::TaskStatus {
-            state: pb::TaskState::TaskRunning as i32,
-            ..Default::default()
-        };
-        let bare = TaskStatus::from_pb(bare).unwrap();
-        assert!(bare.labels.is_empty() && bare.sandbox().is_none());
-    }
-
-    #[test]
-    fn task_to_wire_stamps_agent_and_role() {
-        let task = TaskInfo::new("t1")
-            .with_resources(Resources::new().with_cpus(1.0))
-            .with_command(CommandInfo::argv(["echo", "hi"]).env("A", "1"))
-            .with_grace_period(Duration::from_millis(1500));
-        let wire = task.to_pb(&AgentId::from("a1"), &crate::Role::from("web"));
-        assert_eq!(wire.agent_id.value, "a1");
-        assert_eq!(
-            wire.resources[0]
-                .allocation_info
-                .as_ref()
-                .unwrap()
-                .role
-                .as_deref(),
-            Some("web")
-        );
-        assert_eq!(
-            wire.kill_policy.unwrap().grace_period.unwrap().nanoseconds,
-            1_500_000_000
-        );
-        let cmd = wire.command.unwrap();
-        assert_eq!(cmd.shell, Some(false));
-        assert_eq!(cmd.arguments, vec!["echo", "hi"]);
     }
 }

@@ -1,16 +1,25 @@
 //! Conversion between [`Resources`] and the wire's `Resource` messages,
 //! with validation of what arrives.
 
-use super::{Ranges, Resource, Resources, ResourcesError, Scalar, Value};
+use corral_types::{Ranges, Resource, Resources, ResourcesError, Role, Scalar, Value};
+
 use crate::pb;
 use crate::pb::value::Type as ValueType;
-use crate::Role;
 
-impl Resources {
+/// [`Resources`] on the wire.
+pub trait ResourcesPb: Sized {
     /// Reads wire resources, rejecting malformed ones (a scalar without a
     /// value, a negative or non-finite quantity, an empty name, a text
-    /// resource, a bad role).
-    pub fn from_pb(list: &[pb::Resource]) -> Result<Resources, ResourcesError> {
+    /// resource, a range that ends before it begins, a bad role).
+    fn from_pb(list: &[pb::Resource]) -> Result<Self, ResourcesError>;
+
+    /// The wire form. Reserved entries carry both the legacy `role` field
+    /// and a one-entry `reservations` stack.
+    fn to_pb(&self) -> Vec<pb::Resource>;
+}
+
+impl ResourcesPb for Resources {
+    fn from_pb(list: &[pb::Resource]) -> Result<Resources, ResourcesError> {
         let mut out = Resources::new();
         for r in list {
             out.push(resource_from_pb(r)?);
@@ -18,9 +27,7 @@ impl Resources {
         Ok(out)
     }
 
-    /// The wire form. Reserved entries carry both the legacy `role` field
-    /// and a one-entry `reservations` stack.
-    pub fn to_pb(&self) -> Vec<pb::Resource> {
+    fn to_pb(&self) -> Vec<pb::Resource> {
         self.iter().map(resource_to_pb).collect()
     }
 }
@@ -148,4 +155,79 @@ fn resource_to_pb(r: &Resource) -> pb::Resource {
         out.revocable = Some(pb::resource::RevocableInfo {});
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn bad_wire_resources_are_rejected() {
+        let mut no_value = pb::Resource {
+            name: "cpus".into(),
+            ..Default::default()
+        };
+        no_value.set_type(pb::value::Type::Scalar);
+        assert!(Resources::from_pb(&[no_value.clone()]).is_err());
+        let mut negative = no_value.clone();
+        negative.scalar = Some(pb::value::Scalar { value: -1.0 });
+        assert!(Resources::from_pb(&[negative]).is_err());
+        let mut nan = no_value.clone();
+        nan.scalar = Some(pb::value::Scalar { value: f64::NAN });
+        assert!(Resources::from_pb(&[nan]).is_err());
+        let mut huge = no_value.clone();
+        huge.scalar = Some(pb::value::Scalar { value: 1e300 });
+        assert!(Resources::from_pb(&[huge]).is_ok(), "saturates, no panic");
+        let mut text = no_value;
+        text.set_type(pb::value::Type::Text);
+        assert!(Resources::from_pb(&[text]).is_err());
+        let mut unknown_type = pb::Resource {
+            name: "x".into(),
+            ..Default::default()
+        };
+        unknown_type.r#type = 99;
+        assert!(Resources::from_pb(&[unknown_type]).is_err());
+    }
+
+    fn arb_role() -> impl Strategy<Value = Option<Role>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Role::from("a"))),
+            Just(Some(Role::from("b/c")))
+        ]
+    }
+
+    fn arb_resources() -> impl Strategy<Value = Resources> {
+        let entry = (
+            prop_oneof![Just("cpus"), Just("mem"), Just("ports"), Just("zones")],
+            0u32..5000,
+            arb_role(),
+            arb_role(),
+            any::<bool>(),
+        )
+            .prop_map(|(name, n, reservation, allocation, revocable)| {
+                let value = match name {
+                    "ports" => Value::Ranges(Ranges::new([(u64::from(n), u64::from(n) + 3)])),
+                    "zones" => Value::Set([format!("z{}", n % 3)].into_iter().collect()),
+                    _ => Value::Scalar(Scalar::from_millis(i64::from(n))),
+                };
+                Resource {
+                    name: name.to_owned(),
+                    value,
+                    reservation,
+                    allocation,
+                    revocable,
+                }
+            });
+        proptest::collection::vec(entry, 0..6).prop_map(|list| list.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn wire_round_trip(a in arb_resources()) {
+            prop_assert_eq!(Resources::from_pb(&a.to_pb()).unwrap(), a);
+        }
+    }
 }

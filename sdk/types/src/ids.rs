@@ -2,10 +2,8 @@
 
 use std::fmt;
 
-use crate::pb;
-
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $pb:ident) => {
+    ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
@@ -20,11 +18,6 @@ macro_rules! id_type {
             /// The id as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-
-            /// The id in its wire form.
-            pub fn to_pb(&self) -> pb::$pb {
-                pb::$pb { value: self.0.clone() }
             }
         }
 
@@ -46,18 +39,6 @@ macro_rules! id_type {
             }
         }
 
-        impl From<pb::$pb> for $name {
-            fn from(value: pb::$pb) -> Self {
-                Self(value.value)
-            }
-        }
-
-        impl From<&pb::$pb> for $name {
-            fn from(value: &pb::$pb) -> Self {
-                Self(value.value.clone())
-            }
-        }
-
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
                 &self.0
@@ -68,27 +49,22 @@ macro_rules! id_type {
 
 id_type!(
     /// The id the master gave a framework when it first subscribed.
-    FrameworkId,
     FrameworkId
 );
 id_type!(
     /// The id of one offer (or one inverse offer).
-    OfferId,
     OfferId
 );
 id_type!(
     /// The id of an agent (a machine that runs tasks).
-    AgentId,
     AgentId
 );
 id_type!(
     /// The id a framework gives each of its tasks; unique within the framework.
-    TaskId,
     TaskId
 );
 id_type!(
     /// The id of an executor, the process that runs a group of tasks on an agent.
-    ExecutorId,
     ExecutorId
 );
 

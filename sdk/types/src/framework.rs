@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::{pb, FrameworkId, Role};
+use crate::{FrameworkId, InvalidRole, Role};
 
 /// A feature the framework supports, announced when subscribing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,19 +19,6 @@ pub enum Capability {
     PartitionAware,
     /// Subscribes with several roles.
     MultiRole,
-}
-
-impl Capability {
-    fn to_pb(self) -> pb::framework_info::capability::Type {
-        use pb::framework_info::capability::Type as T;
-        match self {
-            Capability::RevocableResources => T::RevocableResources,
-            Capability::TaskKillingState => T::TaskKillingState,
-            Capability::GpuResources => T::GpuResources,
-            Capability::PartitionAware => T::PartitionAware,
-            Capability::MultiRole => T::MultiRole,
-        }
-    }
 }
 
 /// The framework's identity and wishes, sent with every subscription.
@@ -125,56 +112,52 @@ impl FrameworkInfo {
     /// Checks what the master would refuse: an empty name or user, no
     /// roles, an invalid or repeated role, a suppressed role that is not one
     /// of the roles.
-    pub fn validate(&self) -> Result<(), crate::Error> {
-        use crate::Error;
+    pub fn validate(&self) -> Result<(), InvalidFrameworkInfo> {
         if self.name.trim().is_empty() {
-            return Err(Error::invalid("framework info", "the name is empty"));
+            return Err(InvalidFrameworkInfo::EmptyName);
         }
         if self.user.trim().is_empty() {
-            return Err(Error::invalid("framework info", "the user is empty"));
+            return Err(InvalidFrameworkInfo::EmptyUser);
         }
         if self.roles.is_empty() {
-            return Err(Error::invalid("framework info", "no roles"));
+            return Err(InvalidFrameworkInfo::NoRoles);
         }
         let mut seen = BTreeSet::new();
         for role in &self.roles {
-            role.validate()
-                .map_err(|e| Error::invalid("framework info", e.to_string()))?;
+            role.validate()?;
             if !seen.insert(role) {
-                return Err(Error::invalid(
-                    "framework info",
-                    format!("role {role} is listed twice"),
-                ));
+                return Err(InvalidFrameworkInfo::RepeatedRole(role.clone()));
             }
         }
         if let Some(role) = self.suppressed_roles.iter().find(|r| !seen.contains(r)) {
-            return Err(Error::invalid(
-                "framework info",
-                format!("suppressed role {role} is not one of the framework's roles"),
+            return Err(InvalidFrameworkInfo::SuppressedRoleNotSubscribed(
+                role.clone(),
             ));
         }
         Ok(())
     }
+}
 
-    /// The wire form.
-    pub fn to_pb(&self) -> pb::FrameworkInfo {
-        pb::FrameworkInfo {
-            user: self.user.clone(),
-            name: self.name.clone(),
-            id: self.id.as_ref().map(FrameworkId::to_pb),
-            failover_timeout: Some(self.failover_timeout.as_secs_f64()),
-            principal: self.principal.clone(),
-            roles: self.roles.iter().map(|r| r.to_string()).collect(),
-            capabilities: self
-                .capabilities
-                .iter()
-                .map(|c| {
-                    let mut cap = pb::framework_info::Capability::default();
-                    cap.set_type(c.to_pb());
-                    cap
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
+/// What is wrong with a [`FrameworkInfo`] (what the master would refuse).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidFrameworkInfo {
+    /// The name is empty.
+    #[error("invalid framework info: the name is empty")]
+    EmptyName,
+    /// The user is empty.
+    #[error("invalid framework info: the user is empty")]
+    EmptyUser,
+    /// No roles.
+    #[error("invalid framework info: no roles")]
+    NoRoles,
+    /// A role breaks the naming rules.
+    #[error("invalid framework info: {0}")]
+    Role(#[from] InvalidRole),
+    /// A role is listed twice.
+    #[error("invalid framework info: role {0} is listed twice")]
+    RepeatedRole(Role),
+    /// A suppressed role is not one of the roles.
+    #[error("invalid framework info: suppressed role {0} is not one of the framework's roles")]
+    SuppressedRoleNotSubscribed(Role),
 }

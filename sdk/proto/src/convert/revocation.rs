@@ -1,90 +1,37 @@
-//! Revocation notices: the master taking back revocable resources.
-//!
-//! When a role leaves resources idle, the master may lend them to other
-//! roles as *revocable* resources (see [`Offer::revocable`]). When their
-//! owner needs them back, the master sends each framework running tasks on
-//! them a [`RevocationNotice`]: which tasks it will take, on which agent, the
-//! resources they hold, and the deadline. The framework then either
-//!
-//! - **releases** them ([`Driver::release`]): it kills the tasks now, each
-//!   with its own kill policy's grace period, and tells the master so; the
-//!   owner gets its resources back as soon as the tasks have cleaned up; or
-//! - **declines** ([`Driver::decline_revocation`]): it keeps the tasks
-//!   running until the deadline, when the master kills whatever is left
-//!   (again with each task's grace period).
-//!
-//! Either way, once every task named has ended the master withdraws the
-//! notice (an inverse offer rescinded, see
-//! [`Scheduler::inverse_offer_rescinded`]). Notices reach
-//! [`Scheduler::revocation`], one call per notice (the copies the master
-//! sends again when the framework resubscribes are hidden until it
-//! withdraws the notice); its default releases.
-//!
-//! On the wire a notice is an `InverseOffer` whose corral extension
-//! `revoked_task_ids` is non-empty; maintenance inverse offers (which name
-//! no tasks) stay [`InverseOffer`]s.
-//!
-//! [`Offer::revocable`]: crate::Offer::revocable
-//! [`Driver::release`]: crate::Driver::release
-//! [`Driver::decline_revocation`]: crate::Driver::decline_revocation
-//! [`Scheduler::revocation`]: crate::Scheduler::revocation
-//! [`Scheduler::inverse_offer_rescinded`]: crate::Scheduler::inverse_offer_rescinded
-//! [`InverseOffer`]: crate::InverseOffer
+//! Revocation notices on the wire: inverse offers that name tasks (the
+//! corral extension `revoked_task_ids`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::error::ProtocolError;
-use crate::resources::Resources;
-use crate::{pb, AgentId, OfferId, TaskId};
+use corral_types::{AgentId, FrameworkId, OfferId, ProtocolError, RevocationNotice, TaskId};
 
-/// The master will take back revocable resources: the tasks named here are
-/// killed at `deadline` unless the framework releases them first.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RevocationNotice {
-    /// The notice's id (an inverse offer id), used to release or decline it.
-    pub id: OfferId,
-    /// The agent the tasks run on.
-    pub agent_id: AgentId,
-    /// The revocable tasks the master will take, in the order it named
-    /// them, each once.
-    pub tasks: Vec<TaskId>,
-    /// The revocable resources those tasks hold, as allocated (each entry
-    /// marked revocable and carrying the role it was allocated to).
-    pub resources: Resources,
-    /// When the master kills what is left, on the master's clock: time since
-    /// the master started, the clock of [`TaskStatus::timestamp`] (there in
-    /// seconds). See [`RevocationNotice::time_left`].
-    ///
-    /// [`TaskStatus::timestamp`]: crate::TaskStatus::timestamp
-    pub deadline: Duration,
-}
+use super::ids::IdPb;
+use super::resources::ResourcesPb;
+use crate::pb;
 
-impl RevocationNotice {
+/// [`RevocationNotice`] on the wire.
+pub trait RevocationNoticePb: Sized {
     /// True when `offer`, as it came on the wire, is a revocation notice
     /// (it names tasks) rather than a maintenance inverse offer.
-    pub fn is_notice(offer: &pb::InverseOffer) -> bool {
-        !offer.revoked_task_ids.is_empty()
-    }
-
-    /// How long the tasks have left when the master's clock reads
-    /// `master_now` (e.g. the timestamp of a recent status update, as a
-    /// `Duration`); zero once the deadline has passed.
-    pub fn time_left(&self, master_now: Duration) -> Duration {
-        self.deadline.saturating_sub(master_now)
-    }
-
-    /// True when `task` is one of the tasks the notice takes.
-    pub fn takes(&self, task: &TaskId) -> bool {
-        self.tasks.contains(task)
-    }
-
+    fn is_notice(offer: &pb::InverseOffer) -> bool;
     /// Reads a notice from the wire, rejecting malformed ones: no tasks
     /// named (that is a maintenance inverse offer), an empty task id, no
     /// agent, a negative deadline, malformed resources, or resources that
     /// are not revocable. A task named twice is kept once. Notices carry
     /// no duration; one sent is ignored.
-    pub fn from_pb(offer: pb::InverseOffer) -> Result<RevocationNotice, ProtocolError> {
+    fn from_pb(offer: pb::InverseOffer) -> Result<Self, ProtocolError>;
+    /// The wire form: an inverse offer from `framework` naming the tasks
+    /// (what a master sends).
+    fn to_pb(&self, framework: &FrameworkId) -> pb::InverseOffer;
+}
+
+impl RevocationNoticePb for RevocationNotice {
+    fn is_notice(offer: &pb::InverseOffer) -> bool {
+        !offer.revoked_task_ids.is_empty()
+    }
+
+    fn from_pb(offer: pb::InverseOffer) -> Result<RevocationNotice, ProtocolError> {
         const WHAT: &str = "revocation notice";
         let id = OfferId::from(offer.id);
         if offer.revoked_task_ids.is_empty() {
@@ -117,7 +64,7 @@ impl RevocationNotice {
             .map_err(|_| {
                 ProtocolError::new(WHAT, format!("{id} has a negative deadline ({start} ns)"))
             })?;
-        let resources = Resources::from_pb(&offer.resources)
+        let resources = corral_types::Resources::from_pb(&offer.resources)
             .map_err(|e| ProtocolError::new(WHAT, format!("{id}: {e}")))?;
         if let Some(regular) = resources.iter().find(|r| !r.revocable) {
             return Err(ProtocolError::new(
@@ -134,9 +81,7 @@ impl RevocationNotice {
         })
     }
 
-    /// The wire form: an inverse offer from `framework` naming the tasks
-    /// (what a master sends; used by masters and tests).
-    pub fn to_pb(&self, framework: &crate::FrameworkId) -> pb::InverseOffer {
+    fn to_pb(&self, framework: &FrameworkId) -> pb::InverseOffer {
         pb::InverseOffer {
             id: self.id.to_pb(),
             url: None,
@@ -149,15 +94,18 @@ impl RevocationNotice {
                 duration: None,
             },
             resources: self.resources.to_pb(),
-            revoked_task_ids: self.tasks.iter().map(TaskId::to_pb).collect(),
+            revoked_task_ids: self.tasks.iter().map(IdPb::to_pb).collect(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use corral_types::{FrameworkId, Resources, Role};
+
     use super::*;
-    use crate::{FrameworkId, Role};
 
     fn lent() -> Resources {
         Resources::new()
@@ -240,15 +188,5 @@ mod tests {
         let mut maintenance = wire();
         maintenance.revoked_task_ids.clear();
         assert!(!RevocationNotice::is_notice(&maintenance));
-    }
-
-    #[test]
-    fn time_left_counts_down_on_the_master_clock_and_stops_at_zero() {
-        let n = notice();
-        assert_eq!(
-            n.time_left(Duration::from_secs(10)),
-            Duration::from_secs(20)
-        );
-        assert_eq!(n.time_left(Duration::from_secs(40)), Duration::ZERO);
     }
 }

@@ -3,7 +3,6 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::pb;
 
 fn role(name: &str) -> Role {
     Role::from(name)
@@ -88,31 +87,6 @@ fn subtract_insufficient_leaves_untouched() {
     assert_eq!(have, before);
 }
 
-#[test]
-fn bad_wire_resources_are_rejected() {
-    let mut no_value = pb::Resource {
-        name: "cpus".into(),
-        ..Default::default()
-    };
-    no_value.set_type(pb::value::Type::Scalar);
-    assert!(Resources::from_pb(&[no_value.clone()]).is_err());
-    let mut negative = no_value.clone();
-    negative.scalar = Some(pb::value::Scalar { value: -1.0 });
-    assert!(Resources::from_pb(&[negative]).is_err());
-    let mut nan = no_value.clone();
-    nan.scalar = Some(pb::value::Scalar { value: f64::NAN });
-    assert!(Resources::from_pb(&[nan]).is_err());
-    let mut text = no_value;
-    text.set_type(pb::value::Type::Text);
-    assert!(Resources::from_pb(&[text]).is_err());
-    let mut unknown_type = pb::Resource {
-        name: "x".into(),
-        ..Default::default()
-    };
-    unknown_type.r#type = 99;
-    assert!(Resources::from_pb(&[unknown_type]).is_err());
-}
-
 fn arb_role() -> impl Strategy<Value = Option<Role>> {
     prop_oneof![Just(None), Just(Some(role("a"))), Just(Some(role("b/c")))]
 }
@@ -186,11 +160,6 @@ proptest! {
         let forward: Resources = list.iter().cloned().collect();
         let backward: Resources = list.iter().rev().cloned().collect();
         prop_assert_eq!(forward, backward);
-    }
-
-    #[test]
-    fn wire_round_trip(a in arb_resources()) {
-        prop_assert_eq!(Resources::from_pb(&a.to_pb()).unwrap(), a);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! A small seeded pseudo-random generator (SplitMix64).
 //!
-//! Used wherever the SDK or the testkit needs randomness (reconnect jitter,
-//! the allocator's agent shuffle, chaos tests) so that one seed always gives
-//! the same run. Not for cryptography.
+//! Used wherever the testkit needs randomness (the allocator's agent
+//! shuffle, update reordering, chaos tests) so that one seed always gives
+//! the same run. Not for cryptography. (It used to be `crate::rng`; the
+//! SDK keeps a private copy for its reconnect jitter.)
 
 /// SplitMix64: tiny, fast, and the same sequence for the same seed on every
 /// platform and every version of this crate.

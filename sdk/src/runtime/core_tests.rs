@@ -1,0 +1,369 @@
+//! The core on its own: events and decisions in, calls out, no transport,
+//! no scheduler, no clock but the instants the test passes.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::config::{AckMode, Config};
+use super::core::{After, Core, Outgoing, Received, Then};
+use super::state::{RECENTLY_ENDED_CAPACITY, SEEN_UPDATES_CAPACITY};
+use crate::error::{Error, InvalidLaunch};
+use crate::event::Event;
+use crate::{
+    Call, CallKind, FrameworkInfo, MalformedItem, MasterEvent, Offer, OfferId, ProtocolError,
+    Resources, Role, Subscribed, TaskInfo, TaskState, TaskStatus,
+};
+
+fn core(config: Config) -> Core {
+    let mut core = Core::new(FrameworkInfo::new("t").with_roles(["a", "b"]), config);
+    core.connected(
+        "stream-1".into(),
+        Subscribed::new("fw-1", Duration::from_secs(1)),
+    );
+    core
+}
+
+fn offer(id: &str, cpus: f64) -> Offer {
+    Offer::new(
+        id,
+        "agent-1",
+        Resources::new().with_cpus(cpus).with_mem(256.0),
+    )
+    .with_role("a")
+}
+
+fn task(id: &str) -> TaskInfo {
+    TaskInfo::new(id).with_resources(Resources::new().with_cpus(1.0))
+}
+
+fn update(task: &str, state: TaskState, uuid: u32) -> TaskStatus {
+    TaskStatus::new(task, state)
+        .with_agent("agent-1")
+        .with_uuid(uuid.to_be_bytes().to_vec())
+}
+
+fn kinds(outs: &[Outgoing]) -> Vec<CallKind> {
+    outs.iter().map(|o| o.call.kind()).collect()
+}
+
+/// Admits `event` and, if it is delivered, runs the "after" step: what
+/// the shell does around a handler that does nothing. Returns whether it
+/// was delivered and every call the core asked for (each reported sent).
+fn through(core: &mut Core, event: Event) -> (bool, Vec<Outgoing>) {
+    let admitted = core.admit(event);
+    let mut outs = admitted.send;
+    let delivered = admitted.deliver.is_some();
+    if let Some((_, after)) = admitted.deliver {
+        outs.extend(core.handled(after));
+    }
+    for out in &outs {
+        core.sent(out.then.clone(), &Ok(()));
+    }
+    (delivered, outs)
+}
+
+#[test]
+fn an_unanswered_offer_is_declined_with_the_long_filter_and_a_used_one_is_not() {
+    let mut core = core(Config::default());
+    let admitted = core.admit(Event::Offers(vec![offer("o1", 2.0), offer("o2", 2.0)]));
+    let (_, after) = admitted.deliver.unwrap();
+    // The handler launches on o1.
+    let launch = core.launch(&offer("o1", 2.0), vec![task("t1")]).unwrap();
+    assert_eq!(launch.call.kind(), CallKind::Accept);
+    let Call::Accept(accept) = &launch.call else {
+        unreachable!()
+    };
+    assert_eq!(accept.agent.as_str(), "agent-1");
+    assert_eq!(accept.role, Role::from("a"));
+    let outs = core.handled(after);
+    assert_eq!(
+        outs.iter().map(|o| o.call.clone()).collect::<Vec<_>>(),
+        vec![Call::Decline {
+            offers: vec![OfferId::from("o2")],
+            refuse: Some(Duration::from_secs(300)),
+        }]
+    );
+    assert!(matches!(
+        core.decline(&"o2".into(), None),
+        Err(Error::UnknownOffer(_))
+    ));
+}
+
+#[test]
+fn one_bad_offer_among_good_ones_shows_the_good_ones_and_declines_the_bad_one() {
+    let mut core = core(Config::default());
+    let received = core.receive(MasterEvent::Offers {
+        offers: vec![offer("good-1", 1.0), offer("good-2", 1.0)],
+        malformed: vec![
+            MalformedItem::new(
+                Some("bad".into()),
+                ProtocolError::new("offer resources", "bad: SCALAR without a value"),
+            ),
+            MalformedItem::new(None, ProtocolError::new("offer", "empty offer id")),
+        ],
+    });
+    let Received::Events(events, first) = received else {
+        panic!("expected events")
+    };
+    assert_eq!(
+        events,
+        vec![Event::Offers(vec![
+            offer("good-1", 1.0),
+            offer("good-2", 1.0)
+        ])]
+    );
+    assert_eq!(
+        first.iter().map(|o| o.call.clone()).collect::<Vec<_>>(),
+        vec![Call::Decline {
+            offers: vec![OfferId::from("bad")],
+            refuse: None
+        }],
+        "the identifiable bad offer goes back at once; the unidentifiable one is only logged"
+    );
+    // A batch of nothing but bad offers shows the framework nothing.
+    let only_bad = core.receive(MasterEvent::Offers {
+        offers: vec![],
+        malformed: vec![MalformedItem::new(
+            Some("bad-2".into()),
+            ProtocolError::new("offer", "no agent"),
+        )],
+    });
+    assert!(matches!(only_bad, Received::Events(e, d) if e.is_empty() && d.len() == 1));
+}
+
+#[test]
+fn updates_are_acked_after_the_handler_and_resends_are_acked_but_hidden() {
+    let mut core = core(Config::default());
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 1)),
+    );
+    assert!(shown);
+    assert_eq!(kinds(&outs), vec![CallKind::Acknowledge]);
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 1)),
+    );
+    assert!(!shown, "a resend is hidden");
+    assert_eq!(kinds(&outs), vec![CallKind::Acknowledge], "and acked again");
+    let (shown, _) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Finished, 2)),
+    );
+    assert!(shown);
+    assert_eq!(
+        core.task_status(&"t1".into()).unwrap().state,
+        TaskState::Finished,
+        "an ended task's last status is still known"
+    );
+    // After its end: a late resend, or a new update of the ended task, is
+    // acked and hidden.
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Finished, 2)),
+    );
+    assert!(!shown && kinds(&outs) == vec![CallKind::Acknowledge]);
+    let (shown, outs) = through(&mut core, Event::Update(update("t1", TaskState::Lost, 3)));
+    assert!(!shown && kinds(&outs) == vec![CallKind::Acknowledge]);
+}
+
+#[test]
+fn a_hundred_thousand_tasks_launched_and_finished_leave_the_maps_bounded() {
+    let mut core = core(Config::default());
+    let mut peak = (0, 0, 0);
+    for i in 0..100_000u32 {
+        let id = format!("t{i}");
+        let o = offer(&format!("o{i}"), 1.0);
+        let (_, after) = core.admit(Event::Offers(vec![o.clone()])).deliver.unwrap();
+        let out = core.launch(&o, vec![task(&id)]).unwrap();
+        core.sent(out.then, &Ok(()));
+        assert!(core.handled(after).is_empty(), "the offer was used");
+        through(
+            &mut core,
+            Event::Update(update(&id, TaskState::Running, 2 * i)),
+        );
+        let (_, outs) = through(
+            &mut core,
+            Event::Update(update(&id, TaskState::Finished, 2 * i + 1)),
+        );
+        assert_eq!(
+            outs.last().map(|o| o.then.clone()),
+            Some(Then::AckedEnd(id.as_str().into()))
+        );
+        let (tasks, seen, notices) = core.footprint();
+        peak = (peak.0.max(tasks), peak.1.max(seen), peak.2.max(notices));
+    }
+    let (tasks, seen, _) = peak;
+    assert!(
+        tasks <= RECENTLY_ENDED_CAPACITY + 1,
+        "{tasks} tasks remembered"
+    );
+    assert!(
+        seen <= SEEN_UPDATES_CAPACITY,
+        "{seen} update ids remembered"
+    );
+    assert_eq!(core.footprint().0, RECENTLY_ENDED_CAPACITY);
+    assert!(
+        core.task_status(&"t99999".into()).is_some(),
+        "recent: known"
+    );
+    assert!(core.task_status(&"t0".into()).is_none(), "old: forgotten");
+}
+
+#[test]
+fn tasks_learned_from_the_master_are_capped_but_still_shown() {
+    let mut core = core(Config::default());
+    core.tasks_mut().set_capacities(100, 10);
+    let mut shown = 0;
+    for i in 0..1_000u32 {
+        let status = TaskStatus::new(format!("stranger-{i}"), TaskState::Running);
+        if through(&mut core, Event::Update(status)).0 {
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, 1_000, "every update reaches the scheduler");
+    assert!(core.footprint().0 <= 110, "{:?}", core.footprint());
+}
+
+#[test]
+fn in_explicit_mode_an_ended_task_is_forgotten_once_the_framework_acks_it() {
+    let mut core = core(Config {
+        ack_mode: AckMode::Explicit,
+        ..Config::default()
+    });
+    let status = update("t1", TaskState::Failed, 7);
+    let (shown, outs) = through(&mut core, Event::Update(status.clone()));
+    assert!(shown && outs.is_empty(), "no implicit ack");
+    assert_eq!(core.footprint().0, 1);
+    let ack = core.acknowledge(&status).unwrap();
+    assert_eq!(ack.then, Then::AckedEnd("t1".into()));
+    core.sent(ack.then, &Ok(()));
+    assert_eq!(
+        core.task_status(&"t1".into()).unwrap().state,
+        TaskState::Failed
+    );
+    assert!(matches!(
+        core.acknowledge(&TaskStatus::new("t2", TaskState::Running)),
+        Err(Error::NotAcknowledgeable(_))
+    ));
+}
+
+#[test]
+fn a_terminal_reconciliation_answer_ends_the_task_at_once() {
+    let mut core = core(Config::default());
+    through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 1)),
+    );
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(TaskStatus::new("t1", TaskState::Lost)),
+    );
+    assert!(shown && outs.is_empty(), "no uuid: nothing to acknowledge");
+    assert!(core
+        .reconcile_all()
+        .iter()
+        .all(|o| matches!(&o.call, Call::Reconcile(t) if t.is_empty())));
+}
+
+#[test]
+fn revives_are_rate_limited_queued_and_sent_when_due() {
+    let mut core = core(Config::default());
+    let t0 = Instant::now();
+    let a = [Role::from("a")];
+    let (out, queued) = core.revive(&a, t0).unwrap();
+    assert!(out.is_some() && !queued);
+    let (out, queued) = core.revive(&a, t0 + Duration::from_millis(10)).unwrap();
+    assert!(out.is_none() && queued, "within the interval: queued");
+    assert_eq!(core.next_revive(), Some(t0 + Duration::from_secs(1)));
+    assert!(core.due_revives(t0 + Duration::from_millis(999)).is_none());
+    let due = core.due_revives(t0 + Duration::from_secs(1)).unwrap();
+    assert_eq!(due.call, Call::Revive(a.to_vec()));
+    assert!(matches!(
+        core.revive(&[Role::from("zzz")], t0),
+        Err(Error::NotOwnRole { .. })
+    ));
+}
+
+#[test]
+fn a_huge_revive_interval_does_not_overflow() {
+    let mut core = core(Config {
+        min_revive_interval: Duration::MAX,
+        ..Config::default()
+    });
+    let t0 = Instant::now();
+    core.revive(&[Role::from("a")], t0).unwrap();
+    let (_, queued) = core.revive(&[Role::from("a")], t0).unwrap();
+    assert!(queued);
+    assert!(core.next_revive().is_some_and(|t| t > t0));
+}
+
+#[test]
+fn demand_suppresses_and_revives_only_what_changes() {
+    let mut core = core(Config::default());
+    let (suppress, revive) = core.demand(|_| Some(false)).unwrap();
+    assert_eq!(suppress, vec![Role::from("a"), Role::from("b")]);
+    assert!(revive.is_empty());
+    let out = core.suppress(&suppress).unwrap();
+    core.sent(out.then, &Ok(()));
+    assert_eq!(core.demand(|_| Some(false)), Some((vec![], vec![])));
+    let (_, revive) = core.demand(|r| Some(r.as_str() == "b")).unwrap();
+    assert_eq!(revive, vec![Role::from("b")]);
+    core.lost();
+    assert_eq!(core.demand(|_| Some(true)), None, "disconnected: nothing");
+}
+
+#[test]
+fn launches_are_checked_before_anything_is_sent() {
+    let mut core = core(Config::default());
+    let o = offer("o1", 2.0);
+    core.admit(Event::Offers(vec![o.clone()]));
+    let big = TaskInfo::new("big").with_resources(Resources::new().with_cpus(64.0));
+    assert!(matches!(
+        core.launch(&o, vec![big]),
+        Err(Error::InvalidLaunch(InvalidLaunch::DoesNotFit { .. }))
+    ));
+    assert!(matches!(
+        core.launch(&o, vec![task("x"), task("x")]),
+        Err(Error::InvalidLaunch(InvalidLaunch::DuplicateTask(_)))
+    ));
+    assert!(matches!(
+        core.launch(&o, vec![]),
+        Err(Error::InvalidLaunch(InvalidLaunch::NoTasks))
+    ));
+    let out = core.launch(&o, vec![task("x")]).unwrap();
+    // The master refuses the whole ACCEPT: the task is forgotten.
+    core.sent(
+        out.then,
+        &Err(Error::Transport(crate::TransportError::rejected(
+            crate::RejectKind::InvalidArgument,
+            "no",
+        ))),
+    );
+    assert!(core.task_status(&"x".into()).is_none());
+    assert!(
+        core.reconcile_all().len() == 1,
+        "only the implicit reconcile"
+    );
+    core.lost();
+    assert!(matches!(
+        core.kill(&"x".into(), None),
+        Err(Error::Disconnected)
+    ));
+}
+
+#[test]
+fn heartbeats_and_errors_are_the_loops_business() {
+    let mut core = core(Config::default());
+    assert_eq!(core.receive(MasterEvent::Heartbeat), Received::Nothing);
+    assert_eq!(
+        core.receive(MasterEvent::Error("gone".into())),
+        Received::End("gone".into())
+    );
+    assert_eq!(
+        core.receive(MasterEvent::Malformed(ProtocolError::new("event", "?"))),
+        Received::Nothing
+    );
+    let _ = After::Nothing;
+}
