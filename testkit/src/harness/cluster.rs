@@ -68,7 +68,16 @@ impl Cluster {
     /// their resources and attributes, roles and weights, the allocation
     /// interval, the seed. Run it on tokio's paused clock
     /// (`#[tokio::test(start_paused = true)]`) for virtual time.
+    ///
+    /// A configuration with a local agent is refused with
+    /// [`ConfigError::LocalAgentUnsupported`]: the cluster runs on virtual
+    /// time and starts no processes (use
+    /// [`MockMaster`](crate::MockMaster) for local agents).
     pub async fn start(config: MasterConfig) -> Result<Cluster, ConfigError> {
+        if let Some(local) = config.agents.iter().find(|a| a.kind.work_dir().is_some()) {
+            tracing::warn!(agent = %local.id, "cluster refused: local agents run no processes here");
+            return Err(ConfigError::LocalAgentUnsupported(local.id.clone()));
+        }
         let seed = config.seed;
         let core = MasterCore::new(config)?;
         let shared = EngineShared::new(core);
@@ -208,7 +217,7 @@ impl Cluster {
                 self.check_engine(&engine);
                 engine.is_idle(&running).then(|| {
                     (
-                        engine.core.task_count(),
+                        engine.core.launch_count(),
                         engine.core.config().allocation_interval * 2,
                     )
                 })
@@ -216,7 +225,7 @@ impl Cluster {
             if let Some((launched, window)) = quiet {
                 tokio::time::sleep(window + Duration::from_millis(1)).await;
                 let engine = self.shared.lock();
-                if engine.core.task_count() == launched && engine.is_idle(&running) {
+                if engine.core.launch_count() == launched && engine.is_idle(&running) {
                     return;
                 }
                 continue;

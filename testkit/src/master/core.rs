@@ -60,6 +60,8 @@ pub struct MasterCore {
     pub(super) local: LocalBook,
     pub(super) revocations: RevocationBook,
     pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
+    /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
+    pub(super) broken: Vec<Broken>,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -91,7 +93,10 @@ impl MasterCore {
             version: Some(format!("corral-testkit {}", env!("CARGO_PKG_VERSION"))),
         };
         Ok(Self {
-            tasks: TaskTable::new(config.sim_step),
+            tasks: TaskTable::with_history(
+                config.sim_step,
+                config.max_completed_tasks_per_framework,
+            ),
             updates: StatusUpdates::new(
                 config.status_update_retry,
                 config.status_update_retry_max,
@@ -110,6 +115,7 @@ impl MasterCore {
             local: LocalBook::default(),
             revocations: RevocationBook::default(),
             maintenance: BTreeMap::new(),
+            broken: Vec::new(),
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -252,7 +258,7 @@ impl MasterCore {
             record.connection = Connection::Disconnected { failover_deadline };
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
-        allocator_ok(self.allocator.activate_framework(&id, false), "deactivate");
+        allocator_ok(&mut self.broken, self.allocator.activate_framework(&id, false), "deactivate");
         self.withdraw_offers(now, &id);
         self.updates.pause(&id);
     }
@@ -350,6 +356,18 @@ impl MasterCore {
         .min()
     }
 
+    /// The allocator, for tests that make the books disagree on purpose.
+    #[cfg(test)]
+    pub(crate) fn allocator_mut(&mut self) -> &mut Allocator {
+        &mut self.allocator
+    }
+
+    /// Takes the allocator refusals met since the last call: each is a
+    /// disagreement between the master's books and the allocator's.
+    pub fn take_broken(&mut self) -> Vec<Broken> {
+        std::mem::take(&mut self.broken)
+    }
+
     /// Takes what is to be sent, in order.
     pub fn take_outbox(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.outbox)
@@ -419,7 +437,7 @@ impl MasterCore {
             return;
         }
         let result = self.allocator.recover(now, fw, agent, resources, refuse);
-        allocator_ok(result, "recover");
+        allocator_ok(&mut self.broken, result, "recover");
     }
 
     /// Rescinds an outstanding offer: RESCIND to its framework, resources
@@ -460,7 +478,7 @@ impl MasterCore {
         self.forget_maintenance_offers(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
-        allocator_ok(self.allocator.remove_framework(fw), "remove_framework");
+        allocator_ok(&mut self.broken, self.allocator.remove_framework(fw), "remove_framework");
         self.sync_requests(&record.requests.keys().cloned().collect());
         self.removed.insert(fw.clone());
         if let Some(stream) = record.stream() {
@@ -475,6 +493,8 @@ impl MasterCore {
     pub(super) fn allocate_now(&mut self, now: Duration) {
         self.reclaim(now);
         self.send_maintenance_offers();
+        // One OFFERS event per framework per cycle, holding all its offers.
+        let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
         for allocation in self.allocator.allocate(now) {
             let connected = self
                 .frameworks
@@ -520,17 +540,46 @@ impl MasterCore {
                 resources: allocation.resources,
                 expires_at: self.config.offer_timeout.and_then(|t| now.checked_add(t)),
             });
-            self.emit(&allocation.framework, outbox::offers(offer));
+            batches
+                .entry(allocation.framework)
+                .or_default()
+                .push(offer);
+        }
+        for (fw, offers) in batches {
+            self.emit(&fw, outbox::offers(offers));
         }
     }
 }
 
-/// Logs an allocator refusal: the master's books and the allocator's
-/// disagree, which is a bug in the mock.
-pub(super) fn allocator_ok(result: Result<(), AllocatorError>, what: &str) {
+/// How many allocator refusals the core keeps for the harness to read.
+const BROKEN_KEPT: usize = 64;
+
+/// Logs an allocator refusal and keeps it in `broken`: the master's books
+/// and the allocator's disagree, which is a bug in the mock (the harness
+/// reports it as a broken invariant).
+pub(super) fn allocator_ok(
+    broken: &mut Vec<Broken>,
+    result: Result<(), AllocatorError>,
+    what: &'static str,
+) {
     if let Err(err) = result {
         error!(%err, what, "allocator refused a master request (books disagree)");
+        if broken.len() < BROKEN_KEPT {
+            broken.push(Broken { what, error: err });
+        }
     }
+}
+
+/// An allocator refusal of a request the master's books said was right:
+/// a broken invariant.
+#[derive(Debug, thiserror::Error)]
+#[error("the allocator refused {what}: {error}")]
+pub struct Broken {
+    /// The request refused.
+    pub what: &'static str,
+    /// The allocator's refusal.
+    #[source]
+    pub error: AllocatorError,
 }
 
 /// A TaskStatus with the fields every update has.

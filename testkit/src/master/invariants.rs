@@ -12,7 +12,6 @@ use corral::{AgentId, FrameworkId, Resources};
 use super::core::MasterCore;
 use super::operator::pool_form;
 use super::revocation::not_mixed;
-use super::tasks::is_terminal;
 
 impl MasterCore {
     /// Revocation notices name only live revocable tasks of their framework
@@ -76,7 +75,8 @@ impl MasterCore {
                 .or_default() += &offer.resources;
         }
         self.check_notices()?;
-        for task in self.tasks.iter().filter(|t| !is_terminal(t.state)) {
+        self.tasks.check()?;
+        for task in self.tasks.live() {
             not_mixed(&task.resources, &format!("task {}", task.id))?;
             if !self.agents.contains_key(&task.agent) {
                 return Err(format!(
@@ -91,7 +91,7 @@ impl MasterCore {
                 .entry((task.agent.clone(), task.framework.clone()))
                 .or_default() += &task.resources;
         }
-        for ((fw, agent, executor), usage) in &self.tasks.executors {
+        for ((fw, agent, executor), usage) in self.tasks.executors() {
             if usage.live_tasks == 0 {
                 return Err(format!(
                     "executor {executor} of {fw} on {agent} has no live task but is kept"
@@ -190,5 +190,20 @@ mod tests {
             .unwrap();
         let err = core.check_invariants().unwrap_err();
         assert!(err.contains("by the allocator's"), "{err}");
+    }
+
+    #[test]
+    fn an_allocator_refusal_is_kept_for_the_harness() {
+        let mut core = subscribed_core();
+        let agent = core.agents.keys().next().unwrap().clone();
+        // The allocator forgets the agent behind the master's back: losing
+        // it then asks the allocator to remove what it no longer has.
+        core.allocator.remove_agent(&agent).unwrap();
+        core.lose_agent(Duration::ZERO, &agent).unwrap();
+        let broken = core.take_broken();
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert_eq!(broken[0].what, "remove_agent");
+        assert!(std::error::Error::source(&broken[0]).is_some(), "keeps its source");
+        assert!(core.take_broken().is_empty(), "taken once");
     }
 }

@@ -191,8 +191,7 @@ impl MasterCore {
         self.local.sandboxes.retain(|(owner, _), _| owner != fw);
         let has_local = self
             .tasks
-            .iter()
-            .filter(|t| &t.framework == fw)
+            .live_of(fw)
             .any(|t| self.is_local_agent(&t.agent));
         if has_local {
             self.local.orders.push(AgentOrder::StopFramework {

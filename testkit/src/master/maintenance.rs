@@ -25,7 +25,6 @@ use tracing::info;
 use super::core::{allocator_ok, MasterCore};
 use super::outbox;
 use super::revocation::nanos;
-use super::tasks::is_terminal;
 
 /// When an agent is unavailable, in the master's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,7 +168,7 @@ impl MasterCore {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
         if maintenance.down && !self.faults.is_lost(agent) {
-            allocator_ok(self.allocator.activate_agent(agent), "activate_agent");
+            allocator_ok(&mut self.broken, self.allocator.activate_agent(agent), "activate_agent");
         }
         // Offers made meanwhile carry the window; they are stale now.
         for id in self.offers.on_agent(agent) {
@@ -196,8 +195,7 @@ impl MasterCore {
         for (agent, maintenance) in &self.maintenance {
             let users: std::collections::BTreeSet<FrameworkId> = self
                 .tasks
-                .iter()
-                .filter(|t| &t.agent == agent && !is_terminal(t.state))
+                .live_on(agent)
                 .map(|t| t.framework.clone())
                 .collect();
             for fw in users {
@@ -248,15 +246,15 @@ impl MasterCore {
         // A lost agent is out of the allocator; it is deactivated if it
         // comes back during the window.
         if !self.faults.is_lost(agent) {
-            allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+            allocator_ok(&mut self.broken, self.allocator.deactivate_agent(agent), "deactivate_agent");
         }
         for id in self.offers.on_agent(agent) {
             self.rescind(now, &id);
         }
         let live: Vec<(FrameworkId, corral::TaskId)> = self
             .tasks
-            .iter()
-            .filter(|t| &t.agent == agent && !is_terminal(t.state) && !t.killing)
+            .live_on(agent)
+            .filter(|t| !t.is_killing())
             .map(|t| (t.framework.clone(), t.id.clone()))
             .collect();
         for (fw, task) in live {

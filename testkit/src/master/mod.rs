@@ -9,6 +9,7 @@
 
 mod accept;
 mod calls;
+mod commands;
 pub mod config;
 pub mod config_file;
 pub mod core;
@@ -37,26 +38,28 @@ use std::net::SocketAddr;
 use corral::pb::scheduler_client::SchedulerClient;
 use corral::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::config_file::{ConfigFile, ConfigFileError};
-pub use self::core::{MasterCore, Subscription};
+pub use self::core::{Broken, MasterCore, Subscription};
 pub use self::error::{CallError, ErrorKind};
 pub use self::faults::FaultError;
 pub use self::maintenance::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
 pub use self::revocation::{Notice, NoticeAnswer};
-pub use self::server::{EventStream, STREAM_ID_HEADER};
+pub use self::commands::{EventStream, QueueStats};
+pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 
 use self::operator::pb::operator_server::OperatorServer;
 use self::operator::OperatorService;
-use self::server::{Command, MasterService};
+use self::commands::{Command, Commands};
+use self::server::MasterService;
 use self::transport::InMemoryConnector;
 
 /// Why the mock master could not start or answer.
@@ -87,7 +90,7 @@ enum Transport {
 /// A running mock master. Shut it down with [`MockMaster::shutdown`] for a
 /// graceful end; dropping it stops it too, without waiting.
 pub struct MockMaster {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: Commands,
     transport: Transport,
     stop_server: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
@@ -199,6 +202,14 @@ impl MockMaster {
             .ok_or(MasterError::Stopped)
     }
 
+    /// What the subscriptions' event queues have seen: their bound, the
+    /// deepest any has been, how many slow subscribers were disconnected.
+    pub async fn queue_stats(&self) -> Result<QueueStats, MasterError> {
+        server::queue_stats(&self.commands)
+            .await
+            .ok_or(MasterError::Stopped)
+    }
+
     /// Adds an agent (an allocation runs at once).
     pub async fn add_agent(&self, agent: AgentSpec) -> Result<(), MasterError> {
         server::add_agent(&self.commands, agent)
@@ -233,7 +244,9 @@ impl Drop for MockMaster {
         }
         if self.actor.is_some() {
             let (reply, _) = oneshot::channel();
-            let _ = self.commands.send(Command::Shutdown { reply });
+            // A full channel means the actor is busy; the server's end
+            // and the handles' drops close the channel, which stops it.
+            let _ = self.commands.try_send(Command::Shutdown { reply });
         }
     }
 }

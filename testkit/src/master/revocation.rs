@@ -243,8 +243,8 @@ impl MasterCore {
         // 3. Borrowed tasks, most recent first.
         let mut candidates: Vec<&TaskRecord> = self
             .tasks
-            .iter()
-            .filter(|t| &t.agent == agent && !is_terminal(t.state) && !t.killing)
+            .live_on(agent)
+            .filter(|t| !t.is_killing())
             .filter(|t| !self.revocations.covers(&t.framework, &t.id))
             .filter(|t| !lent_scalars(&t.resources, reservation).is_empty())
             .collect();
@@ -305,7 +305,7 @@ impl MasterCore {
                 let live = self
                     .tasks
                     .get(&fw, &task)
-                    .is_some_and(|t| !is_terminal(t.state) && !t.killing);
+                    .is_some_and(|t| !is_terminal(t.state) && !t.is_killing());
                 if live {
                     info!(framework = %fw, %task, "revocation deadline: killing the task");
                     self.kill_task(now, &fw, &task, None);

@@ -160,9 +160,15 @@ impl MasterCore {
         self.frameworks.contains_key(fw)
     }
 
-    /// How many tasks the master has on its books (terminal ones too).
+    /// How many tasks the master has on its books: the live ones and the
+    /// completed ones its bounded history keeps.
     pub fn task_count(&self) -> usize {
-        self.tasks.iter().count()
+        self.tasks.live_count() + self.tasks.completed_count()
+    }
+
+    /// How many tasks were ever launched (never decreases).
+    pub fn launch_count(&self) -> u64 {
+        self.tasks.launches()
     }
 
     /// A snapshot of the books.

@@ -42,7 +42,7 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError, Quota};
 
 pub use self::client::{OperatorClient, OperatorClientError};
 pub use self::error::{OperatorError, OperatorErrorKind};
-pub(super) use self::service::{Job, OperatorService};
+pub(super) use self::service::OperatorService;
 pub use self::views::{AgentResources, RoleInfo};
 
 impl MasterCore {
