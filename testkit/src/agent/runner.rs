@@ -24,8 +24,19 @@ use tracing::{debug, info, warn};
 use super::orders::{AgentOrder, AgentReport, SandboxPaths, TaskLaunch};
 use super::sandbox::{self, SandboxError};
 use super::supervisor::{self, KillRequest, KillWhy, Supervised};
-use super::{DEFAULT_KILL_GRACE, DEFAULT_REAP_TIMEOUT, DEFAULT_SANDBOX_TTL};
 use crate::master::tasks::is_terminal;
+
+/// The grace period of a kill when neither the KILL call nor the task's
+/// KillPolicy gives one (as Mesos's command executor: 3 s).
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a task's processes may outlive SIGKILL before the task counts
+/// as one that cannot be stopped (and its executor is killed).
+pub const DEFAULT_REAP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a sandbox is kept after its executor's last task ended.
+pub const DEFAULT_SANDBOX_TTL: Duration = Duration::from_secs(600);
+
 
 /// How the local agents behave.
 #[derive(Clone, Debug, PartialEq, Eq)]

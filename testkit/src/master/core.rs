@@ -22,13 +22,13 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
-use super::faults::FaultBook;
+use super::lost_agents::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
-use super::local::LocalBook;
-use super::maintenance::Maintenance;
+use super::local_book::LocalBook;
+use super::maintenance_book::Maintenance;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
-use super::revocation::RevocationBook;
+use super::revocation_book::RevocationBook;
 use super::tasks::{TaskTable, Transitioned};
 use super::updates::StatusUpdates;
 use super::validate;

@@ -10,7 +10,6 @@
 //! Unlike simulated task groups (killed together), killing a task of a
 //! group on a local agent kills that task only.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::pb;
@@ -19,23 +18,9 @@ use corral::{AgentId, FrameworkId, TaskId};
 use tracing::{debug, info};
 
 use super::core::{task_status, MasterCore};
+use super::local_book::LocalCommand;
 use super::tasks::Launch;
 use crate::agent::{AgentOrder, AgentReport, CommandSpec, SandboxPaths, TaskLaunch};
-
-/// The core's books on local tasks: orders not yet taken, and where each
-/// task's sandbox is.
-#[derive(Debug, Default)]
-pub(super) struct LocalBook {
-    orders: Vec<AgentOrder>,
-    sandboxes: BTreeMap<(FrameworkId, TaskId), SandboxPaths>,
-}
-
-/// What a task on a local agent runs, read at ACCEPT.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct LocalCommand {
-    spec: CommandSpec,
-    environment: Vec<(String, String)>,
-}
 
 impl MasterCore {
     /// Whether `agent` runs its tasks as real processes.

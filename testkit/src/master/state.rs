@@ -11,9 +11,9 @@ use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
 use super::config::AgentKind;
 use super::core::MasterCore;
-use super::maintenance::Maintenance;
+use super::maintenance_book::Maintenance;
 use super::outbox::StreamId;
-use super::revocation::Notice;
+use super::revocation_book::Notice;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,7 +14,7 @@ use super::pb::operator_server::Operator;
 use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
 use crate::allocator::Quota;
 use crate::master::core::MasterCore;
-use crate::master::maintenance::{MaintenanceError, Window};
+use crate::master::maintenance_book::{MaintenanceError, Window};
 use crate::master::commands::{Command, Commands, Job};
 
 /// The tonic service: forwards each RPC to the master's actor.
