@@ -32,7 +32,11 @@ async fn the_cap_on_connected_frameworks_refuses_one_more() {
         .subscribe(subscribe_call(framework_info("c", &["*"], &[]), &[]))
         .await
         .expect_err("a third framework is refused");
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
     assert!(refused.message().contains("at most 2"), "{refused:?}");
     // Once one leaves, there is room again.
     drop(b);

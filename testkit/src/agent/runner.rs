@@ -37,7 +37,6 @@ pub const DEFAULT_REAP_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a sandbox is kept after its executor's last task ended.
 pub const DEFAULT_SANDBOX_TTL: Duration = Duration::from_secs(600);
 
-
 /// How the local agents behave.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunnerConfig {

@@ -288,8 +288,10 @@ impl Engine {
         for broken in self.core.take_broken() {
             self.violated(now, format!("books disagree: {broken}"));
         }
+        // What changed since the last step, checked at its cost.
+        let touched = self.core.take_touched();
         if self.checking && self.violation.is_none() {
-            if let Err(violation) = self.core.check_invariants() {
+            if let Err(violation) = self.core.check_touched(&touched) {
                 self.violated(now, violation);
             }
         }

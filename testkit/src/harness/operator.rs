@@ -109,6 +109,9 @@ impl Cluster {
     ) -> Result<(), E> {
         self.shared.step(|engine, now| {
             let result = change(&mut engine.core, now);
+            // Weights, quotas and reservations move the allocator's books
+            // everywhere: the next check looks at everything.
+            engine.core.touch_all();
             let text = match &result {
                 Ok(()) => text,
                 Err(e) => format!("{text}: refused: {e}"),

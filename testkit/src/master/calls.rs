@@ -64,7 +64,11 @@ impl MasterCore {
         revive: pb::call::Revive,
     ) -> Result<(), CallError> {
         let roles = validate::subscribed_roles(&revive.roles, &self.record(fw)?.roles)?;
-        allocator_ok(&mut self.broken, self.allocator.revive(fw, &roles), "revive");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.revive(fw, &roles),
+            "revive",
+        );
         if let Some(record) = self.frameworks.get_mut(fw) {
             for role in &roles {
                 record.suppressed.remove(role);
@@ -81,7 +85,11 @@ impl MasterCore {
         suppress: pb::call::Suppress,
     ) -> Result<(), CallError> {
         let roles = validate::subscribed_roles(&suppress.roles, &self.record(fw)?.roles)?;
-        allocator_ok(&mut self.broken, self.allocator.suppress(fw, &roles), "suppress");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.suppress(fw, &roles),
+            "suppress",
+        );
         if let Some(record) = self.frameworks.get_mut(fw) {
             record.suppressed.extend(roles);
         }
@@ -327,7 +335,11 @@ impl MasterCore {
                     sum += asked;
                 }
             }
-            allocator_ok(&mut self.broken, self.allocator.request(role, &sum), "request");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.request(role, &sum),
+                "request",
+            );
         }
     }
 }

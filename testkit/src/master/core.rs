@@ -22,9 +22,9 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
-use super::lost_agents::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
 use super::local_book::LocalBook;
+use super::lost_agents::FaultBook;
 use super::maintenance_book::Maintenance;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
@@ -62,6 +62,9 @@ pub struct MasterCore {
     pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
     pub(super) broken: Vec<Broken>,
+    /// What changed since [`MasterCore::take_touched`], beyond what the
+    /// tasks and offers books record themselves.
+    pub(super) touched: Touched,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -116,6 +119,10 @@ impl MasterCore {
             revocations: RevocationBook::default(),
             maintenance: BTreeMap::new(),
             broken: Vec::new(),
+            touched: Touched {
+                all: true,
+                ..Touched::default()
+            },
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -258,7 +265,11 @@ impl MasterCore {
             record.connection = Connection::Disconnected { failover_deadline };
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
-        allocator_ok(&mut self.broken, self.allocator.activate_framework(&id, false), "deactivate");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.activate_framework(&id, false),
+            "deactivate",
+        );
         self.withdraw_offers(now, &id);
         self.updates.pause(&id);
     }
@@ -272,6 +283,7 @@ impl MasterCore {
         self.allocator
             .add_agent(agent.id.clone(), agent.resources.clone())?;
         info!(agent = %agent.id, resources = %agent.resources, "agent added");
+        self.touched.all = true;
         self.agents.insert(agent.id.clone(), agent);
         self.allocate_now(now);
         Ok(())
@@ -362,6 +374,23 @@ impl MasterCore {
         &mut self.allocator
     }
 
+    /// Takes what changed since the last call: the agents whose offers,
+    /// tasks or allocations changed, whether an allocation cycle ran, and
+    /// whether everything must be looked at (an agent came or went, an
+    /// operator changed the allocator). The harness checks the invariants
+    /// of what changed only.
+    pub fn take_touched(&mut self) -> Touched {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.agents.append(&mut self.tasks.take_touched());
+        touched.agents.append(&mut self.offers.take_touched());
+        touched
+    }
+
+    /// Marks everything as changed (see [`MasterCore::take_touched`]).
+    pub fn touch_all(&mut self) {
+        self.touched.all = true;
+    }
+
     /// Takes the allocator refusals met since the last call: each is a
     /// disagreement between the master's books and the allocator's.
     pub fn take_broken(&mut self) -> Vec<Broken> {
@@ -436,6 +465,7 @@ impl MasterCore {
         if resources.is_empty() {
             return;
         }
+        self.touched.agents.insert(agent.clone());
         let result = self.allocator.recover(now, fw, agent, resources, refuse);
         allocator_ok(&mut self.broken, result, "recover");
     }
@@ -478,7 +508,11 @@ impl MasterCore {
         self.forget_maintenance_offers(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
-        allocator_ok(&mut self.broken, self.allocator.remove_framework(fw), "remove_framework");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.remove_framework(fw),
+            "remove_framework",
+        );
         self.sync_requests(&record.requests.keys().cloned().collect());
         self.removed.insert(fw.clone());
         if let Some(stream) = record.stream() {
@@ -491,6 +525,7 @@ impl MasterCore {
 
     /// Runs an allocation cycle and turns each allocation into an offer.
     pub(super) fn allocate_now(&mut self, now: Duration) {
+        self.touched.cycle = true;
         self.reclaim(now);
         self.send_maintenance_offers();
         // One OFFERS event per framework per cycle, holding all its offers.
@@ -540,15 +575,24 @@ impl MasterCore {
                 resources: allocation.resources,
                 expires_at: self.config.offer_timeout.and_then(|t| now.checked_add(t)),
             });
-            batches
-                .entry(allocation.framework)
-                .or_default()
-                .push(offer);
+            batches.entry(allocation.framework).or_default().push(offer);
         }
         for (fw, offers) in batches {
             self.emit(&fw, outbox::offers(offers));
         }
     }
+}
+
+/// What changed in the core since it was last asked
+/// ([`MasterCore::take_touched`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Everything may have changed: check it all.
+    pub all: bool,
+    /// An allocation cycle ran (the allocator's own books moved).
+    pub cycle: bool,
+    /// Agents whose offers, tasks or allocations changed.
+    pub agents: BTreeSet<AgentId>,
 }
 
 /// How many allocator refusals the core keeps for the harness to read.

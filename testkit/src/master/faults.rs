@@ -71,6 +71,7 @@ impl MasterCore {
             return Err(FaultError::UnknownAgent(agent.clone()));
         }
         warn!(%agent, "fault: agent lost");
+        self.touched.all = true;
         let offers: Vec<_> = self
             .offers
             .iter()
@@ -80,7 +81,11 @@ impl MasterCore {
         for offer in offers {
             self.rescind(now, &offer);
         }
-        allocator_ok(&mut self.broken, self.allocator.remove_agent(agent), "remove_agent");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.remove_agent(agent),
+            "remove_agent",
+        );
         self.faults.lost.insert(agent.clone(), now);
         let keys: Vec<(FrameworkId, TaskId)> = self
             .tasks
@@ -97,7 +102,10 @@ impl MasterCore {
                     continue;
                 };
                 self.faults.frozen.insert(key.clone(), frozen);
-                let executor = self.tasks.get(&key.0, &key.1).and_then(|t| t.executor.clone());
+                let executor = self
+                    .tasks
+                    .get(&key.0, &key.1)
+                    .and_then(|t| t.executor.clone());
                 (TaskState::TaskUnreachable, executor)
             } else {
                 // Gone for good. What it freed is not recovered: the agent
@@ -135,6 +143,7 @@ impl MasterCore {
             return Err(FaultError::UnknownAgent(agent.clone()));
         };
         info!(%agent, lost_for = ?now.saturating_sub(lost_at), "fault healed: agent back");
+        self.touched.all = true;
         let frozen: Vec<((FrameworkId, TaskId), Frozen)> = {
             let keys: Vec<_> = self
                 .faults
@@ -160,14 +169,19 @@ impl MasterCore {
             }
         }
         let used: Vec<(FrameworkId, Resources)> = used.into_iter().collect();
-        allocator_ok(&mut self.broken, 
+        allocator_ok(
+            &mut self.broken,
             self.allocator
                 .add_agent_in_use(agent.clone(), spec.resources.clone(), &used),
             "add_agent_in_use",
         );
         if self.maintenance.get(agent).is_some_and(|m| m.down) {
             // Back during its maintenance window: still offered to nobody.
-            allocator_ok(&mut self.broken, self.allocator.deactivate_agent(agent), "deactivate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.deactivate_agent(agent),
+                "deactivate_agent",
+            );
         }
         for ((fw, task), was) in frozen {
             let Some(state) = self.tasks.thaw(now, &fw, &task, was) else {

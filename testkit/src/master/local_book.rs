@@ -22,4 +22,3 @@ pub(super) struct LocalCommand {
     pub(super) spec: CommandSpec,
     pub(super) environment: Vec<(String, String)>,
 }
-

@@ -50,11 +50,9 @@ pub struct FaultBook {
     pub(super) failovers: u64,
 }
 
-
 impl FaultBook {
     /// Whether `agent` is lost.
     pub fn is_lost(&self, agent: &AgentId) -> bool {
         self.lost.contains_key(agent)
     }
 }
-

@@ -94,7 +94,11 @@ impl MasterCore {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
         if maintenance.down && !self.faults.is_lost(agent) {
-            allocator_ok(&mut self.broken, self.allocator.activate_agent(agent), "activate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.activate_agent(agent),
+                "activate_agent",
+            );
         }
         // Offers made meanwhile carry the window; they are stale now.
         for id in self.offers.on_agent(agent) {
@@ -111,7 +115,9 @@ impl MasterCore {
 
     /// The window to put in offers on `agent`, if one is scheduled.
     pub(super) fn unavailability(&self, agent: &AgentId) -> Option<pb::Unavailability> {
-        self.maintenance.get(agent).map(|m| unavailability(m.window))
+        self.maintenance
+            .get(agent)
+            .map(|m| unavailability(m.window))
     }
 
     /// Sends an inverse offer to every framework with live tasks on an
@@ -172,7 +178,11 @@ impl MasterCore {
         // A lost agent is out of the allocator; it is deactivated if it
         // comes back during the window.
         if !self.faults.is_lost(agent) {
-            allocator_ok(&mut self.broken, self.allocator.deactivate_agent(agent), "deactivate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.deactivate_agent(agent),
+                "deactivate_agent",
+            );
         }
         for id in self.offers.on_agent(agent) {
             self.rescind(now, &id);

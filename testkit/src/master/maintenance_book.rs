@@ -70,4 +70,3 @@ pub enum MaintenanceError {
     #[error("no maintenance is scheduled for agent {0}")]
     NotScheduled(AgentId),
 }
-

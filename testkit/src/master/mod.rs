@@ -49,22 +49,22 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
+pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::config_file::{ConfigFile, ConfigFileError};
-pub use self::core::{Broken, MasterCore, Subscription};
+pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
 pub use self::lost_agents::FaultError;
 pub use self::maintenance_book::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
 pub use self::revocation_book::{Notice, NoticeAnswer, RevocationBook};
-pub use self::commands::{EventStream, QueueStats};
 pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 
+use self::commands::{Command, Commands};
 use self::operator::pb::operator_server::OperatorServer;
 use self::operator::OperatorService;
-use self::commands::{Command, Commands};
 use self::server::MasterService;
 use self::transport::InMemoryConnector;
 

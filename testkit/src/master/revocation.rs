@@ -47,8 +47,7 @@ use super::core::MasterCore;
 use super::error::CallError;
 use super::outbox;
 use super::revocation_book::{
-    is_met, lent_scalars, nanos, pick_tasks, take_from, Need, Notice,
-    NoticeAnswer,
+    is_met, lent_scalars, nanos, pick_tasks, take_from, Need, Notice, NoticeAnswer,
 };
 use super::tasks::{is_terminal, TaskRecord};
 
@@ -265,4 +264,3 @@ fn notice_event(notice: &Notice) -> pb::Event {
     };
     outbox::inverse_offers(offer)
 }
-

@@ -350,7 +350,10 @@ pub(super) async fn add_agent(
     agent: AgentSpec,
 ) -> Option<Result<(), ConfigError>> {
     let (reply, answer) = oneshot::channel();
-    commands.send(Command::AddAgent { agent, reply }).await.ok()?;
+    commands
+        .send(Command::AddAgent { agent, reply })
+        .await
+        .ok()?;
     answer.await.ok()
 }
 

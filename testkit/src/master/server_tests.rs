@@ -54,27 +54,41 @@ async fn a_subscriber_that_never_reads_is_disconnected_and_its_neighbour_is_unaf
         read += 1;
         if read % 10_000 == 0 {
             let stats = queue_stats(&commands).await.expect("stats");
-            assert!(stats.peak <= capacity, "a queue grew past its bound: {stats:?}");
+            assert!(
+                stats.peak <= capacity,
+                "a queue grew past its bound: {stats:?}"
+            );
         }
     }
     let stats = queue_stats(&commands).await.expect("stats");
     assert_eq!(stats.capacity, capacity);
-    assert_eq!(stats.peak, capacity, "the slow queue filled up, no more: {stats:?}");
+    assert_eq!(
+        stats.peak, capacity,
+        "the slow queue filled up, no more: {stats:?}"
+    );
     assert_eq!(stats.slow_disconnects, 1, "{stats:?}");
     let frameworks = state(&commands).await.expect("state").frameworks;
-    let active = |name: &str| {
-        frameworks
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| f.active)
-    };
-    assert_eq!(active("slow"), Some(false), "disconnected, within its failover timeout");
-    assert_eq!(active("good"), Some(true), "the neighbour is still connected");
+    let active = |name: &str| frameworks.iter().find(|f| f.name == name).map(|f| f.active);
+    assert_eq!(
+        active("slow"),
+        Some(false),
+        "disconnected, within its failover timeout"
+    );
+    assert_eq!(
+        active("good"),
+        Some(true),
+        "the neighbour is still connected"
+    );
     // What was queued for the slow subscriber is still readable, then its
     // stream ends.
     let left = slow.count().await;
-    assert_eq!(left, capacity, "SUBSCRIBED and heartbeats fill the queue, then it ends");
+    assert_eq!(
+        left, capacity,
+        "SUBSCRIBED and heartbeats fill the queue, then it ends"
+    );
     drop(good);
     drop(commands);
-    actor.await.expect("the actor stops once nobody can reach it");
+    actor
+        .await
+        .expect("the actor stops once nobody can reach it");
 }

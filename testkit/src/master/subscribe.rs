@@ -148,7 +148,11 @@ impl MasterCore {
         if let Some(record) = self.frameworks.get_mut(&id) {
             record.connection = connection;
         }
-        allocator_ok(&mut self.broken, self.allocator.activate_framework(&id, true), "activate");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.activate_framework(&id, true),
+            "activate",
+        );
         info!(framework = %id, %stream, "framework resubscribed");
         self.emit(
             &id,
@@ -187,12 +191,17 @@ impl MasterCore {
         let gained_roles = valid.roles.difference(&record.roles).next().is_some();
         record.apply(info, valid);
         let spec = record.spec();
-        allocator_ok(&mut self.broken, 
+        allocator_ok(
+            &mut self.broken,
             self.allocator.update_framework(id, spec),
             "update_framework",
         );
         if !unsuppressed.is_empty() {
-            allocator_ok(&mut self.broken, self.allocator.revive(id, &unsuppressed), "revive");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.revive(id, &unsuppressed),
+                "revive",
+            );
         }
         gained_roles || !unsuppressed.is_empty()
     }

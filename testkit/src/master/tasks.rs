@@ -178,6 +178,8 @@ pub struct TaskTable {
     completed: BTreeMap<FrameworkId, History>,
     max_completed: usize,
     executors: BTreeMap<(FrameworkId, AgentId, ExecutorId), ExecutorUse>,
+    /// Agents whose tasks changed since [`TaskTable::take_touched`].
+    touched: BTreeSet<AgentId>,
     group_counter: u64,
     launch_counter: u64,
     sim_step: Duration,
@@ -209,6 +211,7 @@ impl TaskTable {
             completed: BTreeMap::new(),
             max_completed,
             executors: BTreeMap::new(),
+            touched: BTreeSet::new(),
             group_counter: 0,
             launch_counter: 0,
             sim_step,
@@ -255,6 +258,9 @@ impl TaskTable {
         let Some(record) = self.live.get_mut(k) else {
             return;
         };
+        if !self.touched.contains(&record.agent) {
+            self.touched.insert(record.agent.clone());
+        }
         if let Some((at, _)) = record.next {
             self.deadlines.remove(&(at, k.clone()));
         }
@@ -342,6 +348,21 @@ impl TaskTable {
     /// Every live task, by framework then task id.
     pub fn live(&self) -> impl Iterator<Item = &TaskRecord> {
         self.live.values()
+    }
+
+    /// Takes the agents whose tasks changed since the last call.
+    pub fn take_touched(&mut self) -> BTreeSet<AgentId> {
+        std::mem::take(&mut self.touched)
+    }
+
+    /// The executors running on `agent`.
+    pub fn executors_on<'a>(
+        &'a self,
+        agent: &'a AgentId,
+    ) -> impl Iterator<Item = (&'a (FrameworkId, AgentId, ExecutorId), &'a ExecutorUse)> + 'a {
+        self.executors
+            .iter()
+            .filter(move |((_, on, _), _)| on == agent)
     }
 
     /// How many tasks were ever launched (never decreases).
@@ -504,6 +525,7 @@ impl TaskTable {
     /// oldest beyond the bound); returns a copy of it.
     fn complete(&mut self, k: &Key) -> Option<TaskRecord> {
         let mut record = self.live.remove(k)?;
+        self.touched.insert(record.agent.clone());
         if let Some((at, _)) = record.next.take() {
             self.deadlines.remove(&(at, k.clone()));
         }
@@ -558,9 +580,13 @@ impl TaskTable {
     /// resources are recovered by removing the framework from the
     /// allocator).
     pub fn remove_framework(&mut self, framework: &FrameworkId) {
-        let keys: Vec<Key> = self.live_of(framework).map(|t| key(&t.framework, &t.id)).collect();
+        let keys: Vec<Key> = self
+            .live_of(framework)
+            .map(|t| key(&t.framework, &t.id))
+            .collect();
         for k in keys {
             if let Some(record) = self.live.remove(&k) {
+                self.touched.insert(record.agent.clone());
                 if let Some((at, _)) = record.next {
                     self.deadlines.remove(&(at, k.clone()));
                 }
@@ -609,7 +635,8 @@ impl TaskTable {
             return Err(format!("terminal task {} is among the live ones", t.id));
         }
         for (fw, history) in &self.completed {
-            if history.tasks.len() > self.max_completed || history.order.len() != history.tasks.len()
+            if history.tasks.len() > self.max_completed
+                || history.order.len() != history.tasks.len()
             {
                 return Err(format!(
                     "history of {fw} holds {} tasks ({} in order), bound {}",
@@ -629,7 +656,12 @@ impl TaskTable {
     /// Freezes a live task whose agent became unreachable: it is
     /// TASK_UNREACHABLE and its timer is put aside. `None` for a task that
     /// is not live.
-    pub fn freeze(&mut self, now: Duration, framework: &FrameworkId, task: &TaskId) -> Option<Frozen> {
+    pub fn freeze(
+        &mut self,
+        now: Duration,
+        framework: &FrameworkId,
+        task: &TaskId,
+    ) -> Option<Frozen> {
         let k = key(framework, task);
         let record = self.live.get(&k)?;
         let state = record.state;
@@ -642,7 +674,13 @@ impl TaskTable {
 
     /// Thaws a frozen task: its state and its timer (time left from `now`)
     /// come back; returns the state.
-    pub fn thaw(&mut self, now: Duration, framework: &FrameworkId, task: &TaskId, was: Frozen) -> Option<TaskState> {
+    pub fn thaw(
+        &mut self,
+        now: Duration,
+        framework: &FrameworkId,
+        task: &TaskId,
+        was: Frozen,
+    ) -> Option<TaskState> {
         let k = key(framework, task);
         let record = self.live.get_mut(&k)?;
         record.state = was.state;

@@ -13,9 +13,9 @@ use super::pb;
 use super::pb::operator_server::Operator;
 use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
 use crate::allocator::Quota;
+use crate::master::commands::{Command, Commands, Job};
 use crate::master::core::MasterCore;
 use crate::master::maintenance_book::{MaintenanceError, Window};
-use crate::master::commands::{Command, Commands, Job};
 
 /// The tonic service: forwards each RPC to the master's actor.
 pub(in crate::master) struct OperatorService {
