@@ -43,7 +43,7 @@ fn one_run(frameworks: usize, tasks: usize, agents: usize, checks: bool) -> (Dur
             .state()
             .tasks
             .iter()
-            .filter(|t| t.state == corral::pb::TaskState::TaskFinished)
+            .filter(|t| t.state == corral::TaskState::Finished)
             .count();
         assert_eq!(total, frameworks * tasks, "every task must finish");
         (elapsed, cluster.now())

@@ -17,5 +17,5 @@ pub mod harness;
 
 /// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
-pub use harness::{Cluster, Running, Script, Trace};
+pub use harness::{Call, CallKind, Cluster, Running, Script, Trace};
 pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

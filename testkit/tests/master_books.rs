@@ -37,7 +37,7 @@ async fn ten_thousand_finished_tasks_leave_at_most_the_default_history() {
     let finished = state
         .tasks
         .iter()
-        .filter(|t| t.state == corral::pb::TaskState::TaskFinished)
+        .filter(|t| t.state == TaskState::Finished)
         .count();
     assert_eq!(state.tasks.len(), 1000, "the default bound (1000) is kept");
     assert_eq!(finished, 1000);

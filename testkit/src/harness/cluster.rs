@@ -322,7 +322,7 @@ impl Cluster {
                 }
             }
             for task in state.tasks.iter().filter(|t| &t.framework == fw) {
-                let master = corral::TaskState::from_pb(task.state);
+                let master = task.state;
                 let last = seen.get(&task.id).and_then(|s| s.last().copied());
                 if last != Some(master) {
                     return Err(format!(

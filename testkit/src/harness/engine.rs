@@ -17,8 +17,9 @@ use corral::{Event, FrameworkId};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
+use super::calls::Call;
 use super::network::{Network, Verdict};
-use super::trace::{summarize_call, summarize_event, Trace, What};
+use super::trace::{summarize_event, Trace, What};
 use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
 
 pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
@@ -214,7 +215,7 @@ impl Engine {
             now,
             framework,
             What::Call {
-                call: Box::new(call.clone()),
+                call: Box::new(Call::from_pb(call)),
                 outcome,
             },
         );
@@ -240,7 +241,7 @@ impl Engine {
             now,
             Some(framework),
             What::Lost {
-                what: summarize_call(call),
+                what: Call::from_pb(call).to_string(),
                 why: "acknowledgement dropped",
             },
         );

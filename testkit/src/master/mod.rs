@@ -6,6 +6,79 @@
 //! ([`MockMaster::start_in_memory`], for tests on tokio's paused clock), and
 //! offers snapshots ([`MockMaster::state`]) and test hooks. The behaviour
 //! lives in the pure [`MasterCore`](crate::master::MasterCore), usable on its own.
+//!
+//! # The map
+//!
+//! **Books** own one kind of state each and import no other book and
+//! nothing above them:
+//!
+//! | file | owns |
+//! |---|---|
+//! | `tasks.rs` ([`tasks::TaskTable`]) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
+//! | `offers.rs` ([`offers::OfferBook`]) | outstanding offers with an expiry index, a bounded memory of retired ones |
+//! | `updates.rs` ([`updates::StatusUpdates`]) | reliable status updates per framework: in flight, queued, resend timers |
+//! | `frameworks.rs` | one framework's record: info, roles, capabilities, connection, requests |
+//! | `revocation_book.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
+//! | `maintenance_book.rs` ([`Maintenance`], [`Window`]) | an agent's maintenance window and its inverse offers |
+//! | `lost_agents.rs` | agents the master cannot reach, frozen tasks, kills waiting for an agent's return |
+//! | `local_book.rs` | orders for local agents not yet taken, sandboxes of local tasks |
+//!
+//! The agents themselves (their [`AgentSpec`]s) and the framework records
+//! are maps held by the core (`agents`, `frameworks`); the allocator keeps
+//! its own books (`crate::allocator`).
+//!
+//! **The core** (`core.rs`, [`MasterCore`]) holds the books and the
+//! allocator; its entry points are [`MasterCore::subscribe`],
+//! [`MasterCore::handle`] (every other call), [`MasterCore::tick`] (timers),
+//! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
+//! reports); what must be sent leaves in one outbox
+//! ([`MasterCore::take_outbox`], plus [`MasterCore::take_agent_orders`] for
+//! local agents). The core reads the books' public operations; the faults
+//! the harness injects go through public operations too
+//! ([`MasterCore::lose_agent`] marks an agent lost, and the agent-loss
+//! process does the rest).
+//!
+//! **Calls**: `subscribe.rs` (SUBSCRIBE, resubscription, the cap on
+//! connected frameworks), `accept.rs` (ACCEPT: offers, operations,
+//! launches), `calls.rs` (DECLINE, REVIVE, SUPPRESS, KILL, ACKNOWLEDGE,
+//! RECONCILE, UPDATE_FRAMEWORK, REQUEST), `revocation.rs` and
+//! `maintenance.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `core.rs` (TEARDOWN).
+//!
+//! **Processes** that span books: allocation (`core.rs`,
+//! `allocate_now`: one OFFERS event per framework per cycle), reclaim
+//! (`revocation.rs`), maintenance (`maintenance.rs`), agent loss and
+//! return (`faults.rs`), local tasks (`local.rs`).
+//!
+//! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
+//! events built), `commands.rs` and `server.rs` (the actor that owns the
+//! core, the bounded command channel, a bounded event queue per
+//! subscription whose slow reader is disconnected, the tonic service),
+//! `operator/` (the operator API), `transport.rs` (in-memory pipes).
+//!
+//! # Where a call goes
+//!
+//! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
+//! the bounded channel → the actor → [`MasterCore::handle`]: the call type
+//! and stream are checked (`validate.rs`, `check_stream`), then one match
+//! arm in `core.rs` (`try_handle`) calls the handler → the books and the
+//! allocator change → events in the outbox → the actor's `route` puts them
+//! on each subscription's bounded queue. The harness
+//! ([`crate::harness`]) calls the same [`MasterCore::handle`] from its
+//! in-process transport and routes the same outbox through its simulated
+//! wire.
+//!
+//! # Adding a call
+//!
+//! 1. What it must carry: a check in `validate.rs` (a typed
+//!    [`CallError`] for each refusal, with its [`ErrorKind`]).
+//! 2. Its handler: a method in the file of the book it mostly changes
+//!    (or a new file), reading and changing the books through their
+//!    methods; events through `emit`/`report`.
+//! 3. One match arm in `MasterCore::try_handle` (`core.rs`).
+//! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
+//!    variant and its [`CallKind`](crate::CallKind)).
+//! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
+//!    (`tests/master_grpc.rs`), and with the SDK in a cluster.
 
 mod accept;
 mod calls;

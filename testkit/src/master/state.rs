@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral::pb;
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
 use super::config::AgentKind;
@@ -69,7 +68,7 @@ pub struct TaskSnapshot {
     /// The role of its resources.
     pub role: Role,
     /// The latest state generated for it.
-    pub state: pb::TaskState,
+    pub state: corral::TaskState,
     /// Its resources (without its executor's).
     pub resources: Resources,
     /// Its sandbox directory, for a task on a local agent that has made it.
@@ -195,7 +194,7 @@ impl MasterCore {
                 id: t.id.clone(),
                 agent: t.agent.clone(),
                 role: t.role.clone(),
-                state: t.state,
+                state: corral::TaskState::from_pb(t.state),
                 resources: t.resources.clone(),
                 sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })
