@@ -15,7 +15,6 @@ pub mod agent;
 pub mod allocator;
 pub mod harness;
 
-/// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
 pub use harness::{Call, CallKind, Cluster, Running, Script, Trace};
 pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

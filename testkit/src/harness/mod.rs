@@ -30,7 +30,7 @@ mod engine;
 mod network;
 mod operator;
 mod recorded;
-mod script;
+pub mod script;
 mod trace;
 mod transport;
 

@@ -12,7 +12,7 @@ use corral::{AgentId, FrameworkId, OfferId};
 pub struct Window {
     /// When it goes down.
     pub start: Duration,
-    /// How long it stays down; `None`: until [`MasterCore::end_maintenance`].
+    /// How long it stays down; `None`: until [`MasterCore::end_maintenance`](crate::master::MasterCore::end_maintenance).
     pub duration: Option<Duration>,
 }
 

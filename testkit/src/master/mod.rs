@@ -5,7 +5,7 @@
 //! ([`MockMaster::start`]) or over in-memory pipes
 //! ([`MockMaster::start_in_memory`], for tests on tokio's paused clock), and
 //! offers snapshots ([`MockMaster::state`]) and test hooks. The behaviour
-//! lives in the pure [`MasterCore`](crate::master::MasterCore), usable on its own.
+//! lives in the pure [`MasterCore`], usable on its own.
 //!
 //! # The map
 //!
@@ -14,9 +14,9 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `tasks.rs` ([`tasks::TaskTable`]) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
-//! | `offers.rs` ([`offers::OfferBook`]) | outstanding offers with an expiry index, a bounded memory of retired ones |
-//! | `updates.rs` ([`updates::StatusUpdates`]) | reliable status updates per framework: in flight, queued, resend timers |
+//! | `tasks.rs` ([`TaskTable`](crate::master::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
+//! | `offers.rs` ([`OfferBook`](crate::master::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
+//! | `updates.rs` ([`StatusUpdates`](crate::master::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
 //! | `frameworks.rs` | one framework's record: info, roles, capabilities, connection, requests |
 //! | `revocation_book.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
 //! | `maintenance_book.rs` ([`Maintenance`], [`Window`]) | an agent's maintenance window and its inverse offers |

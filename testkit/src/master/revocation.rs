@@ -14,7 +14,7 @@
 //!    back;
 //! 2. outstanding revocable offers are rescinded (nothing runs on them);
 //! 3. the borrowed tasks to take are picked: the fewest, the most recently
-//!    launched first ([`pick_tasks`](super::revocation_book::pick_tasks)). Only tasks on revocable resources lent
+//!    launched first ([`pick_tasks`]). Only tasks on revocable resources lent
 //!    from that owner's pool are candidates, never regular tasks, even those
 //!    sharing an executor with a revocable one;
 //! 4. each borrowing framework gets one **revocation notice** per agent and
