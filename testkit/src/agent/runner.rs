@@ -24,7 +24,6 @@ use tracing::{debug, info, warn};
 use super::orders::{AgentOrder, AgentReport, SandboxPaths, TaskLaunch};
 use super::sandbox::{self, SandboxError};
 use super::supervisor::{self, KillRequest, KillWhy, Supervised};
-use crate::master::tasks::is_terminal;
 
 /// The grace period of a kill when neither the KILL call nor the task's
 /// KillPolicy gives one (as Mesos's command executor: 3 s).
@@ -363,6 +362,11 @@ impl LocalRunner {
         self.tasks.clear();
         self.executors.clear();
     }
+}
+
+/// Whether a reported state ends the task (the SDK's reading of it).
+fn is_terminal(state: corral::pb::TaskState) -> bool {
+    corral::TaskState::from_pb(state).is_terminal()
 }
 
 #[cfg(test)]

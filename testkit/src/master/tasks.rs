@@ -450,11 +450,10 @@ impl TaskTable {
     /// framework and task id), and returns them.
     pub fn advance(&mut self, now: Duration) -> Vec<Transitioned> {
         let mut out = Vec::new();
-        while let Some((at, k)) = self.deadlines.first().cloned() {
-            if at > now {
+        while self.deadlines.first().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, k)) = self.deadlines.pop_first() else {
                 break;
-            }
-            self.deadlines.remove(&(at, k.clone()));
+            };
             if let Some(step) = self.step(&k) {
                 out.push(step);
             }
@@ -500,53 +499,65 @@ impl TaskTable {
     /// The change to report for the task at `k`, now in its new state; a
     /// terminal state frees what it held and moves it to the history.
     fn transitioned(&mut self, k: &Key, message: Option<String>) -> Option<Transitioned> {
-        let record = match self.live.get(k) {
-            Some(record) if is_terminal(record.state) => self.complete(k)?,
-            Some(record) => record.clone(),
-            None => return None,
-        };
-        let freed = if is_terminal(record.state) {
-            self.release(&record)
-        } else {
-            Resources::new()
-        };
-        Some(Transitioned {
-            framework: record.framework,
-            task: record.id,
-            agent: record.agent,
-            executor: record.executor,
+        let record = self.live.get(k)?;
+        if !is_terminal(record.state) {
+            return Some(Transitioned {
+                framework: record.framework.clone(),
+                task: record.id.clone(),
+                agent: record.agent.clone(),
+                executor: record.executor.clone(),
+                state: record.state,
+                freed: Resources::new(),
+                message,
+            });
+        }
+        let record = self.complete(k)?;
+        let freed = self.release(&record);
+        let step = Transitioned {
+            framework: record.framework.clone(),
+            task: record.id.clone(),
+            agent: record.agent.clone(),
+            executor: record.executor.clone(),
             state: record.state,
             freed,
             message,
-        })
+        };
+        self.remember(record);
+        Some(step)
     }
 
-    /// Moves a terminal live task to its framework's history (dropping the
-    /// oldest beyond the bound); returns a copy of it.
+    /// Takes a terminal task out of the live map and its indexes.
     fn complete(&mut self, k: &Key) -> Option<TaskRecord> {
         let mut record = self.live.remove(k)?;
-        self.touched.insert(record.agent.clone());
+        if !self.touched.contains(&record.agent) {
+            self.touched.insert(record.agent.clone());
+        }
         if let Some((at, _)) = record.next.take() {
             self.deadlines.remove(&(at, k.clone()));
         }
         if let Some(keys) = self.by_agent.get_mut(&record.agent) {
             keys.remove(k);
-            if keys.is_empty() {
-                self.by_agent.remove(&record.agent);
+        }
+        Some(record)
+    }
+
+    /// Puts a completed task in its framework's history, dropping the
+    /// oldest beyond the bound.
+    fn remember(&mut self, record: TaskRecord) {
+        if self.max_completed == 0 {
+            return;
+        }
+        let history = match self.completed.get_mut(&record.framework) {
+            Some(history) => history,
+            None => self.completed.entry(record.framework.clone()).or_default(),
+        };
+        history.order.push_back(record.id.clone());
+        history.tasks.insert(record.id.clone(), record);
+        while history.order.len() > self.max_completed {
+            if let Some(oldest) = history.order.pop_front() {
+                history.tasks.remove(&oldest);
             }
         }
-        let copy = record.clone();
-        if self.max_completed > 0 {
-            let history = self.completed.entry(k.0.clone()).or_default();
-            history.order.push_back(k.1.clone());
-            history.tasks.insert(k.1.clone(), record);
-            while history.order.len() > self.max_completed {
-                if let Some(oldest) = history.order.pop_front() {
-                    history.tasks.remove(&oldest);
-                }
-            }
-        }
-        Some(copy)
     }
 
     /// What a terminal task gives back: its resources, plus its executor's
