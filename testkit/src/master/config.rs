@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use corral::{AgentId, InvalidRole, Resources, Role};
 
-use crate::allocator::Quota;
+use crate::allocator::{Allocator, AllocatorConfig, AllocatorError, Quota};
 
 /// How an agent runs its tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -339,7 +339,7 @@ impl MasterConfig {
                 });
             }
         }
-        super::operator::check_quotas(&self.quotas)?;
+        check_quotas(&self.quotas)?;
         let mut seen = BTreeSet::new();
         let mut work_dirs = BTreeMap::new();
         for agent in &self.agents {
@@ -462,6 +462,39 @@ pub enum ConfigError {
     /// The allocator refused the configuration.
     #[error("allocator refused the configuration: {0}")]
     Allocator(#[from] crate::allocator::AllocatorError),
+}
+
+/// Checks every quota of a configuration against the allocator's rules, on
+/// a scratch allocator.
+fn check_quotas(quotas: &BTreeMap<Role, Quota>) -> Result<(), ConfigError> {
+    apply_quotas(&mut Allocator::new(AllocatorConfig::default()), quotas)
+}
+
+/// Sets every quota of a configuration on `allocator`, parents before
+/// children (name order). A refusal is a [`ConfigError::InvalidQuota`].
+pub(super) fn apply_quotas(
+    allocator: &mut Allocator,
+    quotas: &BTreeMap<Role, Quota>,
+) -> Result<(), ConfigError> {
+    for (role, quota) in quotas {
+        if role.as_str() == "*" {
+            return Err(ConfigError::InvalidQuota {
+                role: role.clone(),
+                why: "the default role `*` cannot have quota".to_owned(),
+            });
+        }
+        allocator
+            .set_quota(role, quota.clone())
+            .map_err(|err| match err {
+                AllocatorError::InvalidQuota { why, .. }
+                | AllocatorError::InvalidRole { why, .. } => ConfigError::InvalidQuota {
+                    role: role.clone(),
+                    why,
+                },
+                other => ConfigError::Allocator(other),
+            })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl MasterCore {
         for (role, weight) in &config.role_weights {
             allocator.set_weight(role, *weight)?;
         }
-        super::operator::apply_quotas(&mut allocator, &config.quotas)?;
+        super::config::apply_quotas(&mut allocator, &config.quotas)?;
         let mut agents = BTreeMap::new();
         for agent in &config.agents {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;

@@ -11,8 +11,8 @@ use corral::{AgentId, FrameworkId, Resources};
 
 use super::core::{MasterCore, Touched};
 use super::offers::OfferRecord;
-use super::operator::pool_form;
 use super::revocation_book::not_mixed;
+use super::revocation_book::pool_form;
 
 impl MasterCore {
     /// Revocation notices name only live revocable tasks of their framework

@@ -209,6 +209,20 @@ pub fn nanos(t: Duration) -> i64 {
     i64::try_from(t.as_nanos()).unwrap_or(i64::MAX)
 }
 
+/// Offered resources as they return to the agent's pools: unallocated, and
+/// lent ones no longer revocable (they keep their reservation, if any).
+pub fn pool_form(offered: &Resources) -> Resources {
+    offered
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.allocation = None;
+            r.revocable = false;
+            r
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

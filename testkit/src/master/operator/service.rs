@@ -9,9 +9,10 @@ use corral::{AgentId, Resources, ResourcesError, Role};
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
 
+use super::error::{OperatorError, OperatorErrorKind};
 use super::pb;
 use super::pb::operator_server::Operator;
-use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
+use super::views::{AgentResources, RoleInfo};
 use crate::allocator::Quota;
 use crate::master::commands::{Command, Commands, Job};
 use crate::master::core::MasterCore;
