@@ -57,7 +57,7 @@ impl MasterCore {
     }
 
     /// Sets `role`'s quota (guarantee and optional limit; see
-    /// [`Allocator::set_quota`] for the rules). An empty quota
+    /// [`Allocator::set_quota`](crate::allocator::Allocator::set_quota) for the rules). An empty quota
     /// (`Quota::default()`) clears it. An allocation runs at once; lowering
     /// a limit takes nothing back, it only stops further allocations.
     pub fn set_quota(
