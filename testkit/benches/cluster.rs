@@ -26,6 +26,8 @@ fn one_run(frameworks: usize, tasks: usize, agents: usize, checks: bool) -> (Dur
         let config = MasterConfig::default()
             .agents(agents, Resources::parse("cpus:16;mem:65536").unwrap())
             .allocation_interval(Duration::from_millis(100))
+            // Every finished task stays countable in the snapshot.
+            .max_completed_tasks_per_framework(tasks)
             .seed(1);
         let mut cluster = Cluster::start(config).await.unwrap();
         cluster.check_every_step(checks);
@@ -41,7 +43,7 @@ fn one_run(frameworks: usize, tasks: usize, agents: usize, checks: bool) -> (Dur
             .state()
             .tasks
             .iter()
-            .filter(|t| t.state == corral_proto::pb::TaskState::TaskFinished)
+            .filter(|t| t.state == corral::TaskState::Finished)
             .count();
         assert_eq!(total, frameworks * tasks, "every task must finish");
         (elapsed, cluster.now())

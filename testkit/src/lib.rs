@@ -17,8 +17,7 @@ pub mod channel_transport;
 pub mod harness;
 pub mod rng;
 
-/// The mock master: pure core, gRPC server actor, and the `MockMaster` handle.
 pub mod master;
 pub use channel_transport::ChannelTransport;
-pub use harness::{Cluster, Running, Script, Trace};
+pub use harness::{Call, CallKind, Cluster, Running, Script, Trace};
 pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

@@ -120,7 +120,7 @@ async fn chaos(seed: u64) -> u64 {
                     .tasks
                     .iter()
                     .filter(|t| t.framework == id)
-                    .filter(|t| t.state == corral_proto::pb::TaskState::TaskRunning)
+                    .filter(|t| t.state == corral::TaskState::Running)
                     .filter(|t| !state.agent(&t.agent).is_some_and(|a| a.lost))
                     .map(|t| t.id.clone())
                     .collect();
@@ -168,8 +168,7 @@ async fn chaos(seed: u64) -> u64 {
                 .any(|t| {
                     matches!(
                         t.state,
-                        corral_proto::pb::TaskState::TaskFinished
-                            | corral_proto::pb::TaskState::TaskKilled
+                        corral::TaskState::Finished | corral::TaskState::Killed
                     )
                 });
             assert!(

@@ -360,7 +360,7 @@ async fn killing_one_task_of_a_group_leaves_its_siblings_running() {
         let state = master.state().await.expect("state");
         assert_eq!(
             state.task(&fw, &"regular".into()).map(|t| t.state),
-            Some(TaskState::TaskRunning)
+            Some(corral::TaskState::Running)
         );
         assert_eq!(
             state

@@ -118,7 +118,7 @@ fn lifecycle_follows_the_deadlines_and_the_acks() {
     let state = core.state(ms(125));
     assert_eq!(
         state.task(&fw, &TaskId::new("t1")).unwrap().state,
-        TaskState::TaskFinished
+        corral::TaskState::Finished
     );
 
     // Each ack releases the next update, in order.

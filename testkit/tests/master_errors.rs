@@ -182,7 +182,7 @@ async fn duplicate_task_id_is_a_task_error() {
     let state = master.state().await.unwrap();
     assert_ne!(
         state.task(&s.id, &TaskId::new("dup")).unwrap().state,
-        TaskState::TaskError
+        corral::TaskState::Error
     );
     master.shutdown().await.unwrap();
 }

@@ -156,7 +156,7 @@ async fn updates_are_resent_until_acknowledged_and_not_after() {
     );
     let state = master.state().await.unwrap();
     let task = state.task(&s.id, &TaskId::new("t1")).expect("task kept");
-    assert_eq!(task.state, TaskState::TaskFinished);
+    assert_eq!(task.state, corral::TaskState::Finished);
     assert_eq!(state.framework(&s.id).unwrap().pending_updates, 0);
     // Finished: only the outstanding offer holds the agent.
     let held: Resources = state
@@ -552,7 +552,7 @@ async fn resubscribing_keeps_tasks_and_resends_pending_updates() {
     let state = master.state().await.unwrap();
     assert_eq!(
         state.task(&fw, &TaskId::new("t1")).unwrap().state,
-        TaskState::TaskRunning
+        corral::TaskState::Running
     );
     master.shutdown().await.unwrap();
 }

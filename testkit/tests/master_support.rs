@@ -199,6 +199,9 @@ pub struct Sched {
     pub events: Streaming<pb::Event>,
     pub id: FrameworkId,
     pub stream_id: String,
+    /// Offers of an OFFERS event not handed out yet (one event holds every
+    /// offer of an allocation cycle).
+    pub pending_offers: std::collections::VecDeque<pb::Offer>,
 }
 
 impl Sched {
@@ -229,6 +232,7 @@ impl Sched {
             events,
             id,
             stream_id,
+            pending_offers: std::collections::VecDeque::new(),
         }
     }
 
@@ -260,13 +264,18 @@ impl Sched {
         }
     }
 
-    /// The next offer; panics on anything but offers and heartbeats.
+    /// The next offer (from the OFFERS event being read, else the next
+    /// one); panics on anything but offers and heartbeats.
     pub async fn next_offer(&mut self) -> pb::Offer {
+        if let Some(offer) = self.pending_offers.pop_front() {
+            return offer;
+        }
         let event = self.next().await;
         assert_eq!(kind(&event), EventType::Offers, "{event:?}");
-        let mut offers = event.offers.expect("payload").offers;
-        assert_eq!(offers.len(), 1, "one offer per OFFERS event");
-        offers.remove(0)
+        self.pending_offers = event.offers.expect("payload").offers.into();
+        self.pending_offers
+            .pop_front()
+            .expect("an OFFERS event holds at least one offer")
     }
 
     /// The next status update, skipping heartbeats, offers and rescinds.

@@ -172,7 +172,7 @@ async fn the_harness_reserves_and_unreserves_mid_scenario() {
         state
             .tasks
             .iter()
-            .filter(|t| t.state == corral_proto::pb::TaskState::TaskRunning)
+            .filter(|t| t.state == corral::TaskState::Running)
             .count()
     };
     cluster

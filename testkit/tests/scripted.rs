@@ -8,15 +8,13 @@ mod support;
 use std::time::Duration;
 
 use corral::{AckMode, Config, Driver, Framework, FrameworkId, Resources, TaskState};
-use corral_proto::pb::call::Type as CallType;
-use corral_proto::pb::TaskState as WireState;
-use corral_testkit::{Cluster, MasterConfig, Script};
+use corral_testkit::{Call, CallKind, Cluster, MasterConfig, Script};
 use support::{info, jobs, task, Workload};
 
 #[tokio::test(start_paused = true)]
 async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledged() {
     let script = Script::new();
-    script.ignore(&[CallType::Reconcile, CallType::Suppress, CallType::Revive]);
+    script.ignore(&[CallKind::Reconcile, CallKind::Suppress, CallKind::Revive]);
     let (workload, seen) = Workload::new(jobs("t", 3, 1.5, None));
     let framework = Framework::new(info("scripted", "batch"), script.transport());
     let driver = framework.driver();
@@ -24,7 +22,13 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
 
     let fw = FrameworkId::new("fw-1");
     let subscribe = script.expect_subscribe(&fw).await.unwrap();
-    assert!(subscribe.subscribe.unwrap().framework_info.id.is_none());
+    assert!(matches!(
+        subscribe,
+        Call::Subscribe {
+            framework_id: None,
+            ..
+        }
+    ));
 
     // 4 cpus hold two 1.5-cpu tasks, not three.
     let resources = Resources::parse("cpus:4;mem:1024").unwrap();
@@ -33,11 +37,7 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
         .unwrap();
     let accepted = script.expect_accept().await.unwrap();
     assert_eq!(accepted.offer_ids, [corral::OfferId::new("o1")]);
-    let launched: Vec<&str> = accepted
-        .tasks
-        .iter()
-        .map(|t| t.task_id.value.as_str())
-        .collect();
+    let launched: Vec<&str> = accepted.tasks.iter().map(|t| t.as_str()).collect();
     assert_eq!(launched, ["t-0", "t-1"]);
 
     // A second offer takes the third task.
@@ -46,9 +46,9 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
         .unwrap();
     let accepted = script.expect_accept().await.unwrap();
     assert_eq!(accepted.tasks.len(), 1);
-    assert_eq!(accepted.tasks[0].task_id.value, "t-2");
+    assert_eq!(accepted.tasks[0].as_str(), "t-2");
 
-    for state in [WireState::TaskStarting, WireState::TaskRunning] {
+    for state in [TaskState::Starting, TaskState::Running] {
         let uuid = script.update(&task("t-0"), "agent-a", state).unwrap();
         script.expect_ack(&task("t-0"), &uuid).await.unwrap();
     }
@@ -71,12 +71,12 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
     );
     let run = tokio::spawn(framework.run(restarted));
     let again = script.expect_subscribe(&fw).await.unwrap();
-    assert_eq!(
-        again.subscribe.unwrap().framework_info.id.unwrap().value,
-        "fw-1"
+    assert!(
+        matches!(&again, Call::Subscribe { framework_id: Some(id), .. } if id.as_str() == "fw-1"),
+        "{again:?}"
     );
     let uuid = script
-        .update(&task("t-0"), "agent-a", WireState::TaskFinished)
+        .update(&task("t-0"), "agent-a", TaskState::Finished)
         .unwrap();
     script.expect_ack(&task("t-0"), &uuid).await.unwrap();
     assert_eq!(
@@ -97,7 +97,7 @@ async fn a_script_reports_an_unexpected_call() {
         .await
         .unwrap();
     // The runtime reconciles first; the script did not ignore it.
-    let err = script.expect(CallType::Accept).await.unwrap_err();
+    let err = script.expect(CallKind::Accept).await.unwrap_err();
     assert!(err.to_string().contains("RECONCILE"), "{err}");
     run.abort();
 }

@@ -7,13 +7,11 @@
 
 mod support;
 
-use corral_proto::convert::*;
 use std::time::Duration;
 
 use corral::{AgentId, Driver, FrameworkId, Resources, Role, TaskId, TaskState};
-use corral_proto::pb::call::Type as CallType;
 use corral_testkit::allocator::Quota;
-use corral_testkit::{AgentSpec, Cluster, MasterConfig, MasterState};
+use corral_testkit::{AgentSpec, CallKind, Cluster, MasterConfig, MasterState};
 use support::tenant::{OnMaintenance, Tenant};
 
 const INTERVAL: Duration = Duration::from_millis(100);
@@ -53,8 +51,8 @@ fn held(state: &MasterState, fw: &FrameworkId) -> (f64, f64) {
     (regular, revocable)
 }
 
-fn is_terminal(state: corral_proto::pb::TaskState) -> bool {
-    TaskState::from_pb(state).is_terminal()
+fn is_terminal(state: TaskState) -> bool {
+    state.is_terminal()
 }
 
 /// The tenants' example from the issue: T1 and T2 are each guaranteed 8
@@ -161,7 +159,7 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks() {
     assert!(cluster.state().notices.is_empty());
     assert_eq!(
         trace
-            .calls_of_kind(t2.id(), CallType::AcceptInverseOffers)
+            .calls_of_kind(t2.id(), CallKind::AcceptInverseOffers)
             .len(),
         t2_log.lock().unwrap().notices.len(),
         "each notice released and confirmed"
@@ -235,7 +233,7 @@ async fn a_declined_notice_is_enforced_at_the_deadline() {
     let trace = cluster.trace();
     assert_eq!(
         trace
-            .calls_of_kind(borrower.id(), CallType::DeclineInverseOffers)
+            .calls_of_kind(borrower.id(), CallKind::DeclineInverseOffers)
             .len(),
         1
     );
@@ -570,7 +568,7 @@ async fn a_notice_missed_during_a_disconnection_is_sent_again() {
     assert_eq!(log.regular(), 8, "the regular tasks are untouched");
     assert_eq!(
         trace
-            .calls_of_kind(t2.id(), CallType::AcceptInverseOffers)
+            .calls_of_kind(t2.id(), CallKind::AcceptInverseOffers)
             .len(),
         1,
         "released by the framework, not at the deadline"

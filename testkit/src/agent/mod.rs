@@ -23,22 +23,12 @@ mod runner;
 mod sandbox;
 mod supervisor;
 
-use std::time::Duration;
-
 pub use self::orders::{
     AgentOrder, AgentReport, CommandError, CommandSpec, SandboxPaths, TaskLaunch,
 };
 pub use self::process::{environment, process_group_alive, SpawnError};
-pub use self::runner::{LocalRunner, Reports, RunnerConfig};
+pub use self::runner::{
+    LocalRunner, Reports, RunnerConfig, DEFAULT_KILL_GRACE, DEFAULT_REAP_TIMEOUT,
+    DEFAULT_SANDBOX_TTL,
+};
 pub use self::sandbox::{safe_name, SandboxError};
-
-/// The grace period of a kill when neither the KILL call nor the task's
-/// KillPolicy gives one (as Mesos's command executor: 3 s).
-pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
-
-/// How long a task's processes may outlive SIGKILL before the task counts
-/// as one that cannot be stopped (and its executor is killed).
-pub const DEFAULT_REAP_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long a sandbox is kept after its executor's last task ended.
-pub const DEFAULT_SANDBOX_TTL: Duration = Duration::from_secs(600);

@@ -108,7 +108,7 @@ pub enum AgentOrder {
         /// The task.
         task: TaskId,
         /// The grace period: the KILL call's, else the task's; `None`:
-        /// the agent's default ([`DEFAULT_KILL_GRACE`](super::DEFAULT_KILL_GRACE)).
+        /// the agent's default ([`DEFAULT_KILL_GRACE`](crate::agent::DEFAULT_KILL_GRACE)).
         grace: Option<Duration>,
     },
     /// The framework is gone: stop all of its tasks (gracefully, then

@@ -9,6 +9,7 @@
 //! reads them passes each to [`LocalRunner::observe`] first (the runner's
 //! own bookkeeping), then to the master core.
 
+use corral_proto::convert::*;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -24,8 +25,17 @@ use tracing::{debug, info, warn};
 use super::orders::{AgentOrder, AgentReport, SandboxPaths, TaskLaunch};
 use super::sandbox::{self, SandboxError};
 use super::supervisor::{self, KillRequest, KillWhy, Supervised};
-use super::{DEFAULT_KILL_GRACE, DEFAULT_REAP_TIMEOUT, DEFAULT_SANDBOX_TTL};
-use crate::master::tasks::is_terminal;
+
+/// The grace period of a kill when neither the KILL call nor the task's
+/// KillPolicy gives one (as Mesos's command executor: 3 s).
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a task's processes may outlive SIGKILL before the task counts
+/// as one that cannot be stopped (and its executor is killed).
+pub const DEFAULT_REAP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a sandbox is kept after its executor's last task ended.
+pub const DEFAULT_SANDBOX_TTL: Duration = Duration::from_secs(600);
 
 /// How the local agents behave.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,6 +363,11 @@ impl LocalRunner {
         self.tasks.clear();
         self.executors.clear();
     }
+}
+
+/// Whether a reported state ends the task (the SDK's reading of it).
+fn is_terminal(state: corral_proto::pb::TaskState) -> bool {
+    corral::TaskState::from_pb(state).is_terminal()
 }
 
 #[cfg(test)]

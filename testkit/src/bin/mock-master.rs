@@ -115,6 +115,17 @@ struct Args {
     /// How long a local task's sandbox is kept after it ended.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     sandbox_ttl: Duration,
+    /// How many frameworks may be connected at once; one more SUBSCRIBE is
+    /// refused (RESOURCE_EXHAUSTED).
+    #[arg(long, default_value_t = corral_testkit::master::config::DEFAULT_MAX_CONNECTED_FRAMEWORKS)]
+    max_frameworks: usize,
+    /// How many events may wait on one subscription; a subscriber that
+    /// lets its queue fill up is disconnected.
+    #[arg(long, default_value_t = corral_testkit::master::config::DEFAULT_EVENT_QUEUE_CAPACITY)]
+    event_queue: usize,
+    /// How many completed tasks the master keeps per framework.
+    #[arg(long, default_value_t = corral_testkit::master::tasks::DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK)]
+    max_completed_tasks_per_framework: usize,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -219,6 +230,9 @@ fn build(args: &Args, file: Option<ConfigFile>) -> Result<MasterConfig, String> 
         .allocation_interval(args.allocation_interval)
         .heartbeat_interval(args.heartbeat_interval)
         .offer_timeout(args.offer_timeout)
+        .max_connected_frameworks(args.max_frameworks)
+        .event_queue_capacity(args.event_queue)
+        .max_completed_tasks_per_framework(args.max_completed_tasks_per_framework)
         .seed(args.seed);
     for (name, value) in &args.attributes {
         config = config.attribute_all(name, value);

@@ -17,8 +17,9 @@ use corral_proto::pb;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
+use super::calls::Call;
 use super::network::{Network, Verdict};
-use super::trace::{summarize_call, summarize_event, Trace, What};
+use super::trace::{summarize_event, Trace, What};
 use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
 
 pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
@@ -161,10 +162,7 @@ impl Engine {
                 "a timer due at {:?} was not served by the tick at {now:?}",
                 self.next_deadline().unwrap_or_default()
             );
-            tracing::error!(%violation, "invariant broken");
-            self.trace
-                .push(now, None, What::Violation(violation.clone()));
-            self.violation = Some(violation);
+            self.violated(now, violation);
         }
     }
 
@@ -217,7 +215,7 @@ impl Engine {
             now,
             framework,
             What::Call {
-                call: Box::new(call.clone()),
+                call: Box::new(Call::from_pb(call)),
                 outcome,
             },
         );
@@ -243,7 +241,7 @@ impl Engine {
             now,
             Some(framework),
             What::Lost {
-                what: summarize_call(call),
+                what: Call::from_pb(call).to_string(),
                 why: "acknowledgement dropped",
             },
         );
@@ -287,14 +285,26 @@ impl Engine {
                 }
             }
         }
+        // An allocator refusal is a broken invariant, checked or not.
+        for broken in self.core.take_broken() {
+            self.violated(now, format!("books disagree: {broken}"));
+        }
+        // What changed since the last step, checked at its cost.
+        let touched = self.core.take_touched();
         if self.checking && self.violation.is_none() {
-            if let Err(violation) = self.core.check_invariants() {
-                tracing::error!(%violation, "invariant broken");
-                self.trace
-                    .push(now, None, What::Violation(violation.clone()));
-                self.violation = Some(violation);
+            if let Err(violation) = self.core.check_touched(&touched) {
+                self.violated(now, violation);
             }
         }
+    }
+
+    /// Records a broken invariant (the first one is kept as the cluster's
+    /// violation).
+    fn violated(&mut self, now: Duration, violation: String) {
+        tracing::error!(%violation, "invariant broken");
+        self.trace
+            .push(now, None, What::Violation(violation.clone()));
+        self.violation.get_or_insert(violation);
     }
 
     /// Puts one event on a stream, recording it (heartbeats unrecorded).
@@ -346,10 +356,36 @@ pub(crate) fn to_transport_error(err: &CallError) -> TransportError {
         ErrorKind::PermissionDenied => RejectKind::NotSubscribed,
         ErrorKind::NotFound => RejectKind::NotFound,
         ErrorKind::Unimplemented => RejectKind::Unimplemented,
-        ErrorKind::Internal => RejectKind::Other,
+        ErrorKind::Internal | ErrorKind::ResourceExhausted => RejectKind::Other,
     };
     TransportError::Rejected {
         kind,
         message: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use corral::Resources;
+
+    use super::*;
+    use crate::master::MasterConfig;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_allocator_refusal_is_a_broken_invariant_even_unchecked() {
+        let config = MasterConfig::default()
+            .agents(1, Resources::parse("cpus:1;mem:128").unwrap())
+            .seed(1);
+        let shared = EngineShared::new(MasterCore::new(config).unwrap());
+        shared.lock().checking = false;
+        let agent = corral::AgentId::new("agent-0");
+        shared.step(|engine, now| {
+            engine.core.allocator_mut().remove_agent(&agent).unwrap();
+            engine.core.lose_agent(now, &agent).unwrap();
+        });
+        let engine = shared.lock();
+        let violation = engine.violation.clone().expect("a violation");
+        assert!(violation.contains("remove_agent"), "{violation}");
+        assert_eq!(engine.trace.violations().len(), 1);
     }
 }

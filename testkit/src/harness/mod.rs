@@ -9,7 +9,7 @@
 //!   delay or reorder status updates, lose acknowledgements, or go silent;
 //! - the master's own faults: a broken connection, a failover, a lost
 //!   agent (and its return), a task that fails or ignores its kill;
-//! - a recorder ([`Trace`]): every call, every event on the wire, every
+//! - a recorder ([`Trace`]): every call (typed: [`Call`]), every event on the wire, every
 //!   event a handler saw, every fault, stamped with virtual time, with
 //!   assertion helpers and a readable dump;
 //! - the master's invariants, checked after every step; a broken one fails
@@ -24,6 +24,7 @@
 //! frameworks' backoff jitter too, and under a paused clock on a
 //! current-thread runtime every step happens in the same order.
 
+mod calls;
 mod cluster;
 mod engine;
 mod network;
@@ -33,6 +34,7 @@ pub mod script;
 mod trace;
 mod transport;
 
+pub use calls::{Call, CallKind};
 pub use cluster::{Cluster, Running};
 pub use recorded::Recorded;
 pub use script::{Accepted, Script, ScriptError, ScriptTransport};

@@ -63,8 +63,14 @@ impl Cluster {
         self.shared.lock().core.agent_resources(agent)
     }
 
-    /// An agent joins the cluster; an allocation runs at once.
+    /// An agent joins the cluster; an allocation runs at once. A local
+    /// agent is refused with [`ConfigError::LocalAgentUnsupported`] (see
+    /// [`Cluster::start`]).
     pub fn add_agent(&self, agent: AgentSpec) -> Result<(), ConfigError> {
+        if agent.kind.work_dir().is_some() {
+            tracing::warn!(agent = %agent.id, "agent refused: local agents run no processes here");
+            return Err(ConfigError::LocalAgentUnsupported(agent.id));
+        }
         let text = format!("agent {} joins with {}", agent.id, agent.resources);
         self.operate(text, |core, now| core.add_agent(now, agent))
     }
@@ -103,6 +109,9 @@ impl Cluster {
     ) -> Result<(), E> {
         self.shared.step(|engine, now| {
             let result = change(&mut engine.core, now);
+            // Weights, quotas and reservations move the allocator's books
+            // everywhere: the next check looks at everything.
+            engine.core.touch_all();
             let text = match &result {
                 Ok(()) => text,
                 Err(e) => format!("{text}: refused: {e}"),

@@ -17,15 +17,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use corral::error::TransportError;
 use corral::transport::{Session, Subscription, Transport};
-use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
-use corral::{Call, Subscribe};
+use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId, TaskState};
+use corral::{Call as CorralCall, Subscribe};
+use corral_proto::convert::{call_to_pb, event_from_pb, subscribe_to_pb};
 use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::trace::{launched_tasks, summarize_call};
+use super::calls::{launched_tasks, Call, CallKind};
 
 /// How long an `expect_*` waits for the framework's call (virtual time).
 const EXPECT_LIMIT: Duration = Duration::from_secs(60);
@@ -58,7 +58,7 @@ pub enum ScriptError {
 #[derive(Default)]
 struct ScriptState {
     calls: VecDeque<pb::Call>,
-    ignored: BTreeSet<i32>,
+    ignored: BTreeSet<CallKind>,
     stream: Option<mpsc::UnboundedSender<Result<pb::Event, TransportError>>>,
     streams: u64,
     uuids: u64,
@@ -77,9 +77,9 @@ pub struct Accepted {
     /// The offers used.
     pub offer_ids: Vec<OfferId>,
     /// Every task launched (LAUNCH and LAUNCH_GROUP), in order.
-    pub tasks: Vec<pb::TaskInfo>,
+    pub tasks: Vec<TaskId>,
     /// The whole call.
-    pub call: pb::Call,
+    pub call: Call,
 }
 
 impl Script {
@@ -96,9 +96,9 @@ impl Script {
     }
 
     /// Makes `expect_*` skip calls of these kinds.
-    pub fn ignore(&self, kinds: &[CallType]) {
+    pub fn ignore(&self, kinds: &[CallKind]) {
         let mut state = self.lock();
-        state.ignored.extend(kinds.iter().map(|k| *k as i32));
+        state.ignored.extend(kinds.iter().copied());
     }
 
     fn lock(&self) -> MutexGuard<'_, ScriptState> {
@@ -107,8 +107,15 @@ impl Script {
 
     /// Waits for the framework's next call of `kind` (skipping ignored
     /// kinds); any other call is an error.
-    pub async fn expect(&self, kind: CallType) -> Result<pb::Call, ScriptError> {
-        let expected = kind.as_str_name().to_owned();
+    pub async fn expect(&self, kind: CallKind) -> Result<Call, ScriptError> {
+        self.expect_wire(kind)
+            .await
+            .map(|call| Call::from_pb(&call))
+    }
+
+    /// [`Script::expect`], as it came on the wire.
+    async fn expect_wire(&self, kind: CallKind) -> Result<pb::Call, ScriptError> {
+        let expected = kind.name().to_owned();
         let deadline = tokio::time::Instant::now() + EXPECT_LIMIT;
         loop {
             let arrived = self.arrived.notified();
@@ -117,13 +124,14 @@ impl Script {
             {
                 let mut state = self.lock();
                 while let Some(call) = state.calls.pop_front() {
-                    if call.r#type == Some(kind as i32) {
+                    let typed = Call::from_pb(&call);
+                    if typed.kind() == kind {
                         return Ok(call);
                     }
-                    if !state.ignored.contains(&call.r#type.unwrap_or(0)) {
+                    if !state.ignored.contains(&typed.kind()) {
                         return Err(ScriptError::Unexpected {
                             expected,
-                            got: summarize_call(&call),
+                            got: typed.to_string(),
                         });
                     }
                 }
@@ -140,8 +148,8 @@ impl Script {
 
     /// Waits for SUBSCRIBE and answers SUBSCRIBED with `framework` (the id
     /// the framework asked for, if it asked for one). Returns the call.
-    pub async fn expect_subscribe(&self, framework: &FrameworkId) -> Result<pb::Call, ScriptError> {
-        let call = self.expect(CallType::Subscribe).await?;
+    pub async fn expect_subscribe(&self, framework: &FrameworkId) -> Result<Call, ScriptError> {
+        let call = self.expect_wire(CallKind::Subscribe).await?;
         let asked = call
             .subscribe
             .as_ref()
@@ -160,7 +168,7 @@ impl Script {
                 ..Default::default()
             },
         )?;
-        Ok(call)
+        Ok(Call::from_pb(&call))
     }
 
     /// Sends one offer of `resources` on `agent` for `role`.
@@ -213,13 +221,14 @@ impl Script {
 
     /// Waits for an ACCEPT and returns what it launches.
     pub async fn expect_accept(&self) -> Result<Accepted, ScriptError> {
-        let call = self.expect(CallType::Accept).await?;
+        let call = self.expect_wire(CallKind::Accept).await?;
         let accept = call.accept.clone().unwrap_or_default();
-        let tasks = launched_tasks(&accept).cloned().collect();
         Ok(Accepted {
             offer_ids: accept.offer_ids.iter().map(OfferId::from).collect(),
-            tasks,
-            call,
+            tasks: launched_tasks(&accept)
+                .map(|t| TaskId::from(&t.task_id))
+                .collect(),
+            call: Call::from_pb(&call),
         })
     }
 
@@ -229,7 +238,7 @@ impl Script {
         &self,
         task: &TaskId,
         agent: &str,
-        state: pb::TaskState,
+        state: TaskState,
     ) -> Result<Vec<u8>, ScriptError> {
         let uuid = {
             let mut s = self.lock();
@@ -245,7 +254,7 @@ impl Script {
                 update: Some(pb::event::Update {
                     status: pb::TaskStatus {
                         task_id: task.to_pb(),
-                        state: state as i32,
+                        state: state.to_pb() as i32,
                         agent_id: Some(AgentId::new(agent).to_pb()),
                         source: Some(pb::task_status::Source::Executor as i32),
                         uuid: Some(uuid.clone()),
@@ -261,12 +270,13 @@ impl Script {
 
     /// Waits for the ACKNOWLEDGE of the update `uuid` of `task`.
     pub async fn expect_ack(&self, task: &TaskId, uuid: &[u8]) -> Result<(), ScriptError> {
-        let call = self.expect(CallType::Acknowledge).await?;
-        let ack = call.acknowledge.clone().unwrap_or_default();
-        if TaskId::from(&ack.task_id) != *task || ack.uuid != uuid {
+        let call = self.expect(CallKind::Acknowledge).await?;
+        let matches =
+            matches!(&call, Call::Acknowledge { task: t, uuid: u, .. } if t == task && u == uuid);
+        if !matches {
             return Err(ScriptError::Unexpected {
                 expected: format!("ACKNOWLEDGE of {task}"),
-                got: summarize_call(&call),
+                got: call.to_string(),
             });
         }
         Ok(())
@@ -322,7 +332,7 @@ impl Transport for ScriptTransport {
         })
     }
 
-    async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
+    async fn send(&self, session: &Session, call: CorralCall) -> Result<(), TransportError> {
         self.script
             .arrive(call_to_pb(Some(&session.framework_id), &call));
         Ok(())

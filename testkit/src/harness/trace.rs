@@ -9,9 +9,9 @@ use corral_proto::convert::*;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+use super::calls::{hex, Call, CallKind};
 use corral::{Event, FrameworkId, Offer, Role, TaskId, TaskState, TaskStatus};
 use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,8 +29,8 @@ pub struct Entry {
 pub enum What {
     /// The master received a call, and answered `Ok` or a refusal.
     Call {
-        /// The call.
-        call: Box<pb::Call>,
+        /// The call, decoded.
+        call: Box<Call>,
         /// `Err` holds the refusal's message.
         outcome: Result<(), String>,
     },
@@ -79,11 +79,11 @@ impl Trace {
     pub fn calls_of_kind<'a>(
         &'a self,
         framework: &'a FrameworkId,
-        kind: CallType,
-    ) -> Vec<&'a pb::Call> {
+        kind: CallKind,
+    ) -> Vec<&'a Call> {
         self.of(framework)
             .filter_map(|e| match &e.what {
-                What::Call { call, .. } if call.r#type == Some(kind as i32) => Some(&**call),
+                What::Call { call, .. } if call.kind() == kind => Some(&**call),
                 _ => None,
             })
             .collect()
@@ -215,7 +215,7 @@ impl fmt::Display for Entry {
         write!(f, "{:>10.3}s {who:<14} ", self.at.as_secs_f64())?;
         match &self.what {
             What::Call { call, outcome } => {
-                write!(f, "-> {}", summarize_call(call))?;
+                write!(f, "-> {call}")?;
                 if let Err(e) = outcome {
                     write!(f, "  [refused: {e}]")?;
                 }
@@ -233,69 +233,6 @@ impl fmt::Display for Entry {
 
 fn task_state_name(state: i32) -> &'static str {
     pb::TaskState::try_from(state).map_or("?", |s| s.as_str_name())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Every task an ACCEPT launches (LAUNCH and LAUNCH_GROUP), in order.
-pub(crate) fn launched_tasks(accept: &pb::call::Accept) -> impl Iterator<Item = &pb::TaskInfo> {
-    accept.operations.iter().flat_map(|op| {
-        let launch = op.launch.iter().flat_map(|l| l.task_infos.iter());
-        let group = op
-            .launch_group
-            .iter()
-            .flat_map(|g| g.task_group.tasks.iter());
-        launch.chain(group)
-    })
-}
-
-/// One line for a call.
-pub(crate) fn summarize_call(call: &pb::Call) -> String {
-    let kind = call
-        .r#type
-        .and_then(|t| CallType::try_from(t).ok())
-        .map_or("?", |t| t.as_str_name());
-    let detail = match call.r#type.and_then(|t| CallType::try_from(t).ok()) {
-        Some(CallType::Accept) => call.accept.as_ref().map(|a| {
-            let offers: Vec<&str> = a.offer_ids.iter().map(|o| o.value.as_str()).collect();
-            let tasks: Vec<String> = launched_tasks(a).map(|t| t.task_id.value.clone()).collect();
-            format!("{} launching [{}]", offers.join(","), tasks.join(","))
-        }),
-        Some(CallType::Decline) => call.decline.as_ref().map(|d| {
-            let offers: Vec<&str> = d.offer_ids.iter().map(|o| o.value.as_str()).collect();
-            offers.join(",")
-        }),
-        Some(CallType::Kill) => call.kill.as_ref().map(|k| k.task_id.value.clone()),
-        Some(CallType::Acknowledge) => call
-            .acknowledge
-            .as_ref()
-            .map(|a| format!("{} uuid={}", a.task_id.value, hex(&a.uuid))),
-        Some(CallType::Reconcile) => call.reconcile.as_ref().map(|r| {
-            if r.tasks.is_empty() {
-                "all (implicit)".to_owned()
-            } else {
-                let tasks: Vec<&str> = r.tasks.iter().map(|t| t.task_id.value.as_str()).collect();
-                tasks.join(",")
-            }
-        }),
-        Some(CallType::Revive) => call.revive.as_ref().map(|r| r.roles.join(",")),
-        Some(CallType::Suppress) => call.suppress.as_ref().map(|r| r.roles.join(",")),
-        Some(CallType::Subscribe) => call.subscribe.as_ref().map(|s| {
-            let id = s
-                .framework_info
-                .id
-                .as_ref()
-                .map_or("new", |i| i.value.as_str());
-            format!("{} ({id})", s.framework_info.name)
-        }),
-        _ => None,
-    };
-    match detail {
-        Some(d) if !d.is_empty() => format!("{kind} {d}"),
-        _ => kind.to_owned(),
-    }
 }
 
 /// One line for an event on the wire.
@@ -404,7 +341,6 @@ fn summarize_seen(event: &Event) -> String {
         Event::Failure(failure) => format!("failure {failure:?}"),
         Event::Error(message) => format!("error {message}"),
         Event::Disconnected(why) => format!("disconnected: {why:?}"),
-        // Event is #[non_exhaustive]: a new kind is shown as it is.
         other => format!("{other:?}"),
     }
 }

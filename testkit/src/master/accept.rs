@@ -16,9 +16,9 @@ use tracing::{error, info, warn};
 
 use super::core::{task_status, MasterCore};
 use super::error::CallError;
-use super::local::LocalCommand;
+use super::local_book::LocalCommand;
 use super::offers::Retirement;
-use super::revocation::not_mixed;
+use super::revocation_book::not_mixed;
 use super::sim::{self, SimPlan};
 use super::tasks::Launch;
 use super::validate;

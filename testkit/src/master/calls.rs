@@ -65,7 +65,11 @@ impl MasterCore {
         revive: pb::call::Revive,
     ) -> Result<(), CallError> {
         let roles = validate::subscribed_roles(&revive.roles, &self.record(fw)?.roles)?;
-        allocator_ok(self.allocator.revive(fw, &roles), "revive");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.revive(fw, &roles),
+            "revive",
+        );
         if let Some(record) = self.frameworks.get_mut(fw) {
             for role in &roles {
                 record.suppressed.remove(role);
@@ -82,7 +86,11 @@ impl MasterCore {
         suppress: pb::call::Suppress,
     ) -> Result<(), CallError> {
         let roles = validate::subscribed_roles(&suppress.roles, &self.record(fw)?.roles)?;
-        allocator_ok(self.allocator.suppress(fw, &roles), "suppress");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.suppress(fw, &roles),
+            "suppress",
+        );
         if let Some(record) = self.frameworks.get_mut(fw) {
             record.suppressed.extend(roles);
         }
@@ -189,11 +197,7 @@ impl MasterCore {
         let capabilities = self.record(fw)?.capabilities;
         let mut answers = Vec::new();
         if reconcile.tasks.is_empty() {
-            for record in self
-                .tasks
-                .iter()
-                .filter(|t| &t.framework == fw && !is_terminal(t.state))
-            {
+            for record in self.tasks.live_of(fw) {
                 let mut status = task_status(now, &record.id, record.state, Source::Master);
                 status.agent_id = Some(record.agent.to_pb());
                 status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
@@ -332,7 +336,11 @@ impl MasterCore {
                     sum += asked;
                 }
             }
-            allocator_ok(self.allocator.request(role, &sum), "request");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.request(role, &sum),
+                "request",
+            );
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use corral::{AgentId, InvalidRole, Resources, Role};
 
-use crate::allocator::Quota;
+use crate::allocator::{Allocator, AllocatorConfig, AllocatorError, Quota};
 
 /// How an agent runs its tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,6 +90,11 @@ impl AgentSpec {
     }
 }
 
+/// The default cap on connected frameworks.
+pub const DEFAULT_MAX_CONNECTED_FRAMEWORKS: usize = 1000;
+/// The default bound of each subscription's event queue.
+pub const DEFAULT_EVENT_QUEUE_CAPACITY: usize = 1024;
+
 /// Everything that shapes a mock master. Build it with [`MasterConfig::default`]
 /// and the chainable setters.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +132,17 @@ pub struct MasterConfig {
     /// lent resources itself before the master kills the tasks (each with
     /// its KillPolicy grace period). Default 5 s.
     pub revocation_notice: Duration,
+    /// How many completed tasks the master keeps per framework, for
+    /// reconciliation and snapshots (as Mesos'
+    /// `max_completed_tasks_per_framework`; default 1000). Older ones are
+    /// forgotten.
+    pub max_completed_tasks_per_framework: usize,
+    /// How many frameworks may be connected at once (default 1000); a
+    /// SUBSCRIBE beyond it is refused.
+    pub max_connected_frameworks: usize,
+    /// How many events may wait on one subscription's stream (default
+    /// 1024). A subscriber that lets its queue fill up is disconnected.
+    pub event_queue_capacity: usize,
 }
 
 impl Default for MasterConfig {
@@ -150,6 +166,10 @@ impl Default for MasterConfig {
             hostname: "localhost".to_owned(),
             sandbox_ttl: crate::agent::DEFAULT_SANDBOX_TTL,
             revocation_notice: Duration::from_secs(5),
+            max_completed_tasks_per_framework:
+                super::tasks::DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+            max_connected_frameworks: DEFAULT_MAX_CONNECTED_FRAMEWORKS,
+            event_queue_capacity: DEFAULT_EVENT_QUEUE_CAPACITY,
         }
     }
 }
@@ -257,6 +277,24 @@ impl MasterConfig {
         self
     }
 
+    /// Sets how many completed tasks are kept per framework.
+    pub fn max_completed_tasks_per_framework(mut self, max: usize) -> Self {
+        self.max_completed_tasks_per_framework = max;
+        self
+    }
+
+    /// Sets how many frameworks may be connected at once.
+    pub fn max_connected_frameworks(mut self, max: usize) -> Self {
+        self.max_connected_frameworks = max;
+        self
+    }
+
+    /// Sets the bound of each subscription's event queue (at least 1).
+    pub fn event_queue_capacity(mut self, capacity: usize) -> Self {
+        self.event_queue_capacity = capacity;
+        self
+    }
+
     /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -283,6 +321,15 @@ impl MasterConfig {
                 name: "offer_timeout",
             });
         }
+        let limits = [
+            ("max_connected_frameworks", self.max_connected_frameworks),
+            ("event_queue_capacity", self.event_queue_capacity),
+        ];
+        for (name, value) in limits {
+            if value == 0 {
+                return Err(ConfigError::ZeroLimit { name });
+            }
+        }
         for (role, weight) in &self.role_weights {
             role.validate()?;
             if !(weight.is_finite() && *weight > 0.0) {
@@ -292,7 +339,7 @@ impl MasterConfig {
                 });
             }
         }
-        super::operator::check_quotas(&self.quotas)?;
+        check_quotas(&self.quotas)?;
         let mut seen = BTreeSet::new();
         let mut work_dirs = BTreeMap::new();
         for agent in &self.agents {
@@ -344,6 +391,19 @@ pub enum ConfigError {
         /// The setting's name.
         name: &'static str,
     },
+    /// A limit that must be at least one is zero.
+    #[error("{name} must be at least 1")]
+    ZeroLimit {
+        /// The setting's name.
+        name: &'static str,
+    },
+    /// A local agent in a configuration that cannot run real processes
+    /// (the in-process [`Cluster`](crate::Cluster) runs on virtual time).
+    #[error(
+        "agent {0} is a local agent: the in-process Cluster simulates tasks on virtual time \
+         and runs no processes; use MockMaster::start for local agents"
+    )]
+    LocalAgentUnsupported(AgentId),
     /// A role weight is not finite and positive.
     #[error("invalid weight {weight} for role {role}: must be finite and > 0")]
     InvalidWeight {
@@ -402,6 +462,39 @@ pub enum ConfigError {
     /// The allocator refused the configuration.
     #[error("allocator refused the configuration: {0}")]
     Allocator(#[from] crate::allocator::AllocatorError),
+}
+
+/// Checks every quota of a configuration against the allocator's rules, on
+/// a scratch allocator.
+fn check_quotas(quotas: &BTreeMap<Role, Quota>) -> Result<(), ConfigError> {
+    apply_quotas(&mut Allocator::new(AllocatorConfig::default()), quotas)
+}
+
+/// Sets every quota of a configuration on `allocator`, parents before
+/// children (name order). A refusal is a [`ConfigError::InvalidQuota`].
+pub(super) fn apply_quotas(
+    allocator: &mut Allocator,
+    quotas: &BTreeMap<Role, Quota>,
+) -> Result<(), ConfigError> {
+    for (role, quota) in quotas {
+        if role.as_str() == "*" {
+            return Err(ConfigError::InvalidQuota {
+                role: role.clone(),
+                why: "the default role `*` cannot have quota".to_owned(),
+            });
+        }
+        allocator
+            .set_quota(role, quota.clone())
+            .map_err(|err| match err {
+                AllocatorError::InvalidQuota { why, .. }
+                | AllocatorError::InvalidRole { why, .. } => ConfigError::InvalidQuota {
+                    role: role.clone(),
+                    why,
+                },
+                other => ConfigError::Allocator(other),
+            })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,13 +23,13 @@ use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
-use super::faults::FaultBook;
 use super::frameworks::{Connection, FrameworkRecord};
-use super::local::LocalBook;
-use super::maintenance::Maintenance;
+use super::local_book::LocalBook;
+use super::lost_agents::FaultBook;
+use super::maintenance_book::Maintenance;
 use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
-use super::revocation::RevocationBook;
+use super::revocation_book::RevocationBook;
 use super::tasks::{TaskTable, Transitioned};
 use super::updates::StatusUpdates;
 use super::validate;
@@ -61,6 +61,11 @@ pub struct MasterCore {
     pub(super) local: LocalBook,
     pub(super) revocations: RevocationBook,
     pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
+    /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
+    pub(super) broken: Vec<Broken>,
+    /// What changed since [`MasterCore::take_touched`], beyond what the
+    /// tasks and offers books record themselves.
+    pub(super) touched: Touched,
     next_allocation: Duration,
     framework_counter: u64,
     stream_counter: u64,
@@ -78,7 +83,7 @@ impl MasterCore {
         for (role, weight) in &config.role_weights {
             allocator.set_weight(role, *weight)?;
         }
-        super::operator::apply_quotas(&mut allocator, &config.quotas)?;
+        super::config::apply_quotas(&mut allocator, &config.quotas)?;
         let mut agents = BTreeMap::new();
         for agent in &config.agents {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;
@@ -92,7 +97,10 @@ impl MasterCore {
             version: Some(format!("corral-testkit {}", env!("CARGO_PKG_VERSION"))),
         };
         Ok(Self {
-            tasks: TaskTable::new(config.sim_step),
+            tasks: TaskTable::with_history(
+                config.sim_step,
+                config.max_completed_tasks_per_framework,
+            ),
             updates: StatusUpdates::new(
                 config.status_update_retry,
                 config.status_update_retry_max,
@@ -111,6 +119,11 @@ impl MasterCore {
             local: LocalBook::default(),
             revocations: RevocationBook::default(),
             maintenance: BTreeMap::new(),
+            broken: Vec::new(),
+            touched: Touched {
+                all: true,
+                ..Touched::default()
+            },
             framework_counter: 0,
             stream_counter: 0,
         })
@@ -253,7 +266,11 @@ impl MasterCore {
             record.connection = Connection::Disconnected { failover_deadline };
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
-        allocator_ok(self.allocator.activate_framework(&id, false), "deactivate");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.activate_framework(&id, false),
+            "deactivate",
+        );
         self.withdraw_offers(now, &id);
         self.updates.pause(&id);
     }
@@ -267,6 +284,7 @@ impl MasterCore {
         self.allocator
             .add_agent(agent.id.clone(), agent.resources.clone())?;
         info!(agent = %agent.id, resources = %agent.resources, "agent added");
+        self.touched.all = true;
         self.agents.insert(agent.id.clone(), agent);
         self.allocate_now(now);
         Ok(())
@@ -351,6 +369,35 @@ impl MasterCore {
         .min()
     }
 
+    /// The allocator, for tests that make the books disagree on purpose.
+    #[cfg(test)]
+    pub(crate) fn allocator_mut(&mut self) -> &mut Allocator {
+        &mut self.allocator
+    }
+
+    /// Takes what changed since the last call: the agents whose offers,
+    /// tasks or allocations changed, whether an allocation cycle ran, and
+    /// whether everything must be looked at (an agent came or went, an
+    /// operator changed the allocator). The harness checks the invariants
+    /// of what changed only.
+    pub fn take_touched(&mut self) -> Touched {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.agents.append(&mut self.tasks.take_touched());
+        touched.agents.append(&mut self.offers.take_touched());
+        touched
+    }
+
+    /// Marks everything as changed (see [`MasterCore::take_touched`]).
+    pub fn touch_all(&mut self) {
+        self.touched.all = true;
+    }
+
+    /// Takes the allocator refusals met since the last call: each is a
+    /// disagreement between the master's books and the allocator's.
+    pub fn take_broken(&mut self) -> Vec<Broken> {
+        std::mem::take(&mut self.broken)
+    }
+
     /// Takes what is to be sent, in order.
     pub fn take_outbox(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.outbox)
@@ -419,8 +466,9 @@ impl MasterCore {
         if resources.is_empty() {
             return;
         }
+        self.touched.agents.insert(agent.clone());
         let result = self.allocator.recover(now, fw, agent, resources, refuse);
-        allocator_ok(result, "recover");
+        allocator_ok(&mut self.broken, result, "recover");
     }
 
     /// Rescinds an outstanding offer: RESCIND to its framework, resources
@@ -461,7 +509,11 @@ impl MasterCore {
         self.forget_maintenance_offers(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
-        allocator_ok(self.allocator.remove_framework(fw), "remove_framework");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.remove_framework(fw),
+            "remove_framework",
+        );
         self.sync_requests(&record.requests.keys().cloned().collect());
         self.removed.insert(fw.clone());
         if let Some(stream) = record.stream() {
@@ -474,8 +526,11 @@ impl MasterCore {
 
     /// Runs an allocation cycle and turns each allocation into an offer.
     pub(super) fn allocate_now(&mut self, now: Duration) {
+        self.touched.cycle = true;
         self.reclaim(now);
         self.send_maintenance_offers();
+        // One OFFERS event per framework per cycle, holding all its offers.
+        let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
         for allocation in self.allocator.allocate(now) {
             let connected = self
                 .frameworks
@@ -521,17 +576,55 @@ impl MasterCore {
                 resources: allocation.resources,
                 expires_at: self.config.offer_timeout.and_then(|t| now.checked_add(t)),
             });
-            self.emit(&allocation.framework, outbox::offers(offer));
+            batches.entry(allocation.framework).or_default().push(offer);
+        }
+        for (fw, offers) in batches {
+            self.emit(&fw, outbox::offers(offers));
         }
     }
 }
 
-/// Logs an allocator refusal: the master's books and the allocator's
-/// disagree, which is a bug in the mock.
-pub(super) fn allocator_ok(result: Result<(), AllocatorError>, what: &str) {
+/// What changed in the core since it was last asked
+/// ([`MasterCore::take_touched`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Everything may have changed: check it all.
+    pub all: bool,
+    /// An allocation cycle ran (the allocator's own books moved).
+    pub cycle: bool,
+    /// Agents whose offers, tasks or allocations changed.
+    pub agents: BTreeSet<AgentId>,
+}
+
+/// How many allocator refusals the core keeps for the harness to read.
+const BROKEN_KEPT: usize = 64;
+
+/// Logs an allocator refusal and keeps it in `broken`: the master's books
+/// and the allocator's disagree, which is a bug in the mock (the harness
+/// reports it as a broken invariant).
+pub(super) fn allocator_ok(
+    broken: &mut Vec<Broken>,
+    result: Result<(), AllocatorError>,
+    what: &'static str,
+) {
     if let Err(err) = result {
         error!(%err, what, "allocator refused a master request (books disagree)");
+        if broken.len() < BROKEN_KEPT {
+            broken.push(Broken { what, error: err });
+        }
     }
+}
+
+/// An allocator refusal of a request the master's books said was right:
+/// a broken invariant.
+#[derive(Debug, thiserror::Error)]
+#[error("the allocator refused {what}: {error}")]
+pub struct Broken {
+    /// The request refused.
+    pub what: &'static str,
+    /// The allocator's refusal.
+    #[source]
+    pub error: AllocatorError,
 }
 
 /// A TaskStatus with the fields every update has.

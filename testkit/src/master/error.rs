@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Unimplemented,
     /// The master's own books disagree; a bug in the mock (`INTERNAL`).
     Internal,
+    /// A limit of the master is reached (`RESOURCE_EXHAUSTED`, HTTP 503).
+    ResourceExhausted,
 }
 
 /// Why the master refused a call. A refused call changes nothing, except
@@ -130,9 +132,19 @@ pub enum CallError {
     /// A call type the mock master does not implement.
     #[error("{0} calls are not implemented by the mock master")]
     UnsupportedCall(&'static str),
-    /// The master's books disagree with the allocator (a bug in the mock).
+    /// The allocator refused what the master's books allowed (a bug in
+    /// the mock).
+    #[error("internal error: the allocator refused: {0}")]
+    Allocator(#[source] crate::allocator::AllocatorError),
+    /// The master's books disagree with each other (a bug in the mock).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The cap on connected frameworks is reached.
+    #[error("too many connected frameworks (at most {max})")]
+    TooManyFrameworks {
+        /// The cap (`max_connected_frameworks`).
+        max: usize,
+    },
 }
 
 impl CallError {
@@ -145,7 +157,8 @@ impl CallError {
                 ErrorKind::NotFound
             }
             UnsupportedOperation(_) | UnsupportedCall(_) => ErrorKind::Unimplemented,
-            Internal(_) => ErrorKind::Internal,
+            Internal(_) | Allocator(_) => ErrorKind::Internal,
+            TooManyFrameworks { .. } => ErrorKind::ResourceExhausted,
             MissingType
             | MissingPayload { .. }
             | WrongRpc { .. }

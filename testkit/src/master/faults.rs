@@ -22,62 +22,9 @@ use corral_proto::pb::TaskState;
 use tracing::{info, warn};
 
 use super::core::{allocator_ok, task_status, MasterCore};
+pub use super::lost_agents::{FaultBook, FaultError};
 use super::outbox::Outgoing;
-use super::tasks::{is_terminal, KillOutcome, Transition};
-
-/// Why a fault could not be injected.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FaultError {
-    /// No framework with this id (or it is not connected, for faults on
-    /// its connection).
-    #[error("framework {0} is not connected")]
-    NotConnected(FrameworkId),
-    /// No agent with this id is registered.
-    #[error("unknown agent {0}")]
-    UnknownAgent(AgentId),
-    /// The agent is not lost, so it cannot come back.
-    #[error("agent {0} is not lost")]
-    AgentNotLost(AgentId),
-    /// No live task with this id for this framework.
-    #[error("framework {framework} has no live task {task}")]
-    UnknownTask {
-        /// The framework.
-        framework: FrameworkId,
-        /// The task.
-        task: TaskId,
-    },
-    /// The task's agent is lost: the master cannot reach it.
-    #[error("task {0} is on a lost agent")]
-    Unreachable(TaskId),
-}
-
-/// The master's memory of the faults in force.
-#[derive(Debug, Default)]
-pub struct FaultBook {
-    /// Lost agents and when they were lost.
-    lost: BTreeMap<AgentId, Duration>,
-    /// Frozen tasks of lost agents: their state before, and their pending
-    /// transition as time left.
-    frozen: BTreeMap<(FrameworkId, TaskId), Frozen>,
-    /// Kills asked for tasks on lost agents, with their grace period.
-    pending_kills: BTreeMap<(FrameworkId, TaskId), Option<Duration>>,
-    /// How many failovers happened (names the new master).
-    failovers: u64,
-}
-
-#[derive(Debug)]
-struct Frozen {
-    state: TaskState,
-    next: Option<(Duration, Transition)>,
-}
-
-impl FaultBook {
-    /// Whether `agent` is lost.
-    pub fn is_lost(&self, agent: &AgentId) -> bool {
-        self.lost.contains_key(agent)
-    }
-}
+use super::tasks::{is_terminal, Frozen, KillOutcome};
 
 impl MasterCore {
     /// Cuts `fw`'s event stream as a broken connection would: the stream
@@ -125,6 +72,7 @@ impl MasterCore {
             return Err(FaultError::UnknownAgent(agent.clone()));
         }
         warn!(%agent, "fault: agent lost");
+        self.touched.all = true;
         let offers: Vec<_> = self
             .offers
             .iter()
@@ -134,12 +82,15 @@ impl MasterCore {
         for offer in offers {
             self.rescind(now, &offer);
         }
-        allocator_ok(self.allocator.remove_agent(agent), "remove_agent");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.remove_agent(agent),
+            "remove_agent",
+        );
         self.faults.lost.insert(agent.clone(), now);
         let keys: Vec<(FrameworkId, TaskId)> = self
             .tasks
-            .iter()
-            .filter(|t| &t.agent == agent && !is_terminal(t.state))
+            .live_on(agent)
             .map(|t| (t.framework.clone(), t.id.clone()))
             .collect();
         for key in keys {
@@ -148,22 +99,15 @@ impl MasterCore {
                 .get(&key.0)
                 .is_some_and(|r| r.capabilities.partition_aware);
             let (state, executor) = if aware {
-                let Some(record) = self.tasks.tasks.get_mut(&key) else {
+                let Some(frozen) = self.tasks.freeze(now, &key.0, &key.1) else {
                     continue;
                 };
-                let next = record
-                    .next
-                    .take()
-                    .map(|(at, t)| (at.saturating_sub(now), t));
-                self.faults.frozen.insert(
-                    key.clone(),
-                    Frozen {
-                        state: record.state,
-                        next,
-                    },
-                );
-                record.state = TaskState::TaskUnreachable;
-                (TaskState::TaskUnreachable, record.executor.clone())
+                self.faults.frozen.insert(key.clone(), frozen);
+                let executor = self
+                    .tasks
+                    .get(&key.0, &key.1)
+                    .and_then(|t| t.executor.clone());
+                (TaskState::TaskUnreachable, executor)
             } else {
                 // Gone for good. What it freed is not recovered: the agent
                 // already left the allocator.
@@ -200,6 +144,7 @@ impl MasterCore {
             return Err(FaultError::UnknownAgent(agent.clone()));
         };
         info!(%agent, lost_for = ?now.saturating_sub(lost_at), "fault healed: agent back");
+        self.touched.all = true;
         let frozen: Vec<((FrameworkId, TaskId), Frozen)> = {
             let keys: Vec<_> = self
                 .faults
@@ -219,29 +164,32 @@ impl MasterCore {
                 *used.entry(fw.clone()).or_default() += &record.resources;
             }
         }
-        for ((fw, on, _), usage) in &self.tasks.executors {
+        for ((fw, on, _), usage) in self.tasks.executors() {
             if on == agent && usage.live_tasks > 0 && used.contains_key(fw) {
                 *used.entry(fw.clone()).or_default() += &usage.resources;
             }
         }
         let used: Vec<(FrameworkId, Resources)> = used.into_iter().collect();
         allocator_ok(
+            &mut self.broken,
             self.allocator
                 .add_agent_in_use(agent.clone(), spec.resources.clone(), &used),
             "add_agent_in_use",
         );
         if self.maintenance.get(agent).is_some_and(|m| m.down) {
             // Back during its maintenance window: still offered to nobody.
-            allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.deactivate_agent(agent),
+                "deactivate_agent",
+            );
         }
         for ((fw, task), was) in frozen {
-            let Some(record) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) else {
+            let Some(state) = self.tasks.thaw(now, &fw, &task, was) else {
                 continue;
             };
-            record.state = was.state;
-            record.next = was.next.map(|(left, t)| (now.saturating_add(left), t));
-            let executor = record.executor.clone();
-            let mut status = task_status(now, &task, was.state, Source::Master);
+            let executor = self.tasks.get(&fw, &task).and_then(|t| t.executor.clone());
+            let mut status = task_status(now, &task, state, Source::Master);
             status.agent_id = Some(agent.to_pb());
             status.executor_id = executor.as_ref().map(|e| e.to_pb());
             status.reason = Some(Reason::AgentReregistered as i32);
@@ -316,9 +264,7 @@ impl MasterCore {
     /// period forces it (at once when there is none).
     pub fn ignore_kill(&mut self, fw: &FrameworkId, task: &TaskId) -> Result<(), FaultError> {
         self.live_task(fw, task)?;
-        if let Some(entry) = self.tasks.tasks.get_mut(&(fw.clone(), task.clone())) {
-            entry.plan.cleanup = Duration::MAX;
-        }
+        self.tasks.ignore_kills(fw, task);
         warn!(framework = %fw, %task, "fault: task will ignore its kill");
         Ok(())
     }

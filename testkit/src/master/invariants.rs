@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use corral::{AgentId, FrameworkId, Resources};
 
-use super::core::MasterCore;
-use super::operator::pool_form;
-use super::revocation::not_mixed;
-use super::tasks::is_terminal;
+use super::core::{MasterCore, Touched};
+use super::offers::OfferRecord;
+use super::revocation_book::not_mixed;
+use super::revocation_book::pool_form;
 
 impl MasterCore {
     /// Revocation notices name only live revocable tasks of their framework
@@ -76,7 +76,8 @@ impl MasterCore {
                 .or_default() += &offer.resources;
         }
         self.check_notices()?;
-        for task in self.tasks.iter().filter(|t| !is_terminal(t.state)) {
+        self.tasks.check()?;
+        for task in self.tasks.live() {
             not_mixed(&task.resources, &format!("task {}", task.id))?;
             if !self.agents.contains_key(&task.agent) {
                 return Err(format!(
@@ -91,7 +92,7 @@ impl MasterCore {
                 .entry((task.agent.clone(), task.framework.clone()))
                 .or_default() += &task.resources;
         }
-        for ((fw, agent, executor), usage) in &self.tasks.executors {
+        for ((fw, agent, executor), usage) in self.tasks.executors() {
             if usage.live_tasks == 0 {
                 return Err(format!(
                     "executor {executor} of {fw} on {agent} has no live task but is kept"
@@ -132,6 +133,133 @@ impl MasterCore {
             }
         }
         if let Some(((agent, fw), resources)) = held.into_iter().next() {
+            return Err(format!(
+                "{fw} holds {resources} on agent {agent} but is not a known framework"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MasterCore {
+    /// Checks the invariants that `touched` can have broken, at the cost
+    /// of what changed: every outstanding offer's addressee and agent (a
+    /// few per agent), the notices, and for each touched agent its books
+    /// against the allocator's and its capacity. The allocator's own
+    /// invariants and the tasks book's are checked when an allocation cycle
+    /// ran; everything when `touched.all`.
+    pub fn check_touched(&self, touched: &Touched) -> Result<(), String> {
+        if touched.all {
+            return self.check_invariants();
+        }
+        if touched.cycle {
+            self.allocator
+                .check_invariants()
+                .map_err(|e| format!("allocator: {e}"))?;
+            self.tasks.check()?;
+        }
+        self.check_offers()?;
+        self.check_notices()?;
+        for agent in &touched.agents {
+            self.check_agent_books(agent)?;
+        }
+        Ok(())
+    }
+
+    /// Offers go only to connected frameworks, for reachable agents not
+    /// down for maintenance.
+    fn check_offers(&self) -> Result<(), String> {
+        for offer in self.offers.iter() {
+            self.check_offer(offer)?;
+        }
+        Ok(())
+    }
+
+    fn check_offer(&self, offer: &OfferRecord) -> Result<(), String> {
+        let connected = self
+            .frameworks
+            .get(&offer.framework)
+            .is_some_and(|r| r.stream().is_some());
+        if !connected {
+            return Err(format!(
+                "offer {} is outstanding for {}, which is not connected",
+                offer.id, offer.framework
+            ));
+        }
+        if self.faults.is_lost(&offer.agent) {
+            return Err(format!(
+                "offer {} is for lost agent {}",
+                offer.id, offer.agent
+            ));
+        }
+        if self.maintenance.get(&offer.agent).is_some_and(|m| m.down) {
+            return Err(format!(
+                "offer {} is for agent {}, which is down for maintenance",
+                offer.id, offer.agent
+            ));
+        }
+        Ok(())
+    }
+
+    /// One agent: what each framework holds there by the master's books
+    /// (offers, live tasks, executors) is what the allocator says, and the
+    /// agent is not over-committed.
+    fn check_agent_books(&self, agent: &AgentId) -> Result<(), String> {
+        let Some(spec) = self.agents.get(agent) else {
+            // Gone agents hold nothing: their tasks are checked below.
+            return match self.tasks.live_on(agent).next() {
+                Some(task) => Err(format!("task {} runs on unknown agent {agent}", task.id)),
+                None => Ok(()),
+            };
+        };
+        let lost = self.faults.is_lost(agent);
+        let mut held: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+        for id in self.offers.on_agent(agent) {
+            if let Some(offer) = self.offers.get(&id) {
+                *held.entry(offer.framework.clone()).or_default() += &offer.resources;
+            }
+        }
+        for task in self.tasks.live_on(agent) {
+            not_mixed(&task.resources, &format!("task {}", task.id))?;
+            if !lost {
+                *held.entry(task.framework.clone()).or_default() += &task.resources;
+            }
+        }
+        for ((fw, _, executor), usage) in self.tasks.executors_on(agent) {
+            if usage.live_tasks == 0 {
+                return Err(format!(
+                    "executor {executor} of {fw} on {agent} has no live task but is kept"
+                ));
+            }
+            if !lost {
+                *held.entry(fw.clone()).or_default() += &usage.resources;
+            }
+        }
+        if lost {
+            if self.allocator.total(agent).is_some() {
+                return Err(format!("lost agent {agent} is still in the allocator"));
+            }
+            return Ok(());
+        }
+        let mut books = Resources::new();
+        for fw in self.frameworks.keys() {
+            let master = held.remove(fw).unwrap_or_default();
+            let allocator = self.allocator.allocated_on(agent, fw);
+            if master != allocator {
+                return Err(format!(
+                    "on agent {agent}, {fw} holds {master} by the master's books \
+                     (offers + tasks + executors) but {allocator} by the allocator's"
+                ));
+            }
+            books += &pool_form(&master);
+        }
+        if !spec.resources.unallocated().contains(&books) {
+            return Err(format!(
+                "agent {agent} is over-committed: {books} in use of {}",
+                spec.resources
+            ));
+        }
+        if let Some((fw, resources)) = held.into_iter().next() {
             return Err(format!(
                 "{fw} holds {resources} on agent {agent} but is not a known framework"
             ));
@@ -191,5 +319,56 @@ mod tests {
             .unwrap();
         let err = core.check_invariants().unwrap_err();
         assert!(err.contains("by the allocator's"), "{err}");
+    }
+
+    #[test]
+    fn an_allocator_refusal_is_kept_for_the_harness() {
+        let mut core = subscribed_core();
+        let agent = core.agents.keys().next().unwrap().clone();
+        // The allocator forgets the agent behind the master's back: losing
+        // it then asks the allocator to remove what it no longer has.
+        core.allocator.remove_agent(&agent).unwrap();
+        core.lose_agent(Duration::ZERO, &agent).unwrap();
+        let broken = core.take_broken();
+        // Rescinding its offer recovers onto the missing agent, then the
+        // agent's removal is refused.
+        let what: Vec<_> = broken.iter().map(|b| b.what).collect();
+        assert_eq!(what, ["recover", "remove_agent"], "{broken:?}");
+        assert!(
+            broken
+                .iter()
+                .all(|b| std::error::Error::source(b).is_some()),
+            "keeps its source"
+        );
+        assert!(core.take_broken().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn the_incremental_check_looks_at_what_changed() {
+        let mut core = subscribed_core();
+        let offer = core.offers.iter().next().unwrap().clone();
+        let touched = core.take_touched();
+        assert!(touched.all, "a new core is checked whole once");
+        assert!(core.take_touched().agents.is_empty(), "taken once");
+        core.allocator
+            .recover(
+                Duration::ZERO,
+                &offer.framework,
+                &offer.agent,
+                &offer.resources,
+                None,
+            )
+            .unwrap();
+        // Behind the books' back: nothing recorded the change.
+        assert_eq!(core.take_touched(), crate::master::Touched::default());
+        let agent = crate::master::Touched {
+            agents: [offer.agent.clone()].into(),
+            ..Default::default()
+        };
+        let err = core.check_touched(&agent).unwrap_err();
+        assert!(err.contains("by the allocator's"), "{err}");
+        // A change through the books is recorded.
+        core.withdraw_offers(Duration::ZERO, &offer.framework);
+        assert!(core.take_touched().agents.contains(&offer.agent));
     }
 }

@@ -11,7 +11,6 @@
 //! group on a local agent kills that task only.
 
 use corral_proto::convert::*;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, TaskId};
@@ -20,23 +19,9 @@ use corral_proto::pb::task_status::Source;
 use tracing::{debug, info};
 
 use super::core::{task_status, MasterCore};
+use super::local_book::LocalCommand;
 use super::tasks::Launch;
 use crate::agent::{AgentOrder, AgentReport, CommandSpec, SandboxPaths, TaskLaunch};
-
-/// The core's books on local tasks: orders not yet taken, and where each
-/// task's sandbox is.
-#[derive(Debug, Default)]
-pub(super) struct LocalBook {
-    orders: Vec<AgentOrder>,
-    sandboxes: BTreeMap<(FrameworkId, TaskId), SandboxPaths>,
-}
-
-/// What a task on a local agent runs, read at ACCEPT.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct LocalCommand {
-    spec: CommandSpec,
-    environment: Vec<(String, String)>,
-}
 
 impl MasterCore {
     /// Whether `agent` runs its tasks as real processes.
@@ -192,8 +177,7 @@ impl MasterCore {
         self.local.sandboxes.retain(|(owner, _), _| owner != fw);
         let has_local = self
             .tasks
-            .iter()
-            .filter(|t| &t.framework == fw)
+            .live_of(fw)
             .any(|t| self.is_local_agent(&t.agent));
         if has_local {
             self.local.orders.push(AgentOrder::StopFramework {

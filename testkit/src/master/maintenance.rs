@@ -23,86 +23,11 @@ use corral::{AgentId, FrameworkId, OfferId};
 use corral_proto::pb;
 use tracing::info;
 
+pub use super::maintenance_book::{Maintenance, MaintenanceError, MaintenanceOffer, Window};
+
 use super::core::{allocator_ok, MasterCore};
 use super::outbox;
-use super::revocation::nanos;
-use super::tasks::is_terminal;
-
-/// When an agent is unavailable, in the master's clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    /// When it goes down.
-    pub start: Duration,
-    /// How long it stays down; `None`: until [`MasterCore::end_maintenance`].
-    pub duration: Option<Duration>,
-}
-
-impl Window {
-    /// When the agent comes back, if the window has an end.
-    pub fn end(&self) -> Option<Duration> {
-        self.duration.map(|d| self.start.saturating_add(d))
-    }
-
-    /// The window in wire form.
-    pub fn to_pb(self) -> pb::Unavailability {
-        pb::Unavailability {
-            start: pb::TimeInfo {
-                nanoseconds: nanos(self.start),
-            },
-            duration: self.duration.map(|d| pb::DurationInfo {
-                nanoseconds: nanos(d),
-            }),
-        }
-    }
-}
-
-/// One inverse offer sent for a maintenance window.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MaintenanceOffer {
-    /// Its id.
-    pub id: OfferId,
-    /// The framework's answer: `Some(true)` accepted, `Some(false)` declined.
-    pub answer: Option<bool>,
-}
-
-/// One agent's scheduled maintenance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Maintenance {
-    /// The window.
-    pub window: Window,
-    /// The window has started: the agent is down.
-    pub down: bool,
-    /// The inverse offer sent to each framework with tasks there.
-    pub offers: BTreeMap<FrameworkId, MaintenanceOffer>,
-}
-
-/// Why a maintenance request was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum MaintenanceError {
-    /// No agent with this id.
-    #[error("unknown agent {0}")]
-    UnknownAgent(AgentId),
-    /// The window starts in the past.
-    #[error("the window of agent {agent} starts at {start:?}, before now ({now:?})")]
-    StartsInThePast {
-        /// The agent.
-        agent: AgentId,
-        /// The asked start.
-        start: Duration,
-        /// The master's clock.
-        now: Duration,
-    },
-    /// A zero-length window.
-    #[error("the window of agent {0} has a zero duration")]
-    EmptyWindow(AgentId),
-    /// The agent is already down; end its window first.
-    #[error("agent {0} is already down for maintenance")]
-    AlreadyDown(AgentId),
-    /// No maintenance is scheduled for the agent.
-    #[error("no maintenance is scheduled for agent {0}")]
-    NotScheduled(AgentId),
-}
+use super::revocation_book::nanos;
 
 impl MasterCore {
     /// Schedules (or moves, while it has not started) `agent`'s
@@ -170,7 +95,11 @@ impl MasterCore {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
         if maintenance.down && !self.faults.is_lost(agent) {
-            allocator_ok(self.allocator.activate_agent(agent), "activate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.activate_agent(agent),
+                "activate_agent",
+            );
         }
         // Offers made meanwhile carry the window; they are stale now.
         for id in self.offers.on_agent(agent) {
@@ -187,7 +116,9 @@ impl MasterCore {
 
     /// The window to put in offers on `agent`, if one is scheduled.
     pub(super) fn unavailability(&self, agent: &AgentId) -> Option<pb::Unavailability> {
-        self.maintenance.get(agent).map(|m| m.window.to_pb())
+        self.maintenance
+            .get(agent)
+            .map(|m| unavailability(m.window))
     }
 
     /// Sends an inverse offer to every framework with live tasks on an
@@ -197,8 +128,7 @@ impl MasterCore {
         for (agent, maintenance) in &self.maintenance {
             let users: std::collections::BTreeSet<FrameworkId> = self
                 .tasks
-                .iter()
-                .filter(|t| &t.agent == agent && !is_terminal(t.state))
+                .live_on(agent)
                 .map(|t| t.framework.clone())
                 .collect();
             for fw in users {
@@ -249,15 +179,19 @@ impl MasterCore {
         // A lost agent is out of the allocator; it is deactivated if it
         // comes back during the window.
         if !self.faults.is_lost(agent) {
-            allocator_ok(self.allocator.deactivate_agent(agent), "deactivate_agent");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.deactivate_agent(agent),
+                "deactivate_agent",
+            );
         }
         for id in self.offers.on_agent(agent) {
             self.rescind(now, &id);
         }
         let live: Vec<(FrameworkId, corral::TaskId)> = self
             .tasks
-            .iter()
-            .filter(|t| &t.agent == agent && !is_terminal(t.state) && !t.killing)
+            .live_on(agent)
+            .filter(|t| !t.is_killing())
             .map(|t| (t.framework.clone(), t.id.clone()))
             .collect();
         for (fw, task) in live {
@@ -331,8 +265,20 @@ fn maintenance_event(id: &OfferId, fw: &FrameworkId, agent: &AgentId, window: Wi
         url: None,
         framework_id: fw.to_pb(),
         agent_id: Some(agent.to_pb()),
-        unavailability: window.to_pb(),
+        unavailability: unavailability(window),
         resources: Vec::new(),
         revoked_task_ids: Vec::new(),
     })
+}
+
+/// A window in wire form.
+fn unavailability(window: Window) -> pb::Unavailability {
+    pb::Unavailability {
+        start: pb::TimeInfo {
+            nanoseconds: nanos(window.start),
+        },
+        duration: window.duration.map(|d| pb::DurationInfo {
+            nanoseconds: nanos(d),
+        }),
+    }
 }

@@ -5,10 +5,84 @@
 //! ([`MockMaster::start`]) or over in-memory pipes
 //! ([`MockMaster::start_in_memory`], for tests on tokio's paused clock), and
 //! offers snapshots ([`MockMaster::state`]) and test hooks. The behaviour
-//! lives in the pure [`MasterCore`](crate::master::MasterCore), usable on its own.
+//! lives in the pure [`MasterCore`], usable on its own.
+//!
+//! # The map
+//!
+//! **Books** own one kind of state each and import no other book and
+//! nothing above them:
+//!
+//! | file | owns |
+//! |---|---|
+//! | `tasks.rs` ([`TaskTable`](crate::master::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
+//! | `offers.rs` ([`OfferBook`](crate::master::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
+//! | `updates.rs` ([`StatusUpdates`](crate::master::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
+//! | `frameworks.rs` | one framework's record: info, roles, capabilities, connection, requests |
+//! | `revocation_book.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
+//! | `maintenance_book.rs` ([`Maintenance`], [`Window`]) | an agent's maintenance window and its inverse offers |
+//! | `lost_agents.rs` | agents the master cannot reach, frozen tasks, kills waiting for an agent's return |
+//! | `local_book.rs` | orders for local agents not yet taken, sandboxes of local tasks |
+//!
+//! The agents themselves (their [`AgentSpec`]s) and the framework records
+//! are maps held by the core (`agents`, `frameworks`); the allocator keeps
+//! its own books (`crate::allocator`).
+//!
+//! **The core** (`core.rs`, [`MasterCore`]) holds the books and the
+//! allocator; its entry points are [`MasterCore::subscribe`],
+//! [`MasterCore::handle`] (every other call), [`MasterCore::tick`] (timers),
+//! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
+//! reports); what must be sent leaves in one outbox
+//! ([`MasterCore::take_outbox`], plus [`MasterCore::take_agent_orders`] for
+//! local agents). The core reads the books' public operations; the faults
+//! the harness injects go through public operations too
+//! ([`MasterCore::lose_agent`] marks an agent lost, and the agent-loss
+//! process does the rest).
+//!
+//! **Calls**: `subscribe.rs` (SUBSCRIBE, resubscription, the cap on
+//! connected frameworks), `accept.rs` (ACCEPT: offers, operations,
+//! launches), `calls.rs` (DECLINE, REVIVE, SUPPRESS, KILL, ACKNOWLEDGE,
+//! RECONCILE, UPDATE_FRAMEWORK, REQUEST), `revocation.rs` and
+//! `maintenance.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `core.rs` (TEARDOWN).
+//!
+//! **Processes** that span books: allocation (`core.rs`,
+//! `allocate_now`: one OFFERS event per framework per cycle), reclaim
+//! (`revocation.rs`), maintenance (`maintenance.rs`), agent loss and
+//! return (`faults.rs`), local tasks (`local.rs`).
+//!
+//! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
+//! events built), `commands.rs` and `server.rs` (the actor that owns the
+//! core, the bounded command channel, a bounded event queue per
+//! subscription whose slow reader is disconnected, the tonic service),
+//! `operator/` (the operator API), `transport.rs` (in-memory pipes).
+//!
+//! # Where a call goes
+//!
+//! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
+//! the bounded channel → the actor → [`MasterCore::handle`]: the call type
+//! and stream are checked (`validate.rs`, `check_stream`), then one match
+//! arm in `core.rs` (`try_handle`) calls the handler → the books and the
+//! allocator change → events in the outbox → the actor's `route` puts them
+//! on each subscription's bounded queue. The harness
+//! ([`crate::harness`]) calls the same [`MasterCore::handle`] from its
+//! in-process transport and routes the same outbox through its simulated
+//! wire.
+//!
+//! # Adding a call
+//!
+//! 1. What it must carry: a check in `validate.rs` (a typed
+//!    [`CallError`] for each refusal, with its [`ErrorKind`]).
+//! 2. Its handler: a method in the file of the book it mostly changes
+//!    (or a new file), reading and changing the books through their
+//!    methods; events through `emit`/`report`.
+//! 3. One match arm in `MasterCore::try_handle` (`core.rs`).
+//! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
+//!    variant and its [`CallKind`](crate::CallKind)).
+//! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
+//!    (`tests/master_grpc.rs`), and with the SDK in a cluster.
 
 mod accept;
 mod calls;
+mod commands;
 pub mod config;
 pub mod config_file;
 pub mod core;
@@ -17,12 +91,18 @@ pub mod faults;
 mod frameworks;
 mod invariants;
 mod local;
+mod local_book;
+mod lost_agents;
 pub mod maintenance;
+mod maintenance_book;
 pub mod offers;
 pub mod operator;
 pub mod outbox;
 pub mod revocation;
+pub mod revocation_book;
 mod server;
+#[cfg(test)]
+mod server_tests;
 pub mod sim;
 pub mod state;
 mod subscribe;
@@ -37,26 +117,28 @@ use std::net::SocketAddr;
 use corral_proto::pb::scheduler_client::SchedulerClient;
 use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
+pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::config_file::{ConfigFile, ConfigFileError};
-pub use self::core::{MasterCore, Subscription};
+pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
-pub use self::faults::FaultError;
-pub use self::maintenance::{Maintenance, MaintenanceError, Window};
+pub use self::lost_agents::FaultError;
+pub use self::maintenance_book::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
-pub use self::revocation::{Notice, NoticeAnswer};
-pub use self::server::{EventStream, STREAM_ID_HEADER};
+pub use self::revocation_book::{Notice, NoticeAnswer, RevocationBook};
+pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 
+use self::commands::{Command, Commands};
 use self::operator::pb::operator_server::OperatorServer;
 use self::operator::OperatorService;
-use self::server::{Command, MasterService};
+use self::server::MasterService;
 use self::transport::InMemoryConnector;
 
 /// Why the mock master could not start or answer.
@@ -87,7 +169,7 @@ enum Transport {
 /// A running mock master. Shut it down with [`MockMaster::shutdown`] for a
 /// graceful end; dropping it stops it too, without waiting.
 pub struct MockMaster {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: Commands,
     transport: Transport,
     stop_server: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
@@ -199,6 +281,14 @@ impl MockMaster {
             .ok_or(MasterError::Stopped)
     }
 
+    /// What the subscriptions' event queues have seen: their bound, the
+    /// deepest any has been, how many slow subscribers were disconnected.
+    pub async fn queue_stats(&self) -> Result<QueueStats, MasterError> {
+        server::queue_stats(&self.commands)
+            .await
+            .ok_or(MasterError::Stopped)
+    }
+
     /// Adds an agent (an allocation runs at once).
     pub async fn add_agent(&self, agent: AgentSpec) -> Result<(), MasterError> {
         server::add_agent(&self.commands, agent)
@@ -233,7 +323,9 @@ impl Drop for MockMaster {
         }
         if self.actor.is_some() {
             let (reply, _) = oneshot::channel();
-            let _ = self.commands.send(Command::Shutdown { reply });
+            // A full channel means the actor is busy; the server's end
+            // and the handles' drops close the channel, which stops it.
+            let _ = self.commands.try_send(Command::Shutdown { reply });
         }
     }
 }

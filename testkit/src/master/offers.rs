@@ -2,7 +2,7 @@
 //! resources, expiry) and what became of the offers that are gone, so a
 //! reused offer id is told apart from one that never existed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
@@ -107,6 +107,10 @@ pub struct OfferBook {
     outstanding: BTreeMap<OfferId, OfferRecord>,
     retired: BTreeMap<OfferId, (FrameworkId, Retirement)>,
     retired_order: VecDeque<OfferId>,
+    /// Outstanding offers by expiry time.
+    expiries: BTreeSet<(Duration, OfferId)>,
+    /// Agents whose offers changed since [`OfferBook::take_touched`].
+    touched: BTreeSet<AgentId>,
     counter: u64,
 }
 
@@ -124,7 +128,16 @@ impl OfferBook {
 
     /// Records a new outstanding offer.
     pub fn insert(&mut self, offer: OfferRecord) {
+        if let Some(at) = offer.expires_at {
+            self.expiries.insert((at, offer.id.clone()));
+        }
+        self.touched.insert(offer.agent.clone());
         self.outstanding.insert(offer.id.clone(), offer);
+    }
+
+    /// Takes the agents whose offers changed since the last call.
+    pub fn take_touched(&mut self) -> BTreeSet<AgentId> {
+        std::mem::take(&mut self.touched)
     }
 
     /// The outstanding offer `id` if `framework` may use it.
@@ -188,6 +201,10 @@ impl OfferBook {
     /// outstanding.
     pub fn retire(&mut self, id: &OfferId, why: Retirement) -> Option<OfferRecord> {
         let offer = self.outstanding.remove(id)?;
+        if let Some(at) = offer.expires_at {
+            self.expiries.remove(&(at, id.clone()));
+        }
+        self.touched.insert(offer.agent.clone());
         self.retired
             .insert(id.clone(), (offer.framework.clone(), why));
         self.retired_order.push_back(id.clone());
@@ -216,16 +233,16 @@ impl OfferBook {
 
     /// Ids of the offers whose timeout has passed at `now`.
     pub fn expired(&self, now: Duration) -> Vec<OfferId> {
-        self.outstanding
-            .values()
-            .filter(|o| o.expires_at.is_some_and(|at| at <= now))
-            .map(|o| o.id.clone())
+        self.expiries
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, id)| id.clone())
             .collect()
     }
 
-    /// The earliest offer timeout.
+    /// The earliest offer timeout: O(log n).
     pub fn next_expiry(&self) -> Option<Duration> {
-        self.outstanding.values().filter_map(|o| o.expires_at).min()
+        self.expiries.first().map(|(at, _)| *at)
     }
 
     /// Ids of the offers outstanding on `agent`, in id order.

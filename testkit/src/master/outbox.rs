@@ -71,12 +71,10 @@ pub fn subscribed(
     }
 }
 
-/// OFFERS with one offer.
-pub fn offers(offer: pb::Offer) -> pb::Event {
+/// OFFERS with every offer of one allocation cycle for one framework.
+pub fn offers(offers: Vec<pb::Offer>) -> pb::Event {
     pb::Event {
-        offers: Some(pb::event::Offers {
-            offers: vec![offer],
-        }),
+        offers: Some(pb::event::Offers { offers }),
         ..event(pb::event::Type::Offers)
     }
 }

@@ -1,28 +1,29 @@
 //! The master's server side: one actor task owns the [`MasterCore`] and
 //! runs its timers on tokio's clock; the tonic service turns RPCs into
-//! commands for it (mpsc, with oneshot replies). Each subscription gets an
-//! unbounded event channel; dropping the response stream tells the actor
-//! that the framework disconnected. The actor also carries out the core's
-//! orders for local agents with a [`LocalRunner`] and feeds the runner's
-//! reports back to the core; on shutdown it stops every local task before
-//! it answers.
+//! commands for it (a bounded mpsc, with oneshot replies). Each
+//! subscription gets a bounded event queue: a subscriber that lets it fill
+//! up is disconnected (its framework then follows the failover rules), with
+//! a log line, instead of growing the master's memory. Dropping the
+//! response stream tells the actor that the framework disconnected. The
+//! actor also carries out the core's orders for local agents with a
+//! [`LocalRunner`] and feeds the runner's reports back to the core; on
+//! shutdown it stops every local task before it answers.
 
 use std::collections::BTreeMap;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
 use corral_proto::pb;
 use corral_proto::pb::scheduler_server::Scheduler;
-use futures::Stream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status};
 use tracing::{debug, error, warn};
 
+use super::commands::{Command, Commands, Dropped, EventStream, QueueStats, COMMAND_CAPACITY};
 use super::config::{AgentSpec, ConfigError};
 use super::core::MasterCore;
 use super::error::{CallError, ErrorKind};
@@ -33,49 +34,24 @@ use crate::agent::{LocalRunner, Reports, RunnerConfig};
 /// The metadata key of the stream id, as in the Mesos HTTP API.
 pub const STREAM_ID_HEADER: &str = "mesos-stream-id";
 
-type EventSender = mpsc::UnboundedSender<Result<pb::Event, Status>>;
-
-/// A request to the actor.
-pub(super) enum Command {
-    Subscribe {
-        call: pb::Call,
-        has_stream_id: bool,
-        reply: oneshot::Sender<Result<(StreamId, EventStream), CallError>>,
-    },
-    Call {
-        stream_id: Option<String>,
-        call: pb::Call,
-        reply: oneshot::Sender<Result<(), CallError>>,
-    },
-    StreamDropped {
-        stream: StreamId,
-    },
-    State {
-        reply: oneshot::Sender<MasterState>,
-    },
-    AddAgent {
-        agent: AgentSpec,
-        reply: oneshot::Sender<Result<(), ConfigError>>,
-    },
-    /// An operator request (see `operator::service`).
-    Operate(super::operator::Job),
-    Shutdown {
-        reply: oneshot::Sender<()>,
-    },
-}
+type EventSender = mpsc::Sender<Result<pb::Event, Status>>;
 
 /// Starts the actor that owns `core`; returns its command channel.
-pub(super) fn spawn_actor(core: MasterCore) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
-    let (commands, receiver) = mpsc::unbounded_channel();
+pub(super) fn spawn_actor(core: MasterCore) -> (Commands, JoinHandle<()>) {
+    let (commands, receiver) = mpsc::channel(COMMAND_CAPACITY);
     let (runner, reports) = LocalRunner::new(RunnerConfig {
         sandbox_ttl: core.config().sandbox_ttl,
         ..RunnerConfig::default()
     });
     let actor = Actor {
+        queue: QueueStats {
+            capacity: core.config().event_queue_capacity,
+            ..QueueStats::default()
+        },
         core,
         start: Instant::now(),
         streams: BTreeMap::new(),
-        commands: commands.clone(),
+        dropped: Arc::new(Dropped::default()),
         runner,
         stopped: None,
     };
@@ -87,11 +63,13 @@ struct Actor {
     start: Instant,
     streams: BTreeMap<StreamId, EventSender>,
     /// Handed to each event stream, to report its drop.
-    commands: mpsc::UnboundedSender<Command>,
+    dropped: Arc<Dropped>,
     /// Runs the tasks of local agents.
     runner: LocalRunner,
     /// Answered once shut down (local tasks stopped).
     stopped: Option<oneshot::Sender<()>>,
+    /// What the event queues have seen.
+    queue: QueueStats,
 }
 
 impl Actor {
@@ -99,7 +77,7 @@ impl Actor {
         self.start.elapsed()
     }
 
-    async fn run(mut self, mut receiver: mpsc::UnboundedReceiver<Command>, mut reports: Reports) {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Command>, mut reports: Reports) {
         loop {
             // Timers first, so that ties between a deadline and a command
             // resolve the same way on every run.
@@ -124,14 +102,21 @@ impl Actor {
                     None => std::future::pending().await,
                 }
             };
+            let dropped = self.dropped.clone();
             tokio::select! {
                 biased;
                 command = receiver.recv() => {
-                    // The actor holds a sender itself, so the channel never
-                    // runs dry; `None` cannot happen but ends the loop anyway.
+                    // Every sender is gone: nobody can reach the master.
                     let Some(command) = command else { break };
                     if !self.execute(command) {
                         break;
+                    }
+                }
+                () = dropped.notify.notified() => {
+                    let now = self.now();
+                    for stream in self.dropped.take() {
+                        self.streams.remove(&stream);
+                        self.core.disconnect(now, &stream);
                     }
                 }
                 Some(report) = reports.recv() => {
@@ -171,18 +156,16 @@ impl Actor {
                     self.core.subscribe(now, call)
                 };
                 let answer = result.map(|subscription| {
-                    let (sender, receiver) = mpsc::unbounded_channel();
+                    let (sender, receiver) = mpsc::channel(self.queue.capacity);
                     self.streams.insert(subscription.stream.clone(), sender);
                     // Queue SUBSCRIBED (and anything after it) before the
                     // client gets the stream.
                     self.route();
-                    let stream = EventStream {
-                        inner: UnboundedReceiverStream::new(receiver),
-                        _guard: DisconnectGuard {
-                            stream: subscription.stream.clone(),
-                            commands: self.commands.clone(),
-                        },
-                    };
+                    let stream = EventStream::new(
+                        receiver,
+                        subscription.stream.clone(),
+                        self.dropped.clone(),
+                    );
                     (subscription.stream, stream)
                 });
                 // If the client is gone, the dropped stream reports it.
@@ -195,12 +178,11 @@ impl Actor {
             } => {
                 let _ = reply.send(self.core.handle(now, stream_id.as_deref(), call));
             }
-            Command::StreamDropped { stream } => {
-                self.streams.remove(&stream);
-                self.core.disconnect(now, &stream);
-            }
             Command::State { reply } => {
                 let _ = reply.send(self.core.state(now));
+            }
+            Command::QueueStats { reply } => {
+                let _ = reply.send(self.queue);
             }
             Command::AddAgent { agent, reply } => {
                 let result = self.core.add_agent(now, agent);
@@ -220,22 +202,21 @@ impl Actor {
         true
     }
 
-    /// Delivers the core's outbox to the event channels.
+    /// Delivers the core's outbox to the event queues. A full queue means
+    /// its subscriber stopped reading: it is disconnected, and what that
+    /// changes in the core is delivered too.
     fn route(&mut self) {
-        for outgoing in self.core.take_outbox() {
-            match outgoing {
-                Outgoing::Event { stream, event } => {
-                    let Some(sender) = self.streams.get(&stream) else {
-                        debug!(%stream, "event for a closed stream dropped");
-                        continue;
-                    };
-                    if sender.send(Ok(*event)).is_err() {
-                        // The receiver is gone; its guard reports the drop.
+        loop {
+            let outbox = self.core.take_outbox();
+            if outbox.is_empty() {
+                break;
+            }
+            for outgoing in outbox {
+                match outgoing {
+                    Outgoing::Event { stream, event } => self.deliver(stream, *event),
+                    Outgoing::Close { stream } => {
                         self.streams.remove(&stream);
                     }
-                }
-                Outgoing::Close { stream } => {
-                    self.streams.remove(&stream);
                 }
             }
         }
@@ -243,50 +224,50 @@ impl Actor {
             self.runner.execute(order);
         }
     }
-}
 
-/// The event stream of one subscription, as returned by the Subscribe RPC.
-/// Dropping it (the client went away) tells the master.
-pub struct EventStream {
-    inner: UnboundedReceiverStream<Result<pb::Event, Status>>,
-    _guard: DisconnectGuard,
-}
-
-impl Stream for EventStream {
-    type Item = Result<pb::Event, Status>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+    fn deliver(&mut self, stream: StreamId, event: pb::Event) {
+        let Some(sender) = self.streams.get(&stream) else {
+            debug!(%stream, "event for a closed stream dropped");
+            return;
+        };
+        match sender.try_send(Ok(event)) {
+            Ok(()) => {
+                let depth = sender.max_capacity() - sender.capacity();
+                self.queue.peak = self.queue.peak.max(depth);
+            }
+            Err(TrySendError::Full(_)) => {
+                warn!(%stream, capacity = self.queue.capacity,
+                    "subscriber stopped reading its events: queue full, disconnecting it");
+                self.queue.slow_disconnects += 1;
+                // Dropping the sender ends the stream once the client
+                // reads what is queued; the framework is disconnected now.
+                self.streams.remove(&stream);
+                let now = self.now();
+                self.core.disconnect(now, &stream);
+            }
+            Err(TrySendError::Closed(_)) => {
+                // The receiver is gone; its guard reports the drop.
+                self.streams.remove(&stream);
+            }
+        }
     }
 }
-
-struct DisconnectGuard {
-    stream: StreamId,
-    commands: mpsc::UnboundedSender<Command>,
-}
-
-impl Drop for DisconnectGuard {
-    fn drop(&mut self) {
-        // Fails only when the actor has stopped, and then nobody cares.
-        let _ = self.commands.send(Command::StreamDropped {
-            stream: self.stream.clone(),
-        });
-    }
-}
-
 /// The tonic service: forwards each RPC to the actor.
 pub(super) struct MasterService {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: Commands,
 }
 
 impl MasterService {
-    pub(super) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+    pub(super) fn new(commands: Commands) -> Self {
         Self { commands }
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Status> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).map_err(|_| stopped())?;
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())
     }
 }
@@ -304,6 +285,7 @@ impl From<CallError> for Status {
             ErrorKind::NotFound => Status::not_found(message),
             ErrorKind::Unimplemented => Status::unimplemented(message),
             ErrorKind::Internal => Status::internal(message),
+            ErrorKind::ResourceExhausted => Status::resource_exhausted(message),
         }
     }
 }
@@ -356,26 +338,36 @@ impl Scheduler for MasterService {
 }
 
 /// Asks the actor for a snapshot.
-pub(super) async fn state(commands: &mpsc::UnboundedSender<Command>) -> Option<MasterState> {
+pub(super) async fn state(commands: &Commands) -> Option<MasterState> {
     let (reply, answer) = oneshot::channel();
-    commands.send(Command::State { reply }).ok()?;
+    commands.send(Command::State { reply }).await.ok()?;
     answer.await.ok()
 }
 
 /// Asks the actor to add an agent.
 pub(super) async fn add_agent(
-    commands: &mpsc::UnboundedSender<Command>,
+    commands: &Commands,
     agent: AgentSpec,
 ) -> Option<Result<(), ConfigError>> {
     let (reply, answer) = oneshot::channel();
-    commands.send(Command::AddAgent { agent, reply }).ok()?;
+    commands
+        .send(Command::AddAgent { agent, reply })
+        .await
+        .ok()?;
     answer.await.ok()
 }
 
 /// Asks the actor to close every stream and stop; waits until it has.
-pub(super) async fn stop(commands: &mpsc::UnboundedSender<Command>) {
+pub(super) async fn stop(commands: &Commands) {
     let (reply, answer) = oneshot::channel();
-    if commands.send(Command::Shutdown { reply }).is_ok() {
+    if commands.send(Command::Shutdown { reply }).await.is_ok() {
         let _ = answer.await;
     }
+}
+
+/// Asks the actor what its event queues have seen.
+pub(super) async fn queue_stats(commands: &Commands) -> Option<QueueStats> {
+    let (reply, answer) = oneshot::channel();
+    commands.send(Command::QueueStats { reply }).await.ok()?;
+    answer.await.ok()
 }

@@ -2,18 +2,18 @@
 //! tasks, outstanding offers, per-agent totals and allocations, revocation
 //! notices and maintenance.
 
+use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
-use corral_proto::pb;
 
 use super::config::AgentKind;
 use super::core::MasterCore;
-use super::maintenance::Maintenance;
+use super::maintenance_book::Maintenance;
 use super::outbox::StreamId;
-use super::revocation::Notice;
+use super::revocation_book::Notice;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +69,7 @@ pub struct TaskSnapshot {
     /// The role of its resources.
     pub role: Role,
     /// The latest state generated for it.
-    pub state: pb::TaskState,
+    pub state: corral::TaskState,
     /// Its resources (without its executor's).
     pub resources: Resources,
     /// Its sandbox directory, for a task on a local agent that has made it.
@@ -160,9 +160,15 @@ impl MasterCore {
         self.frameworks.contains_key(fw)
     }
 
-    /// How many tasks the master has on its books (terminal ones too).
+    /// How many tasks the master has on its books: the live ones and the
+    /// completed ones its bounded history keeps.
     pub fn task_count(&self) -> usize {
-        self.tasks.iter().count()
+        self.tasks.live_count() + self.tasks.completed_count()
+    }
+
+    /// How many tasks were ever launched (never decreases).
+    pub fn launch_count(&self) -> u64 {
+        self.tasks.launches()
     }
 
     /// A snapshot of the books.
@@ -189,7 +195,7 @@ impl MasterCore {
                 id: t.id.clone(),
                 agent: t.agent.clone(),
                 role: t.role.clone(),
-                state: t.state,
+                state: corral::TaskState::from_pb(t.state),
                 resources: t.resources.clone(),
                 sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })

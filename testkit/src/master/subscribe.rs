@@ -50,7 +50,12 @@ impl MasterCore {
             });
         }
         let valid = validate::framework_info(&info, &subscribe.suppressed_roles)?;
-        match info_id.map(FrameworkId::new) {
+        let id = info_id.map(FrameworkId::new);
+        let removed = id.as_ref().is_some_and(|id| self.removed.contains(id));
+        if !removed {
+            self.check_framework_cap(id.as_ref())?;
+        }
+        match id {
             Some(id) if self.removed.contains(&id) => {
                 let stream = self.next_stream_id();
                 warn!(framework = %id, "SUBSCRIBE of a removed framework; answering ERROR");
@@ -75,6 +80,25 @@ impl MasterCore {
         }
     }
 
+    /// Refuses a subscription that would connect one framework more than
+    /// `max_connected_frameworks` (a framework already connected replaces
+    /// its own stream).
+    fn check_framework_cap(&self, id: Option<&FrameworkId>) -> Result<(), CallError> {
+        let max = self.config.max_connected_frameworks;
+        let connected_already = id
+            .and_then(|id| self.frameworks.get(id))
+            .is_some_and(|r| r.stream().is_some());
+        let connected = self
+            .frameworks
+            .values()
+            .filter(|r| r.stream().is_some())
+            .count();
+        if !connected_already && connected >= max {
+            return Err(CallError::TooManyFrameworks { max });
+        }
+        Ok(())
+    }
+
     fn add_framework(
         &mut self,
         now: Duration,
@@ -87,7 +111,7 @@ impl MasterCore {
         let record = FrameworkRecord::new(id.clone(), info, valid, connection);
         self.allocator
             .add_framework(id.clone(), record.spec())
-            .map_err(|e| CallError::Internal(e.to_string()))?;
+            .map_err(CallError::Allocator)?;
         info!(framework = %id, %stream, roles = ?record.roles, "framework subscribed");
         self.frameworks.insert(id.clone(), record);
         self.emit(
@@ -124,7 +148,11 @@ impl MasterCore {
         if let Some(record) = self.frameworks.get_mut(&id) {
             record.connection = connection;
         }
-        allocator_ok(self.allocator.activate_framework(&id, true), "activate");
+        allocator_ok(
+            &mut self.broken,
+            self.allocator.activate_framework(&id, true),
+            "activate",
+        );
         info!(framework = %id, %stream, "framework resubscribed");
         self.emit(
             &id,
@@ -164,11 +192,16 @@ impl MasterCore {
         record.apply(info, valid);
         let spec = record.spec();
         allocator_ok(
+            &mut self.broken,
             self.allocator.update_framework(id, spec),
             "update_framework",
         );
         if !unsuppressed.is_empty() {
-            allocator_ok(self.allocator.revive(id, &unsuppressed), "revive");
+            allocator_ok(
+                &mut self.broken,
+                self.allocator.revive(id, &unsuppressed),
+                "revive",
+            );
         }
         gained_roles || !unsuppressed.is_empty()
     }

@@ -12,6 +12,11 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 /// Bytes buffered in each direction of a pipe.
 const PIPE_CAPACITY: usize = 1 << 20;
+/// HTTP/2's default flow-control window of a stream (and, ten times that,
+/// of a connection), as a plain HTTP/2 peer has it: a subscriber that stops
+/// reading backs up into the master's bounded event queue after 64 KiB,
+/// not after the megabytes a tuned client would allow.
+const STREAM_WINDOW: u32 = 65_535;
 
 /// The server side: a stream of accepted connections.
 pub(super) type Incoming = UnboundedReceiverStream<io::Result<DuplexStream>>;
@@ -36,6 +41,8 @@ impl InMemoryConnector {
     pub(super) async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
         let connections = self.connections.clone();
         Endpoint::from_static("http://in-memory")
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(STREAM_WINDOW * 10)
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let connections = connections.clone();
                 async move {

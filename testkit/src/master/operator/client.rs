@@ -11,7 +11,7 @@ use tonic::transport::{Channel, Endpoint};
 use super::pb;
 use super::pb::operator_client::OperatorClient as RawClient;
 use super::service::{quota_from_pb, quota_to_pb};
-use super::{AgentResources, RoleInfo};
+use super::views::{AgentResources, RoleInfo};
 use crate::allocator::Quota;
 
 /// Why an operator call through [`OperatorClient`] failed.

@@ -30,19 +30,18 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::{AgentId, OfferId, Resource, Resources, Role};
 use tracing::{info, warn};
 
-use super::config::ConfigError;
 use super::core::MasterCore;
-use crate::allocator::{Allocator, AllocatorConfig, AllocatorError, Quota};
+use super::revocation_book::pool_form;
+use crate::allocator::Quota;
 
 pub use self::client::{OperatorClient, OperatorClientError};
 pub use self::error::{OperatorError, OperatorErrorKind};
-pub(super) use self::service::{Job, OperatorService};
+pub(super) use self::service::OperatorService;
 pub use self::views::{AgentResources, RoleInfo};
 
 impl MasterCore {
@@ -58,7 +57,7 @@ impl MasterCore {
     }
 
     /// Sets `role`'s quota (guarantee and optional limit; see
-    /// [`Allocator::set_quota`] for the rules). An empty quota
+    /// [`Allocator::set_quota`](crate::allocator::Allocator::set_quota) for the rules). An empty quota
     /// (`Quota::default()`) clears it. An allocation runs at once; lowering
     /// a limit takes nothing back, it only stops further allocations.
     pub fn set_quota(
@@ -270,39 +269,6 @@ impl MasterCore {
     }
 }
 
-/// Checks every quota of a configuration against the allocator's rules, on
-/// a scratch allocator.
-pub(super) fn check_quotas(quotas: &BTreeMap<Role, Quota>) -> Result<(), ConfigError> {
-    apply_quotas(&mut Allocator::new(AllocatorConfig::default()), quotas)
-}
-
-/// Sets every quota of a configuration on `allocator`, parents before
-/// children (name order). A refusal is a [`ConfigError::InvalidQuota`].
-pub(super) fn apply_quotas(
-    allocator: &mut Allocator,
-    quotas: &BTreeMap<Role, Quota>,
-) -> Result<(), ConfigError> {
-    for (role, quota) in quotas {
-        if role.as_str() == "*" {
-            return Err(ConfigError::InvalidQuota {
-                role: role.clone(),
-                why: "the default role `*` cannot have quota".to_owned(),
-            });
-        }
-        allocator
-            .set_quota(role, quota.clone())
-            .map_err(|err| match err {
-                AllocatorError::InvalidQuota { why, .. }
-                | AllocatorError::InvalidRole { why, .. } => ConfigError::InvalidQuota {
-                    role: role.clone(),
-                    why,
-                },
-                other => ConfigError::Allocator(other),
-            })?;
-    }
-    Ok(())
-}
-
 /// A quota in the resources text form: `cpus:4;mem:1024` or
 /// `cpus:4 (limit cpus:8)`.
 pub(crate) fn describe_quota(quota: &Quota) -> String {
@@ -349,20 +315,6 @@ fn check_form(
         }
     }
     Ok(())
-}
-
-/// Offered resources as they return to the agent's pools: unallocated, and
-/// lent ones no longer revocable (they keep their reservation, if any).
-pub(in crate::master) fn pool_form(offered: &Resources) -> Resources {
-    offered
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            r.allocation = None;
-            r.revocable = false;
-            r
-        })
-        .collect()
 }
 
 /// Some entry of `a` has the name and reservation of some entry of `b`.

@@ -7,27 +7,25 @@ use corral_proto::convert::*;
 use std::time::Duration;
 
 use corral::{AgentId, Resources, ResourcesError, Role};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
 
+use super::error::{OperatorError, OperatorErrorKind};
 use super::pb;
 use super::pb::operator_server::Operator;
-use super::{AgentResources, OperatorError, OperatorErrorKind, RoleInfo};
+use super::views::{AgentResources, RoleInfo};
 use crate::allocator::Quota;
+use crate::master::commands::{Command, Commands, Job};
 use crate::master::core::MasterCore;
-use crate::master::maintenance::{MaintenanceError, Window};
-use crate::master::server::Command;
-
-/// Work for the actor: run on the core at `now`; it sends its own answer.
-pub(in crate::master) type Job = Box<dyn FnOnce(&mut MasterCore, Duration) + Send>;
+use crate::master::maintenance_book::{MaintenanceError, Window};
 
 /// The tonic service: forwards each RPC to the master's actor.
 pub(in crate::master) struct OperatorService {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: Commands,
 }
 
 impl OperatorService {
-    pub(in crate::master) fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+    pub(in crate::master) fn new(commands: Commands) -> Self {
         Self { commands }
     }
 
@@ -43,6 +41,7 @@ impl OperatorService {
         });
         self.commands
             .send(Command::Operate(job))
+            .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())
     }

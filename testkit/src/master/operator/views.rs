@@ -3,7 +3,7 @@
 
 use corral::{AgentId, FrameworkId, Resources, Role};
 
-use super::OperatorError;
+use super::error::OperatorError;
 use crate::allocator::Quota;
 use crate::master::core::MasterCore;
 
