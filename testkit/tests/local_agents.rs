@@ -233,7 +233,7 @@ async fn a_task_that_traps_sigterm_cleans_up_and_ends_killed() {
             ]
         );
         let message = killed.message.clone().unwrap_or_default();
-        assert!(message.contains("stopped by itself"), "{message}");
+        assert!(message.contains("without SIGKILL"), "{message}");
         assert!(message.contains("5000 ms grace"), "{message}");
         assert_eq!(
             std::fs::read_to_string(sandbox.join("marker")).expect("marker written"),

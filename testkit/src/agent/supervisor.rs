@@ -4,7 +4,7 @@
 //!
 //! A kill sends SIGTERM to the task's process group, waits up to the grace
 //! period for the task to exit, then sends SIGKILL. The TASK_KILLED message
-//! says whether the task stopped by itself or was forced, and how long it
+//! says whether the task ended within its grace period or was forced, and how long it
 //! took. A task whose processes outlive SIGKILL (by the reap timeout) is
 //! reported as unstoppable, and its executor is killed (see the runner).
 //! Whatever way a task ends, processes it left in its group are killed.
@@ -188,7 +188,7 @@ async fn kill_sequence(
         return (
             TaskState::TaskKilled,
             format!(
-                "stopped by itself {} after SIGTERM ({exit}), within its {} grace period{suffix}",
+                "ended {} after SIGTERM ({exit}), within its {} grace period, without SIGKILL{suffix}",
                 ms(took),
                 ms(grace)
             ),

@@ -54,7 +54,8 @@ Flags extend the file (agents are added after its agents) or override it
 (weights, quota guarantees and limits of the same role). At run time, the
 corral.v1.Operator gRPC service on the same address sets weights, quotas and
 reservations (SetWeight, SetQuota, RemoveQuota, Reserve, Unreserve, GetRoles,
-GetAgents).";
+GetAgents) and schedules or ends maintenance windows on agents
+(ScheduleMaintenance, EndMaintenance).";
 
 /// A mock offer-based master speaking the corral.v1.Scheduler gRPC protocol.
 #[derive(Debug, Parser)]
@@ -292,6 +293,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     let config = match config(&args) {
