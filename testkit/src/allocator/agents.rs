@@ -254,30 +254,30 @@ impl AgentState {
         }
     }
 
-    /// Adds `qty`/`other` to the holding at `slot` (created if missing,
-    /// counted in `refs`).
-    #[inline]
-    fn add_to_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources, refs: &mut RoleRefs) {
+    /// Adds `qty`/`other` to the holding at `slot`; true when it was
+    /// created (the caller counts it in the role references).
+    fn add_to_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
         match self.holdings.iter_mut().find(|h| h.slot == slot) {
             Some(h) => {
                 h.qty.add(qty);
                 h.other += other;
+                false
             }
             None => {
-                refs.bump(slot.role, true);
                 self.holdings.push(Holding {
                     slot,
                     qty: qty.clone(),
                     other: other.clone(),
                 });
+                true
             }
         }
     }
 
-    /// Takes `qty`/`other` off the holding at `slot` (dropped when empty,
-    /// and uncounted in `refs`).
-    #[inline]
-    fn take_from_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources, refs: &mut RoleRefs) {
+    /// Takes `qty`/`other` off the holding at `slot`; true when that
+    /// emptied and dropped it (the caller uncounts it in the role
+    /// references).
+    fn take_from_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
         if let Some(at) = self.holdings.iter().position(|h| h.slot == slot) {
             let h = &mut self.holdings[at];
             h.qty.sub(qty);
@@ -285,9 +285,10 @@ impl AgentState {
             let _ = h.other.subtract(other);
             if h.qty.is_zero() && h.other.is_empty() {
                 self.holdings.swap_remove(at);
-                refs.bump(slot.role, false);
+                return true;
             }
         }
+        false
     }
 
     /// Every role its pools are reserved for and its holdings are under,
@@ -306,15 +307,24 @@ struct RoleRefs(Vec<u32>);
 impl RoleRefs {
     #[inline]
     fn bump(&mut self, role: RoleId, up: bool) {
+        match self.0.get_mut(role) {
+            Some(n) if up => *n += 1,
+            Some(n) if *n > 1 => *n -= 1,
+            _ => self.bump_slow(role, up),
+        }
+    }
+
+    /// [`Self::bump`] when the vector grows or an entry drops to zero.
+    #[cold]
+    #[inline(never)]
+    fn bump_slow(&mut self, role: RoleId, up: bool) {
         if self.0.len() <= role {
             self.0.resize(role + 1, 0);
         }
         let n = &mut self.0[role];
         *n = if up { *n + 1 } else { n.saturating_sub(1) };
-        if !up && *n == 0 {
-            while self.0.last() == Some(&0) {
-                self.0.pop();
-            }
+        while self.0.last() == Some(&0) {
+            self.0.pop();
         }
     }
 
@@ -386,6 +396,7 @@ impl AgentBook {
 
     /// How many agent slots there are, empty ones below the last agent
     /// included.
+    #[cfg(test)]
     #[inline]
     pub(crate) fn slot_count(&self) -> usize {
         self.agents.len()
@@ -542,7 +553,9 @@ impl AgentBook {
         pool.avail.sub(qty);
         let _ = pool.other_avail.subtract(other);
         let kind = pool.held_kind(slot.lent);
-        state.add_to_holding(slot, qty, other, &mut self.role_refs);
+        if state.add_to_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, true);
+        }
         Some(kind)
     }
 
@@ -557,7 +570,9 @@ impl AgentBook {
         other: &Resources,
     ) -> Option<(HeldKind, bool)> {
         let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
-        state.take_from_holding(slot, qty, other, &mut self.role_refs);
+        if state.take_from_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, false);
+        }
         let still_holds = state.holdings.iter().any(|h| h.slot.fw == slot.fw);
         if state.counts_free(slot.pool) {
             self.free_unreserved.add(qty);
@@ -662,8 +677,12 @@ impl AgentBook {
         dst_pool.total.add(qty);
         dst_pool.other_total += &marked;
         let to_kind = dst_pool.held_kind(false);
-        state.take_from_holding(slot, qty, other, &mut self.role_refs);
-        state.add_to_holding(Slot { pool: dst, ..slot }, qty, &marked, &mut self.role_refs);
+        if state.take_from_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, false);
+        }
+        if state.add_to_holding(Slot { pool: dst, ..slot }, qty, &marked) {
+            self.role_refs.bump(slot.role, true);
+        }
         Some((from_kind, to_kind, from_reservation))
     }
 

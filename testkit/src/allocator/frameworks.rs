@@ -129,6 +129,7 @@ impl FrameworkBook {
 
     /// How many framework slots there are, empty ones below the last
     /// framework included.
+    #[cfg(test)]
     #[inline]
     pub(crate) fn slot_count(&self) -> usize {
         self.frameworks.len()

@@ -339,7 +339,8 @@ impl RoleTable {
         }
         for (r, state) in self.roles.iter().enumerate() {
             let name = &state.name;
-            if state.live != (self.index.get(name) == Some(&r)) || state.live == self.free.contains(&r)
+            if state.live != (self.index.get(name) == Some(&r))
+                || state.live == self.free.contains(&r)
             {
                 return Err(format!("role slot {r}: index or free list out of date"));
             }
@@ -359,8 +360,7 @@ impl RoleTable {
                 }
             }
         }
-        if self.index.len() + self.free.len() != n || self.roles.last().is_some_and(|r| !r.live)
-        {
+        if self.index.len() + self.free.len() != n || self.roles.last().is_some_and(|r| !r.live) {
             return Err("role table: free slots out of date".into());
         }
         Ok(())

@@ -18,7 +18,8 @@ fn ok(a: &Allocator) {
 #[test]
 fn a_framework_with_many_roles_leaves_no_role_behind() {
     let mut a = cluster(4);
-    a.add_framework(fw("stay"), spec(&["eng/web"], false)).unwrap();
+    a.add_framework(fw("stay"), spec(&["eng/web"], false))
+        .unwrap();
     let start = a.known_roles();
     let many: Vec<String> = (0..10_000).map(|i| format!("big/r{i:05}")).collect();
     let names: Vec<&str> = many.iter().map(String::as_str).collect();
@@ -74,7 +75,8 @@ fn a_role_is_kept_while_anything_refers_to_it() {
 #[test]
 fn a_reservation_of_non_scalars_only_keeps_its_role() {
     let mut a = cluster(1);
-    a.add_agent(agent("p"), res("ports(v):[1-10];cpus:1")).unwrap();
+    a.add_agent(agent("p"), res("ports(v):[1-10];cpus:1"))
+        .unwrap();
     assert_eq!(a.known_roles(), [role("v")]);
     a.add_framework(fw("f"), spec(&["v"], false)).unwrap();
     a.remove_framework(&fw("f")).unwrap();
