@@ -7,10 +7,15 @@
 //! pool is over-allocated, held plus available is the total in every pool,
 //! and both cluster sums equal a recomputation.
 //!
+//! It also counts, per role, the pools reserved for it and the holdings
+//! under it ([`AgentBook::refers_to`]), so a role in use here is never
+//! forgotten. Removed agents free their slot; the lowest free slot is
+//! reused first and free slots at the end are dropped.
+//!
 //! The book moves resources within one agent only; what a move means for a
 //! framework's or a role's sums is the ledger's (`ledger.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral::{AgentId, Resources, Role, Value};
 
@@ -234,34 +239,45 @@ impl AgentState {
         self.active && self.pools.get(p).is_some_and(Pool::is_unreserved)
     }
 
-    /// The (non-native) pool for `reservation`, created empty if missing.
-    fn pool_or_new(&mut self, reservation: Option<RoleId>) -> usize {
+    /// The (non-native) pool for `reservation`, created empty if missing
+    /// (counted in `refs`).
+    fn pool_or_new(&mut self, reservation: Option<RoleId>, refs: &mut RoleRefs) -> usize {
         match self.pool_ix(reservation, false) {
             Some(p) => p,
             None => {
+                if let Some(role) = reservation {
+                    refs.bump(role, true);
+                }
                 self.pools.push(Pool::new(reservation, false));
                 self.pools.len() - 1
             }
         }
     }
 
-    /// Adds `qty`/`other` to the holding at `slot` (created if missing).
-    fn add_to_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) {
+    /// Adds `qty`/`other` to the holding at `slot`; true when it was
+    /// created (the caller counts it in the role references).
+    fn add_to_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
         match self.holdings.iter_mut().find(|h| h.slot == slot) {
             Some(h) => {
                 h.qty.add(qty);
                 h.other += other;
+                false
             }
-            None => self.holdings.push(Holding {
-                slot,
-                qty: qty.clone(),
-                other: other.clone(),
-            }),
+            None => {
+                self.holdings.push(Holding {
+                    slot,
+                    qty: qty.clone(),
+                    other: other.clone(),
+                });
+                true
+            }
         }
     }
 
-    /// Takes `qty`/`other` off the holding at `slot` (dropped when empty).
-    fn take_from_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) {
+    /// Takes `qty`/`other` off the holding at `slot`; true when that
+    /// emptied and dropped it (the caller uncounts it in the role
+    /// references).
+    fn take_from_holding(&mut self, slot: Slot, qty: &Qty, other: &Resources) -> bool {
         if let Some(at) = self.holdings.iter().position(|h| h.slot == slot) {
             let h = &mut self.holdings[at];
             h.qty.sub(qty);
@@ -269,8 +285,52 @@ impl AgentState {
             let _ = h.other.subtract(other);
             if h.qty.is_zero() && h.other.is_empty() {
                 self.holdings.swap_remove(at);
+                return true;
             }
         }
+        false
+    }
+
+    /// Every role its pools are reserved for and its holdings are under,
+    /// once per pool and holding.
+    fn role_refs(&self) -> impl Iterator<Item = RoleId> + '_ {
+        let pools = self.pools.iter().filter_map(|p| p.reservation);
+        pools.chain(self.holdings.iter().map(|h| h.slot.role))
+    }
+}
+
+/// Per role id: how many pools are reserved for it and how many holdings
+/// are under it, on every agent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct RoleRefs(Vec<u32>);
+
+impl RoleRefs {
+    #[inline]
+    fn bump(&mut self, role: RoleId, up: bool) {
+        match self.0.get_mut(role) {
+            Some(n) if up => *n += 1,
+            Some(n) if *n > 1 => *n -= 1,
+            _ => self.bump_slow(role, up),
+        }
+    }
+
+    /// [`Self::bump`] when the vector grows or an entry drops to zero.
+    #[cold]
+    #[inline(never)]
+    fn bump_slow(&mut self, role: RoleId, up: bool) {
+        if self.0.len() <= role {
+            self.0.resize(role + 1, 0);
+        }
+        let n = &mut self.0[role];
+        *n = if up { *n + 1 } else { n.saturating_sub(1) };
+        while self.0.last() == Some(&0) {
+            self.0.pop();
+        }
+    }
+
+    #[inline]
+    fn get(&self, role: RoleId) -> u32 {
+        self.0.get(role).copied().unwrap_or(0)
     }
 }
 
@@ -283,6 +343,10 @@ pub(crate) type ReservationIds<'a> = &'a BTreeMap<Role, RoleId>;
 pub(crate) struct AgentBook {
     agents: Vec<Option<AgentState>>,
     index: BTreeMap<AgentId, AgentIx>,
+    /// Empty slots below the end of `agents`, reused lowest first.
+    free: BTreeSet<AgentIx>,
+    /// The roles the pools and holdings refer to.
+    role_refs: RoleRefs,
     /// Scalar sums of every agent's total.
     cluster_total: Qty,
     /// Unallocated unreserved (non-native) resources of the active agents.
@@ -322,6 +386,20 @@ impl AgentBook {
             .copied()
             .filter(|ix| self.get(*ix).is_some_and(|a| a.active))
             .collect()
+    }
+
+    /// Some pool is reserved for `role` or some holding is under it.
+    #[inline]
+    pub(crate) fn refers_to(&self, role: RoleId) -> bool {
+        self.role_refs.get(role) > 0
+    }
+
+    /// How many agent slots there are, empty ones below the last agent
+    /// included.
+    #[cfg(test)]
+    #[inline]
+    pub(crate) fn slot_count(&self) -> usize {
+        self.agents.len()
     }
 
     /// Scalar sums of every agent's total.
@@ -382,7 +460,6 @@ impl AgentBook {
                 _ => pool.other_total.push(r.clone()),
             }
         }
-        let ix = self.agents.len();
         let mut state = AgentState {
             id: agent.clone(),
             total,
@@ -400,9 +477,21 @@ impl AgentBook {
                 (Some(role), false) => reserved.push((role, pool.total.clone())),
                 _ => {}
             }
+            if let Some(role) = pool.reservation {
+                self.role_refs.bump(role, true);
+            }
             state.pools.push(pool);
         }
-        self.agents.push(Some(state));
+        let ix = match self.free.pop_first() {
+            Some(ix) => {
+                self.agents[ix] = Some(state);
+                ix
+            }
+            None => {
+                self.agents.push(Some(state));
+                self.agents.len() - 1
+            }
+        };
         self.index.insert(agent, ix);
         Some((ix, reserved))
     }
@@ -417,6 +506,14 @@ impl AgentBook {
             if pool.is_unreserved() && state.active {
                 self.free_unreserved.sub(&pool.avail);
             }
+        }
+        for role in state.role_refs() {
+            self.role_refs.bump(role, false);
+        }
+        self.free.insert(ix);
+        while self.agents.last().is_some_and(Option::is_none) {
+            self.agents.pop();
+            self.free.remove(&self.agents.len());
         }
         Some((ix, state))
     }
@@ -456,7 +553,9 @@ impl AgentBook {
         pool.avail.sub(qty);
         let _ = pool.other_avail.subtract(other);
         let kind = pool.held_kind(slot.lent);
-        state.add_to_holding(slot, qty, other);
+        if state.add_to_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, true);
+        }
         Some(kind)
     }
 
@@ -471,7 +570,9 @@ impl AgentBook {
         other: &Resources,
     ) -> Option<(HeldKind, bool)> {
         let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
-        state.take_from_holding(slot, qty, other);
+        if state.take_from_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, false);
+        }
         let still_holds = state.holdings.iter().any(|h| h.slot.fw == slot.fw);
         if state.counts_free(slot.pool) {
             self.free_unreserved.add(qty);
@@ -494,6 +595,7 @@ impl AgentBook {
         state.holdings = kept;
         let mut out = Vec::with_capacity(gone.len());
         for h in gone {
+            self.role_refs.bump(h.slot.role, false);
             if state.counts_free(h.slot.pool) {
                 self.free_unreserved.add(&h.qty);
             }
@@ -527,7 +629,7 @@ impl AgentBook {
         src.total.sub(qty);
         let _ = src.other_avail.subtract(other);
         let _ = src.other_total.subtract(other);
-        let dst = state.pool_or_new(to.map(|(r, _)| r));
+        let dst = state.pool_or_new(to.map(|(r, _)| r), &mut self.role_refs);
         let counts_to = state.counts_free(dst);
         let marked = match to {
             Some((_, name)) => other.reserved_to(name),
@@ -561,7 +663,7 @@ impl AgentBook {
         other: &Resources,
     ) -> Option<(HeldKind, HeldKind, Option<RoleId>)> {
         let state = self.agents.get_mut(ix).and_then(Option::as_mut)?;
-        let dst = state.pool_or_new(to.map(|(r, _)| r));
+        let dst = state.pool_or_new(to.map(|(r, _)| r), &mut self.role_refs);
         let marked = match to {
             Some((_, name)) => other.reserved_to(name),
             None => other.without_reservation(),
@@ -575,8 +677,12 @@ impl AgentBook {
         dst_pool.total.add(qty);
         dst_pool.other_total += &marked;
         let to_kind = dst_pool.held_kind(false);
-        state.take_from_holding(slot, qty, other);
-        state.add_to_holding(Slot { pool: dst, ..slot }, qty, &marked);
+        if state.take_from_holding(slot, qty, other) {
+            self.role_refs.bump(slot.role, false);
+        }
+        if state.add_to_holding(Slot { pool: dst, ..slot }, qty, &marked) {
+            self.role_refs.bump(slot.role, true);
+        }
         Some((from_kind, to_kind, from_reservation))
     }
 
@@ -622,6 +728,22 @@ impl AgentBook {
         }
         if cluster != self.cluster_total {
             return Err("cluster total out of date".into());
+        }
+        let mut refs = RoleRefs::default();
+        for agent in self.agents.iter().flatten() {
+            for role in agent.role_refs() {
+                refs.bump(role, true);
+            }
+        }
+        if refs != self.role_refs {
+            return Err("role references out of date".into());
+        }
+        let empty = self.agents.iter().filter(|a| a.is_none()).count();
+        if self.index.len() != self.agents.len() - empty
+            || self.free.len() != empty
+            || self.agents.last().is_some_and(Option::is_none)
+        {
+            return Err("agent slots out of date".into());
         }
         if free != self.free_unreserved {
             return Err(format!(

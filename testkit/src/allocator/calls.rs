@@ -46,6 +46,7 @@ impl Allocator {
         }
         let id = self.roles.intern(role)?;
         self.roles.set_weight(id, weight);
+        ledger!(self).forget_unused_roles([id]);
         Ok(())
     }
 
@@ -73,6 +74,7 @@ impl Allocator {
         let id = self.roles.intern(role)?;
         self.names = checked.names.clone();
         self.quotas.install(&self.roles, id, checked);
+        ledger!(self).forget_unused_roles([id]);
         Ok(())
     }
 
@@ -85,6 +87,7 @@ impl Allocator {
         let id = self.roles.intern(role)?;
         let q = self.names.qty_of(resources);
         self.roles.set_request(id, (!q.is_zero()).then_some(q));
+        ledger!(self).forget_unused_roles([id]);
         Ok(())
     }
 
@@ -149,9 +152,13 @@ impl Allocator {
     /// reservations leave their roles' guarantee consumption, and filters
     /// on it are dropped.
     pub fn remove_agent(&mut self, agent: &AgentId) -> Result<(), AllocatorError> {
-        let ix = ledger!(self)
+        let mut ledger = ledger!(self);
+        let (ix, state) = ledger
             .remove_agent(agent)
             .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))?;
+        let pools = state.pools().iter().filter_map(|p| p.reservation());
+        let held = state.holdings().iter().map(|h| h.slot().role);
+        ledger.forget_unused_roles(pools.chain(held));
         self.filters.clear_agent(ix);
         Ok(())
     }
@@ -225,15 +232,18 @@ impl Allocator {
         for role in new.difference(&old) {
             self.roles.subscribe(*role, fw, id);
         }
+        ledger!(self).forget_unused_roles(old.difference(&new).copied());
         Ok(())
     }
 
     /// Removes a framework and recovers everything still allocated to it,
     /// regular and lent.
     pub fn remove_framework(&mut self, fw: &FrameworkId) -> Result<(), AllocatorError> {
-        let (id, _) = ledger!(self)
+        let mut ledger = ledger!(self);
+        let (id, state) = ledger
             .remove_framework(fw)
             .ok_or_else(|| logged(AllocatorError::UnknownFramework(fw.clone())))?;
+        ledger.forget_unused_roles(state.roles().iter().copied().chain(state.held_roles()));
         self.filters.clear_framework(id);
         Ok(())
     }
@@ -294,7 +304,22 @@ impl Allocator {
             filters: &mut self.filters,
             allocation_interval: self.config.allocation_interval,
         };
-        recover::recover(ledger!(self), ctx, now, (fw, agent), resources, refuse)
+        recover::recover(ledger!(self), ctx, now, (fw, agent), resources, refuse)?;
+        // A role the framework left may be referred to by nothing now.
+        let mut left = BTreeSet::new();
+        if let Some(state) = self.frameworks.by_id(fw) {
+            for r in resources.iter() {
+                if let Some(id) = r.allocation.as_ref().and_then(|a| self.roles.lookup(a)) {
+                    if !state.roles().contains(&id) {
+                        left.insert(id);
+                    }
+                }
+            }
+        }
+        if !left.is_empty() {
+            ledger!(self).forget_unused_roles(left);
+        }
+        Ok(())
     }
 
     /// Reserves `resources` (unreserved, unallocated, non-revocable, and

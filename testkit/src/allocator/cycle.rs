@@ -74,6 +74,7 @@ impl Cycle<'_> {
     /// Runs the cycle at time `now` and returns the allocations made,
     /// grouped by agent in visiting order. Regular and lent (revocable)
     /// resources never share an allocation.
+    #[inline]
     pub(crate) fn run(mut self, now: Duration) -> Vec<Allocation> {
         self.filters.expire(now);
         // Inactive (drained) agents are offered to nobody.
@@ -179,6 +180,7 @@ impl Cycle<'_> {
 impl View<'_> {
     /// `None` when nothing on the agent can be offered in this stage;
     /// `Some(true)` when only its reserved pools can.
+    #[inline]
     fn offerable(&self, agent: &AgentState, stage: Stage, ctx: &CycleCtx) -> Option<bool> {
         let unreserved = agent.unreserved().filter(|p| !p.is_exhausted());
         let has =
@@ -208,6 +210,7 @@ impl View<'_> {
     /// The DRF tree of a stage: roles with eligible frameworks (and, for
     /// guarantees, an entitlement), frameworks active and not suppressed
     /// (and, for lending, revocable-capable).
+    #[inline]
     fn build_tree(&self, stage: Stage, ctx: &CycleCtx) -> Tree {
         let mut tree = Tree::new();
         let mut entries = Vec::new();
@@ -286,6 +289,7 @@ impl View<'_> {
     }
 
     /// Groups the grants into allocations.
+    #[inline]
     fn emit(&self, grants: Vec<Grant>) -> Vec<Allocation> {
         // Sort indices, not the (large) grants; one stage alone already
         // produces them in order.

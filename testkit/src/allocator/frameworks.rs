@@ -3,6 +3,11 @@
 //! sums per role and the agents it holds something on), kept exact by the
 //! ledger. Its invariant: the suppressed roles are a subset of the roles
 //! (checked when a spec comes in, [`check_spec`]).
+//!
+//! A removed framework frees its slot: the lowest free slot is reused
+//! first and free slots at the end are dropped, so the slots (and every
+//! walk over them) are bounded by the frameworks present at the peak, not
+//! by every framework ever added.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +74,12 @@ impl FrameworkState {
         self.held.get(&role)
     }
 
+    /// The roles it holds something under (roles it left included).
+    #[inline]
+    pub(crate) fn held_roles(&self) -> impl Iterator<Item = RoleId> + '_ {
+        self.held.keys().copied()
+    }
+
     /// The agents it holds something on.
     #[inline]
     pub(crate) fn agents(&self) -> &BTreeSet<AgentIx> {
@@ -81,6 +92,8 @@ impl FrameworkState {
 pub(crate) struct FrameworkBook {
     frameworks: Vec<Option<FrameworkState>>,
     index: BTreeMap<FrameworkId, FwId>,
+    /// Empty slots below the end of `frameworks`, reused lowest first.
+    free: BTreeSet<FwId>,
 }
 
 impl FrameworkBook {
@@ -114,6 +127,14 @@ impl FrameworkBook {
         self.index.iter().map(|(k, v)| (k, *v))
     }
 
+    /// How many framework slots there are, empty ones below the last
+    /// framework included.
+    #[cfg(test)]
+    #[inline]
+    pub(crate) fn slot_count(&self) -> usize {
+        self.frameworks.len()
+    }
+
     #[inline]
     fn state_mut(&mut self, id: FwId) -> Option<&mut FrameworkState> {
         self.frameworks.get_mut(id).and_then(Option::as_mut)
@@ -128,8 +149,7 @@ impl FrameworkBook {
         roles: BTreeSet<RoleId>,
         suppressed: BTreeSet<RoleId>,
     ) -> FwId {
-        let id = self.frameworks.len();
-        self.frameworks.push(Some(FrameworkState {
+        let state = FrameworkState {
             id: fw.clone(),
             spec,
             active: true,
@@ -137,7 +157,17 @@ impl FrameworkBook {
             suppressed,
             held: BTreeMap::new(),
             agents: BTreeSet::new(),
-        }));
+        };
+        let id = match self.free.pop_first() {
+            Some(id) => {
+                self.frameworks[id] = Some(state);
+                id
+            }
+            None => {
+                self.frameworks.push(Some(state));
+                self.frameworks.len() - 1
+            }
+        };
         self.index.insert(fw, id);
         id
     }
@@ -162,6 +192,11 @@ impl FrameworkBook {
     pub(crate) fn remove(&mut self, fw: &FrameworkId) -> Option<(FwId, FrameworkState)> {
         let id = self.index.remove(fw)?;
         let state = self.frameworks.get_mut(id).and_then(Option::take)?;
+        self.free.insert(id);
+        while self.frameworks.last().is_some_and(Option::is_none) {
+            self.frameworks.pop();
+            self.free.remove(&self.frameworks.len());
+        }
         Some((id, state))
     }
 
@@ -249,6 +284,13 @@ impl FrameworkBook {
         }
         if !held.is_empty() || !agents.is_empty() {
             return Err("holdings of unknown frameworks".into());
+        }
+        let empty = self.frameworks.iter().filter(|f| f.is_none()).count();
+        if self.index.len() + empty != self.frameworks.len()
+            || self.free.len() != empty
+            || self.frameworks.last().is_some_and(Option::is_none)
+        {
+            return Err("framework slots out of date".into());
         }
         Ok(())
     }

@@ -10,7 +10,8 @@ use super::types::RoleId;
 
 /// A read-only view of the role tree and of what each subtree consumes.
 pub(crate) trait Hierarchy {
-    /// How many roles are interned (ids are `0..len`).
+    /// One past the highest role id in use (ids are `0..len`; some of them
+    /// may be free slots of forgotten roles, which hold nothing).
     fn len(&self) -> usize;
     /// The role's parent, if it has one.
     fn parent(&self, role: RoleId) -> Option<RoleId>;

@@ -93,10 +93,11 @@ impl Allocator {
         self.quotas.config(self.roles.lookup(role)?)
     }
 
-    /// Every role the allocator was ever told of (by a framework, a weight,
-    /// a quota, a reservation or a request) and their ancestors, sorted by
-    /// name. Roles are never forgotten: one whose frameworks all left stays
-    /// listed, with nothing held.
+    /// Every role the allocator knows and their ancestors, sorted by name:
+    /// a role is known while something refers to it (a subscribed
+    /// framework, a weight other than 1, a quota, a reservation, a request,
+    /// something held in its subtree, a child role). A role whose
+    /// frameworks all left and that nothing else refers to is forgotten.
     pub fn known_roles(&self) -> Vec<Role> {
         let mut roles: Vec<Role> = self.roles.names().cloned().collect();
         roles.sort();

@@ -40,6 +40,10 @@ pub(crate) fn check(
                 .get(slot.fw)
                 .ok_or(format!("agent {id}: holding of a removed framework"))?;
             let pool = &agent.pools()[slot.pool];
+            let named = [Some(slot.role), pool.reservation()];
+            if named.into_iter().flatten().any(|r| !roles.is_known(r)) {
+                return Err(format!("agent {id}: holding of a forgotten role"));
+            }
             let role_name = roles.name(slot.role);
             match (pool.reservation(), slot.lent) {
                 (Some(x), false) if !roles.is_ancestor_or_self(x, slot.role) => {
@@ -73,6 +77,9 @@ pub(crate) fn check(
             }
         }
         for pool in agent.pools() {
+            if pool.reservation().is_some_and(|x| !roles.is_known(x)) {
+                return Err(format!("agent {id}: pool reserved for a forgotten role"));
+            }
             if let (Some(x), false) = (pool.reservation(), pool.is_native_revocable()) {
                 own[x].reserved.add(pool.total());
             }

@@ -37,6 +37,17 @@ impl Ledger<'_> {
         }
     }
 
+    /// Forgets each of `candidates` that nothing refers to any more (no
+    /// quota, no pool or holding on an agent, nothing in the role book:
+    /// see `RoleTable::forget`), then its ancestors on the same terms.
+    pub(crate) fn forget_unused_roles(&mut self, candidates: impl IntoIterator<Item = RoleId>) {
+        let (agents, quotas) = (&*self.agents, &*self.quotas);
+        for role in candidates {
+            self.roles
+                .forget(role, |r| quotas.has(r) || agents.refers_to(r));
+        }
+    }
+
     /// Reservations of `q` for `role` come (`add`) or go.
     pub(crate) fn reserved(&mut self, role: RoleId, q: &Qty, add: bool) {
         self.roles.change_reserved(role, q, add);
@@ -65,8 +76,9 @@ impl Ledger<'_> {
     }
 
     /// Removes an agent: what was held there leaves every framework's and
-    /// role's sums, its reservations leave their roles. Returns its slot.
-    pub(crate) fn remove_agent(&mut self, agent: &AgentId) -> Option<AgentIx> {
+    /// role's sums, its reservations leave their roles. Returns its slot
+    /// and its former state.
+    pub(crate) fn remove_agent(&mut self, agent: &AgentId) -> Option<(AgentIx, AgentState)> {
         let (ix, state): (AgentIx, AgentState) = self.agents.remove(agent)?;
         for h in state.holdings() {
             let slot = h.slot();
@@ -81,7 +93,7 @@ impl Ledger<'_> {
                 self.reserved(role, pool.total(), false);
             }
         }
-        Some(ix)
+        Some((ix, state))
     }
 
     /// Removes a framework and gives back everything it holds; returns its

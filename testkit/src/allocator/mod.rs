@@ -97,6 +97,18 @@
 //! lending have no book of their own: a reservation is a pool of the agent
 //! book plus the reserved sums of the role book, a loan is a lent holding.
 //!
+//! # Bounded history
+//! Removed frameworks and agents free their slots (the lowest free slot is
+//! reused first, free slots at the end are dropped), and a role nothing
+//! refers to any more (no subscribed framework, no quota, no weight other
+//! than 1, no request, no reservation, nothing held in its subtree, no
+//! child role) is forgotten with its id, so what a cycle walks is bounded
+//! by what is in use at the peak, not by everything ever named. Every
+//! order a cycle uses goes by name or id (roles and frameworks by name,
+//! agents by id before the seeded shuffle), never by slot, so reusing a
+//! slot does not change an outcome. Interned resource names are not
+//! forgotten (they are few: one per scalar resource kind).
+//!
 //! On top, [`Allocator`] holds the books; its methods stand in three files:
 //! this one (construction and lookups), `calls.rs` (every call that changes
 //! state) and `inspect.rs` (every read-only view). A new call goes in
@@ -138,6 +150,8 @@ mod types;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bounded;
 #[cfg(test)]
 mod tests_convert;
 #[cfg(test)]

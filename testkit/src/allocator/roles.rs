@@ -5,11 +5,17 @@
 //! and go. Its invariant: every subtree sum is the sum of the own sums
 //! below it ([`RoleTable::check_sums`]).
 //!
-//! Roles are interned for good (an id never changes meaning), so cycles and
-//! holdings can refer to them by index. Quota lives in its own book
-//! (`quota.rs`), which reads this tree through [`Hierarchy`].
+//! Roles are interned to ids, so cycles and holdings can refer to them by
+//! index. A role nothing refers to any more (no child, no subscriber, the
+//! default weight, no request, nothing held or reserved in its subtree, and
+//! nothing the caller knows of: a quota, an agent's pool or holding) is
+//! forgotten ([`RoleTable::forget`]): its id goes back to a free list, the
+//! lowest free id is reused first, and free ids at the end of the table are
+//! dropped, so the table is as long as the roles in use at its peak, not as
+//! every role ever named. Quota lives in its own book (`quota.rs`), which
+//! reads this tree through [`Hierarchy`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral::{FrameworkId, Role};
 
@@ -39,6 +45,8 @@ struct RoleState {
     alloc_unres: Qty,
     /// Reserved for the subtree on every agent, used or not.
     reserved: Qty,
+    /// False for a free slot (a forgotten role).
+    live: bool,
 }
 
 impl RoleState {
@@ -55,7 +63,23 @@ impl RoleState {
             held: Qty::default(),
             alloc_unres: Qty::default(),
             reserved: Qty::default(),
+            live: true,
         }
+    }
+
+    /// Nothing of this book refers to it: no child, no subscriber, the
+    /// default weight, no request, nothing held or reserved.
+    fn is_idle(&self) -> bool {
+        self.live
+            && self.children.is_empty()
+            && self.frameworks.is_empty()
+            && self.weight == 1.0
+            && self.request.is_none()
+            && self.held.is_zero()
+            && self.held_own.is_zero()
+            && self.regular_own.is_zero()
+            && self.alloc_unres.is_zero()
+            && self.reserved.is_zero()
     }
 }
 
@@ -73,13 +97,16 @@ pub(crate) struct OwnSums {
     pub(crate) reserved: Qty,
 }
 
-/// Every role ever named, with parent links.
+/// Every role in use, with parent links.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RoleTable {
+    /// By id; free slots (forgotten roles) are not live.
     roles: Vec<RoleState>,
     index: BTreeMap<Role, RoleId>,
     /// Roles without a parent, by name.
     top: BTreeMap<Role, RoleId>,
+    /// Free slots below the end of `roles`, reused lowest first.
+    free: BTreeSet<RoleId>,
 }
 
 impl RoleTable {
@@ -95,8 +122,16 @@ impl RoleTable {
             Some(at) if name != "*" => Some(self.intern(&Role::new(&name[..at]))?),
             _ => None,
         };
-        let id = self.roles.len();
-        self.roles.push(RoleState::new(role.clone(), parent));
+        let id = match self.free.pop_first() {
+            Some(id) => {
+                self.roles[id] = RoleState::new(role.clone(), parent);
+                id
+            }
+            None => {
+                self.roles.push(RoleState::new(role.clone(), parent));
+                self.roles.len() - 1
+            }
+        };
         self.index.insert(role.clone(), id);
         match parent {
             Some(p) => {
@@ -182,10 +217,49 @@ impl RoleTable {
         &self.roles[role].reserved
     }
 
-    /// Every role name, by id.
+    /// Every known role's name, by id.
     #[inline]
     pub(crate) fn names(&self) -> impl Iterator<Item = &Role> {
-        self.roles.iter().map(|r| &r.name)
+        self.roles.iter().filter(|r| r.live).map(|r| &r.name)
+    }
+
+    /// The role is known (interned and not forgotten).
+    #[inline]
+    pub(crate) fn is_known(&self, role: RoleId) -> bool {
+        self.roles.get(role).is_some_and(|r| r.live)
+    }
+
+    /// Forgets `role` if nothing refers to it (see [`RoleState::is_idle`])
+    /// and `used` (what other books know of it) says no, then its parent
+    /// on the same terms, and so on up. Returns the forgotten ids.
+    pub(crate) fn forget(&mut self, role: RoleId, used: impl Fn(RoleId) -> bool) -> Vec<RoleId> {
+        let mut gone = Vec::new();
+        let mut next = Some(role);
+        while let Some(r) = next {
+            match self.roles.get(r) {
+                Some(state) if state.is_idle() && !used(r) => {}
+                _ => break,
+            }
+            let state = std::mem::replace(&mut self.roles[r], RoleState::new(Role::new(""), None));
+            self.roles[r].live = false;
+            self.index.remove(&state.name);
+            match state.parent {
+                Some(p) => {
+                    self.roles[p].children.remove(&state.name);
+                }
+                None => {
+                    self.top.remove(&state.name);
+                }
+            }
+            self.free.insert(r);
+            gone.push(r);
+            next = state.parent;
+        }
+        while self.roles.last().is_some_and(|r| !r.live) {
+            self.roles.pop();
+            self.free.remove(&self.roles.len());
+        }
+        gone
     }
 
     /// Adds `q` to what `role` holds: its own sums and every ancestor's
@@ -265,6 +339,11 @@ impl RoleTable {
         }
         for (r, state) in self.roles.iter().enumerate() {
             let name = &state.name;
+            if state.live != (self.index.get(name) == Some(&r))
+                || state.live == self.free.contains(&r)
+            {
+                return Err(format!("role slot {r}: index or free list out of date"));
+            }
             let o = own.get(r).unwrap_or(&zero);
             if state.held_own != o.held || state.regular_own != o.regular {
                 return Err(format!("role {name}: own sums out of date"));
@@ -280,6 +359,9 @@ impl RoleTable {
                     return Err(format!("role {name}: stale framework {fw}"));
                 }
             }
+        }
+        if self.index.len() + self.free.len() != n || self.roles.last().is_some_and(|r| !r.live) {
+            return Err("role table: free slots out of date".into());
         }
         Ok(())
     }

@@ -53,7 +53,7 @@ pub struct AgentResources {
 impl MasterCore {
     /// Every role the master knows (named by a framework, a weight, a
     /// quota, a reservation or a request, and their ancestors), by name.
-    /// Roles are never forgotten: one whose frameworks all left stays
+    /// Roles nothing refers to any more are forgotten: one whose frameworks all left stays
     /// listed, holding nothing.
     pub fn roles(&self) -> Vec<RoleInfo> {
         self.allocator
