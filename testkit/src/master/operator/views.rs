@@ -53,8 +53,9 @@ pub struct AgentResources {
 impl MasterCore {
     /// Every role the master knows (named by a framework, a weight, a
     /// quota, a reservation or a request, and their ancestors), by name.
-    /// Roles nothing refers to any more are forgotten: one whose frameworks all left stays
-    /// listed, holding nothing.
+    /// A role nothing refers to any more (no framework, child, weight,
+    /// quota, reservation, request or holding) is forgotten and no longer
+    /// listed.
     pub fn roles(&self) -> Vec<RoleInfo> {
         self.allocator
             .known_roles()
