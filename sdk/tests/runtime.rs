@@ -33,6 +33,8 @@ struct Wire {
     reject: Vec<(CallType, RejectKind)>,
     /// The heartbeat interval SUBSCRIBED announces (1 s when unset).
     heartbeat: Option<Option<f64>>,
+    /// How long an ACKNOWLEDGE takes to reach the master (none when unset).
+    ack_delay: Option<Duration>,
 }
 
 /// A transport whose master is the test.
@@ -59,6 +61,11 @@ impl Scripted {
             .filter(|c| c.r#type() != CallType::Acknowledge)
             .cloned()
             .collect()
+    }
+
+    /// Every call, in the order it reached the master.
+    fn actions_and_acks(&self) -> Vec<pb::Call> {
+        self.wire.lock().unwrap().calls.clone()
     }
 
     fn subscribe_calls(&self) -> usize {
@@ -110,6 +117,10 @@ impl Transport for Scripted {
     async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
         let stream_id = session.stream_id.as_str();
         let call = call_to_pb(Some(&session.framework_id), &call);
+        let delay = self.wire.lock().unwrap().ack_delay;
+        if let Some(delay) = delay.filter(|_| call.r#type() == CallType::Acknowledge) {
+            tokio::time::sleep(delay).await;
+        }
         let mut wire = self.wire.lock().unwrap();
         let current = format!("stream-{}", wire.subscriptions.len());
         if stream_id != current {
@@ -1481,4 +1492,128 @@ async fn inputs_reach_the_scheduler_while_disconnected_and_demand_applies_on_res
     );
     driver.stop();
     run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn suppress_is_sent_once_however_many_handlers_run() {
+    let wire = Scripted::default();
+    let rec = Recorder {
+        wants: Some(false),
+        ..Recorder::default()
+    };
+    let framework = Framework::new(info(), wire.clone());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(rec.clone()));
+    settle().await;
+    let master = wire.stream(0);
+    for i in 0..4u8 {
+        master
+            .send(Ok(offer_event(&format!("o{i}"), "a", 1.0)))
+            .unwrap();
+        master
+            .send(Ok(update_event("t1", pb::TaskState::TaskRunning, i + 1)))
+            .unwrap();
+        settle().await;
+    }
+    assert_eq!(
+        rec.lines()
+            .iter()
+            .filter(|l| l.starts_with("offer"))
+            .count(),
+        4,
+        "the handlers ran"
+    );
+    let suppress = wire.calls_of(CallType::Suppress);
+    assert_eq!(
+        suppress.len(),
+        1,
+        "suppressed once, not after every handler"
+    );
+    assert_eq!(suppress[0].suppress.as_ref().unwrap().roles, vec!["a", "b"]);
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn repeated_states_are_acknowledged_but_hidden_from_the_handler() {
+    let (wire, rec, driver, run) = start().await;
+    let master = wire.stream(0);
+    for (state, uuid) in [
+        (pb::TaskState::TaskRunning, 1),
+        (pb::TaskState::TaskRunning, 2),
+        (pb::TaskState::TaskFinished, 3),
+        (pb::TaskState::TaskFinished, 4),
+        (pb::TaskState::TaskLost, 5),
+    ] {
+        master.send(Ok(update_event("t1", state, uuid))).unwrap();
+    }
+    settle().await;
+    let updates: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("update"))
+        .collect();
+    assert_eq!(updates, vec!["update t1 Running", "update t1 Finished"]);
+    let uuids: Vec<u8> = wire
+        .calls_of(CallType::Acknowledge)
+        .iter()
+        .map(|c| c.acknowledge.as_ref().unwrap().uuid[0])
+        .collect();
+    assert_eq!(uuids, vec![1, 2, 3, 4, 5], "every update is acknowledged");
+    driver.stop();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn teardown_with_nothing_in_flight_goes_out_at_once() {
+    let (wire, _rec, driver, run) = start().await;
+    let t0 = tokio::time::Instant::now();
+    driver.teardown().await.unwrap();
+    assert_eq!(
+        t0.elapsed(),
+        Duration::ZERO,
+        "no wait when no ack is on its way"
+    );
+    assert_eq!(wire.calls_of(CallType::Teardown).len(), 1);
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::TornDown);
+}
+
+#[tokio::test(start_paused = true)]
+async fn teardown_waits_for_the_acks_in_flight_and_no_longer() {
+    let (wire, _rec, driver, run) = start().await;
+    wire.wire.lock().unwrap().ack_delay = Some(Duration::from_secs(1));
+    let master = wire.stream(0);
+    master
+        .send(Ok(update_event("t1", pb::TaskState::TaskRunning, 1)))
+        .unwrap();
+    master
+        .send(Ok(update_event("t2", pb::TaskState::TaskRunning, 2)))
+        .unwrap();
+    settle().await;
+    assert!(
+        wire.calls_of(CallType::Acknowledge).is_empty(),
+        "the acks are still on their way"
+    );
+    let t0 = tokio::time::Instant::now();
+    driver.teardown().await.unwrap();
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(2),
+        "teardown waited {waited:?}: as long as the acks took, not to its limit"
+    );
+    let kinds: Vec<CallType> = wire
+        .actions_and_acks()
+        .iter()
+        .map(|c| c.r#type())
+        .filter(|t| matches!(t, CallType::Acknowledge | CallType::Teardown))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            CallType::Acknowledge,
+            CallType::Acknowledge,
+            CallType::Teardown
+        ]
+    );
+    assert_eq!(run.await.unwrap().unwrap(), Stopped::TornDown);
 }

@@ -367,3 +367,76 @@ fn heartbeats_and_errors_are_the_loops_business() {
     );
     let _ = After::Nothing;
 }
+
+#[test]
+fn suppress_goes_out_once_across_many_handler_runs() {
+    let mut core = core(Config::default());
+    let mut suppress_calls = 0;
+    for i in 0..5u32 {
+        let (shown, _) = through(
+            &mut core,
+            Event::Update(update(&format!("t{i}"), TaskState::Running, i)),
+        );
+        assert!(shown);
+        // What the shell does after every handler: apply the demand.
+        let (suppress, revive) = core.demand(|_| Some(false)).unwrap();
+        assert!(revive.is_empty());
+        if !suppress.is_empty() {
+            let out = core.suppress(&suppress).unwrap();
+            assert_eq!(out.call.kind(), CallKind::Suppress);
+            suppress_calls += 1;
+            core.sent(out.then, &Ok(()));
+        }
+    }
+    assert_eq!(
+        suppress_calls, 1,
+        "suppressed once, not after every handler"
+    );
+    // A refused SUPPRESS leaves the roles wanting suppression.
+    let mut core = self::core(Config::default());
+    let out = core.suppress(&[Role::from("a")]).unwrap();
+    core.sent(out.then, &Err(Error::Disconnected));
+    assert_eq!(
+        core.demand(|_| Some(false)).unwrap().0,
+        vec![Role::from("a"), Role::from("b")]
+    );
+}
+
+#[test]
+fn a_repeated_state_with_a_new_uuid_is_acked_but_hidden() {
+    let mut core = core(Config::default());
+    let (shown, _) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 1)),
+    );
+    assert!(shown);
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 2)),
+    );
+    assert!(!shown, "the handler already knows t1 is running");
+    assert_eq!(kinds(&outs), vec![CallKind::Acknowledge]);
+    let (shown, _) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Finished, 3)),
+    );
+    assert!(shown, "a new state is shown");
+    // Explicit mode: the framework never sees the repeat, so the core acks it.
+    let mut core = self::core(Config {
+        ack_mode: AckMode::Explicit,
+        ..Config::default()
+    });
+    assert!(
+        through(
+            &mut core,
+            Event::Update(update("t1", TaskState::Running, 1))
+        )
+        .0
+    );
+    let (shown, outs) = through(
+        &mut core,
+        Event::Update(update("t1", TaskState::Running, 2)),
+    );
+    assert!(!shown);
+    assert_eq!(kinds(&outs), vec![CallKind::Acknowledge]);
+}

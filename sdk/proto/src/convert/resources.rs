@@ -191,6 +191,23 @@ mod tests {
         assert!(Resources::from_pb(&[unknown_type]).is_err());
     }
 
+    #[test]
+    fn a_zero_scalar_on_the_wire_is_read_as_nothing() {
+        let mut zero = pb::Resource {
+            name: "gpus".into(),
+            scalar: Some(pb::value::Scalar { value: 0.0 }),
+            ..Default::default()
+        };
+        zero.set_type(pb::value::Type::Scalar);
+        let mut cpus = zero.clone();
+        cpus.name = "cpus".into();
+        cpus.scalar = Some(pb::value::Scalar { value: 2.0 });
+        let read = Resources::from_pb(&[zero.clone(), cpus]).unwrap();
+        assert_eq!(read, Resources::new().with_cpus(2.0));
+        assert_eq!(read.gpus(), 0.0);
+        assert!(Resources::from_pb(&[zero]).unwrap().is_empty());
+    }
+
     fn arb_role() -> impl Strategy<Value = Option<Role>> {
         prop_oneof![
             Just(None),

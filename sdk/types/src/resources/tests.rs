@@ -183,3 +183,203 @@ proptest! {
         prop_assert!(x.contains(&d));
     }
 }
+
+// ---- Ports: containment and taking, checked value by value ----
+
+#[test]
+fn ports_outside_the_offer_are_not_contained() {
+    let offer = Ranges::new([(31000, 31009)]);
+    assert!(!offer.contains(&Ranges::new([(32000, 32000)])));
+    assert!(!offer.contains(&Ranges::new([(30000, 30000)])));
+    assert!(
+        !offer.contains(&Ranges::new([(31005, 31012)])),
+        "overhangs the end"
+    );
+    assert!(
+        !offer.contains(&Ranges::new([(30995, 31002)])),
+        "overhangs the start"
+    );
+    assert!(offer.contains(&Ranges::new([(31000, 31000), (31009, 31009)])));
+    assert!(offer.contains(&Ranges::default()));
+    // Two ranges with a gap do not contain a range bridging the gap.
+    let gapped = Ranges::new([(1, 2), (5, 6)]);
+    assert!(!gapped.contains(&Ranges::new([(1, 6)])));
+    assert!(!gapped.contains(&Ranges::new([(3, 3)])));
+
+    // The same through the bag: no over-commit of ports.
+    let offered = Resources::new().with_cpus(4.0).with_ports(31000, 31009);
+    let task = Resources::new().with_cpus(1.0).with_ports(32000, 32000);
+    assert!(!offered.contains(&task));
+    assert_eq!(offered.checked_sub(&task), None);
+    let mut have = offered.clone();
+    assert!(matches!(
+        have.subtract(&task),
+        Err(ResourcesError::Insufficient { .. })
+    ));
+    assert_eq!(have, offered);
+    let fits = Resources::new().with_cpus(1.0).with_ports(31003, 31004);
+    assert_eq!(
+        offered.checked_sub(&fits).unwrap().ports(),
+        Ranges::new([(31000, 31002), (31005, 31009)])
+    );
+}
+
+#[test]
+fn take_exactly_everything_and_across_ranges() {
+    let all = Ranges::new([(31000, 31009), (32000, 32000)]);
+    assert_eq!(all.take(11), Some(all.clone()), "exactly as many as exist");
+    assert_eq!(all.take(10), Some(Ranges::new([(31000, 31009)])));
+    assert_eq!(all.take(0), Some(Ranges::default()));
+    let spread = Ranges::new([(1, 2), (5, 5), (8, 10)]);
+    assert_eq!(spread.count(), 6);
+    assert_eq!(spread.take(4), Some(Ranges::new([(1, 2), (5, 5), (8, 8)])));
+    assert_eq!(spread.take(3), Some(Ranges::new([(1, 2), (5, 5)])));
+    assert_eq!(spread.take(6), Some(spread.clone()));
+    assert_eq!(spread.take(7), None);
+    assert_eq!(Ranges::default().take(0), Some(Ranges::default()));
+    assert_eq!(Ranges::default().take(1), None);
+}
+
+// ---- Resources: zero and negative quantities, the less used builders ----
+
+#[test]
+fn zero_quantities_parse_and_hold_nothing() {
+    let r = Resources::parse("cpus:1;gpus:0").unwrap();
+    assert_eq!(r, Resources::new().with_cpus(1.0));
+    assert_eq!(r.gpus(), 0.0);
+    assert!(Resources::parse("gpus:0").unwrap().is_empty());
+    assert!(Resources::parse("mem:0.0").unwrap().is_empty());
+    assert!(Resources::parse("ports:[]").unwrap().is_empty());
+    assert!(Resources::parse("disks:{}").unwrap().is_empty());
+}
+
+#[test]
+fn negative_and_nan_amounts_store_zero() {
+    let r = Resources::new().with_cpus(-1.0);
+    assert!(r.is_empty());
+    assert_eq!(r.cpus(), 0.0);
+    let r = Resources::new()
+        .with_cpus(2.0)
+        .with_cpus(-1.0)
+        .with_mem(f64::NAN);
+    assert_eq!(r.cpus(), 2.0);
+    assert_eq!(r.mem(), 0.0);
+    assert_eq!(r, Resources::new().with_cpus(2.0));
+    assert_eq!(Scalar::from_f64(-0.5), Scalar::ZERO);
+    assert_eq!(Scalar::from_millis(-5), Scalar::ZERO);
+}
+
+#[test]
+fn disk_gpus_and_sets_are_built_and_read() {
+    let r = Resources::new()
+        .with_cpus(2.0)
+        .with_disk(2048.0)
+        .with_gpus(1.5)
+        .with_set("zones", ["z1", "z2"]);
+    assert_eq!(r.cpus(), 2.0);
+    assert_eq!(r.disk(), 2048.0);
+    assert_eq!(r.gpus(), 1.5);
+    assert_eq!(r.mem(), 0.0);
+    assert_eq!(r.iter().count(), 4);
+    assert_eq!(
+        r.clone().with_gpus(0.5).gpus(),
+        2.0,
+        "gpus add up, the rest stays"
+    );
+    assert_eq!(r.clone().with_gpus(0.5).disk(), 2048.0);
+    let zones: Vec<&Resource> = r.iter().filter(|e| e.name == "zones").collect();
+    assert_eq!(zones.len(), 1);
+    assert_eq!(
+        zones[0].value,
+        Value::Set(["z1".to_owned(), "z2".to_owned()].into_iter().collect())
+    );
+    assert_eq!(
+        Resources::parse("disk:2048;gpus:1.5").unwrap().disk(),
+        2048.0
+    );
+    assert_eq!(Resources::parse("disk:2048;gpus:1.5").unwrap().gpus(), 1.5);
+    assert!(r.contains(&Resources::new().with_set("zones", ["z2"])));
+    assert!(!r.contains(&Resources::new().with_set("zones", ["z3"])));
+    assert_eq!(Resources::parse(&r.to_string()).unwrap(), r);
+}
+
+#[test]
+fn set_text_reads_its_items() {
+    let r = Resources::parse("disks:{a, b}").unwrap();
+    assert_eq!(r, Resources::new().with_set("disks", ["a", "b"]));
+    assert!(!r.is_empty());
+    assert_eq!(r.to_string(), "disks:{a,b}");
+}
+
+#[test]
+fn allocation_roles_lists_each_role_once() {
+    let base = Resources::parse("cpus:1;mem:64").unwrap();
+    assert!(base.allocation_roles().is_empty());
+    let (eng, ops) = (role("eng"), role("ops"));
+    let mixed = base.allocated_to(&eng) + &base.allocated_to(&ops) + &base;
+    let roles: Vec<&Role> = mixed.allocation_roles().into_iter().collect();
+    assert_eq!(roles, vec![&eng, &ops]);
+}
+
+// ---- The generators behind the property tests are not vacuous ----
+
+#[test]
+fn generated_bags_are_mostly_non_empty() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_resources();
+    let non_empty = (0..200)
+        .filter(|_| !strategy.new_tree(&mut runner).unwrap().current().is_empty())
+        .count();
+    assert!(
+        non_empty >= 100,
+        "only {non_empty} of 200 bags hold anything"
+    );
+}
+
+proptest! {
+    #[test]
+    fn collecting_keeps_every_non_empty_entry(list in proptest::collection::vec(arb_resource(), 0..8)) {
+        let bag: Resources = list.iter().cloned().collect();
+        prop_assert_eq!(bag.is_empty(), list.iter().all(|r| r.value.is_empty()));
+        for r in &list {
+            let mut one = Resources::new();
+            one.push(r.clone());
+            prop_assert!(bag.contains(&one), "{} lost from {}", r, bag);
+        }
+    }
+
+    #[test]
+    fn ranges_agree_with_a_set_of_their_values(
+        x in proptest::collection::vec((0u64..100, 0u64..10), 0..5),
+        y in proptest::collection::vec((0u64..100, 0u64..10), 0..5),
+        n in 0u64..60,
+    ) {
+        use std::collections::BTreeSet;
+        let values = |list: &[(u64, u64)]| -> BTreeSet<u64> {
+            list.iter().flat_map(|&(b, l)| b..=b + l).collect()
+        };
+        let (xs, ys) = (values(&x), values(&y));
+        let x = Ranges::new(x.into_iter().map(|(b, l)| (b, b + l)));
+        let y = Ranges::new(y.into_iter().map(|(b, l)| (b, b + l)));
+        prop_assert_eq!(x.count(), xs.len() as u64);
+        for v in 0..120 {
+            prop_assert_eq!(x.contains_value(v), xs.contains(&v));
+        }
+        prop_assert_eq!(x.contains(&y), ys.is_subset(&xs));
+        let listed: BTreeSet<u64> = x.iter().flat_map(|(b, e)| b..=e).collect();
+        prop_assert_eq!(&listed, &xs);
+        let diff: BTreeSet<u64> = x.difference(&y).iter().flat_map(|(b, e)| b..=e).collect();
+        prop_assert_eq!(diff, xs.difference(&ys).copied().collect::<BTreeSet<u64>>());
+        let union: BTreeSet<u64> = x.union(&y).iter().flat_map(|(b, e)| b..=e).collect();
+        prop_assert_eq!(union, xs.union(&ys).copied().collect::<BTreeSet<u64>>());
+        match x.take(n) {
+            Some(taken) => {
+                let taken: BTreeSet<u64> = taken.iter().flat_map(|(b, e)| b..=e).collect();
+                prop_assert_eq!(taken, xs.iter().copied().take(n as usize).collect::<BTreeSet<u64>>());
+            }
+            None => prop_assert!(n > xs.len() as u64),
+        }
+    }
+}
