@@ -2,12 +2,11 @@
 //! attached in-process, virtual time to drive them, the faults to throw at
 //! them, and the trace of everything that happened.
 
+use std::fmt::Debug;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::fmt::Debug;
-use std::future::Future;
 
 use corral::inputs::{self, Closed, InputSender};
 use corral::WithInputs;
@@ -73,11 +72,20 @@ impl<S> Running<S> {
 /// ([`What::Input`]) just before it goes on the framework's channel. The
 /// framework's handler records it again when it is called with it
 /// ([`What::InputSeen`]). Cheap to clone.
-#[derive(Clone)]
 pub struct Injector<I> {
     framework: FrameworkId,
     sender: InputSender<I>,
     shared: Arc<EngineShared>,
+}
+
+impl<I> Clone for Injector<I> {
+    fn clone(&self) -> Self {
+        Injector {
+            framework: self.framework.clone(),
+            sender: self.sender.clone(),
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 impl<I: Debug + Send + 'static> Injector<I> {
