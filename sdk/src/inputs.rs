@@ -81,6 +81,17 @@ pub trait WithInputs: Scheduler {
     async fn input(&mut self, driver: &dyn Driver, input: Self::Input);
 }
 
+/// Lends a scheduler to the runtime (so the caller keeps it after the run),
+/// as [`Scheduler`] is for `&mut S`.
+#[async_trait]
+impl<S: WithInputs + ?Sized> WithInputs for &mut S {
+    type Input = S::Input;
+
+    async fn input(&mut self, driver: &dyn Driver, input: S::Input) {
+        (**self).input(driver, input).await
+    }
+}
+
 /// A bounded channel of inputs for a framework: the sender for the outside
 /// world (cloneable), the receiver for
 /// [`Framework::run_with_inputs`](crate::Framework::run_with_inputs).

@@ -19,5 +19,5 @@ pub mod rng;
 
 pub mod master;
 pub use channel_transport::ChannelTransport;
-pub use harness::{Call, CallKind, Cluster, Running, Script, Trace};
+pub use harness::{Call, CallKind, Cluster, Injector, Running, Script, Trace};
 pub use master::{AgentKind, AgentSpec, MasterConfig, MasterError, MasterState, MockMaster};

@@ -2,10 +2,14 @@
 //! attached in-process, virtual time to drive them, the faults to throw at
 //! them, and the trace of everything that happened.
 
+use std::fmt::Debug;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use corral::inputs::{self, Closed, InputSender};
+use corral::WithInputs;
 use corral::{AgentId, Config, Driver, Framework, FrameworkId, FrameworkInfo, Scheduler, TaskId};
 use corral::{DriverHandle, Error, Stopped};
 use corral_proto::pb::task_status::Reason;
@@ -60,6 +64,44 @@ impl<S> Running<S> {
             Ok(out) => out,
             Err(e) => panic!("framework {} panicked: {e}", self.id),
         }
+    }
+}
+
+/// Sends external inputs to a framework launched with
+/// [`Cluster::launch_with_inputs`], recording each in the trace
+/// ([`What::Input`]) just before it goes on the framework's channel. The
+/// framework's handler records it again when it is called with it
+/// ([`What::InputSeen`]). Cheap to clone.
+pub struct Injector<I> {
+    framework: FrameworkId,
+    sender: InputSender<I>,
+    shared: Arc<EngineShared>,
+}
+
+impl<I> Clone for Injector<I> {
+    fn clone(&self) -> Self {
+        Injector {
+            framework: self.framework.clone(),
+            sender: self.sender.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<I: Debug + Send + 'static> Injector<I> {
+    /// The framework the inputs go to.
+    pub fn framework(&self) -> &FrameworkId {
+        &self.framework
+    }
+
+    /// Records `input` and sends it now, waiting while the channel is
+    /// full. Once the framework has stopped, the input comes back.
+    pub async fn send(&self, input: I) -> Result<(), Closed<I>> {
+        self.shared
+            .lock()
+            .record_input(self.framework.clone(), format!("{input:?}"), false);
+        self.shared.changed.notify_waiters();
+        self.sender.send(input).await
     }
 }
 
@@ -125,6 +167,95 @@ impl Cluster {
         config: Config,
         scheduler: S,
     ) -> Running<S> {
+        self.attach(
+            info,
+            config,
+            scheduler,
+            |framework, mut recorded| async move {
+                let result = framework.run(&mut recorded).await;
+                (result, recorded)
+            },
+        )
+        .await
+    }
+
+    /// [`Cluster::launch_with`] for a framework that takes external inputs
+    /// ([`Framework::run_with_inputs`]), on a channel of `capacity`.
+    /// Returns the framework with its [`Injector`]; inject at a virtual
+    /// instant with [`Cluster::input_at`], or now with [`Injector::send`].
+    /// Every injected input and every input its handler is called with is
+    /// recorded in the trace.
+    pub async fn launch_with_inputs<S>(
+        &mut self,
+        info: FrameworkInfo,
+        config: Config,
+        scheduler: S,
+        capacity: usize,
+    ) -> (Running<S>, Injector<S::Input>)
+    where
+        S: WithInputs + 'static,
+        S::Input: Debug,
+    {
+        let (sender, receiver) = inputs::channel(capacity);
+        let running = self
+            .attach(
+                info,
+                config,
+                scheduler,
+                move |framework, mut recorded| async move {
+                    let result = framework.run_with_inputs(&mut recorded, receiver).await;
+                    (result, recorded)
+                },
+            )
+            .await;
+        let injector = Injector {
+            framework: running.id.clone(),
+            sender,
+            shared: self.shared.clone(),
+        };
+        (running, injector)
+    }
+
+    /// Waits (virtual time) until `at` since the cluster started, then
+    /// records and sends `input` through `injector`. Panics with the trace
+    /// if `at` has passed, if an invariant broke on the way, or if the
+    /// framework no longer takes inputs.
+    pub async fn input_at<I: Debug + Send + 'static>(
+        &self,
+        injector: &Injector<I>,
+        at: Duration,
+        input: I,
+    ) {
+        let now = self.now();
+        let Some(wait) = at.checked_sub(now) else {
+            self.fail(&format!(
+                "input_at {at:?}: the cluster is already at {now:?}"
+            ));
+        };
+        tokio::time::sleep(wait).await;
+        self.check_or_fail();
+        if let Err(Closed(input)) = injector.send(input).await {
+            self.fail(&format!(
+                "framework {} no longer takes inputs: {input:?}",
+                injector.framework
+            ));
+        }
+    }
+
+    /// Runs `scheduler`, recorded, with `run`, and waits until it is
+    /// subscribed.
+    async fn attach<S, R, F>(
+        &mut self,
+        info: FrameworkInfo,
+        config: Config,
+        scheduler: S,
+        run: R,
+    ) -> Running<S>
+    where
+        S: Send + 'static,
+        R: FnOnce(Framework, Recorded<S>) -> F,
+        F: Future<Output = (Result<Stopped, Error>, Recorded<S>)> + Send + 'static,
+    {
         self.launched += 1;
         let transport = ClusterTransport {
             shared: self.shared.clone(),
@@ -133,9 +264,10 @@ impl Cluster {
         let driver = framework.driver();
         let alive = Arc::new(AtomicBool::new(true));
         let flag = alive.clone();
-        let mut recorded = Recorded::new(scheduler, self.shared.clone());
+        let recorded = Recorded::new(scheduler, self.shared.clone());
+        let running = run(framework, recorded);
         let handle = tokio::spawn(async move {
-            let result = framework.run(&mut recorded).await;
+            let (result, recorded) = running.await;
             flag.store(false, Ordering::SeqCst);
             (result, recorded.into_inner())
         });

@@ -228,6 +228,18 @@ impl Engine {
             .push(now, Some(framework), What::Seen(Box::new(event)));
     }
 
+    /// Records an input: injected by the test (`seen` false) or handed to
+    /// the framework's handler (`seen` true).
+    pub fn record_input(&mut self, framework: FrameworkId, text: String, seen: bool) {
+        let now = self.now();
+        let what = if seen {
+            What::InputSeen(text)
+        } else {
+            What::Input(text)
+        };
+        self.trace.push(now, Some(framework), what);
+    }
+
     /// Records a fault.
     pub fn record_fault(&mut self, framework: Option<FrameworkId>, text: String) {
         let now = self.now();

@@ -14,6 +14,9 @@
 //!   assertion helpers and a readable dump;
 //! - the master's invariants, checked after every step; a broken one fails
 //!   the test with the trace;
+//! - external inputs to a running framework, injected at a virtual instant
+//!   ([`Cluster::launch_with_inputs`], [`Cluster::input_at`]) and
+//!   recorded twice: when injected and when its handler takes it;
 //! - operator actions mid-scenario: weights, quota, reservations
 //!   ([`Cluster::set_quota`] and the others), recorded in the trace.
 //!
@@ -35,7 +38,7 @@ mod trace;
 mod transport;
 
 pub use calls::{Call, CallKind};
-pub use cluster::{Cluster, Running};
+pub use cluster::{Cluster, Injector, Running};
 pub use recorded::Recorded;
 pub use script::{Accepted, Script, ScriptError, ScriptTransport};
 pub use trace::{Entry, Trace, What};

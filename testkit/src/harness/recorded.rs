@@ -1,13 +1,20 @@
 //! [`Recorded`]: wraps a framework's [`Scheduler`] so that every event its
 //! handlers are called with goes into the cluster's trace first. The
-//! framework's behaviour is unchanged: every call is passed through.
+//! framework's behaviour is unchanged: every call is passed through. For a
+//! framework run with inputs, every input its handler is called with is
+//! recorded too ([`What::InputSeen`](super::What::InputSeen)).
+//!
+//! Not built on [`corral::Observed`]: `Observed` passes inputs through
+//! unobserved, so the trace would lose the inputs the handler saw, and a
+//! second wrapper to see them would be a hand-written forwarder again.
 
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use corral::{
     AgentId, Disconnect, Driver, Event, ExecutorId, Failure, FrameworkId, InverseOffer, Offer,
-    OfferId, RevocationNotice, Role, Scheduler, Subscribed, TaskStatus,
+    OfferId, RevocationNotice, Role, Scheduler, Subscribed, TaskStatus, WithInputs,
 };
 
 use super::engine::EngineShared;
@@ -116,5 +123,24 @@ impl<S: Scheduler> Scheduler for Recorded<S> {
 
     fn wants_offers(&self, role: &Role) -> Option<bool> {
         self.inner.wants_offers(role)
+    }
+}
+
+#[async_trait]
+impl<S> WithInputs for Recorded<S>
+where
+    S: WithInputs,
+    S::Input: Debug,
+{
+    type Input = S::Input;
+
+    async fn input(&mut self, driver: &dyn Driver, input: S::Input) {
+        if let Some(fw) = &self.framework {
+            self.shared
+                .lock()
+                .record_input(fw.clone(), format!("{input:?}"), true);
+            self.shared.changed.notify_waiters();
+        }
+        self.inner.input(driver, input).await;
     }
 }

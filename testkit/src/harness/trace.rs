@@ -45,6 +45,12 @@ pub enum What {
     },
     /// A handler of the framework was called with this event.
     Seen(Box<Event>),
+    /// The test injected an external input for the framework (its
+    /// `Debug` text), just before it was sent on the framework's channel.
+    Input(String),
+    /// The framework's input handler was called with this input (its
+    /// `Debug` text).
+    InputSeen(String),
     /// A fault was injected, or healed.
     Fault(String),
     /// An operator changed a weight, a quota or a reservation (or was
@@ -157,6 +163,26 @@ impl Trace {
             .count()
     }
 
+    /// The inputs injected for `framework`, in order (their `Debug` text).
+    pub fn inputs_injected<'a>(&'a self, framework: &'a FrameworkId) -> Vec<&'a str> {
+        self.of(framework)
+            .filter_map(|e| match &e.what {
+                What::Input(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The inputs `framework`'s handler was called with, in order.
+    pub fn inputs_seen<'a>(&'a self, framework: &'a FrameworkId) -> Vec<&'a str> {
+        self.of(framework)
+            .filter_map(|e| match &e.what {
+                What::InputSeen(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The operator actions recorded, in order.
     pub fn operator_actions(&self) -> Vec<&str> {
         self.entries
@@ -224,6 +250,8 @@ impl fmt::Display for Entry {
             What::Delivered(event) => write!(f, "<- {}", summarize_event(event)),
             What::Lost { what, why } => write!(f, "xx lost ({why}): {what}"),
             What::Seen(event) => write!(f, "   handler: {}", summarize_seen(event)),
+            What::Input(text) => write!(f, ">> input: {text}"),
+            What::InputSeen(text) => write!(f, "   handler: input {text}"),
             What::Fault(text) => write!(f, "!! fault: {text}"),
             What::Operator(text) => write!(f, "** operator: {text}"),
             What::Violation(text) => write!(f, "!! INVARIANT BROKEN: {text}"),
