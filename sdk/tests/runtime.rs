@@ -1617,3 +1617,48 @@ async fn teardown_waits_for_the_acks_in_flight_and_no_longer() {
     );
     assert_eq!(run.await.unwrap().unwrap(), Stopped::TornDown);
 }
+
+/// The stream form of external work: the reader merges its own channel
+/// into its loop and asks for timers through the driver; the timer comes
+/// back as `Event::Timer` at its virtual instant, after the input that
+/// arrived before it and in order with the master's events.
+#[tokio::test(start_paused = true)]
+async fn the_stream_reader_merges_its_inputs_and_gets_its_timers_at_their_instant() {
+    let wire = Scripted::default();
+    let framework = Framework::new(info(), wire.clone());
+    let (driver, mut events) = framework.into_stream();
+    assert!(matches!(
+        events.next().await.unwrap(),
+        corral::Event::Subscribed(_)
+    ));
+    let start = tokio::time::Instant::now();
+    driver.wake_after(Duration::from_secs(3), 7);
+    let (inputs, mut from_outside) = tokio::sync::mpsc::channel::<&str>(4);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        inputs.send("build queued").await.unwrap();
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        tokio::select! {
+            biased;
+            event = events.next() => match event.unwrap() {
+                corral::Event::Timer(tag) => seen.push(format!("timer {tag} at {:?}", start.elapsed())),
+                corral::Event::Offers(offers) => {
+                    seen.push(format!("offers {} at {:?}", offers.len(), start.elapsed()))
+                }
+                other => panic!("unexpected {other:?}"),
+            },
+            Some(input) = from_outside.recv() => {
+                seen.push(format!("{input} at {:?}", start.elapsed()));
+                wire.stream(0).send(Ok(offer_event("o1", "a", 1.0))).unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        ["build queued at 1s", "offers 1 at 1s", "timer 7 at 3s"]
+    );
+    driver.stop();
+    drop(events);
+}
