@@ -49,28 +49,7 @@ impl MasterCore {
         // its outstanding offers, its live tasks and their executors.
         let mut held: BTreeMap<(AgentId, FrameworkId), Resources> = BTreeMap::new();
         for offer in self.offers.iter() {
-            let connected = self
-                .frameworks
-                .get(&offer.framework)
-                .is_some_and(|r| r.stream().is_some());
-            if !connected {
-                return Err(format!(
-                    "offer {} is outstanding for {}, which is not connected",
-                    offer.id, offer.framework
-                ));
-            }
-            if self.faults.is_lost(&offer.agent) {
-                return Err(format!(
-                    "offer {} is for lost agent {}",
-                    offer.id, offer.agent
-                ));
-            }
-            if self.maintenance.get(&offer.agent).is_some_and(|m| m.down) {
-                return Err(format!(
-                    "offer {} is for agent {}, which is down for maintenance",
-                    offer.id, offer.agent
-                ));
-            }
+            self.check_offer(offer)?;
             *held
                 .entry((offer.agent.clone(), offer.framework.clone()))
                 .or_default() += &offer.resources;
