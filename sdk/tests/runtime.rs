@@ -375,11 +375,23 @@ async fn start() -> (
 ) {
     let wire = Scripted::default();
     let rec = Recorder::default();
+    let (driver, run) = launch(&wire, &rec).await;
+    (wire, rec, driver, run)
+}
+
+/// Runs a framework with `rec` on `wire` and lets it settle.
+async fn launch(
+    wire: &Scripted,
+    rec: &Recorder,
+) -> (
+    corral::DriverHandle,
+    tokio::task::JoinHandle<Result<corral::Stopped, corral::Error>>,
+) {
     let framework = Framework::new(info(), wire.clone());
     let driver = framework.driver();
     let run = tokio::spawn(framework.run(rec.clone()));
     settle().await;
-    (wire, rec, driver, run)
+    (driver, run)
 }
 
 async fn settle() {
@@ -483,10 +495,7 @@ async fn launch_uses_the_offer_and_stamps_agent_and_role() {
         launch: true,
         ..Recorder::default()
     };
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     wire.stream(0)
         .send(Ok(offer_event("o1", "b", 2.0)))
         .unwrap();
@@ -521,10 +530,7 @@ async fn a_silent_master_means_disconnected_then_resubscribe_with_same_id_and_re
     let wire = Scripted::default();
     wire.wire.lock().unwrap().refuse_next_subscribes = 0;
     let rec = Recorder::default();
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     wire.stream(0)
         .send(Ok(update_event("t1", pb::TaskState::TaskRunning, 1)))
         .unwrap();
@@ -579,10 +585,7 @@ async fn demand_suppresses_and_revives_are_rate_limited_not_dropped() {
         wants: Some(false),
         ..Recorder::default()
     };
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     let suppress = wire.calls_of(CallType::Suppress);
     assert_eq!(suppress.len(), 1, "nothing to run: both roles suppressed");
     assert_eq!(suppress[0].suppress.as_ref().unwrap().roles, vec!["a", "b"]);
@@ -687,10 +690,7 @@ async fn a_notice_resent_on_resubscription_reaches_revocation_once() {
         on_revocation: OnRevocation::Decline,
         ..Recorder::default()
     };
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     let n = notice("rev-1", &["t1"]);
     wire.stream(0).send(Ok(notice_event(&n))).unwrap();
     settle().await;
@@ -889,10 +889,7 @@ async fn decline_revocation_sends_decline_inverse_offers_and_kills_nothing() {
         on_revocation: OnRevocation::Decline,
         ..Recorder::default()
     };
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     wire.stream(0)
         .send(Ok(update_event("t1", pb::TaskState::TaskRunning, 1)))
         .unwrap();
@@ -1501,10 +1498,7 @@ async fn suppress_is_sent_once_however_many_handlers_run() {
         wants: Some(false),
         ..Recorder::default()
     };
-    let framework = Framework::new(info(), wire.clone());
-    let driver = framework.driver();
-    let run = tokio::spawn(framework.run(rec.clone()));
-    settle().await;
+    let (driver, run) = launch(&wire, &rec).await;
     let master = wire.stream(0);
     for i in 0..4u8 {
         master
