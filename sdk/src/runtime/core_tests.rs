@@ -11,8 +11,9 @@ use super::state::{RECENTLY_ENDED_CAPACITY, SEEN_UPDATES_CAPACITY};
 use crate::error::{Error, InvalidLaunch};
 use crate::event::Event;
 use crate::{
-    Call, CallKind, FrameworkInfo, MalformedItem, MasterEvent, Offer, OfferId, ProtocolError,
-    Resources, Role, Subscribed, TaskInfo, TaskState, TaskStatus,
+    Call, CallKind, FrameworkInfo, InverseItem, InverseOffer, MalformedItem, MasterEvent, Offer,
+    OfferId, ProtocolError, Resources, RevocationNotice, Role, Subscribed, TaskId, TaskInfo,
+    TaskState, TaskStatus, Unavailability,
 };
 
 fn core(config: Config) -> Core {
@@ -120,6 +121,17 @@ fn one_bad_offer_among_good_ones_shows_the_good_ones_and_declines_the_bad_one() 
             refuse: None
         }],
         "the identifiable bad offer goes back at once; the unidentifiable one is only logged"
+    );
+    // Then the good ones, left unanswered by the handler, go back after it.
+    let mut events = events;
+    let (shown, outs) = through(&mut core, events.remove(0));
+    assert!(shown);
+    assert_eq!(
+        outs.iter().map(|o| o.call.clone()).collect::<Vec<_>>(),
+        vec![Call::Decline {
+            offers: vec![OfferId::from("good-1"), OfferId::from("good-2")],
+            refuse: Some(Duration::from_secs(300)),
+        }]
     );
     // A batch of nothing but bad offers shows the framework nothing.
     let only_bad = core.receive(MasterEvent::Offers {
@@ -439,4 +451,192 @@ fn a_repeated_state_with_a_new_uuid_is_acked_but_hidden() {
     );
     assert!(!shown);
     assert_eq!(kinds(&outs), vec![CallKind::Acknowledge]);
+}
+
+/// A notice taking `tasks` on agent-1 at 30 s on the master's clock.
+fn notice(id: &str, tasks: &[&str]) -> RevocationNotice {
+    RevocationNotice {
+        id: id.into(),
+        agent_id: "agent-1".into(),
+        tasks: tasks.iter().map(|t| (*t).into()).collect(),
+        resources: Resources::new()
+            .with_cpus(tasks.len() as f64)
+            .allocated_to(&Role::from("b"))
+            .revocable(),
+        deadline: Duration::from_secs(30),
+    }
+}
+
+/// The framework is reconnected: a new session, as after a failover.
+fn reconnect(core: &mut Core, stream: &str) {
+    core.lost();
+    core.connected(
+        stream.into(),
+        Subscribed::new("fw-1", Duration::from_secs(1)),
+    );
+}
+
+#[test]
+fn a_notice_resent_after_a_reconnection_is_hidden_once_answered_and_shown_while_unanswered() {
+    let mut core = core(Config::default());
+    let first = notice("rev-1", &["t1"]);
+    assert!(through(&mut core, Event::Revocation(first.clone())).0);
+    // The handler declines it: one DECLINE_INVERSE_OFFERS naming it.
+    let answer = core
+        .answer_inverse_offers(std::slice::from_ref(&first.id), false)
+        .unwrap();
+    assert_eq!(
+        answer.call,
+        Call::DeclineInverseOffers(vec![OfferId::from("rev-1")])
+    );
+    core.sent(answer.then, &Ok(()));
+    // The master fails over and sends the outstanding notice again, then an
+    // offer: the resend is hidden, what follows still comes.
+    reconnect(&mut core, "stream-2");
+    assert!(!through(&mut core, Event::Revocation(first.clone())).0);
+    assert!(through(&mut core, Event::Offers(vec![offer("o1", 1.0)])).0);
+    // Withdrawn: shown, and the id forgotten, so a new notice reusing it is
+    // a new notice.
+    assert!(through(&mut core, Event::InverseOfferRescinded("rev-1".into())).0);
+    let second = notice("rev-1", &["t2"]);
+    assert!(through(&mut core, Event::Revocation(second.clone())).0);
+    // Left unanswered, its resend after another reconnection comes back:
+    // the master still waits for an answer.
+    reconnect(&mut core, "stream-3");
+    assert!(through(&mut core, Event::Revocation(second.clone())).0);
+    // An answer that did not reach the master does not count either.
+    let answer = core
+        .answer_inverse_offers(std::slice::from_ref(&second.id), true)
+        .unwrap();
+    assert_eq!(
+        answer.call,
+        Call::AcceptInverseOffers(vec![OfferId::from("rev-1")])
+    );
+    core.sent(answer.then, &Err(Error::Disconnected));
+    reconnect(&mut core, "stream-4");
+    assert!(through(&mut core, Event::Revocation(second)).0);
+}
+
+#[test]
+fn inverse_offers_reach_the_framework_split_in_wire_order_without_the_malformed_ones() {
+    let mut core = core(Config::default());
+    let maintenance = |id: &str| {
+        InverseItem::Maintenance(InverseOffer::new(
+            id,
+            Some("agent-2".into()),
+            Unavailability {
+                start: Duration::from_secs(60),
+                duration: None,
+            },
+            Resources::new(),
+        ))
+    };
+    let received = core.receive(MasterEvent::InverseOffers(vec![
+        maintenance("m1"),
+        InverseItem::Revocation(notice("rev-1", &["t1"])),
+        InverseItem::Malformed(MalformedItem::new(
+            Some("bad-1".into()),
+            ProtocolError::new("revocation notice", "no agent"),
+        )),
+        maintenance("m2"),
+        maintenance("m3"),
+    ]));
+    let Received::Events(events, first) = received else {
+        panic!("expected events")
+    };
+    assert!(first.is_empty(), "nothing to send for a malformed notice");
+    let shape: Vec<Vec<&str>> = events
+        .iter()
+        .map(|e| match e {
+            Event::InverseOffers(offers) => offers.iter().map(|o| o.id.as_str()).collect(),
+            Event::Revocation(n) => vec![n.id.as_str()],
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(shape, vec![vec!["m1"], vec!["rev-1"], vec!["m2", "m3"]]);
+    // A batch of nothing but malformed notices shows nothing, and the next
+    // event still comes.
+    let only_bad = core.receive(MasterEvent::InverseOffers(vec![InverseItem::Malformed(
+        MalformedItem::new(
+            None,
+            ProtocolError::new("revocation notice", "regular resources"),
+        ),
+    )]));
+    assert_eq!(only_bad, Received::Events(vec![], vec![]));
+    assert!(matches!(
+        core.receive(MasterEvent::Rescind("o9".into())),
+        Received::Events(e, _) if e == vec![Event::Rescinded("o9".into())]
+    ));
+}
+
+#[test]
+fn a_release_kills_the_live_tasks_on_the_notices_agent_and_nothing_when_disconnected() {
+    let mut core = core(Config::default());
+    // t1 runs, t2 is already being killed, t3 has finished; t4 is not known
+    // to the framework yet (the notice says it runs).
+    for (task, state, uuid) in [
+        ("t1", TaskState::Running, 1),
+        ("t2", TaskState::Killing, 2),
+        ("t3", TaskState::Finished, 3),
+    ] {
+        through(&mut core, Event::Update(update(task, state, uuid)));
+    }
+    let n = notice("rev-1", &["t1", "t2", "t3", "t4"]);
+    let plan = core.release_plan(&n).unwrap();
+    assert_eq!(plan, vec![TaskId::from("t1"), TaskId::from("t4")]);
+    let kill = core
+        .kill_on(&plan[1], Some(n.agent_id.clone()), None)
+        .unwrap();
+    assert_eq!(
+        kill.call,
+        Call::Kill {
+            task: "t4".into(),
+            agent: Some("agent-1".into()),
+            grace: None,
+        },
+        "the notice's agent, and no grace override: the task's own"
+    );
+    core.lost();
+    assert!(matches!(core.release_plan(&n), Err(Error::Disconnected)));
+    assert!(matches!(
+        core.answer_inverse_offers(std::slice::from_ref(&n.id), true),
+        Err(Error::Disconnected)
+    ));
+}
+
+#[test]
+fn a_request_is_stamped_with_its_role_and_checked_before_sending() {
+    let core = core(Config::default());
+    let wanted = Resources::new()
+        .with_cpus(4.0)
+        .with_mem(2048.0)
+        .with_ports(31000, 31009);
+    let out = core.request(&Role::from("b"), &wanted).unwrap();
+    let Call::Request(requests) = &out.call else {
+        panic!("expected a REQUEST, got {:?}", out.call)
+    };
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0], wanted.allocated_to(&Role::from("b")));
+    assert_eq!(requests[0].unallocated(), wanted, "the quantities as asked");
+    assert_eq!(
+        requests[0]
+            .allocation_roles()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![&Role::from("b")],
+        "every resource carries the role"
+    );
+    assert!(matches!(
+        core.request(&Role::from("zzz"), &wanted),
+        Err(Error::NotOwnRole { .. })
+    ));
+    assert!(matches!(
+        core.request(&Role::from("a"), &Resources::new()),
+        Err(Error::EmptyRequest)
+    ));
+    assert_eq!(
+        core.withdraw_requests().unwrap().call,
+        Call::Request(vec![]),
+        "a REQUEST naming nothing withdraws them all"
+    );
 }
