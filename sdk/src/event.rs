@@ -105,16 +105,16 @@ mod tests {
     use crate::{MalformedItem, ProtocolError, Resources, Role, Unavailability};
 
     fn notice(id: &str) -> RevocationNotice {
-        RevocationNotice {
-            id: id.into(),
-            agent_id: "agent-1".into(),
-            tasks: vec![format!("task-of-{id}").into()],
-            resources: Resources::new()
+        RevocationNotice::new(
+            id,
+            "agent-1",
+            [format!("task-of-{id}").into()],
+            Resources::new()
                 .with_cpus(1.0)
                 .allocated_to(&Role::from("batch"))
                 .revocable(),
-            deadline: Duration::from_secs(60),
-        }
+            Duration::from_secs(60),
+        )
     }
 
     fn maintenance(id: &str) -> InverseItem {

@@ -318,13 +318,13 @@ pub(crate) mod every {
                 },
                 Resources::new(),
             )]),
-            Event::Revocation(RevocationNotice {
-                id: "r1".into(),
-                agent_id: "a1".into(),
-                tasks: vec!["t1".into()],
-                resources: Resources::new().with_cpus(1.0).revocable(),
-                deadline: Duration::from_secs(9),
-            }),
+            Event::Revocation(RevocationNotice::new(
+                "r1",
+                "a1",
+                ["t1".into()],
+                Resources::new().with_cpus(1.0).revocable(),
+                Duration::from_secs(9),
+            )),
             Event::Rescinded("o2".into()),
             Event::InverseOfferRescinded("io2".into()),
             Event::Update(TaskStatus::new("t1", TaskState::Running)),
@@ -422,13 +422,13 @@ mod tests {
     }
 
     fn notice() -> RevocationNotice {
-        RevocationNotice {
-            id: "rev-1".into(),
-            agent_id: "agent-1".into(),
-            tasks: vec!["t1".into()],
-            resources: Resources::new().with_cpus(1.0).revocable(),
-            deadline: Duration::from_secs(30),
-        }
+        RevocationNotice::new(
+            "rev-1",
+            "agent-1",
+            ["t1".into()],
+            Resources::new().with_cpus(1.0).revocable(),
+            Duration::from_secs(30),
+        )
     }
 
     #[tokio::test]

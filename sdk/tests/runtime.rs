@@ -18,7 +18,7 @@ use corral::inputs::{self, TrySendError};
 use corral::{
     Call, CallKind, Config, Disconnect, Driver, Error, Framework, FrameworkInfo, MasterEvent,
     Offer, RejectKind, Resources, RevocationNotice, Role, Scheduler, Session, Stopped, Subscribe,
-    Subscribed, Subscription, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
+    Subscribed, Subscription, TaskId, TaskInfo, TaskState, TaskStatus, Transport, TransportError,
     WithInputs,
 };
 use futures::StreamExt;
@@ -137,16 +137,16 @@ fn update(task: &str, state: TaskState, uuid: u8) -> MasterEvent {
 
 /// A notice taking `tasks` on agent-1 at 30 s on the master's clock.
 fn notice(id: &str, tasks: &[&str]) -> RevocationNotice {
-    RevocationNotice {
-        id: id.into(),
-        agent_id: "agent-1".into(),
-        tasks: tasks.iter().map(|t| (*t).into()).collect(),
-        resources: Resources::new()
+    RevocationNotice::new(
+        id,
+        "agent-1",
+        tasks.iter().map(|t| TaskId::from(*t)),
+        Resources::new()
             .with_cpus(tasks.len() as f64)
             .allocated_to(&Role::from("b"))
             .revocable(),
-        deadline: Duration::from_secs(30),
-    }
+        Duration::from_secs(30),
+    )
 }
 
 fn notice_event(notice: &RevocationNotice) -> MasterEvent {
@@ -481,11 +481,9 @@ async fn the_silence_deadline_follows_the_announced_interval_however_long() {
 async fn a_huge_missed_heartbeats_count_does_not_overflow_the_silence_deadline() {
     let wire = Fake::default();
     wire.wire.lock().unwrap().heartbeat = Some(Duration::MAX);
-    let config = Config {
-        missed_heartbeats: u32::MAX,
-        min_revive_interval: Duration::MAX,
-        ..Config::default()
-    };
+    let config = Config::default()
+        .with_missed_heartbeats(u32::MAX)
+        .with_min_revive_interval(Duration::MAX);
     let rec = Recorder::default();
     let (driver, run) = launch_with(&wire, config, rec.clone()).await;
     driver.revive(&[Role::from("a")]).await.unwrap();

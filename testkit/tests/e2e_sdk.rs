@@ -327,10 +327,7 @@ async fn suppress_stops_offers_for_one_role_and_revive_restores_them() {
 async fn bad_calls_get_clear_errors() {
     let master = master(1).await;
     let info = FrameworkInfo::new("clumsy").with_roles(["web"]);
-    let config = Config {
-        ack_mode: AckMode::Explicit,
-        ..Config::default()
-    };
+    let config = Config::default().with_ack_mode(AckMode::Explicit);
     let (driver, mut events, _) = connect(&master, info, config).await;
     let offer = next(&mut events, offers_of).await.remove(0);
 

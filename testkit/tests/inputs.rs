@@ -107,11 +107,9 @@ fn config(seed: u64) -> MasterConfig {
 
 async fn start(seed: u64) -> (Cluster, Running<Builds>, Injector<Input>) {
     let mut cluster = Cluster::start(config(seed)).await.unwrap();
-    let runtime = Config {
-        seed,
-        min_revive_interval: REVIVE_INTERVAL,
-        ..Config::default()
-    };
+    let runtime = Config::default()
+        .with_seed(seed)
+        .with_min_revive_interval(REVIVE_INTERVAL);
     let info = FrameworkInfo::new("ci").with_roles(["ci"]);
     let (fw, injector) = cluster
         .launch_with_inputs(info, runtime, Builds::default(), 8)

@@ -109,10 +109,7 @@ async fn settling_fails_when_a_framework_leaves_updates_unacknowledged() {
         .seed(1);
     let mut cluster = Cluster::start(config).await.unwrap();
     let (workload, _) = Workload::new(jobs("t", 1, 1.0, Some(100)));
-    let explicit = Config {
-        ack_mode: AckMode::Explicit,
-        ..Config::default()
-    };
+    let explicit = Config::default().with_ack_mode(AckMode::Explicit);
     // Explicit acks, and a workload that never sends them.
     let _fw = cluster
         .launch_with(info("lazy", "*"), explicit, workload)

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 /// Who acknowledges status updates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AckMode {
     /// The runtime acknowledges each update once its handler returned.
     #[default]
@@ -14,19 +15,23 @@ pub enum AckMode {
     Explicit,
 }
 
-/// How the runtime behaves. `Config::default()` suits most frameworks:
+/// How the runtime behaves. `Config::default()` suits most frameworks;
+/// change what you need with the `with_*` methods (the struct is
+/// `#[non_exhaustive]`: knobs are added without breaking your code, so it
+/// cannot be written as a struct literal outside this crate; its fields
+/// stay readable):
 ///
 /// ```
 /// use std::time::Duration;
-/// use corral::Config;
+/// use corral::{AckMode, Config};
 ///
-/// let config = Config {
-///     give_up_after: Some(Duration::from_secs(60)),
-///     ..Config::default()
-/// };
-/// # let _ = config;
+/// let config = Config::default()
+///     .with_give_up_after(Duration::from_secs(60))
+///     .with_ack_mode(AckMode::Explicit);
+/// assert_eq!(config.give_up_after, Some(Duration::from_secs(60)));
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// Who acknowledges status updates.
     pub ack_mode: AckMode,
@@ -73,5 +78,74 @@ impl Default for Config {
             reconcile_on_subscribe: true,
             seed: 0x5eed,
         }
+    }
+}
+
+impl Config {
+    /// The default config (as [`Config::default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Who acknowledges status updates ([`Config::ack_mode`]).
+    pub fn with_ack_mode(mut self, mode: AckMode) -> Self {
+        self.ack_mode = mode;
+        self
+    }
+
+    /// How long an unanswered offer is refused for
+    /// ([`Config::unanswered_offer_refuse`]).
+    pub fn with_unanswered_offer_refuse(mut self, refuse: Duration) -> Self {
+        self.unanswered_offer_refuse = refuse;
+        self
+    }
+
+    /// At most one REVIVE per role per `interval`
+    /// ([`Config::min_revive_interval`]).
+    pub fn with_min_revive_interval(mut self, interval: Duration) -> Self {
+        self.min_revive_interval = interval;
+        self
+    }
+
+    /// How many heartbeat intervals of silence end the connection
+    /// ([`Config::missed_heartbeats`]).
+    pub fn with_missed_heartbeats(mut self, missed: u32) -> Self {
+        self.missed_heartbeats = missed;
+        self
+    }
+
+    /// The first reconnect delay and the cap the delays double up to
+    /// ([`Config::backoff_initial`], [`Config::backoff_max`]).
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff_initial = initial;
+        self.backoff_max = max;
+        self
+    }
+
+    /// Stop with [`Error::GaveUp`](crate::Error::GaveUp) after being
+    /// disconnected this long ([`Config::give_up_after`]).
+    pub fn with_give_up_after(mut self, limit: Duration) -> Self {
+        self.give_up_after = Some(limit);
+        self
+    }
+
+    /// How long to wait for the first event of a subscription
+    /// ([`Config::subscribe_timeout`]).
+    pub fn with_subscribe_timeout(mut self, timeout: Duration) -> Self {
+        self.subscribe_timeout = timeout;
+        self
+    }
+
+    /// Whether to reconcile every task after each (re)subscription
+    /// ([`Config::reconcile_on_subscribe`]).
+    pub fn with_reconcile_on_subscribe(mut self, reconcile: bool) -> Self {
+        self.reconcile_on_subscribe = reconcile;
+        self
+    }
+
+    /// The seed for the reconnect jitter ([`Config::seed`]).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 }

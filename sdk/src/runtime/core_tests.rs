@@ -240,10 +240,7 @@ fn tasks_learned_from_the_master_are_capped_but_still_shown() {
 
 #[test]
 fn in_explicit_mode_an_ended_task_is_forgotten_once_the_framework_acks_it() {
-    let mut core = core(Config {
-        ack_mode: AckMode::Explicit,
-        ..Config::default()
-    });
+    let mut core = core(Config::default().with_ack_mode(AckMode::Explicit));
     let status = update("t1", TaskState::Failed, 7);
     let (shown, outs) = through(&mut core, Event::Update(status.clone()));
     assert!(shown && outs.is_empty(), "no implicit ack");
@@ -300,10 +297,7 @@ fn revives_are_rate_limited_queued_and_sent_when_due() {
 
 #[test]
 fn a_huge_revive_interval_does_not_overflow() {
-    let mut core = core(Config {
-        min_revive_interval: Duration::MAX,
-        ..Config::default()
-    });
+    let mut core = core(Config::default().with_min_revive_interval(Duration::MAX));
     let t0 = Instant::now();
     core.revive(&[Role::from("a")], t0).unwrap();
     let (_, queued) = core.revive(&[Role::from("a")], t0).unwrap();
@@ -434,10 +428,7 @@ fn a_repeated_state_with_a_new_uuid_is_acked_but_hidden() {
     );
     assert!(shown, "a new state is shown");
     // Explicit mode: the framework never sees the repeat, so the core acks it.
-    let mut core = self::core(Config {
-        ack_mode: AckMode::Explicit,
-        ..Config::default()
-    });
+    let mut core = self::core(Config::default().with_ack_mode(AckMode::Explicit));
     assert!(
         through(
             &mut core,
@@ -455,16 +446,16 @@ fn a_repeated_state_with_a_new_uuid_is_acked_but_hidden() {
 
 /// A notice taking `tasks` on agent-1 at 30 s on the master's clock.
 fn notice(id: &str, tasks: &[&str]) -> RevocationNotice {
-    RevocationNotice {
-        id: id.into(),
-        agent_id: "agent-1".into(),
-        tasks: tasks.iter().map(|t| (*t).into()).collect(),
-        resources: Resources::new()
+    RevocationNotice::new(
+        id,
+        "agent-1",
+        tasks.iter().map(|t| TaskId::from(*t)),
+        Resources::new()
             .with_cpus(tasks.len() as f64)
             .allocated_to(&Role::from("b"))
             .revocable(),
-        deadline: Duration::from_secs(30),
-    }
+        Duration::from_secs(30),
+    )
 }
 
 /// The framework is reconnected: a new session, as after a failover.

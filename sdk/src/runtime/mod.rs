@@ -39,6 +39,7 @@ use state::{Shared, StopKind};
 
 /// How a run ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stopped {
     /// [`Driver::stop`](crate::Driver::stop): the framework left the
     /// master but is still registered, and its tasks keep running until its

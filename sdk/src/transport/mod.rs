@@ -23,11 +23,28 @@ mod grpc;
 pub use grpc::GrpcTransport;
 
 /// An open subscription: the stream id the master gave it, and its events.
+///
+/// A plain pair, built by transports (as a literal or with
+/// [`Subscription::new`]); what the master says about itself comes in the
+/// events.
 pub struct Subscription {
     /// The id every other call must carry (Mesos's `Mesos-Stream-Id`).
     pub stream_id: String,
     /// The events, starting with SUBSCRIBED (or ERROR).
     pub events: BoxStream<'static, Result<MasterEvent, TransportError>>,
+}
+
+impl Subscription {
+    /// A subscription on `stream_id` yielding `events`.
+    pub fn new(
+        stream_id: impl Into<String>,
+        events: BoxStream<'static, Result<MasterEvent, TransportError>>,
+    ) -> Self {
+        Subscription {
+            stream_id: stream_id.into(),
+            events,
+        }
+    }
 }
 
 impl std::fmt::Debug for Subscription {

@@ -147,6 +147,8 @@ pub enum Call {
 }
 
 /// The kind of a [`Call`], for logs and for picking calls out of a record.
+///
+/// Exhaustive, as [`Call`] is: one kind per call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CallKind {
     /// [`Call::Subscribe`].

@@ -123,6 +123,8 @@ impl MalformedItem {
 }
 
 /// One item of an INVERSE_OFFERS event.
+///
+/// Exhaustive, as [`MasterEvent`] is: the runtime handles every kind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InverseItem {
     /// A maintenance inverse offer (it names no tasks).

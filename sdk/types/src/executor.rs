@@ -19,6 +19,7 @@ use crate::ExecutorId;
 /// assert_eq!(executor.id.as_str(), "pod-7");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ExecutorInfo {
     /// Its id, unique per agent within the framework. Launching another
     /// group with the id of an executor still running on that agent adds

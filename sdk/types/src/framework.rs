@@ -7,6 +7,7 @@ use crate::{FrameworkId, InvalidRole, Role};
 
 /// A feature the framework supports, announced when subscribing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Capability {
     /// Wants revocable (lent) resources in its offers.
     RevocableResources,
@@ -27,6 +28,7 @@ pub enum Capability {
 /// `TASK_KILLING_STATE`, a failover timeout of one week (the master keeps
 /// the framework's tasks that long after it disconnects).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct FrameworkInfo {
     /// The framework's name.
     pub name: String,

@@ -160,6 +160,7 @@ impl std::borrow::Borrow<str> for Role {
 /// A role name that breaks the naming rules.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid role {role:?}: {why}")]
+#[non_exhaustive]
 pub struct InvalidRole {
     /// The offending name.
     pub role: String,

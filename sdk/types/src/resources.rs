@@ -164,6 +164,7 @@ impl Value {
 
 /// One entry of a [`Resources`] bag.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Resource {
     /// The resource's name: `cpus`, `mem`, `disk`, `gpus`, `ports`, ...
     pub name: String,
@@ -183,6 +184,34 @@ impl Resource {
         Self::plain(name, Value::Scalar(Scalar::from_f64(value)))
     }
 
+    /// An unreserved, unallocated, non-revocable entry of `value`.
+    #[inline]
+    pub fn new(name: impl Into<String>, value: Value) -> Self {
+        Self::plain(name, value)
+    }
+
+    /// The same, reserved for `role` (`None`: unreserved).
+    #[inline]
+    pub fn with_reservation(mut self, role: Option<Role>) -> Self {
+        self.reservation = role;
+        self
+    }
+
+    /// The same, allocated to `role` (`None`: unallocated).
+    #[inline]
+    pub fn with_allocation(mut self, role: Option<Role>) -> Self {
+        self.allocation = role;
+        self
+    }
+
+    /// The same, revocable or not.
+    #[inline]
+    pub fn with_revocable(mut self, revocable: bool) -> Self {
+        self.revocable = revocable;
+        self
+    }
+
+    #[inline]
     fn plain(name: impl Into<String>, value: Value) -> Self {
         Resource {
             name: name.into(),
@@ -221,6 +250,7 @@ pub struct Resources {
 
 /// Why resources could not be parsed, converted or subtracted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResourcesError {
     /// The text form could not be parsed.
     #[error("cannot parse resources {text:?}: {why}")]

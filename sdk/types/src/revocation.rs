@@ -35,6 +35,7 @@ use crate::{AgentId, OfferId, TaskId};
 /// The master will take back revocable resources: the tasks named here are
 /// killed at `deadline` unless the framework releases them first.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RevocationNotice {
     /// The notice's id (an inverse offer id), used to release or decline it.
     pub id: OfferId,
@@ -55,6 +56,24 @@ pub struct RevocationNotice {
 }
 
 impl RevocationNotice {
+    /// A notice `id` taking `tasks` (holding `resources`) on `agent` at
+    /// `deadline` on the master's clock.
+    pub fn new(
+        id: impl Into<OfferId>,
+        agent: impl Into<AgentId>,
+        tasks: impl IntoIterator<Item = TaskId>,
+        resources: Resources,
+        deadline: Duration,
+    ) -> Self {
+        RevocationNotice {
+            id: id.into(),
+            agent_id: agent.into(),
+            tasks: tasks.into_iter().collect(),
+            resources,
+            deadline,
+        }
+    }
+
     /// How long the tasks have left when the master's clock reads
     /// `master_now` (e.g. the timestamp of a recent status update, as a
     /// `Duration`); zero once the deadline has passed.

@@ -48,6 +48,7 @@ pub struct SimulatedTask {
 /// A simulation label that does not parse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("simulation label {label}={value:?}: {why}")]
+#[non_exhaustive]
 pub struct InvalidSimulationLabel {
     /// The label.
     pub label: &'static str,

@@ -8,6 +8,10 @@ use crate::resources::Resources;
 use crate::{AgentId, ExecutorId, TaskId};
 
 /// The life cycle of a task.
+///
+/// Exhaustive on purpose: these are Mesos's states, complete since the
+/// partition-aware ones, and a framework's `match` on a state should break
+/// at compile time, not fall into a catch-all, if one is ever added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TaskState {
     /// Accepted by the master, on its way to the agent.
@@ -61,7 +65,12 @@ impl TaskState {
 
 /// Why a task is in its state, when the master or agent says (Mesos's
 /// `TaskStatus.Reason`, variant for variant).
+///
+/// `#[non_exhaustive]`: Mesos adds reasons, and a new one must not break
+/// frameworks' matches. A variant added here goes into [`Reason::ALL`]
+/// too, which `corral-proto`'s round-trip test walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Reason {
     /// `REASON_COMMAND_EXECUTOR_FAILED`: command executor failed.
     CommandExecutorFailed,
@@ -177,6 +186,9 @@ impl Reason {
 }
 
 /// Where a status update came from.
+///
+/// Exhaustive: the master, the agent or the executor is every sender there
+/// is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
     /// The master (reconciliation, agent loss, invalid tasks...).
@@ -354,6 +366,7 @@ impl TaskStatus {
 /// How a task is killed: the time it gets between the polite signal and the
 /// forced one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KillPolicy {
     /// Time to clean up after the kill signal.
     pub grace_period: Duration,
@@ -368,6 +381,7 @@ impl KillPolicy {
 
 /// What a command task runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CommandInfo {
     /// The shell command line (shell form) or the program (argv form).
     pub value: Option<String>,
@@ -431,6 +445,7 @@ impl CommandInfo {
 /// assert_eq!(task.name, "wordcount-7");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TaskInfo {
     /// The task's id, unique within the framework.
     pub id: TaskId,

@@ -348,13 +348,12 @@ impl View<'_> {
             };
             let reservation = pool.reservation().map(|r| self.roles.name(r));
             for (i, v) in g.qty.iter() {
-                allocation.resources.push(Resource {
-                    name: self.names.name(i).to_owned(),
-                    value: Value::Scalar(Scalar::from_millis(v)),
-                    reservation: reservation.cloned(),
-                    allocation: Some(role.clone()),
-                    revocable: g.slot.lent,
-                });
+                allocation.resources.push(
+                    Resource::new(self.names.name(i), Value::Scalar(Scalar::from_millis(v)))
+                        .with_reservation(reservation.cloned())
+                        .with_allocation(Some(role.clone()))
+                        .with_revocable(g.slot.lent),
+                );
             }
             for entry in g.other.iter() {
                 let mut e = entry.clone();

@@ -260,10 +260,7 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
                     .resources
                     .unallocated()
                     .iter()
-                    .map(|e| corral::Resource {
-                        revocable: false,
-                        ..e.clone()
-                    })
+                    .map(|e| e.clone().with_revocable(false))
                     .collect();
                 *got += &plain;
                 assert!(
@@ -361,10 +358,7 @@ fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), Allocator
                 let got = result.clone().expect("unreserving what is held must work");
                 let plain: Resources = what
                     .iter()
-                    .map(|e| corral::Resource {
-                        reservation: None,
-                        ..e.clone()
-                    })
+                    .map(|e| e.clone().with_reservation(None))
                     .collect();
                 assert_eq!(got, plain);
                 assert!(a.allocated_on(&i, &f).contains(&got));

@@ -200,12 +200,11 @@ impl Qty {
         revocable: bool,
     ) -> Resources {
         self.iter()
-            .map(|(i, v)| corral::Resource {
-                name: names.name(i).to_owned(),
-                value: Value::Scalar(Scalar::from_millis(v)),
-                reservation: reservation.cloned(),
-                allocation: allocation.cloned(),
-                revocable,
+            .map(|(i, v)| {
+                corral::Resource::new(names.name(i), Value::Scalar(Scalar::from_millis(v)))
+                    .with_reservation(reservation.cloned())
+                    .with_allocation(allocation.cloned())
+                    .with_revocable(revocable)
             })
             .collect()
     }

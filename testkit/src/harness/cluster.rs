@@ -153,10 +153,8 @@ impl Cluster {
         scheduler: S,
     ) -> Running<S> {
         // Each framework's backoff jitter comes from the cluster's seed.
-        let config = Config {
-            seed: self.seed ^ (self.launched + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            ..Config::default()
-        };
+        let config = Config::default()
+            .with_seed(self.seed ^ (self.launched + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         self.launch_with(info, config, scheduler).await
     }
 

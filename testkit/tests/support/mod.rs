@@ -55,9 +55,7 @@ impl Job {
             task = task.with_label("corral.sim/duration", ms.to_string());
         }
         if let Some(grace) = self.grace_ms {
-            task.kill_policy = Some(KillPolicy {
-                grace_period: Duration::from_millis(grace),
-            });
+            task.kill_policy = Some(KillPolicy::grace(Duration::from_millis(grace)));
         }
         task
     }

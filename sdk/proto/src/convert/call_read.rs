@@ -68,22 +68,22 @@ pub fn framework_info_from_pb(info: &pb::FrameworkInfo) -> Result<FrameworkInfo,
 }
 
 fn command_from_pb(c: &pb::CommandInfo) -> CommandInfo {
-    CommandInfo {
-        value: c.value.clone(),
-        shell: c.shell.unwrap_or(true),
-        arguments: c.arguments.clone(),
-        environment: c
-            .environment
-            .as_ref()
-            .map(|e| {
-                e.variables
-                    .iter()
-                    .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        user: c.user.clone(),
-    }
+    let mut out = CommandInfo::default();
+    out.value = c.value.clone();
+    out.shell = c.shell.unwrap_or(true);
+    out.arguments = c.arguments.clone();
+    out.environment = c
+        .environment
+        .as_ref()
+        .map(|e| {
+            e.variables
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.user = c.user.clone();
+    out
 }
 
 /// A [`TaskInfo`] from the wire, its resources without allocation info (as

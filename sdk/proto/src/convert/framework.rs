@@ -23,6 +23,9 @@ impl CapabilityPb for Capability {
             Capability::GpuResources => CapabilityType::GpuResources,
             Capability::PartitionAware => CapabilityType::PartitionAware,
             Capability::MultiRole => CapabilityType::MultiRole,
+            // `Capability` is non-exhaustive: one this crate does not know
+            // yet is not announced.
+            _ => CapabilityType::Unknown,
         }
     }
 

@@ -102,13 +102,10 @@ fn resource_from_pb(r: &pb::Resource) -> Result<Resource, ResourcesError> {
         Some(role) => Some(checked_role(name, role)?),
         None => None,
     };
-    Ok(Resource {
-        name: name.to_owned(),
-        value,
-        reservation,
-        allocation,
-        revocable: r.revocable.is_some(),
-    })
+    Ok(Resource::new(name, value)
+        .with_reservation(reservation)
+        .with_allocation(allocation)
+        .with_revocable(r.revocable.is_some()))
 }
 
 fn resource_to_pb(r: &Resource) -> pb::Resource {
@@ -230,13 +227,10 @@ mod tests {
                     "zones" => Value::Set([format!("z{}", n % 3)].into_iter().collect()),
                     _ => Value::Scalar(Scalar::from_millis(i64::from(n))),
                 };
-                Resource {
-                    name: name.to_owned(),
-                    value,
-                    reservation,
-                    allocation,
-                    revocable,
-                }
+                Resource::new(name, value)
+                    .with_reservation(reservation)
+                    .with_allocation(allocation)
+                    .with_revocable(revocable)
             });
         proptest::collection::vec(entry, 0..6).prop_map(|list| list.into_iter().collect())
     }

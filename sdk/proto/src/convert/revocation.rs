@@ -72,13 +72,9 @@ impl RevocationNoticePb for RevocationNotice {
                 format!("{id} names regular (non-revocable) resources: {regular}"),
             ));
         }
-        Ok(RevocationNotice {
-            id,
-            agent_id,
-            tasks,
-            resources,
-            deadline,
-        })
+        Ok(RevocationNotice::new(
+            id, agent_id, tasks, resources, deadline,
+        ))
     }
 
     fn to_pb(&self, framework: &FrameworkId) -> pb::InverseOffer {
@@ -116,13 +112,13 @@ mod tests {
     }
 
     fn notice() -> RevocationNotice {
-        RevocationNotice {
-            id: "rev-1".into(),
-            agent_id: "agent-1".into(),
-            tasks: vec!["t1".into(), "t2".into()],
-            resources: lent(),
-            deadline: Duration::from_secs(30),
-        }
+        RevocationNotice::new(
+            "rev-1",
+            "agent-1",
+            ["t1".into(), "t2".into()],
+            lent(),
+            Duration::from_secs(30),
+        )
     }
 
     fn wire() -> pb::InverseOffer {

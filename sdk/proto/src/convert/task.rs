@@ -22,6 +22,17 @@ pub trait TaskStatePb {
 /// Both directions of a variant-for-variant mapping between `$plain` and
 /// the wire enum `W` (a type alias in the invoking module).
 macro_rules! both_ways {
+    // A non-exhaustive plain enum: a variant this crate does not map has no
+    // wire value.
+    (partial $plain:ident, $($p:ident <=> $w:ident),* $(,)?) => {
+        pub(super) fn to(v: $plain) -> Option<W> {
+            #[allow(unreachable_patterns)]
+            match v { $($plain::$p => Some(W::$w),)* _ => None }
+        }
+        pub(super) fn from(v: W) -> $plain {
+            match v { $(W::$w => $plain::$p,)* }
+        }
+    };
     ($plain:ident, $($p:ident <=> $w:ident),* $(,)?) => {
         pub(super) fn to(v: $plain) -> W {
             match v { $($plain::$p => W::$w,)* }
@@ -54,8 +65,9 @@ impl TaskStatePb for TaskState {
 
 /// [`Reason`] on the wire.
 pub trait ReasonPb {
-    /// The wire value.
-    fn to_pb(self) -> pb::task_status::Reason;
+    /// The wire value (`None` for a reason of a newer `corral-types` this
+    /// crate cannot write: `Reason` is non-exhaustive).
+    fn to_pb(self) -> Option<pb::task_status::Reason>;
     /// From the wire value.
     fn from_pb(reason: pb::task_status::Reason) -> Self;
 }
@@ -63,12 +75,12 @@ pub trait ReasonPb {
 mod reason {
     use super::*;
     type W = pb::task_status::Reason;
-    both_ways!(Reason,
+    both_ways!(partial Reason,
         CommandExecutorFailed <=> CommandExecutorFailed, ExecutorTerminated <=> ExecutorTerminated, ExecutorUnregistered <=> ExecutorUnregistered, FrameworkRemoved <=> FrameworkRemoved, GcError <=> GcError, InvalidFrameworkid <=> InvalidFrameworkid, InvalidOffers <=> InvalidOffers, MasterDisconnected <=> MasterDisconnected, ContainerLimitationMemory <=> ContainerLimitationMemory, Reconciliation <=> Reconciliation, AgentDisconnected <=> AgentDisconnected, AgentRemoved <=> AgentRemoved, AgentRestarted <=> AgentRestarted, AgentUnknown <=> AgentUnknown, TaskInvalid <=> TaskInvalid, TaskUnauthorized <=> TaskUnauthorized, TaskUnknown <=> TaskUnknown, ContainerPreempted <=> ContainerPreempted, ResourcesUnknown <=> ResourcesUnknown, ContainerLimitation <=> ContainerLimitation, ContainerLimitationDisk <=> ContainerLimitationDisk, ContainerLaunchFailed <=> ContainerLaunchFailed, ContainerUpdateFailed <=> ContainerUpdateFailed, ExecutorRegistrationTimeout <=> ExecutorRegistrationTimeout, ExecutorReregistrationTimeout <=> ExecutorReregistrationTimeout, TaskGroupInvalid <=> TaskGroupInvalid, TaskGroupUnauthorized <=> TaskGroupUnauthorized, IoSwitchboardExited <=> IoSwitchboardExited, TaskCheckStatusUpdated <=> TaskCheckStatusUpdated, TaskHealthCheckStatusUpdated <=> TaskHealthCheckStatusUpdated, TaskKilledDuringLaunch <=> TaskKilledDuringLaunch, AgentRemovedByOperator <=> AgentRemovedByOperator, AgentReregistered <=> AgentReregistered, MaxCompletionTimeReached <=> MaxCompletionTimeReached, AgentDraining <=> AgentDraining);
 }
 
 impl ReasonPb for Reason {
-    fn to_pb(self) -> pb::task_status::Reason {
+    fn to_pb(self) -> Option<pb::task_status::Reason> {
         reason::to(self)
     }
     fn from_pb(reason: pb::task_status::Reason) -> Self {
@@ -152,7 +164,7 @@ impl TaskStatusPb for TaskStatus {
             executor_id: self.executor_id.as_ref().map(IdPb::to_pb),
             healthy: self.healthy,
             source: self.source.map(|s| s.to_pb() as i32),
-            reason: self.reason.map(|r| r.to_pb() as i32),
+            reason: self.reason.and_then(|r| r.to_pb()).map(|r| r as i32),
             uuid: self.uuid.clone(),
             labels: labels_to_pb(&self.labels),
             unreachable_time: None,
@@ -279,11 +291,11 @@ mod tests {
             assert_eq!(TaskState::from_pb(s.to_pb()), s);
         }
         for r in Reason::ALL {
-            assert_eq!(Reason::from_pb(r.to_pb()), r);
+            assert_eq!(r.to_pb().map(Reason::from_pb), Some(r), "{r:?}");
         }
         assert_eq!(
             Reason::AgentRemoved.to_pb(),
-            pb::task_status::Reason::AgentRemoved
+            Some(pb::task_status::Reason::AgentRemoved)
         );
         for s in [Source::Master, Source::Agent, Source::Executor] {
             assert_eq!(Source::from_pb(s.to_pb()), s);
