@@ -497,6 +497,42 @@ pub(super) fn apply_quotas(
     Ok(())
 }
 
+impl AgentSpec {
+    /// Reserves part of the agent's resources statically: each entry of
+    /// `reserved` names its role (`cpus(eng):2;mem(eng):1024`) and is taken
+    /// out of the agent's unreserved resources, which must have it.
+    pub fn reserve(mut self, reserved: &Resources) -> Result<Self, ConfigError> {
+        let bad = |why: String| ConfigError::InvalidReservation {
+            agent: self.id.clone(),
+            why,
+        };
+        for r in reserved.iter() {
+            if r.reservation.is_none() {
+                return Err(bad(format!(
+                    "{} is not reserved for a role (write {}(ROLE):...)",
+                    r.name, r.name
+                )));
+            }
+            if r.allocation.is_some() || r.revocable {
+                return Err(bad(format!(
+                    "{} must be unallocated and not revocable",
+                    r.name
+                )));
+            }
+        }
+        let plain = reserved.without_reservation();
+        let Some(mut left) = self.resources.checked_sub(&plain) else {
+            return Err(bad(format!(
+                "it has {} unreserved, not enough to reserve {reserved}",
+                self.resources.unreserved()
+            )));
+        };
+        left += reserved;
+        self.resources = left;
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,6 @@ mod accept;
 mod calls;
 mod commands;
 pub mod config;
-pub mod config_file;
 pub mod core;
 pub mod error;
 pub mod faults;
@@ -124,7 +123,6 @@ use tonic::transport::{Channel, Endpoint, Server};
 
 pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
-pub use self::config_file::{ConfigFile, ConfigFileError};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
 pub use self::lost_agents::FaultError;

@@ -11,7 +11,7 @@
 //! in `<work-dir>/<agent id>` (numbered after the simulated ones).
 //!
 //! Operators set quotas and reservations with flags or a TOML file
-//! (`--config`, see `corral_testkit::master::config_file`), and change
+//! (`--config`, see the `config_file` module), and change
 //! weights, quotas and reservations at run time through the
 //! `corral.v1.Operator` gRPC service on the same address:
 //!
@@ -31,8 +31,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use corral::{Resources, Role};
-use corral_testkit::master::{ConfigFile, ConfigFileError, MasterConfig, MockMaster};
+use corral_testkit::master::{MasterConfig, MockMaster};
 use tracing_subscriber::EnvFilter;
+
+mod config_file;
+
+use config_file::{ConfigFile, ConfigFileError};
 
 /// Shown after `--help`.
 const AFTER_HELP: &str = "\

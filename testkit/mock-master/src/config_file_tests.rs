@@ -73,7 +73,7 @@ fn a_good_file_gives_agents_weights_and_quotas() {
         "the file sets it"
     );
     assert_eq!(config.validate(), Ok(()));
-    crate::master::MasterCore::new(config).expect("the master starts");
+    corral_testkit::master::MasterCore::new(config).expect("the master starts");
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! The mock master's configuration file, in TOML: agents (with static
 //! reservations), role weights and quotas. `mock-master --config FILE`
-//! reads it (its flags then override or extend it); tests can use
-//! [`ConfigFile::parse`] and [`ConfigFile::apply`] too. Resources are in the
+//! reads it (its flags then override or extend it). Resources are in the
 //! text form of [`Resources::parse`].
+//!
+//! It lives with the binary, not in `corral-testkit`: a test or a program
+//! that embeds the master builds its [`MasterConfig`] in code (the same
+//! agents, weights, quotas and [`AgentSpec::reserve`]), so the library
+//! needs neither a TOML parser nor serde.
 //!
 //! ```toml
 //! [[agents]]                # two agents, agent-0 and agent-1
@@ -35,8 +39,8 @@ use corral::{AgentId, Resources, Role};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::config::{AgentSpec, ConfigError, MasterConfig};
-use crate::allocator::{Allocator, AllocatorConfig, Quota};
+use corral_testkit::allocator::{Allocator, AllocatorConfig, Quota};
+use corral_testkit::master::{AgentSpec, MasterConfig};
 
 /// A parsed, checked configuration file. See the [module docs](self).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -224,42 +228,6 @@ impl ConfigFile {
         config.role_weights.extend(self.weights);
         config.quotas.extend(self.quotas);
         config
-    }
-}
-
-impl AgentSpec {
-    /// Reserves part of the agent's resources statically: each entry of
-    /// `reserved` names its role (`cpus(eng):2;mem(eng):1024`) and is taken
-    /// out of the agent's unreserved resources, which must have it.
-    pub fn reserve(mut self, reserved: &Resources) -> Result<Self, ConfigError> {
-        let bad = |why: String| ConfigError::InvalidReservation {
-            agent: self.id.clone(),
-            why,
-        };
-        for r in reserved.iter() {
-            if r.reservation.is_none() {
-                return Err(bad(format!(
-                    "{} is not reserved for a role (write {}(ROLE):...)",
-                    r.name, r.name
-                )));
-            }
-            if r.allocation.is_some() || r.revocable {
-                return Err(bad(format!(
-                    "{} must be unallocated and not revocable",
-                    r.name
-                )));
-            }
-        }
-        let plain = reserved.without_reservation();
-        let Some(mut left) = self.resources.checked_sub(&plain) else {
-            return Err(bad(format!(
-                "it has {} unreserved, not enough to reserve {reserved}",
-                self.resources.unreserved()
-            )));
-        };
-        left += reserved;
-        self.resources = left;
-        Ok(self)
     }
 }
 
