@@ -142,8 +142,16 @@ pub trait Driver: Send + Sync {
     /// answers) is killed: the notice says it runs. Kills go to
     /// `notice.agent_id`. If a kill fails, the error is returned and the
     /// notice is not accepted; the master still takes the tasks at the
-    /// deadline. Not failures: a master that no longer knows a task (it is
-    /// gone) or the notice (it was withdrawn: every task ended).
+    /// deadline. Not a failure: a master that no longer knows a task (it is
+    /// gone).
+    ///
+    /// The notice's answer: if the master does not know the notice, it is
+    /// done only when the runtime saw the master withdraw it
+    /// (RESCIND_INVERSE_OFFER, i.e.
+    /// [`Scheduler::inverse_offer_rescinded`](crate::Scheduler::inverse_offer_rescinded)
+    /// for its id); otherwise it is [`Error::UnknownNotice`]: a wrong id, or
+    /// a notice the master has just withdrawn, whose RESCIND_INVERSE_OFFER
+    /// is still on its way.
     async fn release(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
     /// Keeps revoked tasks until the deadline: declines the notice
@@ -152,8 +160,9 @@ pub trait Driver: Send + Sync {
     /// each with its own kill policy's grace period (TASK_KILLING, then
     /// TASK_KILLED), and withdraws the notice (RESCIND_INVERSE_OFFER) once
     /// they have all ended. The framework may still kill them sooner
-    /// itself. A master that no longer knows the notice (withdrawn: every
-    /// task ended) is not a failure.
+    /// itself. As for [`Driver::release`], a notice the master does not
+    /// know is done if the runtime saw it withdrawn, and
+    /// [`Error::UnknownNotice`] otherwise.
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error>;
 
     /// Asks to be woken after `delay`: [`Scheduler::timer`](crate::Scheduler::timer)

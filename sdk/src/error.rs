@@ -104,6 +104,22 @@ pub enum Error {
         "offer {0} is not outstanding (already answered, rescinded, or from an old connection)"
     )]
     UnknownOffer(OfferId),
+    /// The master refused an answer to a revocation notice
+    /// ([`Driver::release`](crate::Driver::release),
+    /// [`Driver::decline_revocation`](crate::Driver::decline_revocation))
+    /// because it does not know the notice, and the runtime never saw the
+    /// master withdraw it: the id is wrong (or from another framework, or
+    /// from before a failover the master forgot it in), or the master
+    /// withdrew it just now and its RESCIND_INVERSE_OFFER is on its way. A
+    /// notice the runtime saw withdrawn is answered with `Ok`.
+    #[error("revocation notice {notice} is unknown to the master and was never seen withdrawn")]
+    UnknownNotice {
+        /// The notice's id.
+        notice: OfferId,
+        /// The master's refusal.
+        #[source]
+        source: TransportError,
+    },
     /// A launch was refused before it was sent.
     #[error("invalid launch: {0}")]
     InvalidLaunch(#[from] InvalidLaunch),

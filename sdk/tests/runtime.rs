@@ -400,12 +400,34 @@ async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_r
     let wire = Fake::default();
     let (driver, run) = launch(&wire, &Recorder::default()).await;
     let n = notice("rev-1", &["t1", "t2"]);
-    // The master forgot both tasks and the notice: they all ended.
+    let master = wire.stream(0);
+    // The master forgot both tasks (they ended) and the notice.
     wire.reject(vec![
         (CallKind::Kill, RejectKind::NotFound),
         (CallKind::AcceptInverseOffers, RejectKind::NotFound),
         (CallKind::DeclineInverseOffers, RejectKind::NotFound),
     ]);
+    // Not seen withdrawn (here: never even delivered): the master's
+    // NotFound is an unknown notice, not "already withdrawn".
+    for answer in [
+        driver.release(&n).await,
+        driver.decline_revocation(&n).await,
+    ] {
+        assert!(
+            matches!(
+                &answer,
+                Err(Error::UnknownNotice { notice, source: TransportError::Rejected { kind: RejectKind::NotFound, .. } })
+                    if notice.as_str() == "rev-1"
+            ),
+            "{answer:?}"
+        );
+    }
+    // Delivered, then withdrawn: the late answers are done.
+    master.send(Ok(notice_event(&n))).unwrap();
+    master
+        .send(Ok(MasterEvent::RescindInverseOffer("rev-1".into())))
+        .unwrap();
+    settle().await;
     driver.release(&n).await.unwrap();
     driver.decline_revocation(&n).await.unwrap();
     // Any other refusal of a kill stops the release before the accept.
@@ -421,7 +443,13 @@ async fn release_takes_gone_tasks_and_a_withdrawn_notice_as_done_but_not_other_r
         }))
     ));
     wire.reject(vec![(CallKind::AcceptInverseOffers, RejectKind::Other)]);
-    assert!(driver.release(&n).await.is_err());
+    assert!(matches!(
+        driver.release(&n).await,
+        Err(Error::Transport(TransportError::Rejected {
+            kind: RejectKind::Other,
+            ..
+        }))
+    ));
     wire.reject(vec![]);
     let kinds: Vec<CallKind> = wire
         .kinds()

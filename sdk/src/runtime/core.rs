@@ -762,6 +762,32 @@ impl Core {
         self.out(call, Then::Answered(ids.to_vec()))
     }
 
+    /// The framework's answer to notice `id` came back `result`: a refusal
+    /// as unknown is done when the master withdrew the notice (the core saw
+    /// its RESCIND_INVERSE_OFFER), and [`Error::UnknownNotice`] otherwise.
+    pub fn notice_answer(&self, id: &OfferId, result: Result<(), Error>) -> Result<(), Error> {
+        match result {
+            Err(Error::Transport(
+                source @ TransportError::Rejected {
+                    kind: RejectKind::NotFound,
+                    ..
+                },
+            )) => {
+                if self.notices.was_withdrawn(id) {
+                    tracing::debug!(notice = %id, "revocation notice already withdrawn");
+                    Ok(())
+                } else {
+                    tracing::warn!(notice = %id, "the master does not know this revocation notice");
+                    Err(Error::UnknownNotice {
+                        notice: id.clone(),
+                        source,
+                    })
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The tasks of `notice` to kill for a release: those not seen ending or
     /// already being killed. Fails when disconnected, before any kill.
     pub fn release_plan(&self, notice: &RevocationNotice) -> Result<Vec<TaskId>, Error> {
@@ -789,11 +815,16 @@ impl Core {
         self.out(Call::Teardown, Then::TornDown)
     }
 
-    /// How many tasks the core remembers (live and recently ended), and how
-    /// many update ids: what the master can make grow.
+    /// How many tasks the core remembers (live and recently ended), how
+    /// many update ids, and how many notice ids (outstanding and recently
+    /// withdrawn): what the master can make grow.
     #[cfg(test)]
     pub fn footprint(&self) -> (usize, usize, usize) {
-        (self.tasks.len(), self.seen.len(), self.notices.len())
+        (
+            self.tasks.len(),
+            self.seen.len(),
+            self.notices.len() + self.notices.withdrawn_len(),
+        )
     }
 
     #[cfg(test)]

@@ -631,3 +631,65 @@ fn a_request_is_stamped_with_its_role_and_checked_before_sending() {
         "a REQUEST naming nothing withdraws them all"
     );
 }
+
+#[test]
+fn an_answer_refused_as_unknown_is_done_only_for_a_notice_seen_withdrawn() {
+    let mut core = core(Config::default());
+    let not_found = || {
+        Err(Error::Transport(crate::TransportError::rejected(
+            crate::RejectKind::NotFound,
+            "no such inverse offer",
+        )))
+    };
+    let id = OfferId::from("rev-1");
+    assert!(through(&mut core, Event::Revocation(notice("rev-1", &["t1"]))).0);
+    // Delivered but not withdrawn: the master's NotFound is not "done".
+    assert!(matches!(
+        core.notice_answer(&id, not_found()),
+        Err(Error::UnknownNotice { notice, .. }) if notice == id
+    ));
+    // An id the master never had, and a maintenance inverse offer's.
+    through(&mut core, Event::InverseOfferRescinded("m1".into()));
+    for other in ["bogus", "m1"] {
+        assert!(matches!(
+            core.notice_answer(&other.into(), not_found()),
+            Err(Error::UnknownNotice { .. })
+        ));
+    }
+    // Withdrawn, and the core saw it: a late answer is done.
+    through(&mut core, Event::InverseOfferRescinded("rev-1".into()));
+    assert!(core.notice_answer(&id, not_found()).is_ok());
+    // Other answers pass through as they are.
+    assert!(core.notice_answer(&id, Ok(())).is_ok());
+    assert!(matches!(
+        core.notice_answer(&id, Err(Error::Disconnected)),
+        Err(Error::Disconnected)
+    ));
+    // A new notice reusing the id is not withdrawn.
+    assert!(through(&mut core, Event::Revocation(notice("rev-1", &["t2"]))).0);
+    assert!(matches!(
+        core.notice_answer(&id, not_found()),
+        Err(Error::UnknownNotice { .. })
+    ));
+}
+
+#[test]
+fn withdrawn_notice_ids_are_bounded() {
+    let mut core = core(Config::default());
+    let n = super::state::MAX_NOTICES + 100;
+    for i in 0..n {
+        let id = format!("rev-{i}");
+        through(&mut core, Event::Revocation(notice(&id, &["t1"])));
+        through(&mut core, Event::InverseOfferRescinded(id.as_str().into()));
+        assert!(core.footprint().2 <= super::state::MAX_NOTICES);
+    }
+    let last = OfferId::from(format!("rev-{}", n - 1).as_str());
+    let refused = Err(Error::Transport(crate::TransportError::rejected(
+        crate::RejectKind::NotFound,
+        "gone",
+    )));
+    assert!(
+        core.notice_answer(&last, refused).is_ok(),
+        "recent: remembered"
+    );
+}

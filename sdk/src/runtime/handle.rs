@@ -257,7 +257,7 @@ impl Driver for DriverHandle {
         let answer = self
             .accept_inverse_offers(std::slice::from_ref(&notice.id))
             .await;
-        withdrawn_is_done(notice, answer)
+        self.shared.lock().notice_answer(&notice.id, answer)
     }
 
     async fn decline_revocation(&self, notice: &RevocationNotice) -> Result<(), Error> {
@@ -270,7 +270,7 @@ impl Driver for DriverHandle {
         let answer = self
             .decline_inverse_offers(std::slice::from_ref(&notice.id))
             .await;
-        withdrawn_is_done(notice, answer)
+        self.shared.lock().notice_answer(&notice.id, answer)
     }
 
     fn wake_after(&self, delay: Duration, tag: u64) {
@@ -310,15 +310,4 @@ impl Driver for DriverHandle {
         }
         result
     }
-}
-
-/// The answer to a revocation notice, where a master that no longer knows
-/// the notice counts as done: it withdrew it because every task it named
-/// has ended (the RESCIND_INVERSE_OFFER may still be on its way).
-fn withdrawn_is_done(notice: &RevocationNotice, answer: Result<(), Error>) -> Result<(), Error> {
-    if is_not_found(&answer) {
-        tracing::debug!(notice = %notice.id, "revocation notice already withdrawn");
-        return Ok(());
-    }
-    answer
 }

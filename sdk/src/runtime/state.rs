@@ -225,13 +225,17 @@ impl SeenUpdates {
 /// answer, e.g. a release that failed while disconnected can be retried).
 ///
 /// An id is forgotten when the master withdraws the notice
-/// (RESCIND_INVERSE_OFFER), so only outstanding notices are remembered.
-/// Unlike offers, notices outlive the connection they came on: they are
-/// kept across disconnections, which is when the resends come.
+/// (RESCIND_INVERSE_OFFER), so only outstanding notices are remembered;
+/// a bounded set of recently withdrawn ones tells a late answer to a
+/// withdrawn notice (done) from one to an id the master never had (an
+/// error). Unlike offers, notices outlive the connection they came on:
+/// they are kept across disconnections, which is when the resends come.
 #[derive(Debug, Default)]
 pub(crate) struct OutstandingNotices {
     answered: HashMap<OfferId, bool>,
     order: VecDeque<OfferId>,
+    withdrawn: HashSet<OfferId>,
+    withdrawn_order: VecDeque<OfferId>,
 }
 
 impl OutstandingNotices {
@@ -241,6 +245,8 @@ impl OutstandingNotices {
         if let Some(answered) = self.answered.get(id) {
             return !*answered;
         }
+        // A new notice, even if it reuses a withdrawn one's id.
+        self.withdrawn.remove(id);
         self.answered.insert(id.clone(), false);
         self.order.push_back(id.clone());
         while self.answered.len() > MAX_NOTICES {
@@ -267,14 +273,43 @@ impl OutstandingNotices {
     }
 
     /// Forgets `id`: the master withdrew the notice (or it was a
-    /// maintenance inverse offer, never recorded).
+    /// maintenance inverse offer, never recorded). A notice's id joins the
+    /// recently withdrawn ones.
     pub(crate) fn withdrawn(&mut self, id: &OfferId) {
-        self.answered.remove(id);
+        if self.answered.remove(id).is_none() {
+            return;
+        }
+        if self.withdrawn.insert(id.clone()) {
+            self.withdrawn_order.push_back(id.clone());
+        }
+        while self.withdrawn.len() > MAX_NOTICES {
+            let Some(oldest) = self.withdrawn_order.pop_front() else {
+                break;
+            };
+            self.withdrawn.remove(&oldest);
+        }
+        if self.withdrawn_order.len() > 2 * MAX_NOTICES {
+            let withdrawn = &self.withdrawn;
+            self.withdrawn_order.retain(|id| withdrawn.contains(id));
+        }
     }
 
+    /// Whether the master withdrew the notice `id` (recently, as far as
+    /// this set remembers) and sent no new notice with that id since.
+    pub(crate) fn was_withdrawn(&self, id: &OfferId) -> bool {
+        self.withdrawn.contains(id)
+    }
+
+    /// The outstanding notices remembered.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.answered.len()
+    }
+
+    /// The withdrawn ids remembered.
+    #[cfg(test)]
+    pub(crate) fn withdrawn_len(&self) -> usize {
+        self.withdrawn.len()
     }
 }
 
@@ -408,6 +443,12 @@ mod tests {
         notices.withdrawn(&id);
         notices.withdrawn(&OfferId::from("maintenance-1"));
         assert_eq!(notices.len(), 1, "only rev-2 is still outstanding");
+        assert!(notices.was_withdrawn(&id));
+        assert!(
+            !notices.was_withdrawn(&OfferId::from("maintenance-1")),
+            "never a notice"
+        );
         assert!(notices.should_deliver(&id), "a new notice reusing the id");
+        assert!(!notices.was_withdrawn(&id), "the new one is not withdrawn");
     }
 }
