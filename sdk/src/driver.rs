@@ -43,6 +43,13 @@ pub use crate::runtime::DriverHandle;
 ///   runtime keeps running (and reconnecting); call it again once
 ///   subscribed, or [`stop`](Driver::stop) to leave it to its failover
 ///   timeout.
+///
+/// **Mocking** (needs the `mock` feature): `MockDriver`, generated from
+/// this trait by mockall (so its page repeats this text), implements it
+/// for unit tests of handlers; set expectations with `expect_launch()`,
+/// `expect_kill()`... It exists only when the `mock` feature is on (put
+/// `corral = { version = "...", features = ["mock"] }` in your
+/// dev-dependencies).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Driver: Send + Sync {

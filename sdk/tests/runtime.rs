@@ -936,3 +936,35 @@ async fn the_stream_yields_revocation_notices_and_leaves_the_answer_to_its_reade
     driver.stop();
     drop(events);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_acks_still_on_their_way_are_joined_when_the_run_ends_within_a_bound() {
+    for (delay, sent) in [(Duration::from_secs(1), 1), (Duration::from_secs(60), 0)] {
+        let wire = Fake::default();
+        let (driver, run) = launch(&wire, &Recorder::default()).await;
+        wire.wire.lock().unwrap().ack_delay = Some(delay);
+        wire.stream(0)
+            .send(Ok(update("t1", TaskState::Running, 1)))
+            .unwrap();
+        settle().await;
+        assert!(
+            wire.calls_of(CallKind::Acknowledge).is_empty(),
+            "the ack is on its way"
+        );
+        let t0 = tokio::time::Instant::now();
+        driver.stop();
+        assert_eq!(run.await.unwrap().unwrap(), Stopped::Detached);
+        let waited = t0.elapsed();
+        assert_eq!(
+            wire.calls_of(CallKind::Acknowledge).len(),
+            sent,
+            "{delay:?}: the run's own ack is not left running past it"
+        );
+        // As long as the ack took, or the 5 s bound, not more.
+        let bound = delay.min(Duration::from_secs(5));
+        assert!(
+            waited >= bound && waited < bound + Duration::from_secs(1),
+            "{delay:?}: waited {waited:?}"
+        );
+    }
+}

@@ -11,6 +11,12 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+// The workspace README's framework is compiled with them too (it needs
+// both corral and this crate); CI also runs it as `examples/hello.rs`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;
+
 pub mod agent;
 pub mod allocator;
 pub mod channel_transport;

@@ -235,6 +235,9 @@ async fn a_task_that_traps_sigterm_cleans_up_and_ends_killed() {
         let message = killed.message.clone().unwrap_or_default();
         assert!(message.contains("without SIGKILL"), "{message}");
         assert!(message.contains("5000 ms grace"), "{message}");
+        // Ended by the kill's SIGTERM, and said so: not "by itself".
+        assert!(message.contains("after SIGTERM"), "{message}");
+        assert!(!message.contains("by itself"), "{message}");
         assert_eq!(
             std::fs::read_to_string(sandbox.join("marker")).expect("marker written"),
             "cleaned\n"

@@ -55,7 +55,7 @@ fn is_terminal(state: TaskState) -> bool {
     state.is_terminal()
 }
 
-/// The tenants' example from the issue: T1 and T2 are each guaranteed 8
+/// Two tenants sharing 16 CPUs: T1 and T2 are each guaranteed 8
 /// CPUs of 16, T2 may borrow. T1 runs 4 and T2 runs 12 (4 of them on T1's
 /// idle guarantee, revocable). When T1 asks for 8, T2's 4 borrowed tasks
 /// get revocation notices, are killed gracefully after their cleanup, T2's

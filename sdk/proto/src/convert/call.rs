@@ -18,6 +18,9 @@ pub trait CallKindPb: Sized {
     fn from_pb(kind: CallType) -> Option<Self>;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl CallKindPb for CallKind {
     fn to_pb(self) -> CallType {
         match self {

@@ -15,6 +15,9 @@ pub trait CapabilityPb: Sized {
     fn from_pb(kind: CapabilityType) -> Option<Self>;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl CapabilityPb for Capability {
     fn to_pb(self) -> CapabilityType {
         match self {
@@ -47,6 +50,9 @@ pub trait FrameworkInfoPb {
     fn to_pb(&self) -> pb::FrameworkInfo;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl FrameworkInfoPb for FrameworkInfo {
     fn to_pb(&self) -> pb::FrameworkInfo {
         pb::FrameworkInfo {

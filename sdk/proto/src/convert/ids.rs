@@ -14,6 +14,7 @@ pub trait IdPb {
 
 macro_rules! id_pb {
     ($($name:ident),*) => {$(
+        #[doc(hidden)]
         impl IdPb for $name {
             type Wire = pb::$name;
             fn to_pb(&self) -> pb::$name {
@@ -21,12 +22,14 @@ macro_rules! id_pb {
             }
         }
 
+        #[doc(hidden)]
         impl From<pb::$name> for $name {
             fn from(value: pb::$name) -> Self {
                 $name::new(value.value)
             }
         }
 
+        #[doc(hidden)]
         impl From<&pb::$name> for $name {
             fn from(value: &pb::$name) -> Self {
                 $name::new(value.value.clone())

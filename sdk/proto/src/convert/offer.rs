@@ -20,6 +20,9 @@ pub trait OfferPb: Sized {
     fn to_pb(&self) -> pb::Offer;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl OfferPb for Offer {
     fn from_pb(offer: pb::Offer) -> Result<Offer, ProtocolError> {
         let id = OfferId::from(&offer.id);
@@ -82,6 +85,9 @@ pub trait InverseOfferPb: Sized {
     fn from_pb(offer: pb::InverseOffer) -> Result<Self, ProtocolError>;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl InverseOfferPb for InverseOffer {
     fn from_pb(offer: pb::InverseOffer) -> Result<InverseOffer, ProtocolError> {
         let id = OfferId::from(&offer.id);
@@ -107,6 +113,9 @@ pub trait UnavailabilityPb: Sized {
     fn to_pb(&self) -> pb::Unavailability;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl UnavailabilityPb for Unavailability {
     fn from_pb(u: &pb::Unavailability) -> Self {
         Unavailability {

@@ -18,6 +18,9 @@ pub trait ResourcesPb: Sized {
     fn to_pb(&self) -> Vec<pb::Resource>;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl ResourcesPb for Resources {
     fn from_pb(list: &[pb::Resource]) -> Result<Resources, ResourcesError> {
         let mut out = Resources::new();

@@ -26,6 +26,9 @@ pub trait RevocationNoticePb: Sized {
     fn to_pb(&self, framework: &FrameworkId) -> pb::InverseOffer;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl RevocationNoticePb for RevocationNotice {
     fn is_notice(offer: &pb::InverseOffer) -> bool {
         !offer.revoked_task_ids.is_empty()

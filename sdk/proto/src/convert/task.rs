@@ -54,6 +54,9 @@ mod state {
         GoneByOperator <=> TaskGoneByOperator, Unknown <=> TaskUnknown);
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl TaskStatePb for TaskState {
     fn to_pb(self) -> pb::TaskState {
         state::to(self)
@@ -79,6 +82,9 @@ mod reason {
         CommandExecutorFailed <=> CommandExecutorFailed, ExecutorTerminated <=> ExecutorTerminated, ExecutorUnregistered <=> ExecutorUnregistered, FrameworkRemoved <=> FrameworkRemoved, GcError <=> GcError, InvalidFrameworkid <=> InvalidFrameworkid, InvalidOffers <=> InvalidOffers, MasterDisconnected <=> MasterDisconnected, ContainerLimitationMemory <=> ContainerLimitationMemory, Reconciliation <=> Reconciliation, AgentDisconnected <=> AgentDisconnected, AgentRemoved <=> AgentRemoved, AgentRestarted <=> AgentRestarted, AgentUnknown <=> AgentUnknown, TaskInvalid <=> TaskInvalid, TaskUnauthorized <=> TaskUnauthorized, TaskUnknown <=> TaskUnknown, ContainerPreempted <=> ContainerPreempted, ResourcesUnknown <=> ResourcesUnknown, ContainerLimitation <=> ContainerLimitation, ContainerLimitationDisk <=> ContainerLimitationDisk, ContainerLaunchFailed <=> ContainerLaunchFailed, ContainerUpdateFailed <=> ContainerUpdateFailed, ExecutorRegistrationTimeout <=> ExecutorRegistrationTimeout, ExecutorReregistrationTimeout <=> ExecutorReregistrationTimeout, TaskGroupInvalid <=> TaskGroupInvalid, TaskGroupUnauthorized <=> TaskGroupUnauthorized, IoSwitchboardExited <=> IoSwitchboardExited, TaskCheckStatusUpdated <=> TaskCheckStatusUpdated, TaskHealthCheckStatusUpdated <=> TaskHealthCheckStatusUpdated, TaskKilledDuringLaunch <=> TaskKilledDuringLaunch, AgentRemovedByOperator <=> AgentRemovedByOperator, AgentReregistered <=> AgentReregistered, MaxCompletionTimeReached <=> MaxCompletionTimeReached, AgentDraining <=> AgentDraining);
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl ReasonPb for Reason {
     fn to_pb(self) -> Option<pb::task_status::Reason> {
         reason::to(self)
@@ -103,6 +109,9 @@ mod source {
         Master <=> Master, Agent <=> Agent, Executor <=> Executor);
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl SourcePb for Source {
     fn to_pb(self) -> pb::task_status::Source {
         source::to(self)
@@ -122,6 +131,9 @@ pub trait TaskStatusPb: Sized {
     fn to_pb(&self) -> pb::TaskStatus;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl TaskStatusPb for TaskStatus {
     fn from_pb(status: pb::TaskStatus) -> Result<TaskStatus, ProtocolError> {
         let state = pb::TaskState::try_from(status.state).map_err(|_| {
@@ -180,6 +192,9 @@ pub trait KillPolicyPb: Sized {
     fn from_pb(policy: &pb::KillPolicy) -> Self;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl KillPolicyPb for KillPolicy {
     fn to_pb(self) -> pb::KillPolicy {
         pb::KillPolicy {
@@ -204,6 +219,9 @@ pub trait CommandInfoPb {
     fn to_pb(&self) -> pb::CommandInfo;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl CommandInfoPb for CommandInfo {
     fn to_pb(&self) -> pb::CommandInfo {
         pb::CommandInfo {
@@ -231,6 +249,9 @@ pub trait TaskInfoPb {
     fn to_pb(&self, agent: &AgentId, role: &Role) -> pb::TaskInfo;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl TaskInfoPb for TaskInfo {
     fn to_pb(&self, agent: &AgentId, role: &Role) -> pb::TaskInfo {
         pb::TaskInfo {
@@ -254,6 +275,9 @@ pub trait ExecutorInfoPb {
     fn to_pb(&self, framework: Option<&FrameworkId>, role: &Role) -> pb::ExecutorInfo;
 }
 
+// Hidden from rustdoc: it would be listed on the plain type\'s page in
+// `corral`, whose API names no wire type.
+#[doc(hidden)]
 impl ExecutorInfoPb for ExecutorInfo {
     fn to_pb(&self, framework: Option<&FrameworkId>, role: &Role) -> pb::ExecutorInfo {
         pb::ExecutorInfo {
