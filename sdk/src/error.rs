@@ -161,7 +161,12 @@ pub enum Error {
     /// [`Config::give_up_after`](crate::Config::give_up_after).
     #[error("gave up reconnecting after {0:?}")]
     GaveUp(Duration),
-    /// A handler panicked; the runtime stopped with it.
-    #[error("a scheduler handler panicked: {0}")]
-    HandlerPanicked(String),
+    /// The runtime's own task panicked (in the transport, or a bug in
+    /// corral). Only [`EventStream::finish`](crate::EventStream::finish)
+    /// returns it: only the stream form runs the runtime on a task of its
+    /// own. With [`Framework::run`](crate::Framework::run), a panic in a
+    /// handler (or in the transport) unwinds through `run` itself, so
+    /// nothing is hidden behind an error.
+    #[error("the runtime's task panicked: {0}")]
+    RuntimePanicked(String),
 }

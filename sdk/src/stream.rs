@@ -71,7 +71,7 @@ impl EventStream {
         self.events.close();
         match self.run.await {
             Ok(result) => result,
-            Err(e) => Err(Error::HandlerPanicked(crate::runtime::panic_message(e))),
+            Err(e) => Err(Error::RuntimePanicked(crate::runtime::panic_message(e))),
         }
     }
 }

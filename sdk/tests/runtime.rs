@@ -38,6 +38,8 @@ struct Wire {
     heartbeat: Option<Duration>,
     /// How long an ACKNOWLEDGE takes to reach the master (none when unset).
     ack_delay: Option<Duration>,
+    /// Sending a call of this kind panics (a broken transport).
+    panic_on: Option<CallKind>,
 }
 
 /// A transport whose master is the test: it records plain calls and
@@ -98,7 +100,13 @@ impl Transport for Fake {
     }
 
     async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
-        let delay = self.wire.lock().unwrap().ack_delay;
+        let (delay, panic_on) = {
+            let wire = self.wire.lock().unwrap();
+            (wire.ack_delay, wire.panic_on)
+        };
+        if panic_on == Some(call.kind()) {
+            panic!("the transport broke");
+        }
         if let Some(delay) = delay.filter(|_| call.kind() == CallKind::Acknowledge) {
             tokio::time::sleep(delay).await;
         }
@@ -967,4 +975,24 @@ async fn the_acks_still_on_their_way_are_joined_when_the_run_ends_within_a_bound
             "{delay:?}: waited {waited:?}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_the_streams_runtime_task_comes_back_from_finish_named_so() {
+    let wire = Fake::default();
+    wire.wire.lock().unwrap().panic_on = Some(CallKind::Reconcile);
+    let framework = Framework::new(info(), wire.clone());
+    let (_driver, mut events) = framework.into_stream();
+    // SUBSCRIBED is yielded; the reconciliation after it panics in the
+    // transport, on the runtime's task: the stream ends.
+    assert!(matches!(
+        events.next().await,
+        Some(corral::Event::Subscribed(_))
+    ));
+    assert_eq!(events.next().await, None);
+    let result = events.finish().await;
+    assert!(
+        matches!(&result, Err(Error::RuntimePanicked(m)) if m.contains("the transport broke")),
+        "{result:?}"
+    );
 }

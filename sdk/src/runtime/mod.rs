@@ -437,7 +437,7 @@ fn deadline_after(silence: std::time::Duration) -> Instant {
         .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365))
 }
 
-/// The message of a panicked task, for [`Error::HandlerPanicked`].
+/// The message of a panicked task, for [`Error::RuntimePanicked`].
 pub(crate) fn panic_message(e: tokio::task::JoinError) -> String {
     if e.is_cancelled() {
         return "the runtime task was cancelled".to_owned();
