@@ -84,3 +84,8 @@ pub use watch::{Detection, LeaderWatch};
 #[cfg(feature = "zookeeper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "zookeeper")))]
 pub use zookeeper::{ZkDetector, ZkOptions};
+
+/// Whether this build of corral can follow a `zk://` master (its
+/// `zookeeper` feature): a `zk://` string parses either way, and a
+/// transport built without it says so instead of connecting.
+pub const ZOOKEEPER_SUPPORTED: bool = cfg!(feature = "zookeeper");

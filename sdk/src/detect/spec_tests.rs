@@ -351,7 +351,12 @@ fn every_refusal_is_typed() {
 fn multi_byte_characters_where_a_scheme_is_looked_for_are_refused_not_a_panic() {
     // Found by `arbitrary_strings_never_panic`: the scheme check sliced
     // inside a character.
-    for input in ["\u{10000}0", "\u{7f7a7}=", "zk\u{e9}://z/m", "h\u{e9}://a:1"] {
+    for input in [
+        "\u{10000}0",
+        "\u{7f7a7}=",
+        "zk\u{e9}://z/m",
+        "h\u{e9}://a:1",
+    ] {
         assert!(parse(input).is_err(), "{input:?}");
     }
 }
