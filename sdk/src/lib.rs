@@ -72,6 +72,7 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub mod detect;
 pub mod driver;
 pub mod error;
 pub mod event;

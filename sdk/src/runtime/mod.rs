@@ -15,7 +15,8 @@ use futures::StreamExt;
 use std::sync::Arc;
 use tokio::time::Instant;
 
-mod backoff;
+// Also used by master detection (`crate::detect`) between ZooKeeper sessions.
+pub(crate) mod backoff;
 mod config;
 mod core;
 #[cfg(test)]
