@@ -14,13 +14,13 @@ use corral_proto::pb::task_status::{Reason, Source};
 use corral_proto::pb::TaskState;
 use tracing::{error, info, warn};
 
+use super::books::offers::Retirement;
+use super::books::revocations::not_mixed;
+use super::books::tasks::Launch;
 use super::core::{task_status, MasterCore};
 use super::error::CallError;
-use super::local_book::LocalCommand;
-use super::offers::Retirement;
-use super::revocation_book::not_mixed;
+use super::local::LocalCommand;
 use super::sim::{self, SimPlan};
-use super::tasks::Launch;
 use super::validate;
 
 /// One operation of an ACCEPT, in order.

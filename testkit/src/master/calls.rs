@@ -13,16 +13,19 @@ use corral_proto::pb::task_status::{Reason, Source};
 use corral_proto::pb::TaskState;
 use tracing::warn;
 
+use super::books::offers::Retirement;
+use super::books::tasks::is_terminal;
 use super::core::{allocator_ok, task_status, MasterCore};
 use super::error::CallError;
-use super::offers::Retirement;
 use super::outbox;
 use super::sim::duration_info;
-use super::tasks::is_terminal;
 use super::validate;
 
 impl MasterCore {
-    fn record(&self, fw: &FrameworkId) -> Result<&super::frameworks::FrameworkRecord, CallError> {
+    fn record(
+        &self,
+        fw: &FrameworkId,
+    ) -> Result<&super::books::frameworks::FrameworkRecord, CallError> {
         self.frameworks
             .get(fw)
             .ok_or_else(|| CallError::NotSubscribed {
@@ -70,11 +73,7 @@ impl MasterCore {
             self.allocator.revive(fw, &roles),
             "revive",
         );
-        if let Some(record) = self.frameworks.get_mut(fw) {
-            for role in &roles {
-                record.suppressed.remove(role);
-            }
-        }
+        self.frameworks.unsuppress(fw, &roles);
         self.allocate_now(now);
         Ok(())
     }
@@ -91,9 +90,7 @@ impl MasterCore {
             self.allocator.suppress(fw, &roles),
             "suppress",
         );
-        if let Some(record) = self.frameworks.get_mut(fw) {
-            record.suppressed.extend(roles);
-        }
+        self.frameworks.suppress(fw, &roles);
         Ok(())
     }
 
@@ -308,17 +305,12 @@ impl MasterCore {
                 *wanted.entry(role).or_default() += &one;
             }
         }
-        let Some(record) = self.frameworks.get_mut(fw) else {
-            return Ok(());
-        };
-        let mut touched: BTreeSet<Role> = wanted.keys().cloned().collect();
-        if request.requests.is_empty() {
-            touched.extend(std::mem::take(&mut record.requests).into_keys());
-        }
-        for (role, resources) in wanted {
+        for (role, resources) in &wanted {
             tracing::info!(framework = %fw, %role, %resources, "resources requested");
-            record.requests.insert(role, resources);
         }
+        let touched = self
+            .frameworks
+            .set_requests(fw, wanted, request.requests.is_empty());
         self.sync_requests(&touched);
         self.allocate_now(now);
         Ok(())
@@ -330,12 +322,7 @@ impl MasterCore {
     /// requests (none: the role's request is cleared).
     pub(super) fn sync_requests(&mut self, roles: &BTreeSet<Role>) {
         for role in roles {
-            let mut sum = Resources::new();
-            for record in self.frameworks.values() {
-                if let Some(asked) = record.requests.get(role) {
-                    sum += asked;
-                }
-            }
+            let sum = self.frameworks.demand(role);
             allocator_ok(
                 &mut self.broken,
                 self.allocator.request(role, &sum),

@@ -21,17 +21,15 @@ use tracing::{debug, error, info, warn};
 
 use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
 
+use super::books::agents::AgentBook;
+use super::books::frameworks::{Connection, FrameworkBook};
+use super::books::offers::{OfferBook, OfferRecord, Retirement};
+use super::books::revocations::RevocationBook;
+use super::books::tasks::{is_terminal, TaskTable, Transitioned};
+use super::books::updates::StatusUpdates;
 use super::config::{AgentSpec, ConfigError, MasterConfig};
 use super::error::CallError;
-use super::frameworks::{Connection, FrameworkRecord};
-use super::local_book::LocalBook;
-use super::lost_agents::FaultBook;
-use super::maintenance_book::Maintenance;
-use super::offers::{OfferBook, OfferRecord, Retirement};
 use super::outbox::{self, Outgoing, StreamId};
-use super::revocation_book::RevocationBook;
-use super::tasks::{TaskTable, Transitioned};
-use super::updates::StatusUpdates;
 use super::validate;
 
 /// The answer to a SUBSCRIBE that opens a stream.
@@ -50,24 +48,21 @@ pub struct MasterCore {
     pub(super) config: MasterConfig,
     pub(super) master_info: pb::MasterInfo,
     pub(super) allocator: Allocator,
-    pub(super) agents: BTreeMap<AgentId, AgentSpec>,
-    pub(super) frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
-    pub(super) removed: BTreeSet<FrameworkId>,
+    pub(super) agents: AgentBook,
+    pub(super) frameworks: FrameworkBook,
     pub(super) offers: OfferBook,
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
-    pub(super) faults: FaultBook,
-    pub(super) local: LocalBook,
+    /// Orders for the local agents not yet taken.
+    pub(super) agent_orders: Vec<crate::agent::AgentOrder>,
     pub(super) revocations: RevocationBook,
-    pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
     pub(super) broken: Vec<Broken>,
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
     pub(super) touched: Touched,
     next_allocation: Duration,
-    framework_counter: u64,
     stream_counter: u64,
 }
 
@@ -84,10 +79,10 @@ impl MasterCore {
             allocator.set_weight(role, *weight)?;
         }
         super::config::apply_quotas(&mut allocator, &config.quotas)?;
-        let mut agents = BTreeMap::new();
+        let mut agents = AgentBook::default();
         for agent in &config.agents {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;
-            agents.insert(agent.id.clone(), agent.clone());
+            agents.add(agent.clone())?;
         }
         let master_info = pb::MasterInfo {
             id: config.master_id.clone(),
@@ -107,24 +102,20 @@ impl MasterCore {
                 config.seed,
             ),
             next_allocation: config.allocation_interval,
+            frameworks: FrameworkBook::new(config.max_completed_frameworks),
             config,
             master_info,
             allocator,
             agents,
-            frameworks: BTreeMap::new(),
-            removed: BTreeSet::new(),
             offers: OfferBook::new(),
             outbox: Vec::new(),
-            faults: FaultBook::default(),
-            local: LocalBook::default(),
+            agent_orders: Vec::new(),
             revocations: RevocationBook::default(),
-            maintenance: BTreeMap::new(),
             broken: Vec::new(),
             touched: Touched {
                 all: true,
                 ..Touched::default()
             },
-            framework_counter: 0,
             stream_counter: 0,
         })
     }
@@ -137,6 +128,40 @@ impl MasterCore {
     /// The configuration the master runs with.
     pub fn config(&self) -> &MasterConfig {
         &self.config
+    }
+
+    /// The agents book (read only: it changes through the core's
+    /// operations, which keep the other books and the allocator in step).
+    pub fn agents(&self) -> &AgentBook {
+        &self.agents
+    }
+
+    /// The frameworks book (read only).
+    pub fn frameworks(&self) -> &FrameworkBook {
+        &self.frameworks
+    }
+
+    /// The tasks book (read only).
+    pub fn tasks(&self) -> &TaskTable {
+        &self.tasks
+    }
+
+    /// The id announced in `MasterInfo` from now on (a new leader after a
+    /// failover announces a new id).
+    pub fn set_master_id(&mut self, id: impl Into<String>) {
+        self.master_info.id = id.into();
+    }
+
+    /// Makes simulated `agent` ignore the kill of `task` of `fw`: a
+    /// property of the simulated agent (kept by the agents book), read when
+    /// the kill comes. `false` for an unknown or local agent.
+    pub fn simulated_agent_ignores_kill(
+        &mut self,
+        agent: &AgentId,
+        fw: &FrameworkId,
+        task: &TaskId,
+    ) -> bool {
+        self.agents.ignore_kill(agent, fw, task)
     }
 
     /// Handles a non-SUBSCRIBE call sent with `mesos-stream-id` = `stream`.
@@ -253,17 +278,10 @@ impl MasterCore {
     /// the framework becomes inactive, its offers are taken back and its
     /// failover timer starts. Stale streams are ignored.
     pub fn disconnect(&mut self, now: Duration, stream: &StreamId) {
-        let Some(id) = self
-            .frameworks
-            .values()
-            .find(|r| r.stream() == Some(stream))
-            .map(|r| r.id.clone())
-        else {
+        let Some(id) = self.frameworks.by_stream(stream) else {
             return;
         };
-        if let Some(record) = self.frameworks.get_mut(&id) {
-            let failover_deadline = record.failover_timeout.and_then(|t| now.checked_add(t));
-            record.connection = Connection::Disconnected { failover_deadline };
+        if let Some(failover_deadline) = self.frameworks.disconnect(now, &id) {
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
         allocator_ok(
@@ -278,14 +296,14 @@ impl MasterCore {
     /// Adds an agent; an allocation runs at once.
     pub fn add_agent(&mut self, now: Duration, agent: AgentSpec) -> Result<(), ConfigError> {
         agent.validate()?;
-        if self.agents.contains_key(&agent.id) {
+        if self.agents.contains(&agent.id) {
             return Err(ConfigError::DuplicateAgent(agent.id));
         }
         self.allocator
             .add_agent(agent.id.clone(), agent.resources.clone())?;
         info!(agent = %agent.id, resources = %agent.resources, "agent added");
         self.touched.all = true;
-        self.agents.insert(agent.id.clone(), agent);
+        self.agents.add(agent)?;
         self.allocate_now(now);
         Ok(())
     }
@@ -300,15 +318,7 @@ impl MasterCore {
         self.enforce_revocations(now);
         self.run_maintenance(now);
         self.sweep_revocations();
-        let expired: Vec<FrameworkId> = self
-            .frameworks
-            .values()
-            .filter(|r| {
-                matches!(r.connection, Connection::Disconnected { failover_deadline: Some(d) } if d <= now)
-            })
-            .map(|r| r.id.clone())
-            .collect();
-        for id in expired {
+        for id in self.frameworks.expired(now) {
             self.remove_framework(now, &id, "failover timeout expired");
         }
         for offer in self.offers.expired(now) {
@@ -328,20 +338,7 @@ impl MasterCore {
             }
         }
         let interval = self.config.heartbeat_interval;
-        let mut beats = Vec::new();
-        for record in self.frameworks.values_mut() {
-            if let Connection::Connected {
-                stream,
-                next_heartbeat,
-            } = &mut record.connection
-            {
-                if *next_heartbeat <= now {
-                    *next_heartbeat = now.saturating_add(interval);
-                    beats.push(stream.clone());
-                }
-            }
-        }
-        for stream in beats {
+        for stream in self.frameworks.due_heartbeats(now, interval) {
             self.outbox.push(Outgoing::Event {
                 stream,
                 event: Box::new(outbox::heartbeat()),
@@ -351,21 +348,17 @@ impl MasterCore {
 
     /// When [`MasterCore::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Duration> {
-        let framework_timers = self.frameworks.values().filter_map(|r| match r.connection {
-            Connection::Connected { next_heartbeat, .. } => Some(next_heartbeat),
-            Connection::Disconnected { failover_deadline } => failover_deadline,
-        });
         [
             Some(self.next_allocation),
             self.tasks.next_deadline(),
             self.updates.next_deadline(),
             self.offers.next_expiry(),
             self.revocations.next_deadline(),
-            self.next_maintenance_deadline(),
+            self.agents.next_window_deadline(),
+            self.frameworks.next_deadline(),
         ]
         .into_iter()
         .flatten()
-        .chain(framework_timers)
         .min()
     }
 
@@ -417,19 +410,9 @@ impl MasterCore {
         StreamId::new(format!("stream-{}", self.stream_counter))
     }
 
-    pub(super) fn next_framework_id(&mut self) -> FrameworkId {
-        loop {
-            self.framework_counter += 1;
-            let id = FrameworkId::new(format!("framework-{}", self.framework_counter));
-            if !self.frameworks.contains_key(&id) && !self.removed.contains(&id) {
-                return id;
-            }
-        }
-    }
-
     /// Queues `event` for `fw`'s stream; dropped if it is not connected.
     pub(super) fn emit(&mut self, fw: &FrameworkId, event: pb::Event) {
-        if let Some(stream) = self.frameworks.get(fw).and_then(|r| r.stream()) {
+        if let Some(stream) = self.frameworks.stream_of(fw) {
             self.outbox.push(Outgoing::Event {
                 stream: stream.clone(),
                 event: Box::new(event),
@@ -450,6 +433,10 @@ impl MasterCore {
         status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
         status.message = step.message;
         debug!(framework = %step.framework, task = %step.task, state = step.state.as_str_name(), "task state");
+        if is_terminal(step.state) {
+            self.agents
+                .task_ended(&step.agent, &step.framework, &step.task);
+        }
         self.report(now, &step.framework, status);
         self.recover(now, &step.framework, &step.agent, &step.freed, None);
     }
@@ -506,7 +493,7 @@ impl MasterCore {
         };
         self.stop_local_framework(fw);
         self.forget_revocations(fw);
-        self.forget_maintenance_offers(fw);
+        self.agents.forget_framework(fw);
         self.tasks.remove_framework(fw);
         self.updates.remove_framework(fw);
         allocator_ok(
@@ -515,7 +502,6 @@ impl MasterCore {
             "remove_framework",
         );
         self.sync_requests(&record.requests.keys().cloned().collect());
-        self.removed.insert(fw.clone());
         if let Some(stream) = record.stream() {
             self.outbox.push(Outgoing::Close {
                 stream: stream.clone(),
@@ -532,11 +518,8 @@ impl MasterCore {
         // One OFFERS event per framework per cycle, holding all its offers.
         let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
         for allocation in self.allocator.allocate(now) {
-            let connected = self
-                .frameworks
-                .get(&allocation.framework)
-                .is_some_and(|r| r.stream().is_some());
-            let Some(agent) = self.agents.get(&allocation.agent).filter(|_| connected) else {
+            let connected = self.frameworks.stream_of(&allocation.framework).is_some();
+            let Some(agent) = self.agents.spec(&allocation.agent).filter(|_| connected) else {
                 error!(framework = %allocation.framework, agent = %allocation.agent,
                     "allocation to a disconnected framework or unknown agent; recovering");
                 self.recover(

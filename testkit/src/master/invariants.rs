@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use corral::{AgentId, FrameworkId, Resources};
 
+use super::books::offers::OfferRecord;
+use super::books::revocations::not_mixed;
+use super::books::revocations::pool_form;
 use super::core::{MasterCore, Touched};
-use super::offers::OfferRecord;
-use super::revocation_book::not_mixed;
-use super::revocation_book::pool_form;
 
 impl MasterCore {
     /// Revocation notices name only live revocable tasks of their framework
@@ -58,13 +58,13 @@ impl MasterCore {
         self.tasks.check()?;
         for task in self.tasks.live() {
             not_mixed(&task.resources, &format!("task {}", task.id))?;
-            if !self.agents.contains_key(&task.agent) {
+            if !self.agents.contains(&task.agent) {
                 return Err(format!(
                     "task {} runs on unknown agent {}",
                     task.id, task.agent
                 ));
             }
-            if self.faults.is_lost(&task.agent) {
+            if self.agents.is_lost(&task.agent) {
                 continue;
             }
             *held
@@ -77,20 +77,21 @@ impl MasterCore {
                     "executor {executor} of {fw} on {agent} has no live task but is kept"
                 ));
             }
-            if self.faults.is_lost(agent) {
+            if self.agents.is_lost(agent) {
                 continue;
             }
             *held.entry((agent.clone(), fw.clone())).or_default() += &usage.resources;
         }
-        for (agent, spec) in &self.agents {
-            if self.faults.is_lost(agent) {
+        for spec in self.agents.specs() {
+            let agent = &spec.id;
+            if self.agents.is_lost(agent) {
                 if self.allocator.total(agent).is_some() {
                     return Err(format!("lost agent {agent} is still in the allocator"));
                 }
                 continue;
             }
             let mut books = Resources::new();
-            for fw in self.frameworks.keys() {
+            for fw in self.frameworks.ids() {
                 let master = held
                     .remove(&(agent.clone(), fw.clone()))
                     .unwrap_or_default();
@@ -165,13 +166,13 @@ impl MasterCore {
                 offer.id, offer.framework
             ));
         }
-        if self.faults.is_lost(&offer.agent) {
+        if self.agents.is_lost(&offer.agent) {
             return Err(format!(
                 "offer {} is for lost agent {}",
                 offer.id, offer.agent
             ));
         }
-        if self.maintenance.get(&offer.agent).is_some_and(|m| m.down) {
+        if self.agents.is_down(&offer.agent) {
             return Err(format!(
                 "offer {} is for agent {}, which is down for maintenance",
                 offer.id, offer.agent
@@ -184,14 +185,14 @@ impl MasterCore {
     /// (offers, live tasks, executors) is what the allocator says, and the
     /// agent is not over-committed.
     fn check_agent_books(&self, agent: &AgentId) -> Result<(), String> {
-        let Some(spec) = self.agents.get(agent) else {
+        let Some(spec) = self.agents.spec(agent) else {
             // Gone agents hold nothing: their tasks are checked below.
             return match self.tasks.live_on(agent).next() {
                 Some(task) => Err(format!("task {} runs on unknown agent {agent}", task.id)),
                 None => Ok(()),
             };
         };
-        let lost = self.faults.is_lost(agent);
+        let lost = self.agents.is_lost(agent);
         let mut held: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
         for id in self.offers.on_agent(agent) {
             if let Some(offer) = self.offers.get(&id) {
@@ -221,7 +222,7 @@ impl MasterCore {
             return Ok(());
         }
         let mut books = Resources::new();
-        for fw in self.frameworks.keys() {
+        for fw in self.frameworks.ids() {
             let master = held.remove(fw).unwrap_or_default();
             let allocator = self.allocator.allocated_on(agent, fw);
             if master != allocator {
@@ -303,7 +304,7 @@ mod tests {
     #[test]
     fn an_allocator_refusal_is_kept_for_the_harness() {
         let mut core = subscribed_core();
-        let agent = core.agents.keys().next().unwrap().clone();
+        let agent = core.agents.ids().next().unwrap().clone();
         // The allocator forgets the agent behind the master's back: losing
         // it then asks the allocator to remove what it no longer has.
         core.allocator.remove_agent(&agent).unwrap();

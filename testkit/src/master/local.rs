@@ -18,28 +18,32 @@ use corral_proto::pb;
 use corral_proto::pb::task_status::Source;
 use tracing::{debug, info};
 
+use super::books::tasks::Launch;
 use super::core::{task_status, MasterCore};
-use super::local_book::LocalCommand;
-use super::tasks::Launch;
 use crate::agent::{AgentOrder, AgentReport, CommandSpec, SandboxPaths, TaskLaunch};
+
+/// What a task on a local agent runs, read at ACCEPT.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct LocalCommand {
+    pub(super) spec: CommandSpec,
+    pub(super) environment: Vec<(String, String)>,
+}
 
 impl MasterCore {
     /// Whether `agent` runs its tasks as real processes.
     pub fn is_local_agent(&self, agent: &AgentId) -> bool {
-        self.agents
-            .get(agent)
-            .is_some_and(|a| a.kind.work_dir().is_some())
+        self.agents.is_local(agent)
     }
 
     /// Takes the orders for the local agents, in order.
     pub fn take_agent_orders(&mut self) -> Vec<AgentOrder> {
-        std::mem::take(&mut self.local.orders)
+        std::mem::take(&mut self.agent_orders)
     }
 
     /// Where the sandbox of `task` of `framework` is, once its local agent
     /// has made it.
     pub fn sandbox(&self, framework: &FrameworkId, task: &TaskId) -> Option<&SandboxPaths> {
-        self.local.sandboxes.get(&(framework.clone(), task.clone()))
+        self.agents.sandbox(framework, task)
     }
 
     /// A local agent's report about one of its tasks: the task's new state
@@ -49,7 +53,7 @@ impl MasterCore {
     /// task being killed, change nothing.
     pub fn agent_status(&mut self, now: Duration, report: AgentReport) {
         let fw = report.framework.clone();
-        if !self.frameworks.contains_key(&fw) {
+        if !self.frameworks.contains(&fw) {
             debug!(framework = %fw, task = %report.task, "report for a removed framework ignored");
             return;
         }
@@ -68,9 +72,7 @@ impl MasterCore {
         status.reason = report.reason.map(|r| r as i32);
         if let Some(sandbox) = report.sandbox {
             status.labels = Some(sandbox.labels());
-            self.local
-                .sandboxes
-                .insert((fw.clone(), step.task.clone()), sandbox);
+            self.agents.set_sandbox(&fw, &step.task, sandbox);
         }
         debug!(framework = %fw, task = %step.task, state = step.state.as_str_name(), "local task state");
         self.report(now, &fw, status);
@@ -103,12 +105,7 @@ impl MasterCore {
     /// Records a task for a local agent (no simulated timers) and orders
     /// the agent to start it.
     pub(super) fn launch_local(&mut self, now: Duration, launch: Launch, command: LocalCommand) {
-        let Some(work_dir) = self
-            .agents
-            .get(&launch.agent)
-            .and_then(|a| a.kind.work_dir())
-            .map(ToOwned::to_owned)
-        else {
+        let Some(work_dir) = self.agents.work_dir(&launch.agent).map(ToOwned::to_owned) else {
             // check_local_task passed, so the agent is local: a bug if not.
             tracing::error!(agent = %launch.agent, "local launch on an agent that is not local");
             return;
@@ -132,11 +129,9 @@ impl MasterCore {
         };
         info!(framework = %order.framework, task = %order.task, agent = %order.agent,
             command = order.command.describe(), "launch on a local agent");
-        self.local
-            .sandboxes
-            .remove(&(launch.framework.clone(), launch.id.clone()));
+        self.agents.forget_sandbox(&launch.framework, &launch.id);
         self.tasks.launch_external(now, launch);
-        self.local.orders.push(AgentOrder::Launch(Box::new(order)));
+        self.agent_orders.push(AgentOrder::Launch(Box::new(order)));
     }
 
     /// KILL of a task on a local agent: this task only (not its task
@@ -165,7 +160,7 @@ impl MasterCore {
             status.labels = self.sandbox(fw, task).map(SandboxPaths::labels);
             self.report(now, fw, status);
         }
-        self.local.orders.push(AgentOrder::Kill {
+        self.agent_orders.push(AgentOrder::Kill {
             framework: fw.clone(),
             task: task.clone(),
             grace,
@@ -174,13 +169,12 @@ impl MasterCore {
 
     /// The framework is being removed: its local tasks are stopped.
     pub(super) fn stop_local_framework(&mut self, fw: &FrameworkId) {
-        self.local.sandboxes.retain(|(owner, _), _| owner != fw);
         let has_local = self
             .tasks
             .live_of(fw)
             .any(|t| self.is_local_agent(&t.agent));
         if has_local {
-            self.local.orders.push(AgentOrder::StopFramework {
+            self.agent_orders.push(AgentOrder::StopFramework {
                 framework: fw.clone(),
             });
         }

@@ -23,11 +23,13 @@ use corral::{AgentId, FrameworkId, OfferId};
 use corral_proto::pb;
 use tracing::info;
 
-pub use super::maintenance_book::{Maintenance, MaintenanceError, MaintenanceOffer, Window};
+pub use super::books::agents::maintenance::{
+    Maintenance, MaintenanceError, MaintenanceOffer, Window,
+};
 
+use super::books::revocations::nanos;
 use super::core::{allocator_ok, MasterCore};
 use super::outbox;
-use super::revocation_book::nanos;
 
 impl MasterCore {
     /// Schedules (or moves, while it has not started) `agent`'s
@@ -42,32 +44,9 @@ impl MasterCore {
             tracing::warn!(%err, "maintenance refused");
             err
         };
-        if !self.agents.contains_key(agent) {
-            return Err(refused(MaintenanceError::UnknownAgent(agent.clone())));
-        }
-        if window.start < now {
-            return Err(refused(MaintenanceError::StartsInThePast {
-                agent: agent.clone(),
-                start: window.start,
-                now,
-            }));
-        }
-        if window.duration == Some(Duration::ZERO) {
-            return Err(refused(MaintenanceError::EmptyWindow(agent.clone())));
-        }
-        if self.maintenance.get(agent).is_some_and(|m| m.down) {
-            return Err(refused(MaintenanceError::AlreadyDown(agent.clone())));
-        }
+        let old = self.agents.schedule(now, agent, window).map_err(refused)?;
         info!(%agent, ?window, "maintenance scheduled");
         // A moved window asks every framework again.
-        let old = self.maintenance.insert(
-            agent.clone(),
-            Maintenance {
-                window,
-                down: false,
-                offers: BTreeMap::new(),
-            },
-        );
         for (fw, offer) in old.map(|m| m.offers).unwrap_or_default() {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
@@ -86,15 +65,14 @@ impl MasterCore {
         now: Duration,
         agent: &AgentId,
     ) -> Result<(), MaintenanceError> {
-        let Some(maintenance) = self.maintenance.remove(agent) else {
+        let maintenance = self.agents.end(agent).inspect_err(|_| {
             tracing::warn!(%agent, "end of maintenance that is not scheduled");
-            return Err(MaintenanceError::NotScheduled(agent.clone()));
-        };
+        })?;
         info!(%agent, "maintenance over");
         for (fw, offer) in maintenance.offers {
             self.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
         }
-        if maintenance.down && !self.faults.is_lost(agent) {
+        if maintenance.down && !self.agents.is_lost(agent) {
             allocator_ok(
                 &mut self.broken,
                 self.allocator.activate_agent(agent),
@@ -110,14 +88,14 @@ impl MasterCore {
     }
 
     /// The scheduled maintenance of every agent.
-    pub fn maintenance(&self) -> &BTreeMap<AgentId, Maintenance> {
-        &self.maintenance
+    pub fn maintenance(&self) -> BTreeMap<AgentId, Maintenance> {
+        self.agents.all_maintenance()
     }
 
     /// The window to put in offers on `agent`, if one is scheduled.
     pub(super) fn unavailability(&self, agent: &AgentId) -> Option<pb::Unavailability> {
-        self.maintenance
-            .get(agent)
+        self.agents
+            .maintenance(agent)
             .map(|m| unavailability(m.window))
     }
 
@@ -125,7 +103,7 @@ impl MasterCore {
     /// agent under maintenance that has none yet.
     pub(super) fn send_maintenance_offers(&mut self) {
         let mut to_send = Vec::new();
-        for (agent, maintenance) in &self.maintenance {
+        for (agent, maintenance) in self.agents.under_maintenance() {
             let users: std::collections::BTreeSet<FrameworkId> = self
                 .tasks
                 .live_on(agent)
@@ -141,30 +119,16 @@ impl MasterCore {
             let id = self.offers.next_id();
             info!(inverse_offer = %id, framework = %fw, %agent, "maintenance inverse offer");
             self.emit(&fw, maintenance_event(&id, &fw, &agent, window));
-            if let Some(m) = self.maintenance.get_mut(&agent) {
-                m.offers.insert(fw, MaintenanceOffer { id, answer: None });
-            }
+            self.agents.record_inverse_offer(&agent, &fw, id);
         }
     }
 
     /// Starts and ends the windows due at `now`.
     pub(super) fn run_maintenance(&mut self, now: Duration) {
-        let starting: Vec<AgentId> = self
-            .maintenance
-            .iter()
-            .filter(|(_, m)| !m.down && m.window.start <= now)
-            .map(|(a, _)| a.clone())
-            .collect();
-        for agent in starting {
+        for agent in self.agents.windows_starting(now) {
             self.drain(now, &agent);
         }
-        let ending: Vec<AgentId> = self
-            .maintenance
-            .iter()
-            .filter(|(_, m)| m.down && m.window.end().is_some_and(|e| e <= now))
-            .map(|(a, _)| a.clone())
-            .collect();
-        for agent in ending {
+        for agent in self.agents.windows_ending(now) {
             let _ = self.end_maintenance(now, &agent);
         }
     }
@@ -173,12 +137,10 @@ impl MasterCore {
     /// killed with its grace period.
     fn drain(&mut self, now: Duration, agent: &AgentId) {
         info!(%agent, "maintenance window starts: draining the agent");
-        if let Some(m) = self.maintenance.get_mut(agent) {
-            m.down = true;
-        }
+        self.agents.start_window(agent);
         // A lost agent is out of the allocator; it is deactivated if it
         // comes back during the window.
-        if !self.faults.is_lost(agent) {
+        if !self.agents.is_lost(agent) {
             allocator_ok(
                 &mut self.broken,
                 self.allocator.deactivate_agent(agent),
@@ -199,46 +161,16 @@ impl MasterCore {
         }
     }
 
-    /// When the next window starts or ends.
-    pub(super) fn next_maintenance_deadline(&self) -> Option<Duration> {
-        self.maintenance
-            .values()
-            .filter_map(|m| {
-                if m.down {
-                    m.window.end()
-                } else {
-                    Some(m.window.start)
-                }
-            })
-            .min()
-    }
-
     /// Whether `id` is a maintenance inverse offer made to `fw`.
     pub(super) fn is_maintenance_offer_of(&self, fw: &FrameworkId, id: &OfferId) -> bool {
-        self.maintenance
-            .values()
-            .any(|m| m.offers.get(fw).is_some_and(|o| &o.id == id))
+        self.agents.is_inverse_offer_of(fw, id)
     }
 
     /// Records `fw`'s answer to those of `ids` that are its maintenance
     /// inverse offers.
     pub(super) fn answer_maintenance(&mut self, fw: &FrameworkId, ids: &[OfferId], accept: bool) {
-        for offer in self
-            .maintenance
-            .values_mut()
-            .filter_map(|m| m.offers.get_mut(fw))
-        {
-            if ids.contains(&offer.id) {
-                info!(inverse_offer = %offer.id, framework = %fw, accept, "maintenance inverse offer answered");
-                offer.answer = Some(accept);
-            }
-        }
-    }
-
-    /// A framework is gone: its maintenance inverse offers go with it.
-    pub(super) fn forget_maintenance_offers(&mut self, fw: &FrameworkId) {
-        for m in self.maintenance.values_mut() {
-            m.offers.remove(fw);
+        for offer in self.agents.answer_inverse_offers(fw, ids, accept) {
+            info!(inverse_offer = %offer, framework = %fw, accept, "maintenance inverse offer answered");
         }
     }
 
@@ -246,7 +178,7 @@ impl MasterCore {
     /// offers again.
     pub(super) fn resend_maintenance_offers(&mut self, fw: &FrameworkId) {
         let mut events = Vec::new();
-        for (agent, m) in &self.maintenance {
+        for (agent, m) in self.agents.under_maintenance() {
             if let Some(offer) = m.offers.get(fw) {
                 events.push(maintenance_event(&offer.id, fw, agent, m.window));
             }

@@ -9,23 +9,20 @@
 //!
 //! # The map
 //!
-//! **Books** own one kind of state each and import no other book and
-//! nothing above them:
+//! **Books** (`books/`, see [`books`]) own one kind of state each, behind
+//! private fields, and import no other book and nothing above them
+//! (`tests/import_graph.rs` checks it):
 //!
-//! | file | owns |
+//! | book | owns |
 //! |---|---|
-//! | `tasks.rs` ([`TaskTable`](crate::master::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
-//! | `offers.rs` ([`OfferBook`](crate::master::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
-//! | `updates.rs` ([`StatusUpdates`](crate::master::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
-//! | `frameworks.rs` | one framework's record: info, roles, capabilities, connection, requests |
-//! | `revocation_book.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
-//! | `maintenance_book.rs` ([`Maintenance`], [`Window`]) | an agent's maintenance window and its inverse offers |
-//! | `lost_agents.rs` | agents the master cannot reach, frozen tasks, kills waiting for an agent's return |
-//! | `local_book.rs` | orders for local agents not yet taken, sandboxes of local tasks |
+//! | `books/agents/` ([`AgentBook`](books::agents::AgentBook)) | per agent: spec and total, kind (simulated/local), liveness ([`Liveness`]: up, lost, down), maintenance window and inverse offers ([`Maintenance`], [`Window`]), kills waiting for a lost agent, local sandboxes, simulated behaviour (a task that ignores its kill) |
+//! | `books/frameworks.rs` ([`FrameworkBook`](books::frameworks::FrameworkBook)) | per framework: info, roles, suppressed roles, capabilities, connection, requests; the bounded memory of removed frameworks ([`MasterConfig::max_completed_frameworks`]); the ids the master issues |
+//! | `books/tasks.rs` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
+//! | `books/offers.rs` ([`OfferBook`](books::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
+//! | `books/updates.rs` ([`StatusUpdates`](books::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
+//! | `books/revocations.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
 //!
-//! The agents themselves (their [`AgentSpec`]s) and the framework records
-//! are maps held by the core (`agents`, `frameworks`); the allocator keeps
-//! its own books (`crate::allocator`).
+//! The allocator keeps its own books (`crate::allocator`).
 //!
 //! **The core** (`core.rs`, [`MasterCore`]) holds the books and the
 //! allocator; its entry points are [`MasterCore::subscribe`],
@@ -33,10 +30,11 @@
 //! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
 //! reports); what must be sent leaves in one outbox
 //! ([`MasterCore::take_outbox`], plus [`MasterCore::take_agent_orders`] for
-//! local agents). The core reads the books' public operations; the faults
-//! the harness injects go through public operations too
-//! ([`MasterCore::lose_agent`] marks an agent lost, and the agent-loss
-//! process does the rest).
+//! local agents). The core reads and changes the books through their
+//! public operations; the faults the harness injects go through public
+//! operations too ([`MasterCore::lose_agent`]: the agents book marks the
+//! agent lost and the agent-loss process does the rest); the core keeps
+//! no fault state.
 //!
 //! **Calls**: `subscribe.rs` (SUBSCRIBE, resubscription, the cap on
 //! connected frameworks), `accept.rs` (ACCEPT: offers, operations,
@@ -47,7 +45,7 @@
 //! **Processes** that span books: allocation (`core.rs`,
 //! `allocate_now`: one OFFERS event per framework per cycle), reclaim
 //! (`revocation.rs`), maintenance (`maintenance.rs`), agent loss and
-//! return (`faults.rs`), local tasks (`local.rs`).
+//! return (`agent_loss.rs`), local tasks (`local.rs`).
 //!
 //! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
 //! events built), `commands.rs` and `server.rs` (the actor that owns the
@@ -81,34 +79,27 @@
 //!    (`tests/master_grpc.rs`), and with the SDK in a cluster.
 
 mod accept;
+mod agent_loss;
+pub mod books;
 mod calls;
 mod commands;
 pub mod config;
 pub mod config_file;
 pub mod core;
 pub mod error;
-pub mod faults;
-mod frameworks;
 mod invariants;
 mod local;
-mod local_book;
-mod lost_agents;
 pub mod maintenance;
-mod maintenance_book;
-pub mod offers;
 pub mod operator;
 pub mod outbox;
 pub mod revocation;
-pub mod revocation_book;
 mod server;
 #[cfg(test)]
 mod server_tests;
 pub mod sim;
 pub mod state;
 mod subscribe;
-pub mod tasks;
 mod transport;
-pub mod updates;
 pub mod validate;
 
 use std::io;
@@ -122,16 +113,17 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
+pub use self::books::agents::maintenance::{Maintenance, MaintenanceError, Window};
+pub use self::books::agents::{AgentError, Liveness};
+pub use self::books::revocations::{Notice, NoticeAnswer, RevocationBook};
+pub use self::books::{offers, tasks, updates};
 pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::config_file::{ConfigFile, ConfigFileError};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
-pub use self::lost_agents::FaultError;
-pub use self::maintenance_book::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
-pub use self::revocation_book::{Notice, NoticeAnswer, RevocationBook};
 pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 

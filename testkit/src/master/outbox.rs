@@ -3,33 +3,12 @@
 //! the master sends.
 
 use corral_proto::convert::*;
-use std::fmt;
 use std::time::Duration;
 
 use corral::{FrameworkId, OfferId};
 use corral_proto::pb;
 
-/// The id of one subscription's event stream (`mesos-stream-id`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StreamId(String);
-
-impl StreamId {
-    /// Wraps a stream id.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The id as text, as carried in `mesos-stream-id` metadata.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use super::books::frameworks::StreamId;
 
 /// One thing for the server to do, in order.
 #[derive(Clone, Debug, PartialEq)]

@@ -44,13 +44,13 @@ use tracing::info;
 
 use crate::allocator::Reclaim;
 
+use super::books::revocations::{
+    is_met, lent_scalars, nanos, pick_tasks, take_from, Need, Notice, NoticeAnswer,
+};
+use super::books::tasks::{is_terminal, TaskRecord};
 use super::core::MasterCore;
 use super::error::CallError;
 use super::outbox;
-use super::revocation_book::{
-    is_met, lent_scalars, nanos, pick_tasks, take_from, Need, Notice, NoticeAnswer,
-};
-use super::tasks::{is_terminal, TaskRecord};
 
 impl MasterCore {
     /// Acts on what the allocator says must come back (see the module

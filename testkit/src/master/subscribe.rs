@@ -11,9 +11,9 @@ use corral_proto::pb;
 use corral_proto::pb::call::Type as CallType;
 use tracing::{debug, info, warn};
 
+use super::books::frameworks::FrameworkRecord;
 use super::core::{allocator_ok, MasterCore, Subscription};
 use super::error::CallError;
-use super::frameworks::FrameworkRecord;
 use super::outbox::{self, Outgoing};
 use super::validate::{self, ValidFramework};
 
@@ -51,12 +51,12 @@ impl MasterCore {
         }
         let valid = validate::framework_info(&info, &subscribe.suppressed_roles)?;
         let id = info_id.map(FrameworkId::new);
-        let removed = id.as_ref().is_some_and(|id| self.removed.contains(id));
+        let removed = id.as_ref().is_some_and(|id| self.frameworks.is_removed(id));
         if !removed {
             self.check_framework_cap(id.as_ref())?;
         }
         match id {
-            Some(id) if self.removed.contains(&id) => {
+            Some(id) if removed => {
                 let stream = self.next_stream_id();
                 warn!(framework = %id, "SUBSCRIBE of a removed framework; answering ERROR");
                 self.outbox.push(Outgoing::Event {
@@ -71,10 +71,10 @@ impl MasterCore {
                     framework: None,
                 })
             }
-            Some(id) if self.frameworks.contains_key(&id) => self.resubscribe(now, id, info, valid),
+            Some(id) if self.frameworks.contains(&id) => self.resubscribe(now, id, info, valid),
             Some(id) => self.add_framework(now, id, info, valid),
             None => {
-                let id = self.next_framework_id();
+                let id = self.frameworks.issue_id();
                 self.add_framework(now, id, info, valid)
             }
         }
@@ -85,14 +85,8 @@ impl MasterCore {
     /// its own stream).
     fn check_framework_cap(&self, id: Option<&FrameworkId>) -> Result<(), CallError> {
         let max = self.config.max_connected_frameworks;
-        let connected_already = id
-            .and_then(|id| self.frameworks.get(id))
-            .is_some_and(|r| r.stream().is_some());
-        let connected = self
-            .frameworks
-            .values()
-            .filter(|r| r.stream().is_some())
-            .count();
+        let connected_already = id.is_some_and(|id| self.frameworks.stream_of(id).is_some());
+        let connected = self.frameworks.connected_count();
         if !connected_already && connected >= max {
             return Err(CallError::TooManyFrameworks { max });
         }
@@ -113,7 +107,7 @@ impl MasterCore {
             .add_framework(id.clone(), record.spec())
             .map_err(CallError::Allocator)?;
         info!(framework = %id, %stream, roles = ?record.roles, "framework subscribed");
-        self.frameworks.insert(id.clone(), record);
+        self.frameworks.insert(record);
         self.emit(
             &id,
             outbox::subscribed(&id, self.config.heartbeat_interval, &self.master_info),
@@ -144,10 +138,8 @@ impl MasterCore {
         self.withdraw_offers(now, &id);
         self.apply_framework_info(&id, info, valid);
         let stream = self.next_stream_id();
-        let connection = self.connected(now, &stream);
-        if let Some(record) = self.frameworks.get_mut(&id) {
-            record.connection = connection;
-        }
+        let next_heartbeat = now.saturating_add(self.config.heartbeat_interval);
+        self.frameworks.connect(&id, stream.clone(), next_heartbeat);
         allocator_ok(
             &mut self.broken,
             self.allocator.activate_framework(&id, true),
@@ -179,18 +171,11 @@ impl MasterCore {
         info: pb::FrameworkInfo,
         valid: ValidFramework,
     ) -> bool {
-        let Some(record) = self.frameworks.get_mut(id) else {
+        let Some(applied) = self.frameworks.apply(id, info, valid) else {
             return false;
         };
-        let unsuppressed: Vec<_> = record
-            .suppressed
-            .iter()
-            .filter(|r| valid.roles.contains(*r) && !valid.suppressed.contains(*r))
-            .cloned()
-            .collect();
-        let gained_roles = valid.roles.difference(&record.roles).next().is_some();
-        record.apply(info, valid);
-        let spec = record.spec();
+        let (spec, unsuppressed, gained_roles) =
+            (applied.spec, applied.unsuppressed, applied.gained_roles);
         allocator_ok(
             &mut self.broken,
             self.allocator.update_framework(id, spec),

@@ -35,8 +35,8 @@ use std::time::Duration;
 use corral::{AgentId, OfferId, Resource, Resources, Role};
 use tracing::{info, warn};
 
+use super::books::revocations::pool_form;
 use super::core::MasterCore;
-use super::revocation_book::pool_form;
 use crate::allocator::Quota;
 
 pub use self::client::{OperatorClient, OperatorClientError};
@@ -208,10 +208,10 @@ impl MasterCore {
 
     /// The agent is known and reachable.
     fn check_agent(&self, agent: &AgentId) -> Result<(), OperatorError> {
-        if !self.agents.contains_key(agent) {
+        if !self.agents.contains(agent) {
             return Err(OperatorError::UnknownAgent(agent.clone()));
         }
-        if self.faults.is_lost(agent) {
+        if self.agents.is_lost(agent) {
             return Err(OperatorError::AgentLost(agent.clone()));
         }
         Ok(())
@@ -260,8 +260,9 @@ impl MasterCore {
     /// returning agent read.
     pub(in crate::master) fn sync_agent(&mut self, agent: &AgentId) {
         let total = self.allocator.total(agent).cloned();
-        match (self.agents.get_mut(agent), total) {
-            (Some(spec), Some(total)) => spec.resources = total,
+        let synced = total.map(|total| self.agents.set_total(agent, total));
+        match synced {
+            Some(Ok(())) => {}
             _ => {
                 tracing::error!(%agent, "agent vanished during an operator request (books disagree)")
             }

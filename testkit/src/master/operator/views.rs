@@ -68,7 +68,7 @@ impl MasterCore {
     /// 1 and nothing else).
     pub fn role_info(&self, role: Role) -> RoleInfo {
         let mut held = Resources::new();
-        for fw in self.frameworks.keys() {
+        for fw in self.frameworks.ids() {
             let mine = self
                 .allocator
                 .allocated(fw)
@@ -76,7 +76,7 @@ impl MasterCore {
             held += &mine.unallocated();
         }
         let mut reserved = Resources::new();
-        for agent in self.agents.keys() {
+        for agent in self.agents.ids() {
             if let Some(total) = self.allocator.total(agent) {
                 reserved += &total.reserved_for(&role);
             }
@@ -90,7 +90,7 @@ impl MasterCore {
             share: self.allocator.role_share(&role),
             frameworks: self
                 .frameworks
-                .values()
+                .iter()
                 .filter(|r| r.roles.contains(&role))
                 .map(|r| r.id.clone())
                 .collect(),
@@ -103,9 +103,9 @@ impl MasterCore {
     pub fn agent_resources(&self, agent: &AgentId) -> Result<AgentResources, OperatorError> {
         let spec = self
             .agents
-            .get(agent)
+            .spec(agent)
             .ok_or_else(|| OperatorError::UnknownAgent(agent.clone()))?;
-        let lost = self.faults.is_lost(agent);
+        let lost = self.agents.is_lost(agent);
         let available = if lost {
             Resources::new()
         } else {
@@ -124,7 +124,7 @@ impl MasterCore {
     /// Every agent's resources, by agent id.
     pub fn all_agent_resources(&self) -> Vec<AgentResources> {
         self.agents
-            .keys()
+            .ids()
             .filter_map(|agent| self.agent_resources(agent).ok())
             .collect()
     }
