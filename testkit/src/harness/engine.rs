@@ -298,6 +298,15 @@ impl Engine {
                     self.links.remove(&stream);
                     self.network.closed(&stream);
                 }
+                // A Cluster refuses local agents
+                // (`ConfigError::LocalAgentUnsupported`), so an order for
+                // one is a bug of the core.
+                Outgoing::Order(order) => {
+                    self.violated(
+                        now,
+                        format!("an order for a local agent in a cluster without any: {order:?}"),
+                    );
+                }
             }
         }
         // An allocator refusal is a broken invariant, checked or not.

@@ -54,8 +54,6 @@ pub struct MasterCore {
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
-    /// Orders for the local agents not yet taken.
-    pub(super) agent_orders: Vec<crate::agent::AgentOrder>,
     pub(super) revocations: RevocationBook,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
     pub(super) broken: Vec<Broken>,
@@ -109,7 +107,6 @@ impl MasterCore {
             agents,
             offers: OfferBook::new(),
             outbox: Vec::new(),
-            agent_orders: Vec::new(),
             revocations: RevocationBook::default(),
             broken: Vec::new(),
             touched: Touched {

@@ -1,5 +1,6 @@
 //! Tasks on local agents, as the pure master core sees them. Such a task
-//! has no simulated timers: at launch the core leaves an
+//! has no simulated timers: at launch the core leaves (in its one effect
+//! list, [`Outgoing::Order`]) an
 //! [`AgentOrder::Launch`] (and TASK_STAGING, as for any task), a KILL
 //! leaves an [`AgentOrder::Kill`] (and TASK_KILLING with the capability),
 //! removing a framework leaves an [`AgentOrder::StopFramework`]; the task's
@@ -20,6 +21,7 @@ use tracing::{debug, info};
 
 use super::books::tasks::Launch;
 use super::core::{task_status, MasterCore};
+use super::outbox::Outgoing;
 use crate::agent::{AgentOrder, AgentReport, CommandSpec, SandboxPaths, TaskLaunch};
 
 /// What a task on a local agent runs, read at ACCEPT.
@@ -33,11 +35,6 @@ impl MasterCore {
     /// Whether `agent` runs its tasks as real processes.
     pub fn is_local_agent(&self, agent: &AgentId) -> bool {
         self.agents.is_local(agent)
-    }
-
-    /// Takes the orders for the local agents, in order.
-    pub fn take_agent_orders(&mut self) -> Vec<AgentOrder> {
-        std::mem::take(&mut self.agent_orders)
     }
 
     /// Where the sandbox of `task` of `framework` is, once its local agent
@@ -131,7 +128,10 @@ impl MasterCore {
             command = order.command.describe(), "launch on a local agent");
         self.agents.forget_sandbox(&launch.framework, &launch.id);
         self.tasks.launch_external(now, launch);
-        self.agent_orders.push(AgentOrder::Launch(Box::new(order)));
+        self.outbox
+            .push(Outgoing::Order(Box::new(AgentOrder::Launch(Box::new(
+                order,
+            )))));
     }
 
     /// KILL of a task on a local agent: this task only (not its task
@@ -160,11 +160,11 @@ impl MasterCore {
             status.labels = self.sandbox(fw, task).map(SandboxPaths::labels);
             self.report(now, fw, status);
         }
-        self.agent_orders.push(AgentOrder::Kill {
+        self.outbox.push(Outgoing::Order(Box::new(AgentOrder::Kill {
             framework: fw.clone(),
             task: task.clone(),
             grace,
-        });
+        })));
     }
 
     /// The framework is being removed: its local tasks are stopped.
@@ -174,9 +174,10 @@ impl MasterCore {
             .live_of(fw)
             .any(|t| self.is_local_agent(&t.agent));
         if has_local {
-            self.agent_orders.push(AgentOrder::StopFramework {
-                framework: fw.clone(),
-            });
+            self.outbox
+                .push(Outgoing::Order(Box::new(AgentOrder::StopFramework {
+                    framework: fw.clone(),
+                })));
         }
     }
 }

@@ -28,9 +28,9 @@
 //! allocator; its entry points are [`MasterCore::subscribe`],
 //! [`MasterCore::handle`] (every other call), [`MasterCore::tick`] (timers),
 //! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
-//! reports); what must be sent leaves in one outbox
-//! ([`MasterCore::take_outbox`], plus [`MasterCore::take_agent_orders`] for
-//! local agents). The core reads and changes the books through their
+//! reports); what must be sent leaves in one effect list
+//! ([`MasterCore::take_outbox`]: events, stream ends, and orders for the
+//! local agents, in order). The core reads and changes the books through their
 //! public operations; the faults the harness injects go through public
 //! operations too ([`MasterCore::lose_agent`]: the agents book marks the
 //! agent lost and the agent-loss process does the rest); the core keeps
@@ -105,7 +105,6 @@ pub mod validate;
 use std::io;
 use std::net::SocketAddr;
 
-use corral_proto::pb::scheduler_client::SchedulerClient;
 use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -132,6 +131,7 @@ use self::operator::pb::operator_server::OperatorServer;
 use self::operator::OperatorService;
 use self::server::MasterService;
 use self::transport::InMemoryConnector;
+use crate::channel_transport::ChannelTransport;
 
 /// Why the mock master could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +144,7 @@ pub enum MasterError {
     Bind(#[source] io::Error),
     /// The gRPC transport failed.
     #[error(transparent)]
-    Transport(#[from] tonic::transport::Error),
+    Transport(#[from] WireError),
     /// The master has been shut down.
     #[error("the mock master is shut down")]
     Stopped,
@@ -156,6 +156,18 @@ pub enum MasterError {
 enum Transport {
     Tcp(SocketAddr),
     InMemory(InMemoryConnector),
+}
+
+/// A failure of the gRPC transport under the master (opaque: the public
+/// API names no tonic type; its source is the transport's error).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct WireError(#[from] tonic::transport::Error);
+
+impl From<tonic::transport::Error> for MasterError {
+    fn from(err: tonic::transport::Error) -> Self {
+        MasterError::Transport(WireError(err))
+    }
 }
 
 /// A running mock master. Shut it down with [`MockMaster::shutdown`] for a
@@ -205,7 +217,8 @@ impl MockMaster {
         })
     }
 
-    /// Starts a master reachable only through [`MockMaster::channel`], over
+    /// Starts a master reachable only through [`MockMaster::transport`]
+    /// (or [`crate::wire`]), over
     /// in-memory pipes: no socket, and deterministic under tokio's paused
     /// clock.
     pub async fn start_in_memory(config: MasterConfig) -> Result<Self, MasterError> {
@@ -239,7 +252,7 @@ impl MockMaster {
     }
 
     /// The URL to connect to: `http://127.0.0.1:<port>`, or
-    /// `http://in-memory` (only reachable through [`MockMaster::channel`]).
+    /// `http://in-memory` (only reachable through [`MockMaster::transport`]).
     pub fn endpoint(&self) -> String {
         match &self.transport {
             Transport::Tcp(addr) => format!("http://{addr}"),
@@ -247,17 +260,19 @@ impl MockMaster {
         }
     }
 
-    /// A connected gRPC channel to the master.
-    pub async fn channel(&self) -> Result<Channel, MasterError> {
+    /// A framework transport to the master (for `corral::Runtime`s and
+    /// the SDK's tests), over TCP or the in-memory pipes.
+    pub async fn transport(&self) -> Result<ChannelTransport, MasterError> {
+        Ok(ChannelTransport::new(self.channel().await?))
+    }
+
+    /// A connected gRPC channel to the master (raw protocol access is in
+    /// [`crate::wire`]).
+    pub(crate) async fn channel(&self) -> Result<Channel, MasterError> {
         match &self.transport {
             Transport::Tcp(_) => Ok(Endpoint::from_shared(self.endpoint())?.connect().await?),
             Transport::InMemory(connector) => Ok(connector.channel().await?),
         }
-    }
-
-    /// A scheduler client on a new channel.
-    pub async fn client(&self) -> Result<SchedulerClient<Channel>, MasterError> {
-        Ok(SchedulerClient::new(self.channel().await?))
     }
 
     /// A client of the operator API (weights, quota, reservations) on a

@@ -8,6 +8,8 @@ use std::time::Duration;
 use corral::{FrameworkId, OfferId};
 use corral_proto::pb;
 
+use crate::agent::AgentOrder;
+
 pub use super::books::frameworks::StreamId;
 
 /// One thing for the server to do, in order.
@@ -20,6 +22,9 @@ pub enum Outgoing {
         /// The event (boxed: events are large).
         event: Box<pb::Event>,
     },
+    /// Carry out an order on a local agent (launch, kill, stop a
+    /// framework's tasks), in order with the events around it.
+    Order(Box<AgentOrder>),
     /// End `stream` (after the events already sent on it).
     Close {
         /// The stream to end.
