@@ -2,6 +2,7 @@
 //! refused with the line at fault.
 
 use super::*;
+use crate::master::MasterCore;
 
 const GOOD: &str = r#"
 # Two plain agents, one named.
@@ -73,7 +74,7 @@ fn a_good_file_gives_agents_weights_and_quotas() {
         "the file sets it"
     );
     assert_eq!(config.validate(), Ok(()));
-    crate::master::MasterCore::new(config).expect("the master starts");
+    MasterCore::new(config).expect("the master starts");
 }
 
 #[test]

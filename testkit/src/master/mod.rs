@@ -24,62 +24,79 @@
 //!
 //! The allocator keeps its own books (`crate::allocator`).
 //!
-//! **The core** (`core.rs`, [`MasterCore`]) holds the books and the
-//! allocator; its entry points are [`MasterCore::subscribe`],
-//! [`MasterCore::handle`] (every other call), [`MasterCore::tick`] (timers),
-//! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
-//! reports); what must be sent leaves in one effect list
-//! ([`MasterCore::take_outbox`]: events, stream ends, and orders for the
-//! local agents, in order). The core reads and changes the books through their
-//! public operations; the faults the harness injects go through public
-//! operations too ([`MasterCore::lose_agent`]: the agents book marks the
-//! agent lost and the agent-loss process does the rest); the core keeps
-//! no fault state.
+//! **The core** (`core.rs`, [`MasterCore`]) holds the books, the
+//! allocator and the effect list, and the helpers every call and process
+//! shares (`emit`, `report`, `recover`, `rescind`, `withdraw_offers`).
+//! Its inherent methods stand in three files only: `core.rs` (construction,
+//! accessors, helpers), `api.rs` (the entry points) and `state.rs`
+//! (read-only snapshots).
 //!
-//! **Calls**: `subscribe.rs` (SUBSCRIBE, resubscription, the cap on
-//! connected frameworks), `accept.rs` (ACCEPT: offers, operations,
-//! launches), `calls.rs` (DECLINE, REVIVE, SUPPRESS, KILL, ACKNOWLEDGE,
-//! RECONCILE, UPDATE_FRAMEWORK, REQUEST), `revocation.rs` and
-//! `maintenance.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `core.rs` (TEARDOWN).
+//! **Entry points** (`api.rs`): [`MasterCore::subscribe`],
+//! [`MasterCore::handle`] (every other call: the stream check, then one
+//! match arm per call type), [`MasterCore::tick`] (timers),
+//! [`MasterCore::disconnect`], [`MasterCore::add_agent`],
+//! [`MasterCore::agent_status`] (an agent's report on one of its tasks),
+//! the operator's operations, maintenance and agent loss
+//! ([`MasterCore::lose_agent`], [`MasterCore::restore_agent`]). Each
+//! forwards to the call or process that owns the work. What must be sent
+//! leaves in one effect list ([`MasterCore::take_outbox`]: events, stream
+//! ends and orders for local agents, in order). The faults the harness
+//! injects go through these public operations (`crate::harness`'s
+//! `faults.rs`); the core keeps no fault state.
 //!
-//! **Processes** that span books: allocation (`core.rs`,
-//! `allocate_now`: one OFFERS event per framework per cycle), reclaim
-//! (`revocation.rs`), maintenance (`maintenance.rs`), agent loss and
-//! return (`agent_loss.rs`), local tasks (`local.rs`).
+//! **Calls** (`calls/`, one file per call, each a function over the
+//! core): `subscribe.rs`, `accept.rs`, `decline.rs`, `suppress_revive.rs`,
+//! `kill.rs` (KILL and the kill process every kill goes through),
+//! `acknowledge.rs`, `reconcile.rs`, `update_framework.rs`, `request.rs`,
+//! `inverse_offers.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `teardown.rs`
+//! (TEARDOWN and removing a framework for good).
+//!
+//! **Processes** (`processes/`) that span books: `allocation.rs` (one
+//! OFFERS event per framework per cycle), `reclaim.rs` (revocation
+//! notices), `maintenance.rs` (windows, draining), `maintenance_offers.rs`
+//! (inverse offers and offers' `unavailability`), `agent_loss.rs` (an
+//! agent lost and back), `local_tasks.rs` (tasks on local agents).
+//!
+//! Only calls and processes touch more than one book; `invariants.rs` and
+//! `state.rs` read them. The operator API's operations are in
+//! `operator/` (functions over the core too).
 //!
 //! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
 //! events built), `commands.rs` and `server.rs` (the actor that owns the
 //! core, the bounded command channel, a bounded event queue per
 //! subscription whose slow reader is disconnected, the tonic service),
-//! `operator/` (the operator API), `transport.rs` (in-memory pipes).
+//! `operator/` (the operator API's service and client), `transport.rs`
+//! (in-memory pipes). Raw access for the master's own wire tests:
+//! [`crate::wire`].
 //!
 //! # Where a call goes
 //!
 //! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
-//! the bounded channel → the actor → [`MasterCore::handle`]: the call type
-//! and stream are checked (`validate.rs`, `check_stream`), then one match
-//! arm in `core.rs` (`try_handle`) calls the handler → the books and the
-//! allocator change → events in the outbox → the actor's `route` puts them
-//! on each subscription's bounded queue. The harness
-//! ([`crate::harness`]) calls the same [`MasterCore::handle`] from its
-//! in-process transport and routes the same outbox through its simulated
-//! wire.
+//! the bounded channel → the actor → [`MasterCore::handle`] (`api.rs`): the
+//! call type and stream are checked (`validate.rs`, `check_stream`), then
+//! one match arm in `try_handle` calls the handler, e.g.
+//! `calls::decline::decline` → the books and the allocator change →
+//! events in the effect list → the actor's `route` puts them on each
+//! subscription's bounded queue (and hands local agents their orders). The
+//! harness ([`crate::harness`]) calls the same [`MasterCore::handle`] from
+//! its in-process transport and routes the same effect list through its
+//! simulated wire.
 //!
 //! # Adding a call
 //!
 //! 1. What it must carry: a check in `validate.rs` (a typed
 //!    [`CallError`] for each refusal, with its [`ErrorKind`]).
-//! 2. Its handler: a method in the file of the book it mostly changes
-//!    (or a new file), reading and changing the books through their
-//!    methods; events through `emit`/`report`.
-//! 3. One match arm in `MasterCore::try_handle` (`core.rs`).
+//! 2. Its handler: a new file `calls/<call>.rs` with one function over the
+//!    core, reading and changing the books through their operations;
+//!    events through `emit`/`report`; work that spans books through the
+//!    processes (e.g. `processes::allocation::allocate_now`).
+//! 3. One match arm in `try_handle` (`api.rs`).
 //! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
 //!    variant and its [`CallKind`](crate::CallKind)).
 //! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
 //!    (`tests/master_grpc.rs`), and with the SDK in a cluster.
 
-mod accept;
-mod agent_loss;
+mod api;
 pub mod books;
 mod calls;
 mod commands;
@@ -88,17 +105,14 @@ pub mod config_file;
 pub mod core;
 pub mod error;
 mod invariants;
-mod local;
-pub mod maintenance;
 pub mod operator;
 pub mod outbox;
-pub mod revocation;
+mod processes;
 mod server;
 #[cfg(test)]
 mod server_tests;
 pub mod sim;
 pub mod state;
-mod subscribe;
 mod transport;
 pub mod validate;
 
