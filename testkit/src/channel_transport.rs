@@ -1,5 +1,5 @@
 //! [`ChannelTransport`]: a framework's [`Transport`] over any gRPC channel
-//! to the mock master, e.g. [`MockMaster::channel`](crate::MockMaster::channel)'s
+//! to the mock master, e.g. [`crate::wire::channel`]'s
 //! in-memory one. The SDK's own `GrpcTransport` takes an endpoint only (its
 //! API names no tonic type); this one is built from a channel, with the
 //! same conversions (`corral-proto`).

@@ -22,6 +22,7 @@ pub mod allocator;
 pub mod channel_transport;
 pub mod harness;
 pub mod rng;
+pub mod wire;
 
 pub mod master;
 pub use channel_transport::ChannelTransport;

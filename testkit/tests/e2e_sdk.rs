@@ -66,7 +66,7 @@ async fn connect(
     config: Config,
 ) -> (DriverHandle, EventStream, Counting) {
     let transport = Counting {
-        inner: ChannelTransport::new(master.channel().await.unwrap()),
+        inner: master.transport().await.unwrap(),
         calls: Arc::default(),
     };
     let (driver, events) = Framework::with_config(info, config, transport.clone()).into_stream();

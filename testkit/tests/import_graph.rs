@@ -219,3 +219,52 @@ fn the_checker_sees_a_cycle() {
     );
     assert!(cycles(&edges(&files)).is_empty());
 }
+
+/// The book a file of `master/books` belongs to: `master/books/<book>`.
+fn book_of(module: &Module) -> Option<&str> {
+    match module.as_slice() {
+        [m, b, book, ..] if m == "master" && b == "books" => Some(book.as_str()),
+        _ => None,
+    }
+}
+
+/// What a book may import from the crate: its own files, and what lies
+/// below every book.
+fn allowed_for_books(target: &Module) -> bool {
+    let t: Vec<&str> = target.iter().map(String::as_str).collect();
+    matches!(
+        t.as_slice(),
+        ["master", "config"] | ["master", "sim"] | ["allocator", ..] | ["agent", ..] | ["rng"]
+    )
+}
+
+#[test]
+fn no_book_imports_another_book_or_the_code_above_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    collect(&root, &root, &mut files);
+    let graph = edges(&files);
+    let books: BTreeSet<&str> = graph.keys().filter_map(book_of).collect();
+    assert!(
+        ["agents", "frameworks", "tasks", "offers"]
+            .iter()
+            .all(|b| books.contains(b)),
+        "the walk found the books: {books:?}"
+    );
+    let mut wrong = Vec::new();
+    for (module, targets) in &graph {
+        let Some(book) = book_of(module) else {
+            continue;
+        };
+        for target in targets {
+            if book_of(target) == Some(book) || allowed_for_books(target) {
+                continue;
+            }
+            wrong.push(format!("{} imports {}", module.join("/"), target.join("/")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "books importing outside themselves: {wrong:?}"
+    );
+}

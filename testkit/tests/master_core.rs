@@ -195,6 +195,41 @@ fn disconnect_with_zero_failover_removes_at_the_next_tick() {
 }
 
 #[test]
+fn removed_frameworks_are_remembered_up_to_the_bound_and_stay_refused() {
+    let mut core = MasterCore::new(
+        MasterConfig::default()
+            .agents(1, Resources::parse("cpus:4;mem:4096").expect("resources"))
+            .max_completed_frameworks(5),
+    )
+    .expect("valid config");
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (fw, stream, _) = subscribe(&mut core, ms(i), &format!("fw{i}"));
+        core.handle(
+            ms(i),
+            Some(stream.as_str()),
+            call(&fw, pb::call::Type::Teardown),
+        )
+        .expect("torn down");
+        ids.push(fw);
+    }
+    let state = core.state(ms(20));
+    assert_eq!(state.removed_frameworks, ids[7..].to_vec(), "the newest 5");
+    // An id the master issued stays refused beyond the bound.
+    let mut info = framework_info("back", &["web"], &[]);
+    info.id = Some(ids[0].to_pb());
+    let sub = core
+        .subscribe(ms(20), subscribe_call(info, &[]))
+        .expect("answered with ERROR");
+    assert_eq!(sub.framework, None, "{} was removed", ids[0]);
+    let events = events_on(core.take_outbox(), &sub.stream);
+    assert_eq!(
+        events.iter().map(kind).collect::<Vec<_>>(),
+        [EventType::Error]
+    );
+}
+
+#[test]
 fn unknown_framework_id_is_accepted_with_that_id() {
     let mut core = core(1, 1);
     let mut info = framework_info("returning", &["web"], &[]);
@@ -255,7 +290,7 @@ fn same_seed_same_trace() {
         .iter()
         .filter_map(|o| match o {
             Outgoing::Event { event, .. } => Some(kind(event)),
-            Outgoing::Close { .. } => None,
+            Outgoing::Close { .. } | Outgoing::Order(_) => None,
         })
         .collect();
     for expected in [EventType::Update, EventType::Heartbeat, EventType::Offers] {

@@ -265,7 +265,7 @@ async fn acknowledging_an_unknown_uuid_is_not_found() {
 async fn stream_id_and_framework_id_are_checked() {
     let (master, mut s, _offer) = setup(&[]).await;
     let fw = s.id.clone();
-    let mut client = master.client().await.unwrap();
+    let mut client = corral_testkit::wire::client(&master).await.unwrap();
 
     let err = client
         .send(reconcile_call(&fw, &[]))
@@ -355,7 +355,7 @@ async fn a_malformed_reservation_is_refused_and_unsupported_calls_are_unimplemen
 #[tokio::test(start_paused = true)]
 async fn bad_framework_infos_are_invalid_arguments() {
     let master = MockMaster::start_in_memory(config(1)).await.unwrap();
-    let mut client = master.client().await.unwrap();
+    let mut client = corral_testkit::wire::client(&master).await.unwrap();
     let mut no_user = framework_info("x", &["web"], &[]);
     no_user.user.clear();
     let cases = [

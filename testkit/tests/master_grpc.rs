@@ -497,7 +497,7 @@ async fn failover_timeout_removes_a_disconnected_framework() {
 
     // The id is gone for good: resubscribing gets ERROR and the stream ends.
     info.id = Some(fw.to_pb());
-    let mut client = master.client().await.unwrap();
+    let mut client = corral_testkit::wire::client(&master).await.unwrap();
     let mut events = client
         .subscribe(subscribe_call(info, &[]))
         .await

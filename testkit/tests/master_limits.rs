@@ -27,7 +27,7 @@ async fn the_cap_on_connected_frameworks_refuses_one_more() {
         .expect("master");
     let _a = Sched::subscribe(&master, framework_info("a", &["*"], &[]), &[]).await;
     let b = Sched::subscribe(&master, framework_info("b", &["*"], &[]), &[]).await;
-    let mut client = master.client().await.expect("client");
+    let mut client = corral_testkit::wire::client(&master).await.expect("client");
     let refused = client
         .subscribe(subscribe_call(framework_info("c", &["*"], &[]), &[]))
         .await

@@ -211,7 +211,7 @@ impl Sched {
         info: pb::FrameworkInfo,
         suppressed: &[&str],
     ) -> Sched {
-        let mut client = master.client().await.expect("connect");
+        let mut client = corral_testkit::wire::client(master).await.expect("connect");
         let response = client
             .subscribe(subscribe_call(info, suppressed))
             .await

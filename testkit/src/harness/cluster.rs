@@ -17,10 +17,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::engine::{Engine, EngineShared};
+use super::faults::{self, FaultError};
 use super::recorded::Recorded;
 use super::trace::{Trace, What};
 use super::transport::ClusterTransport;
-use crate::master::{ConfigError, FaultError, MasterConfig, MasterCore, MasterState};
+use crate::master::{ConfigError, MasterConfig, MasterCore, MasterState};
 
 /// How long [`Cluster::launch`] waits (virtual time) for SUBSCRIBED.
 const SUBSCRIBE_LIMIT: Duration = Duration::from_secs(60);
@@ -478,7 +479,7 @@ impl Cluster {
     /// Cuts `fw`'s connection: its event stream ends; it must resubscribe.
     pub fn break_connection(&self, fw: &FrameworkId) -> Result<(), FaultError> {
         self.fault(Some(fw), "connection broken", |engine, now| {
-            engine.core.break_connection(now, fw)
+            faults::break_connection(engine, now, fw)
         })
     }
 
@@ -512,7 +513,7 @@ impl Cluster {
     /// timeout.
     pub fn fail_over_master(&self) {
         let _ = self.fault(None, "master failover", |engine, now| {
-            engine.core.fail_over(now);
+            faults::fail_over(engine, now);
             Ok(())
         });
     }
@@ -521,14 +522,14 @@ impl Cluster {
     /// frameworks) or TASK_LOST.
     pub fn lose_agent(&self, agent: &AgentId) -> Result<(), FaultError> {
         self.fault(None, &format!("agent {agent} lost"), |engine, now| {
-            engine.core.lose_agent(now, agent)
+            faults::lose_agent(engine, now, agent)
         })
     }
 
     /// Brings a lost agent back with its unreachable tasks.
     pub fn restore_agent(&self, agent: &AgentId) -> Result<(), FaultError> {
         self.fault(None, &format!("agent {agent} back"), |engine, now| {
-            engine.core.restore_agent(now, agent)
+            faults::restore_agent(engine, now, agent)
         })
     }
 
@@ -597,7 +598,7 @@ impl Cluster {
     ) -> Result<(), FaultError> {
         let text = format!("task {task} fails ({})", reason.as_str_name());
         self.fault(Some(fw), &text, |engine, now| {
-            engine.core.fail_task(now, fw, task, reason, message)
+            faults::fail_task(engine, now, fw, task, reason, message)
         })
     }
 
@@ -605,7 +606,7 @@ impl Cluster {
     pub fn ignore_kill(&self, fw: &FrameworkId, task: &TaskId) -> Result<(), FaultError> {
         let text = format!("task {task} will ignore its kill");
         self.fault(Some(fw), &text, |engine, _| {
-            engine.core.ignore_kill(fw, task)
+            faults::ignore_kill(engine, fw, task)
         })
     }
 

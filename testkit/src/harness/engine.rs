@@ -40,6 +40,8 @@ pub(crate) struct Engine {
     pub violation: Option<String>,
     /// Check the invariants after every step (the default).
     pub checking: bool,
+    /// How many master failovers were injected (names the new leader).
+    pub failovers: u64,
 }
 
 /// The engine and the two signals around it.
@@ -62,6 +64,7 @@ impl EngineShared {
                 links: BTreeMap::new(),
                 violation: None,
                 checking: true,
+                failovers: 0,
             }),
             timer: Notify::new(),
             changed: Notify::new(),
@@ -294,6 +297,15 @@ impl Engine {
                 Outgoing::Close { stream } => {
                     self.links.remove(&stream);
                     self.network.closed(&stream);
+                }
+                // A Cluster refuses local agents
+                // (`ConfigError::LocalAgentUnsupported`), so an order for
+                // one is a bug of the core.
+                Outgoing::Order(order) => {
+                    self.violated(
+                        now,
+                        format!("an order for a local agent in a cluster without any: {order:?}"),
+                    );
                 }
             }
         }

@@ -8,7 +8,9 @@
 //! - a simulated wire per framework that can lose, duplicate,
 //!   delay or reorder status updates, lose acknowledgements, or go silent;
 //! - the master's own faults: a broken connection, a failover, a lost
-//!   agent (and its return), a task that fails or ignores its kill;
+//!   agent (and its return), a task that fails or ignores its kill, each
+//!   injected through public operations of the wire and the core's books
+//!   (`faults.rs`), never through fault state the master reads;
 //! - a recorder ([`Trace`]): every call (typed: [`Call`]), every event on the wire, every
 //!   event a handler saw, every fault, stamped with virtual time, with
 //!   assertion helpers and a readable dump;
@@ -30,6 +32,7 @@
 mod calls;
 mod cluster;
 mod engine;
+mod faults;
 mod network;
 mod operator;
 mod recorded;
@@ -39,6 +42,7 @@ mod transport;
 
 pub use calls::{Call, CallKind};
 pub use cluster::{Cluster, Injector, Running};
+pub use faults::FaultError;
 pub use recorded::Recorded;
 pub use script::{Accepted, Script, ScriptError, ScriptTransport};
 pub use trace::{Entry, Trace, What};

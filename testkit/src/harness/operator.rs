@@ -78,7 +78,7 @@ impl Cluster {
     /// Schedules `agent`'s maintenance: down `start_in` from now, for
     /// `duration` (`None`: until [`Cluster::end_maintenance`]). Frameworks
     /// with tasks there get inverse offers at once; the agent is drained
-    /// when the window starts (see [`crate::master::maintenance`]).
+    /// when the window starts (see [`crate::master::Maintenance`]).
     pub fn schedule_maintenance(
         &self,
         agent: &AgentId,

@@ -137,6 +137,11 @@ pub struct MasterConfig {
     /// `max_completed_tasks_per_framework`; default 1000). Older ones are
     /// forgotten.
     pub max_completed_tasks_per_framework: usize,
+    /// How many removed frameworks the master remembers by id, for
+    /// snapshots and to refuse their SUBSCRIBE (as Mesos'
+    /// `max_completed_frameworks`; default 50). Ids the master issued
+    /// itself stay refused beyond it (see `master::books::frameworks`).
+    pub max_completed_frameworks: usize,
     /// How many frameworks may be connected at once (default 1000); a
     /// SUBSCRIBE beyond it is refused.
     pub max_connected_frameworks: usize,
@@ -167,7 +172,8 @@ impl Default for MasterConfig {
             sandbox_ttl: crate::agent::DEFAULT_SANDBOX_TTL,
             revocation_notice: Duration::from_secs(5),
             max_completed_tasks_per_framework:
-                super::tasks::DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+                super::books::tasks::DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+            max_completed_frameworks: super::books::frameworks::DEFAULT_MAX_COMPLETED_FRAMEWORKS,
             max_connected_frameworks: DEFAULT_MAX_CONNECTED_FRAMEWORKS,
             event_queue_capacity: DEFAULT_EVENT_QUEUE_CAPACITY,
         }
@@ -280,6 +286,12 @@ impl MasterConfig {
     /// Sets how many completed tasks are kept per framework.
     pub fn max_completed_tasks_per_framework(mut self, max: usize) -> Self {
         self.max_completed_tasks_per_framework = max;
+        self
+    }
+
+    /// Sets how many removed frameworks are remembered by id.
+    pub fn max_completed_frameworks(mut self, max: usize) -> Self {
+        self.max_completed_frameworks = max;
         self
     }
 

@@ -1,38 +1,46 @@
-//! `MasterCore`: the mock master as a pure state machine. It owns the
-//! framework records and drives the allocator, the offer book, the task
-//! table and the status update queues; it answers subscriptions and calls,
-//! runs the timers in [`MasterCore::tick`], and leaves what must be sent in an
-//! outbox. No IO, no async, no clock: every method takes `now`, the time
-//! since the master started.
+//! `MasterCore`: the mock master as a pure state machine. It holds the
+//! books (`books/`), the allocator and the one effect list, and the
+//! helpers the calls and processes share: `emit` (an event for a
+//! framework's stream), `report` (a reliable status update), `recover`
+//! (resources back to the allocator), `rescind`, `withdraw_offers`. No IO,
+//! no async, no clock: every method takes `now`, the time since the master
+//! started.
 //!
-//! The call handlers live in `calls.rs` (simple calls) and `accept.rs`
-//! (ACCEPT and launching tasks).
+//! Its entry points are in `api.rs`, the call handlers in `calls/`, the
+//! processes that span books in `processes/` (see the [module
+//! docs](crate::master)).
 
+use super::books::agents::AgentBook;
+use super::books::frameworks::Connection;
+use super::books::frameworks::FrameworkBook;
+use super::books::offers::OfferBook;
+use super::books::offers::Retirement;
+use super::books::revocations::RevocationBook;
+use super::books::tasks::is_terminal;
+use super::books::tasks::TaskTable;
+use super::books::tasks::Transitioned;
+use super::books::updates::StatusUpdates;
+use super::config::ConfigError;
+use super::config::MasterConfig;
+use super::outbox;
+use super::outbox::Outgoing;
+use super::outbox::StreamId;
+use crate::allocator::Allocator;
+use crate::allocator::AllocatorConfig;
+use crate::allocator::AllocatorError;
+use corral::AgentId;
+use corral::FrameworkId;
+use corral::OfferId;
+use corral::Resources;
+use corral::TaskId;
 use corral_proto::convert::*;
-use std::collections::{BTreeMap, BTreeSet};
+use corral_proto::pb;
+use corral_proto::pb::task_status::Source;
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
-
-use corral::{AgentId, FrameworkId, OfferId, Resources, TaskId};
-use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
-use corral_proto::pb::task_status::Source;
-use tracing::{debug, error, info, warn};
-
-use crate::allocator::{Allocator, AllocatorConfig, AllocatorError};
-
-use super::config::{AgentSpec, ConfigError, MasterConfig};
-use super::error::CallError;
-use super::frameworks::{Connection, FrameworkRecord};
-use super::local_book::LocalBook;
-use super::lost_agents::FaultBook;
-use super::maintenance_book::Maintenance;
-use super::offers::{OfferBook, OfferRecord, Retirement};
-use super::outbox::{self, Outgoing, StreamId};
-use super::revocation_book::RevocationBook;
-use super::tasks::{TaskTable, Transitioned};
-use super::updates::StatusUpdates;
-use super::validate;
+use tracing::debug;
+use tracing::error;
 
 /// The answer to a SUBSCRIBE that opens a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,25 +58,20 @@ pub struct MasterCore {
     pub(super) config: MasterConfig,
     pub(super) master_info: pb::MasterInfo,
     pub(super) allocator: Allocator,
-    pub(super) agents: BTreeMap<AgentId, AgentSpec>,
-    pub(super) frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
-    pub(super) removed: BTreeSet<FrameworkId>,
+    pub(super) agents: AgentBook,
+    pub(super) frameworks: FrameworkBook,
     pub(super) offers: OfferBook,
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
     pub(super) outbox: Vec<Outgoing>,
-    pub(super) faults: FaultBook,
-    pub(super) local: LocalBook,
     pub(super) revocations: RevocationBook,
-    pub(super) maintenance: BTreeMap<AgentId, Maintenance>,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
     pub(super) broken: Vec<Broken>,
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
     pub(super) touched: Touched,
-    next_allocation: Duration,
-    framework_counter: u64,
-    stream_counter: u64,
+    pub(super) next_allocation: Duration,
+    pub(super) stream_counter: u64,
 }
 
 impl MasterCore {
@@ -84,10 +87,10 @@ impl MasterCore {
             allocator.set_weight(role, *weight)?;
         }
         super::config::apply_quotas(&mut allocator, &config.quotas)?;
-        let mut agents = BTreeMap::new();
+        let mut agents = AgentBook::default();
         for agent in &config.agents {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;
-            agents.insert(agent.id.clone(), agent.clone());
+            agents.add(agent.clone())?;
         }
         let master_info = pb::MasterInfo {
             id: config.master_id.clone(),
@@ -107,24 +110,19 @@ impl MasterCore {
                 config.seed,
             ),
             next_allocation: config.allocation_interval,
+            frameworks: FrameworkBook::new(config.max_completed_frameworks),
             config,
             master_info,
             allocator,
             agents,
-            frameworks: BTreeMap::new(),
-            removed: BTreeSet::new(),
             offers: OfferBook::new(),
             outbox: Vec::new(),
-            faults: FaultBook::default(),
-            local: LocalBook::default(),
             revocations: RevocationBook::default(),
-            maintenance: BTreeMap::new(),
             broken: Vec::new(),
             touched: Touched {
                 all: true,
                 ..Touched::default()
             },
-            framework_counter: 0,
             stream_counter: 0,
         })
     }
@@ -139,234 +137,38 @@ impl MasterCore {
         &self.config
     }
 
-    /// Handles a non-SUBSCRIBE call sent with `mesos-stream-id` = `stream`.
-    pub fn handle(
+    /// The agents book (read only: it changes through the core's
+    /// operations, which keep the other books and the allocator in step).
+    pub fn agents(&self) -> &AgentBook {
+        &self.agents
+    }
+
+    /// The frameworks book (read only).
+    pub fn frameworks(&self) -> &FrameworkBook {
+        &self.frameworks
+    }
+
+    /// The tasks book (read only).
+    pub fn tasks(&self) -> &TaskTable {
+        &self.tasks
+    }
+
+    /// The id announced in `MasterInfo` from now on (a new leader after a
+    /// failover announces a new id).
+    pub fn set_master_id(&mut self, id: impl Into<String>) {
+        self.master_info.id = id.into();
+    }
+
+    /// Makes simulated `agent` ignore the kill of `task` of `fw`: a
+    /// property of the simulated agent (kept by the agents book), read when
+    /// the kill comes. `false` for an unknown or local agent.
+    pub fn simulated_agent_ignores_kill(
         &mut self,
-        now: Duration,
-        stream: Option<&str>,
-        call: pb::Call,
-    ) -> Result<(), CallError> {
-        let kind = call.r#type;
-        let framework = call.framework_id.as_ref().map(|f| f.value.clone());
-        let result = self.try_handle(now, stream, call);
-        self.sweep_revocations();
-        if let Err(err) = &result {
-            let kind = kind
-                .and_then(|k| CallType::try_from(k).ok())
-                .map_or("?", |k| k.as_str_name());
-            warn!(call = kind, framework = ?framework, %err, "call refused");
-        }
-        result
-    }
-
-    fn try_handle(
-        &mut self,
-        now: Duration,
-        stream: Option<&str>,
-        call: pb::Call,
-    ) -> Result<(), CallError> {
-        let kind = validate::call_type(&call)?;
-        if kind == CallType::Subscribe {
-            return Err(CallError::WrongRpc {
-                call: "SUBSCRIBE",
-                rpc: "Subscribe",
-            });
-        }
-        let fw = call
-            .framework_id
-            .as_ref()
-            .map(FrameworkId::from)
-            .ok_or(CallError::MissingFrameworkId)?;
-        let stream = stream.ok_or(CallError::MissingStreamId)?;
-        self.check_stream(&fw, stream)?;
-        let missing = |field: &'static str| CallError::MissingPayload {
-            call: kind.as_str_name(),
-            field,
-        };
-        match kind {
-            CallType::Teardown => {
-                self.remove_framework(now, &fw, "torn down by the framework");
-                Ok(())
-            }
-            CallType::Accept => {
-                self.accept(now, &fw, call.accept.ok_or_else(|| missing("accept"))?)
-            }
-            CallType::Decline => {
-                self.decline(now, &fw, call.decline.ok_or_else(|| missing("decline"))?)
-            }
-            CallType::Revive => self.revive(now, &fw, call.revive.unwrap_or_default()),
-            CallType::Suppress => self.suppress(&fw, call.suppress.unwrap_or_default()),
-            CallType::Kill => self.kill(now, &fw, call.kill.ok_or_else(|| missing("kill"))?),
-            CallType::Acknowledge => self.acknowledge(
-                now,
-                &fw,
-                call.acknowledge.ok_or_else(|| missing("acknowledge"))?,
-            ),
-            CallType::Reconcile => self.reconcile(now, &fw, call.reconcile.unwrap_or_default()),
-            CallType::UpdateFramework => self.update_framework(
-                now,
-                &fw,
-                call.update_framework
-                    .ok_or_else(|| missing("update_framework"))?,
-            ),
-            CallType::Request => self.request(now, &fw, call.request.unwrap_or_default()),
-            CallType::AcceptInverseOffers => self.inverse_offer_answer(
-                &fw,
-                call.accept_inverse_offers
-                    .map(|c| c.inverse_offer_ids)
-                    .unwrap_or_default(),
-                true,
-            ),
-            CallType::DeclineInverseOffers => self.inverse_offer_answer(
-                &fw,
-                call.decline_inverse_offers
-                    .map(|c| c.inverse_offer_ids)
-                    .unwrap_or_default(),
-                false,
-            ),
-            CallType::Shutdown | CallType::Message | CallType::Unknown | CallType::Subscribe => {
-                Err(CallError::UnsupportedCall(kind.as_str_name()))
-            }
-        }
-    }
-
-    fn check_stream(&self, fw: &FrameworkId, stream: &str) -> Result<(), CallError> {
-        let not_subscribed = || CallError::NotSubscribed {
-            framework: fw.clone(),
-        };
-        match self.frameworks.get(fw).map(|r| &r.connection) {
-            Some(Connection::Connected {
-                stream: current, ..
-            }) if current.as_str() == stream => Ok(()),
-            Some(Connection::Connected {
-                stream: current, ..
-            }) => Err(CallError::StreamMismatch {
-                framework: fw.clone(),
-                given: stream.to_owned(),
-                current: current.to_string(),
-            }),
-            Some(Connection::Disconnected { .. }) | None => Err(not_subscribed()),
-        }
-    }
-
-    /// The client dropped `stream`. If it is a framework's current stream,
-    /// the framework becomes inactive, its offers are taken back and its
-    /// failover timer starts. Stale streams are ignored.
-    pub fn disconnect(&mut self, now: Duration, stream: &StreamId) {
-        let Some(id) = self
-            .frameworks
-            .values()
-            .find(|r| r.stream() == Some(stream))
-            .map(|r| r.id.clone())
-        else {
-            return;
-        };
-        if let Some(record) = self.frameworks.get_mut(&id) {
-            let failover_deadline = record.failover_timeout.and_then(|t| now.checked_add(t));
-            record.connection = Connection::Disconnected { failover_deadline };
-            info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
-        }
-        allocator_ok(
-            &mut self.broken,
-            self.allocator.activate_framework(&id, false),
-            "deactivate",
-        );
-        self.withdraw_offers(now, &id);
-        self.updates.pause(&id);
-    }
-
-    /// Adds an agent; an allocation runs at once.
-    pub fn add_agent(&mut self, now: Duration, agent: AgentSpec) -> Result<(), ConfigError> {
-        agent.validate()?;
-        if self.agents.contains_key(&agent.id) {
-            return Err(ConfigError::DuplicateAgent(agent.id));
-        }
-        self.allocator
-            .add_agent(agent.id.clone(), agent.resources.clone())?;
-        info!(agent = %agent.id, resources = %agent.resources, "agent added");
-        self.touched.all = true;
-        self.agents.insert(agent.id.clone(), agent);
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    /// Runs every timer due at `now`: task transitions, failover timeouts,
-    /// offer timeouts, status update resends, the allocation cycle and
-    /// heartbeats, in that order.
-    pub fn tick(&mut self, now: Duration) {
-        for step in self.tasks.advance(now) {
-            self.report_transition(now, step);
-        }
-        self.enforce_revocations(now);
-        self.run_maintenance(now);
-        self.sweep_revocations();
-        let expired: Vec<FrameworkId> = self
-            .frameworks
-            .values()
-            .filter(|r| {
-                matches!(r.connection, Connection::Disconnected { failover_deadline: Some(d) } if d <= now)
-            })
-            .map(|r| r.id.clone())
-            .collect();
-        for id in expired {
-            self.remove_framework(now, &id, "failover timeout expired");
-        }
-        for offer in self.offers.expired(now) {
-            debug!(%offer, "offer timed out");
-            self.rescind(now, &offer);
-        }
-        for (fw, status) in self.updates.due(now) {
-            self.emit(&fw, outbox::update(status));
-        }
-        if self.next_allocation <= now {
-            self.allocate_now(now);
-            self.next_allocation = self
-                .next_allocation
-                .saturating_add(self.config.allocation_interval);
-            if self.next_allocation <= now {
-                self.next_allocation = now.saturating_add(self.config.allocation_interval);
-            }
-        }
-        let interval = self.config.heartbeat_interval;
-        let mut beats = Vec::new();
-        for record in self.frameworks.values_mut() {
-            if let Connection::Connected {
-                stream,
-                next_heartbeat,
-            } = &mut record.connection
-            {
-                if *next_heartbeat <= now {
-                    *next_heartbeat = now.saturating_add(interval);
-                    beats.push(stream.clone());
-                }
-            }
-        }
-        for stream in beats {
-            self.outbox.push(Outgoing::Event {
-                stream,
-                event: Box::new(outbox::heartbeat()),
-            });
-        }
-    }
-
-    /// When [`MasterCore::tick`] next has something to do.
-    pub fn next_deadline(&self) -> Option<Duration> {
-        let framework_timers = self.frameworks.values().filter_map(|r| match r.connection {
-            Connection::Connected { next_heartbeat, .. } => Some(next_heartbeat),
-            Connection::Disconnected { failover_deadline } => failover_deadline,
-        });
-        [
-            Some(self.next_allocation),
-            self.tasks.next_deadline(),
-            self.updates.next_deadline(),
-            self.offers.next_expiry(),
-            self.revocations.next_deadline(),
-            self.next_maintenance_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(framework_timers)
-        .min()
+        agent: &AgentId,
+        fw: &FrameworkId,
+        task: &TaskId,
+    ) -> bool {
+        self.agents.ignore_kill(agent, fw, task)
     }
 
     /// The allocator, for tests that make the books disagree on purpose.
@@ -403,8 +205,6 @@ impl MasterCore {
         std::mem::take(&mut self.outbox)
     }
 
-    // ---- helpers shared by the call handlers ----
-
     pub(super) fn connected(&self, now: Duration, stream: &StreamId) -> Connection {
         Connection::Connected {
             stream: stream.clone(),
@@ -417,19 +217,9 @@ impl MasterCore {
         StreamId::new(format!("stream-{}", self.stream_counter))
     }
 
-    pub(super) fn next_framework_id(&mut self) -> FrameworkId {
-        loop {
-            self.framework_counter += 1;
-            let id = FrameworkId::new(format!("framework-{}", self.framework_counter));
-            if !self.frameworks.contains_key(&id) && !self.removed.contains(&id) {
-                return id;
-            }
-        }
-    }
-
     /// Queues `event` for `fw`'s stream; dropped if it is not connected.
     pub(super) fn emit(&mut self, fw: &FrameworkId, event: pb::Event) {
-        if let Some(stream) = self.frameworks.get(fw).and_then(|r| r.stream()) {
+        if let Some(stream) = self.frameworks.stream_of(fw) {
             self.outbox.push(Outgoing::Event {
                 stream: stream.clone(),
                 event: Box::new(event),
@@ -450,6 +240,10 @@ impl MasterCore {
         status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
         status.message = step.message;
         debug!(framework = %step.framework, task = %step.task, state = step.state.as_str_name(), "task state");
+        if is_terminal(step.state) {
+            self.agents
+                .task_ended(&step.agent, &step.framework, &step.task);
+        }
         self.report(now, &step.framework, status);
         self.recover(now, &step.framework, &step.agent, &step.freed, None);
     }
@@ -492,94 +286,6 @@ impl MasterCore {
             if let Some(record) = self.offers.retire(&id, Retirement::Withdrawn) {
                 self.recover(now, fw, &record.agent, &record.resources, None);
             }
-        }
-    }
-
-    /// Removes a framework for good: offers rescinded, tasks killed (no
-    /// updates), resources recovered, stream closed, id remembered.
-    pub(super) fn remove_framework(&mut self, now: Duration, fw: &FrameworkId, why: &str) {
-        for id in self.offers.of_framework(fw, None) {
-            self.rescind(now, &id);
-        }
-        let Some(record) = self.frameworks.remove(fw) else {
-            return;
-        };
-        self.stop_local_framework(fw);
-        self.forget_revocations(fw);
-        self.forget_maintenance_offers(fw);
-        self.tasks.remove_framework(fw);
-        self.updates.remove_framework(fw);
-        allocator_ok(
-            &mut self.broken,
-            self.allocator.remove_framework(fw),
-            "remove_framework",
-        );
-        self.sync_requests(&record.requests.keys().cloned().collect());
-        self.removed.insert(fw.clone());
-        if let Some(stream) = record.stream() {
-            self.outbox.push(Outgoing::Close {
-                stream: stream.clone(),
-            });
-        }
-        info!(framework = %fw, why, "framework removed");
-    }
-
-    /// Runs an allocation cycle and turns each allocation into an offer.
-    pub(super) fn allocate_now(&mut self, now: Duration) {
-        self.touched.cycle = true;
-        self.reclaim(now);
-        self.send_maintenance_offers();
-        // One OFFERS event per framework per cycle, holding all its offers.
-        let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
-        for allocation in self.allocator.allocate(now) {
-            let connected = self
-                .frameworks
-                .get(&allocation.framework)
-                .is_some_and(|r| r.stream().is_some());
-            let Some(agent) = self.agents.get(&allocation.agent).filter(|_| connected) else {
-                error!(framework = %allocation.framework, agent = %allocation.agent,
-                    "allocation to a disconnected framework or unknown agent; recovering");
-                self.recover(
-                    now,
-                    &allocation.framework,
-                    &allocation.agent,
-                    &allocation.resources,
-                    None,
-                );
-                continue;
-            };
-            let id = self.offers.next_id();
-            let offer = pb::Offer {
-                id: id.to_pb(),
-                framework_id: allocation.framework.to_pb(),
-                agent_id: allocation.agent.to_pb(),
-                hostname: agent.hostname.clone(),
-                allocation_info: Some(pb::resource::AllocationInfo {
-                    role: Some(allocation.role.as_str().to_owned()),
-                }),
-                resources: allocation.resources.to_pb(),
-                attributes: agent
-                    .attributes
-                    .iter()
-                    .map(|(k, v)| text_attribute(k, v))
-                    .collect(),
-                unavailability: self.unavailability(&allocation.agent),
-                ..Default::default()
-            };
-            debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,
-                role = %allocation.role, resources = %allocation.resources, "offer");
-            self.offers.insert(OfferRecord {
-                id,
-                framework: allocation.framework.clone(),
-                agent: allocation.agent,
-                role: allocation.role,
-                resources: allocation.resources,
-                expires_at: self.config.offer_timeout.and_then(|t| now.checked_add(t)),
-            });
-            batches.entry(allocation.framework).or_default().push(offer);
-        }
-        for (fw, offers) in batches {
-            self.emit(&fw, outbox::offers(offers));
         }
     }
 }
@@ -639,17 +345,6 @@ pub(super) fn task_status(
         state: state as i32,
         timestamp: Some(now.as_secs_f64()),
         source: Some(source as i32),
-        ..Default::default()
-    }
-}
-
-fn text_attribute(name: &str, value: &str) -> pb::Attribute {
-    pb::Attribute {
-        name: name.to_owned(),
-        r#type: pb::value::Type::Text as i32,
-        text: Some(pb::value::Text {
-            value: value.to_owned(),
-        }),
         ..Default::default()
     }
 }

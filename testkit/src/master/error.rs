@@ -3,7 +3,7 @@
 
 use corral::{FrameworkId, InvalidRole, OfferId, Role, TaskId};
 
-use super::offers::OfferProblem;
+use super::books::offers::OfferProblem;
 
 /// The class of a [`CallError`]; one per gRPC status code the master uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,227 +9,99 @@ use std::collections::BTreeMap;
 
 use corral::{AgentId, FrameworkId, Resources};
 
+use super::books::offers::OfferRecord;
+use super::books::revocations::not_mixed;
+use super::books::revocations::pool_form;
 use super::core::{MasterCore, Touched};
-use super::offers::OfferRecord;
-use super::revocation_book::not_mixed;
-use super::revocation_book::pool_form;
 
-impl MasterCore {
-    /// Revocation notices name only live revocable tasks of their framework
-    /// on their agent (regular tasks are never revoked).
-    fn check_notices(&self) -> Result<(), String> {
-        for notice in self.revocations.iter() {
-            for id in &notice.tasks {
-                let Some(task) = self.tasks.get(&notice.framework, id) else {
-                    continue;
-                };
-                if task.agent != notice.agent {
-                    return Err(format!(
-                        "notice {} names task {id} on {}, not on {}",
-                        notice.id, task.agent, notice.agent
-                    ));
-                }
-                if !task.resources.iter().all(|e| e.revocable) {
-                    return Err(format!(
-                        "notice {} names task {id}, which holds regular resources {}",
-                        notice.id, task.resources
-                    ));
-                }
+/// Revocation notices name only live revocable tasks of their framework
+/// on their agent (regular tasks are never revoked).
+fn check_notices(core: &MasterCore) -> Result<(), String> {
+    for notice in core.revocations.iter() {
+        for id in &notice.tasks {
+            let Some(task) = core.tasks.get(&notice.framework, id) else {
+                continue;
+            };
+            if task.agent != notice.agent {
+                return Err(format!(
+                    "notice {} names task {id} on {}, not on {}",
+                    notice.id, task.agent, notice.agent
+                ));
+            }
+            if !task.resources.iter().all(|e| e.revocable) {
+                return Err(format!(
+                    "notice {} names task {id}, which holds regular resources {}",
+                    notice.id, task.resources
+                ));
             }
         }
-        Ok(())
     }
-
-    /// Checks every invariant; the first one broken, described.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        self.allocator
-            .check_invariants()
-            .map_err(|e| format!("allocator: {e}"))?;
-        // What the master believes each framework holds on each agent:
-        // its outstanding offers, its live tasks and their executors.
-        let mut held: BTreeMap<(AgentId, FrameworkId), Resources> = BTreeMap::new();
-        for offer in self.offers.iter() {
-            self.check_offer(offer)?;
-            *held
-                .entry((offer.agent.clone(), offer.framework.clone()))
-                .or_default() += &offer.resources;
-        }
-        self.check_notices()?;
-        self.tasks.check()?;
-        for task in self.tasks.live() {
-            not_mixed(&task.resources, &format!("task {}", task.id))?;
-            if !self.agents.contains_key(&task.agent) {
-                return Err(format!(
-                    "task {} runs on unknown agent {}",
-                    task.id, task.agent
-                ));
-            }
-            if self.faults.is_lost(&task.agent) {
-                continue;
-            }
-            *held
-                .entry((task.agent.clone(), task.framework.clone()))
-                .or_default() += &task.resources;
-        }
-        for ((fw, agent, executor), usage) in self.tasks.executors() {
-            if usage.live_tasks == 0 {
-                return Err(format!(
-                    "executor {executor} of {fw} on {agent} has no live task but is kept"
-                ));
-            }
-            if self.faults.is_lost(agent) {
-                continue;
-            }
-            *held.entry((agent.clone(), fw.clone())).or_default() += &usage.resources;
-        }
-        for (agent, spec) in &self.agents {
-            if self.faults.is_lost(agent) {
-                if self.allocator.total(agent).is_some() {
-                    return Err(format!("lost agent {agent} is still in the allocator"));
-                }
-                continue;
-            }
-            let mut books = Resources::new();
-            for fw in self.frameworks.keys() {
-                let master = held
-                    .remove(&(agent.clone(), fw.clone()))
-                    .unwrap_or_default();
-                let allocator = self.allocator.allocated_on(agent, fw);
-                if master != allocator {
-                    return Err(format!(
-                        "on agent {agent}, {fw} holds {master} by the master's books \
-                         (offers + tasks + executors) but {allocator} by the allocator's"
-                    ));
-                }
-                // Lent resources come out of the same pools.
-                books += &pool_form(&master);
-            }
-            if !spec.resources.unallocated().contains(&books) {
-                return Err(format!(
-                    "agent {agent} is over-committed: {books} in use of {}",
-                    spec.resources
-                ));
-            }
-        }
-        if let Some(((agent, fw), resources)) = held.into_iter().next() {
-            return Err(format!(
-                "{fw} holds {resources} on agent {agent} but is not a known framework"
-            ));
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
-impl MasterCore {
-    /// Checks the invariants that `touched` can have broken, at the cost
-    /// of what changed: every outstanding offer's addressee and agent (a
-    /// few per agent), the notices, and for each touched agent its books
-    /// against the allocator's and its capacity. The allocator's own
-    /// invariants and the tasks book's are checked when an allocation cycle
-    /// ran; everything when `touched.all`.
-    pub fn check_touched(&self, touched: &Touched) -> Result<(), String> {
-        if touched.all {
-            return self.check_invariants();
-        }
-        if touched.cycle {
-            self.allocator
-                .check_invariants()
-                .map_err(|e| format!("allocator: {e}"))?;
-            self.tasks.check()?;
-        }
-        self.check_offers()?;
-        self.check_notices()?;
-        for agent in &touched.agents {
-            self.check_agent_books(agent)?;
-        }
-        Ok(())
+/// Checks every invariant; the first one broken, described.
+pub(in crate::master) fn check_invariants(core: &MasterCore) -> Result<(), String> {
+    core.allocator
+        .check_invariants()
+        .map_err(|e| format!("allocator: {e}"))?;
+    // What the master believes each framework holds on each agent:
+    // its outstanding offers, its live tasks and their executors.
+    let mut held: BTreeMap<(AgentId, FrameworkId), Resources> = BTreeMap::new();
+    for offer in core.offers.iter() {
+        check_offer(core, offer)?;
+        *held
+            .entry((offer.agent.clone(), offer.framework.clone()))
+            .or_default() += &offer.resources;
     }
-
-    /// Offers go only to connected frameworks, for reachable agents not
-    /// down for maintenance.
-    fn check_offers(&self) -> Result<(), String> {
-        for offer in self.offers.iter() {
-            self.check_offer(offer)?;
-        }
-        Ok(())
-    }
-
-    fn check_offer(&self, offer: &OfferRecord) -> Result<(), String> {
-        let connected = self
-            .frameworks
-            .get(&offer.framework)
-            .is_some_and(|r| r.stream().is_some());
-        if !connected {
+    check_notices(core)?;
+    core.tasks.check()?;
+    for task in core.tasks.live() {
+        not_mixed(&task.resources, &format!("task {}", task.id))?;
+        if !core.agents.contains(&task.agent) {
             return Err(format!(
-                "offer {} is outstanding for {}, which is not connected",
-                offer.id, offer.framework
+                "task {} runs on unknown agent {}",
+                task.id, task.agent
             ));
         }
-        if self.faults.is_lost(&offer.agent) {
-            return Err(format!(
-                "offer {} is for lost agent {}",
-                offer.id, offer.agent
-            ));
+        if core.agents.is_lost(&task.agent) {
+            continue;
         }
-        if self.maintenance.get(&offer.agent).is_some_and(|m| m.down) {
-            return Err(format!(
-                "offer {} is for agent {}, which is down for maintenance",
-                offer.id, offer.agent
-            ));
-        }
-        Ok(())
+        *held
+            .entry((task.agent.clone(), task.framework.clone()))
+            .or_default() += &task.resources;
     }
-
-    /// One agent: what each framework holds there by the master's books
-    /// (offers, live tasks, executors) is what the allocator says, and the
-    /// agent is not over-committed.
-    fn check_agent_books(&self, agent: &AgentId) -> Result<(), String> {
-        let Some(spec) = self.agents.get(agent) else {
-            // Gone agents hold nothing: their tasks are checked below.
-            return match self.tasks.live_on(agent).next() {
-                Some(task) => Err(format!("task {} runs on unknown agent {agent}", task.id)),
-                None => Ok(()),
-            };
-        };
-        let lost = self.faults.is_lost(agent);
-        let mut held: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
-        for id in self.offers.on_agent(agent) {
-            if let Some(offer) = self.offers.get(&id) {
-                *held.entry(offer.framework.clone()).or_default() += &offer.resources;
-            }
+    for ((fw, agent, executor), usage) in core.tasks.executors() {
+        if usage.live_tasks == 0 {
+            return Err(format!(
+                "executor {executor} of {fw} on {agent} has no live task but is kept"
+            ));
         }
-        for task in self.tasks.live_on(agent) {
-            not_mixed(&task.resources, &format!("task {}", task.id))?;
-            if !lost {
-                *held.entry(task.framework.clone()).or_default() += &task.resources;
-            }
+        if core.agents.is_lost(agent) {
+            continue;
         }
-        for ((fw, _, executor), usage) in self.tasks.executors_on(agent) {
-            if usage.live_tasks == 0 {
-                return Err(format!(
-                    "executor {executor} of {fw} on {agent} has no live task but is kept"
-                ));
-            }
-            if !lost {
-                *held.entry(fw.clone()).or_default() += &usage.resources;
-            }
-        }
-        if lost {
-            if self.allocator.total(agent).is_some() {
+        *held.entry((agent.clone(), fw.clone())).or_default() += &usage.resources;
+    }
+    for spec in core.agents.specs() {
+        let agent = &spec.id;
+        if core.agents.is_lost(agent) {
+            if core.allocator.total(agent).is_some() {
                 return Err(format!("lost agent {agent} is still in the allocator"));
             }
-            return Ok(());
+            continue;
         }
         let mut books = Resources::new();
-        for fw in self.frameworks.keys() {
-            let master = held.remove(fw).unwrap_or_default();
-            let allocator = self.allocator.allocated_on(agent, fw);
+        for fw in core.frameworks.ids() {
+            let master = held
+                .remove(&(agent.clone(), fw.clone()))
+                .unwrap_or_default();
+            let allocator = core.allocator.allocated_on(agent, fw);
             if master != allocator {
                 return Err(format!(
                     "on agent {agent}, {fw} holds {master} by the master's books \
                      (offers + tasks + executors) but {allocator} by the allocator's"
                 ));
             }
+            // Lent resources come out of the same pools.
             books += &pool_form(&master);
         }
         if !spec.resources.unallocated().contains(&books) {
@@ -238,13 +110,138 @@ impl MasterCore {
                 spec.resources
             ));
         }
-        if let Some((fw, resources)) = held.into_iter().next() {
+    }
+    if let Some(((agent, fw), resources)) = held.into_iter().next() {
+        return Err(format!(
+            "{fw} holds {resources} on agent {agent} but is not a known framework"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the invariants that `touched` can have broken, at the cost
+/// of what changed: every outstanding offer's addressee and agent (a
+/// few per agent), the notices, and for each touched agent its books
+/// against the allocator's and its capacity. The allocator's own
+/// invariants and the tasks book's are checked when an allocation cycle
+/// ran; everything when `touched.all`.
+pub(in crate::master) fn check_touched(core: &MasterCore, touched: &Touched) -> Result<(), String> {
+    if touched.all {
+        return check_invariants(core);
+    }
+    if touched.cycle {
+        core.allocator
+            .check_invariants()
+            .map_err(|e| format!("allocator: {e}"))?;
+        core.tasks.check()?;
+    }
+    check_offers(core)?;
+    check_notices(core)?;
+    for agent in &touched.agents {
+        check_agent_books(core, agent)?;
+    }
+    Ok(())
+}
+
+/// Offers go only to connected frameworks, for reachable agents not
+/// down for maintenance.
+fn check_offers(core: &MasterCore) -> Result<(), String> {
+    for offer in core.offers.iter() {
+        check_offer(core, offer)?;
+    }
+    Ok(())
+}
+
+fn check_offer(core: &MasterCore, offer: &OfferRecord) -> Result<(), String> {
+    let connected = core
+        .frameworks
+        .get(&offer.framework)
+        .is_some_and(|r| r.stream().is_some());
+    if !connected {
+        return Err(format!(
+            "offer {} is outstanding for {}, which is not connected",
+            offer.id, offer.framework
+        ));
+    }
+    if core.agents.is_lost(&offer.agent) {
+        return Err(format!(
+            "offer {} is for lost agent {}",
+            offer.id, offer.agent
+        ));
+    }
+    if core.agents.is_down(&offer.agent) {
+        return Err(format!(
+            "offer {} is for agent {}, which is down for maintenance",
+            offer.id, offer.agent
+        ));
+    }
+    Ok(())
+}
+
+/// One agent: what each framework holds there by the master's books
+/// (offers, live tasks, executors) is what the allocator says, and the
+/// agent is not over-committed.
+fn check_agent_books(core: &MasterCore, agent: &AgentId) -> Result<(), String> {
+    let Some(spec) = core.agents.spec(agent) else {
+        // Gone agents hold nothing: their tasks are checked below.
+        return match core.tasks.live_on(agent).next() {
+            Some(task) => Err(format!("task {} runs on unknown agent {agent}", task.id)),
+            None => Ok(()),
+        };
+    };
+    let lost = core.agents.is_lost(agent);
+    let mut held: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
+    for id in core.offers.on_agent(agent) {
+        if let Some(offer) = core.offers.get(&id) {
+            *held.entry(offer.framework.clone()).or_default() += &offer.resources;
+        }
+    }
+    for task in core.tasks.live_on(agent) {
+        not_mixed(&task.resources, &format!("task {}", task.id))?;
+        if !lost {
+            *held.entry(task.framework.clone()).or_default() += &task.resources;
+        }
+    }
+    for ((fw, _, executor), usage) in core.tasks.executors_on(agent) {
+        if usage.live_tasks == 0 {
             return Err(format!(
-                "{fw} holds {resources} on agent {agent} but is not a known framework"
+                "executor {executor} of {fw} on {agent} has no live task but is kept"
             ));
         }
-        Ok(())
+        if !lost {
+            *held.entry(fw.clone()).or_default() += &usage.resources;
+        }
     }
+    if lost {
+        if core.allocator.total(agent).is_some() {
+            return Err(format!("lost agent {agent} is still in the allocator"));
+        }
+        return Ok(());
+    }
+    let mut books = Resources::new();
+    for fw in core.frameworks.ids() {
+        let master = held.remove(fw).unwrap_or_default();
+        let allocator = core.allocator.allocated_on(agent, fw);
+        if master != allocator {
+            return Err(format!(
+                "on agent {agent}, {fw} holds {master} by the master's books \
+                 (offers + tasks + executors) but {allocator} by the allocator's"
+            ));
+        }
+        books += &pool_form(&master);
+    }
+    if !spec.resources.unallocated().contains(&books) {
+        return Err(format!(
+            "agent {agent} is over-committed: {books} in use of {}",
+            spec.resources
+        ));
+    }
+    if let Some((fw, resources)) = held.into_iter().next() {
+        return Err(format!(
+            "{fw} holds {resources} on agent {agent} but is not a known framework"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -303,7 +300,7 @@ mod tests {
     #[test]
     fn an_allocator_refusal_is_kept_for_the_harness() {
         let mut core = subscribed_core();
-        let agent = core.agents.keys().next().unwrap().clone();
+        let agent = core.agents.ids().next().unwrap().clone();
         // The allocator forgets the agent behind the master's back: losing
         // it then asks the allocator to remove what it no longer has.
         core.allocator.remove_agent(&agent).unwrap();

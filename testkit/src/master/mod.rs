@@ -9,111 +9,115 @@
 //!
 //! # The map
 //!
-//! **Books** own one kind of state each and import no other book and
-//! nothing above them:
+//! **Books** (`books/`, see [`books`]) own one kind of state each, behind
+//! private fields, and import no other book and nothing above them
+//! (`tests/import_graph.rs` checks it):
 //!
-//! | file | owns |
+//! | book | owns |
 //! |---|---|
-//! | `tasks.rs` ([`TaskTable`](crate::master::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]); checks its own invariants |
-//! | `offers.rs` ([`OfferBook`](crate::master::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
-//! | `updates.rs` ([`StatusUpdates`](crate::master::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
-//! | `frameworks.rs` | one framework's record: info, roles, capabilities, connection, requests |
-//! | `revocation_book.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
-//! | `maintenance_book.rs` ([`Maintenance`], [`Window`]) | an agent's maintenance window and its inverse offers |
-//! | `lost_agents.rs` | agents the master cannot reach, frozen tasks, kills waiting for an agent's return |
-//! | `local_book.rs` | orders for local agents not yet taken, sandboxes of local tasks |
+//! | `books/agents/` ([`AgentBook`](books::agents::AgentBook)) | per agent: spec and total, kind (simulated/local), liveness ([`Liveness`]: up, lost, down), maintenance window and inverse offers ([`Maintenance`], [`Window`]), kills waiting for a lost agent, local sandboxes, simulated behaviour (a task that ignores its kill) |
+//! | `books/frameworks.rs` ([`FrameworkBook`](books::frameworks::FrameworkBook)) | per framework: info, roles, suppressed roles, capabilities, connection, requests; the bounded memory of removed frameworks ([`MasterConfig::max_completed_frameworks`]); the ids the master issues |
+//! | `books/tasks.rs` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
+//! | `books/offers.rs` ([`OfferBook`](books::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
+//! | `books/updates.rs` ([`StatusUpdates`](books::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
+//! | `books/revocations.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
 //!
-//! The agents themselves (their [`AgentSpec`]s) and the framework records
-//! are maps held by the core (`agents`, `frameworks`); the allocator keeps
-//! its own books (`crate::allocator`).
+//! The allocator keeps its own books (`crate::allocator`).
 //!
-//! **The core** (`core.rs`, [`MasterCore`]) holds the books and the
-//! allocator; its entry points are [`MasterCore::subscribe`],
-//! [`MasterCore::handle`] (every other call), [`MasterCore::tick`] (timers),
-//! [`MasterCore::disconnect`], [`MasterCore::agent_status`] (local agents'
-//! reports); what must be sent leaves in one outbox
-//! ([`MasterCore::take_outbox`], plus [`MasterCore::take_agent_orders`] for
-//! local agents). The core reads the books' public operations; the faults
-//! the harness injects go through public operations too
-//! ([`MasterCore::lose_agent`] marks an agent lost, and the agent-loss
-//! process does the rest).
+//! **The core** (`core.rs`, [`MasterCore`]) holds the books, the
+//! allocator and the effect list, and the helpers every call and process
+//! shares (`emit`, `report`, `recover`, `rescind`, `withdraw_offers`).
+//! Its inherent methods stand in three files only: `core.rs` (construction,
+//! accessors, helpers), `api.rs` (the entry points) and `state.rs`
+//! (read-only snapshots).
 //!
-//! **Calls**: `subscribe.rs` (SUBSCRIBE, resubscription, the cap on
-//! connected frameworks), `accept.rs` (ACCEPT: offers, operations,
-//! launches), `calls.rs` (DECLINE, REVIVE, SUPPRESS, KILL, ACKNOWLEDGE,
-//! RECONCILE, UPDATE_FRAMEWORK, REQUEST), `revocation.rs` and
-//! `maintenance.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `core.rs` (TEARDOWN).
+//! **Entry points** (`api.rs`): [`MasterCore::subscribe`],
+//! [`MasterCore::handle`] (every other call: the stream check, then one
+//! match arm per call type), [`MasterCore::tick`] (timers),
+//! [`MasterCore::disconnect`], [`MasterCore::add_agent`],
+//! [`MasterCore::agent_status`] (an agent's report on one of its tasks),
+//! the operator's operations, maintenance and agent loss
+//! ([`MasterCore::lose_agent`], [`MasterCore::restore_agent`]). Each
+//! forwards to the call or process that owns the work. What must be sent
+//! leaves in one effect list ([`MasterCore::take_outbox`]: events, stream
+//! ends and orders for local agents, in order). The faults the harness
+//! injects go through these public operations (`crate::harness`'s
+//! `faults.rs`); the core keeps no fault state.
 //!
-//! **Processes** that span books: allocation (`core.rs`,
-//! `allocate_now`: one OFFERS event per framework per cycle), reclaim
-//! (`revocation.rs`), maintenance (`maintenance.rs`), agent loss and
-//! return (`faults.rs`), local tasks (`local.rs`).
+//! **Calls** (`calls/`, one file per call, each a function over the
+//! core): `subscribe.rs`, `accept.rs`, `decline.rs`, `suppress_revive.rs`,
+//! `kill.rs` (KILL and the kill process every kill goes through),
+//! `acknowledge.rs`, `reconcile.rs`, `update_framework.rs`, `request.rs`,
+//! `inverse_offers.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `teardown.rs`
+//! (TEARDOWN and removing a framework for good).
+//!
+//! **Processes** (`processes/`) that span books: `allocation.rs` (one
+//! OFFERS event per framework per cycle), `reclaim.rs` (revocation
+//! notices), `maintenance.rs` (windows, draining), `maintenance_offers.rs`
+//! (inverse offers and offers' `unavailability`), `agent_loss.rs` (an
+//! agent lost and back), `local_tasks.rs` (tasks on local agents).
+//!
+//! Only calls and processes touch more than one book; `invariants.rs` and
+//! `state.rs` read them. The operator API's operations are in
+//! `operator/` (functions over the core too).
 //!
 //! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
 //! events built), `commands.rs` and `server.rs` (the actor that owns the
 //! core, the bounded command channel, a bounded event queue per
 //! subscription whose slow reader is disconnected, the tonic service),
-//! `operator/` (the operator API), `transport.rs` (in-memory pipes).
+//! `operator/` (the operator API's service and client), `transport.rs`
+//! (in-memory pipes). Raw access for the master's own wire tests:
+//! [`crate::wire`].
 //!
 //! # Where a call goes
 //!
 //! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
-//! the bounded channel → the actor → [`MasterCore::handle`]: the call type
-//! and stream are checked (`validate.rs`, `check_stream`), then one match
-//! arm in `core.rs` (`try_handle`) calls the handler → the books and the
-//! allocator change → events in the outbox → the actor's `route` puts them
-//! on each subscription's bounded queue. The harness
-//! ([`crate::harness`]) calls the same [`MasterCore::handle`] from its
-//! in-process transport and routes the same outbox through its simulated
-//! wire.
+//! the bounded channel → the actor → [`MasterCore::handle`] (`api.rs`): the
+//! call type and stream are checked (`validate.rs`, `check_stream`), then
+//! one match arm in `try_handle` calls the handler, e.g.
+//! `calls::decline::decline` → the books and the allocator change →
+//! events in the effect list → the actor's `route` puts them on each
+//! subscription's bounded queue (and hands local agents their orders). The
+//! harness ([`crate::harness`]) calls the same [`MasterCore::handle`] from
+//! its in-process transport and routes the same effect list through its
+//! simulated wire.
 //!
 //! # Adding a call
 //!
 //! 1. What it must carry: a check in `validate.rs` (a typed
 //!    [`CallError`] for each refusal, with its [`ErrorKind`]).
-//! 2. Its handler: a method in the file of the book it mostly changes
-//!    (or a new file), reading and changing the books through their
-//!    methods; events through `emit`/`report`.
-//! 3. One match arm in `MasterCore::try_handle` (`core.rs`).
+//! 2. Its handler: a new file `calls/<call>.rs` with one function over the
+//!    core, reading and changing the books through their operations;
+//!    events through `emit`/`report`; work that spans books through the
+//!    processes (e.g. `processes::allocation::allocate_now`).
+//! 3. One match arm in `try_handle` (`api.rs`).
 //! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
 //!    variant and its [`CallKind`](crate::CallKind)).
 //! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
 //!    (`tests/master_grpc.rs`), and with the SDK in a cluster.
 
-mod accept;
+mod api;
+pub mod books;
 mod calls;
 mod commands;
 pub mod config;
 pub mod core;
 pub mod error;
-pub mod faults;
-mod frameworks;
 mod invariants;
-mod local;
-mod local_book;
-mod lost_agents;
-pub mod maintenance;
-mod maintenance_book;
-pub mod offers;
 pub mod operator;
 pub mod outbox;
-pub mod revocation;
-pub mod revocation_book;
+mod processes;
 mod server;
 #[cfg(test)]
 mod server_tests;
 pub mod sim;
 pub mod state;
-mod subscribe;
-pub mod tasks;
 mod transport;
-pub mod updates;
 pub mod validate;
 
 use std::io;
 use std::net::SocketAddr;
 
-use corral_proto::pb::scheduler_client::SchedulerClient;
 use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -121,15 +125,16 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
+pub use self::books::agents::maintenance::{Maintenance, MaintenanceError, Window};
+pub use self::books::agents::{AgentError, Liveness};
+pub use self::books::revocations::{Notice, NoticeAnswer, RevocationBook};
+pub use self::books::{offers, tasks, updates};
 pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
-pub use self::lost_agents::FaultError;
-pub use self::maintenance_book::{Maintenance, MaintenanceError, Window};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
-pub use self::revocation_book::{Notice, NoticeAnswer, RevocationBook};
 pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 
@@ -138,6 +143,7 @@ use self::operator::pb::operator_server::OperatorServer;
 use self::operator::OperatorService;
 use self::server::MasterService;
 use self::transport::InMemoryConnector;
+use crate::channel_transport::ChannelTransport;
 
 /// Why the mock master could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +156,7 @@ pub enum MasterError {
     Bind(#[source] io::Error),
     /// The gRPC transport failed.
     #[error(transparent)]
-    Transport(#[from] tonic::transport::Error),
+    Transport(#[from] WireError),
     /// The master has been shut down.
     #[error("the mock master is shut down")]
     Stopped,
@@ -162,6 +168,18 @@ pub enum MasterError {
 enum Transport {
     Tcp(SocketAddr),
     InMemory(InMemoryConnector),
+}
+
+/// A failure of the gRPC transport under the master (opaque: the public
+/// API names no tonic type; its source is the transport's error).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct WireError(#[from] tonic::transport::Error);
+
+impl From<tonic::transport::Error> for MasterError {
+    fn from(err: tonic::transport::Error) -> Self {
+        MasterError::Transport(WireError(err))
+    }
 }
 
 /// A running mock master. Shut it down with [`MockMaster::shutdown`] for a
@@ -211,7 +229,8 @@ impl MockMaster {
         })
     }
 
-    /// Starts a master reachable only through [`MockMaster::channel`], over
+    /// Starts a master reachable only through [`MockMaster::transport`]
+    /// (or [`crate::wire`]), over
     /// in-memory pipes: no socket, and deterministic under tokio's paused
     /// clock.
     pub async fn start_in_memory(config: MasterConfig) -> Result<Self, MasterError> {
@@ -245,7 +264,7 @@ impl MockMaster {
     }
 
     /// The URL to connect to: `http://127.0.0.1:<port>`, or
-    /// `http://in-memory` (only reachable through [`MockMaster::channel`]).
+    /// `http://in-memory` (only reachable through [`MockMaster::transport`]).
     pub fn endpoint(&self) -> String {
         match &self.transport {
             Transport::Tcp(addr) => format!("http://{addr}"),
@@ -253,17 +272,19 @@ impl MockMaster {
         }
     }
 
-    /// A connected gRPC channel to the master.
-    pub async fn channel(&self) -> Result<Channel, MasterError> {
+    /// A framework transport to the master (for `corral::Runtime`s and
+    /// the SDK's tests), over TCP or the in-memory pipes.
+    pub async fn transport(&self) -> Result<ChannelTransport, MasterError> {
+        Ok(ChannelTransport::new(self.channel().await?))
+    }
+
+    /// A connected gRPC channel to the master (raw protocol access is in
+    /// [`crate::wire`]).
+    pub(crate) async fn channel(&self) -> Result<Channel, MasterError> {
         match &self.transport {
             Transport::Tcp(_) => Ok(Endpoint::from_shared(self.endpoint())?.connect().await?),
             Transport::InMemory(connector) => Ok(connector.channel().await?),
         }
-    }
-
-    /// A scheduler client on a new channel.
-    pub async fn client(&self) -> Result<SchedulerClient<Channel>, MasterError> {
-        Ok(SchedulerClient::new(self.channel().await?))
     }
 
     /// A client of the operator API (weights, quota, reservations) on a

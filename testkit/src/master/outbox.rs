@@ -3,33 +3,14 @@
 //! the master sends.
 
 use corral_proto::convert::*;
-use std::fmt;
 use std::time::Duration;
 
 use corral::{FrameworkId, OfferId};
 use corral_proto::pb;
 
-/// The id of one subscription's event stream (`mesos-stream-id`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StreamId(String);
+use crate::agent::AgentOrder;
 
-impl StreamId {
-    /// Wraps a stream id.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The id as text, as carried in `mesos-stream-id` metadata.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use super::books::frameworks::StreamId;
 
 /// One thing for the server to do, in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +22,9 @@ pub enum Outgoing {
         /// The event (boxed: events are large).
         event: Box<pb::Event>,
     },
+    /// Carry out an order on a local agent (launch, kill, stop a
+    /// framework's tasks), in order with the events around it.
+    Order(Box<AgentOrder>),
     /// End `stream` (after the events already sent on it).
     Close {
         /// The stream to end.

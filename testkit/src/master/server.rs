@@ -217,11 +217,9 @@ impl Actor {
                     Outgoing::Close { stream } => {
                         self.streams.remove(&stream);
                     }
+                    Outgoing::Order(order) => self.runner.execute(*order),
                 }
             }
-        }
-        for order in self.core.take_agent_orders() {
-            self.runner.execute(order);
         }
     }
 

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId};
 
+use super::books::agents::maintenance::Maintenance;
+use super::books::revocations::Notice;
 use super::config::AgentKind;
 use super::core::MasterCore;
-use super::maintenance_book::Maintenance;
 use super::outbox::StreamId;
-use super::revocation_book::Notice;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,12 +152,12 @@ impl MasterCore {
 
     /// The current stream of `fw`, if it is connected.
     pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
-        self.frameworks.get(fw).and_then(|r| r.stream().cloned())
+        self.frameworks.stream_of(fw).cloned()
     }
 
     /// Whether `fw` is subscribed or within its failover timeout.
     pub fn is_registered(&self, fw: &FrameworkId) -> bool {
-        self.frameworks.contains_key(fw)
+        self.frameworks.contains(fw)
     }
 
     /// How many tasks the master has on its books: the live ones and the
@@ -175,7 +175,7 @@ impl MasterCore {
     pub fn state(&self, now: Duration) -> MasterState {
         let frameworks = self
             .frameworks
-            .values()
+            .iter()
             .map(|r| FrameworkSnapshot {
                 id: r.id.clone(),
                 name: r.info.name.clone(),
@@ -213,7 +213,7 @@ impl MasterCore {
             .collect();
         let agents = self
             .agents
-            .values()
+            .specs()
             .map(|a| {
                 let available = self.allocator.available(&a.id).unwrap_or_default();
                 // The allocator's total carries reservations made since.
@@ -227,7 +227,7 @@ impl MasterCore {
                     hostname: a.hostname.clone(),
                     allocated: total.checked_sub(&available).unwrap_or_default(),
                     total,
-                    lost: self.faults.is_lost(&a.id),
+                    lost: self.agents.is_lost(&a.id),
                     kind: a.kind.clone(),
                 }
             })
@@ -235,12 +235,12 @@ impl MasterCore {
         MasterState {
             now,
             frameworks,
-            removed_frameworks: self.removed.iter().cloned().collect(),
+            removed_frameworks: self.frameworks.removed().cloned().collect(),
             tasks,
             offers,
             agents,
             notices: self.revocations.iter().cloned().collect(),
-            maintenance: self.maintenance.clone(),
+            maintenance: self.agents.all_maintenance(),
         }
     }
 }

@@ -15,47 +15,21 @@ const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// `Filters.refuse_seconds` default.
 const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
 
-/// The capabilities of a framework that change how the master treats it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// May subscribe with several roles.
-    pub multi_role: bool,
-    /// Gets TASK_KILLING before TASK_KILLED.
-    pub task_killing_state: bool,
-    /// Gets TASK_DROPPED / TASK_UNKNOWN instead of TASK_LOST.
-    pub partition_aware: bool,
-    /// Accepts revocable resources.
-    pub revocable_resources: bool,
-}
+pub use super::books::frameworks::{Capabilities, ValidFramework};
 
-impl Capabilities {
-    /// The capabilities listed in `info` (unknown values ignored).
-    pub fn of(info: &pb::FrameworkInfo) -> Self {
-        let mut caps = Capabilities::default();
-        for cap in &info.capabilities {
-            match cap.r#type() {
-                Capability::MultiRole => caps.multi_role = true,
-                Capability::TaskKillingState => caps.task_killing_state = true,
-                Capability::PartitionAware => caps.partition_aware = true,
-                Capability::RevocableResources => caps.revocable_resources = true,
-                _ => {}
-            }
+/// The capabilities listed in `info` (unknown values ignored).
+pub fn capabilities(info: &pb::FrameworkInfo) -> Capabilities {
+    let mut caps = Capabilities::default();
+    for cap in &info.capabilities {
+        match cap.r#type() {
+            Capability::MultiRole => caps.multi_role = true,
+            Capability::TaskKillingState => caps.task_killing_state = true,
+            Capability::PartitionAware => caps.partition_aware = true,
+            Capability::RevocableResources => caps.revocable_resources = true,
+            _ => {}
         }
-        caps
     }
-}
-
-/// A FrameworkInfo (plus suppressed roles) that passed validation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ValidFramework {
-    /// Its roles: `roles`, else the deprecated `role` (default `*`).
-    pub roles: BTreeSet<Role>,
-    /// The roles it wants no offers for.
-    pub suppressed: BTreeSet<Role>,
-    /// Its capabilities.
-    pub capabilities: Capabilities,
-    /// How long it may stay disconnected; `None`: forever.
-    pub failover_timeout: Option<Duration>,
+    caps
 }
 
 /// The type of `call`: missing or unknown values are an error.
@@ -77,7 +51,7 @@ pub fn framework_info(
     if info.name.is_empty() {
         return invalid("name must not be empty".to_owned());
     }
-    let capabilities = Capabilities::of(info);
+    let capabilities = capabilities(info);
     let names: Vec<&str> = if info.roles.is_empty() {
         vec![info.role()]
     } else {

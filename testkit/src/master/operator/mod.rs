@@ -25,7 +25,7 @@ mod client;
 mod error;
 pub mod pb;
 mod service;
-mod views;
+pub(super) mod views;
 
 #[cfg(test)]
 mod tests;
@@ -35,239 +35,15 @@ use std::time::Duration;
 use corral::{AgentId, OfferId, Resource, Resources, Role};
 use tracing::{info, warn};
 
+use super::books::revocations::pool_form;
 use super::core::MasterCore;
-use super::revocation_book::pool_form;
 use crate::allocator::Quota;
 
 pub use self::client::{OperatorClient, OperatorClientError};
 pub use self::error::{OperatorError, OperatorErrorKind};
 pub(super) use self::service::OperatorService;
 pub use self::views::{AgentResources, RoleInfo};
-
-impl MasterCore {
-    /// Sets `role`'s weight (default 1.0; any valid role path, `*`
-    /// included). An allocation runs at once.
-    pub fn set_weight(
-        &mut self,
-        now: Duration,
-        role: &Role,
-        weight: f64,
-    ) -> Result<(), OperatorError> {
-        logged("set_weight", self.try_set_weight(now, role, weight))
-    }
-
-    /// Sets `role`'s quota (guarantee and optional limit; see
-    /// [`Allocator::set_quota`](crate::allocator::Allocator::set_quota) for the rules). An empty quota
-    /// (`Quota::default()`) clears it. An allocation runs at once; lowering
-    /// a limit takes nothing back, it only stops further allocations.
-    pub fn set_quota(
-        &mut self,
-        now: Duration,
-        role: &Role,
-        quota: Quota,
-    ) -> Result<(), OperatorError> {
-        logged("set_quota", self.try_set_quota(now, role, quota))
-    }
-
-    /// Clears `role`'s quota; refused with [`OperatorError::NoQuota`] when
-    /// it has none, and with [`OperatorError::InvalidQuota`] when the
-    /// quota'd roles below it would then break a rule of an ancestor's
-    /// quota. An allocation runs at once.
-    pub fn remove_quota(&mut self, now: Duration, role: &Role) -> Result<(), OperatorError> {
-        logged("remove_quota", self.try_remove_quota(now, role))
-    }
-
-    /// Reserves `resources` (unreserved, unallocated, not revocable) of
-    /// `agent` for `role`: from then on they are offered only to `role` and
-    /// its descendants. Offers on the agent are rescinded as needed (see the
-    /// [module docs](self)). An allocation runs at once.
-    pub fn reserve(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-        role: &Role,
-        resources: &Resources,
-    ) -> Result<(), OperatorError> {
-        logged("reserve", self.try_reserve(now, agent, role, resources))
-    }
-
-    /// Gives reserved `resources` of `agent` back to every role (each
-    /// entry names the role it is reserved for, `cpus(eng):2`; they must be
-    /// unallocated and not revocable). Offers on the agent are rescinded as
-    /// needed (see the [module docs](self)). An allocation runs at once.
-    pub fn unreserve(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-        resources: &Resources,
-    ) -> Result<(), OperatorError> {
-        logged("unreserve", self.try_unreserve(now, agent, resources))
-    }
-
-    fn try_set_weight(
-        &mut self,
-        now: Duration,
-        role: &Role,
-        weight: f64,
-    ) -> Result<(), OperatorError> {
-        check_role(role)?;
-        if !(weight.is_finite() && weight > 0.0) {
-            return Err(OperatorError::InvalidWeight {
-                role: role.clone(),
-                weight,
-            });
-        }
-        self.allocator.set_weight(role, weight)?;
-        info!(%role, weight, "operator: weight set");
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    fn try_set_quota(
-        &mut self,
-        now: Duration,
-        role: &Role,
-        quota: Quota,
-    ) -> Result<(), OperatorError> {
-        check_role(role)?;
-        if role.as_str() == "*" {
-            return Err(OperatorError::DefaultRole("have quota"));
-        }
-        let text = describe_quota(&quota);
-        let clearing = quota == Quota::default();
-        self.allocator.set_quota(role, quota)?;
-        if clearing {
-            info!(%role, "operator: quota cleared");
-        } else {
-            info!(%role, quota = %text, "operator: quota set");
-        }
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    fn try_remove_quota(&mut self, now: Duration, role: &Role) -> Result<(), OperatorError> {
-        check_role(role)?;
-        if self.allocator.quota(role).is_none() {
-            return Err(OperatorError::NoQuota(role.clone()));
-        }
-        self.allocator.set_quota(role, Quota::default())?;
-        info!(%role, "operator: quota removed");
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    fn try_reserve(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-        role: &Role,
-        resources: &Resources,
-    ) -> Result<(), OperatorError> {
-        const WHAT: &str = "reserve";
-        self.check_agent(agent)?;
-        check_role(role)?;
-        if role.as_str() == "*" {
-            return Err(OperatorError::DefaultRole("have resources reserved for it"));
-        }
-        check_form(resources, WHAT, |r| {
-            r.reservation
-                .as_ref()
-                .map(|by| format!("{} is already reserved for {by}", r.name))
-        })?;
-        self.make_room(now, agent, resources, WHAT)?;
-        self.allocator.reserve(agent, role, resources)?;
-        self.sync_agent(agent);
-        info!(%agent, %role, %resources, "operator: resources reserved");
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    fn try_unreserve(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-        resources: &Resources,
-    ) -> Result<(), OperatorError> {
-        const WHAT: &str = "unreserve";
-        self.check_agent(agent)?;
-        check_form(resources, WHAT, |r| {
-            r.reservation.is_none().then(|| {
-                format!(
-                    "{} is not reserved (write it as {}(ROLE):...)",
-                    r.name, r.name
-                )
-            })
-        })?;
-        self.make_room(now, agent, resources, WHAT)?;
-        self.allocator.unreserve(agent, resources)?;
-        self.sync_agent(agent);
-        info!(%agent, %resources, "operator: resources unreserved");
-        self.allocate_now(now);
-        Ok(())
-    }
-
-    /// The agent is known and reachable.
-    fn check_agent(&self, agent: &AgentId) -> Result<(), OperatorError> {
-        if !self.agents.contains_key(agent) {
-            return Err(OperatorError::UnknownAgent(agent.clone()));
-        }
-        if self.faults.is_lost(agent) {
-            return Err(OperatorError::AgentLost(agent.clone()));
-        }
-        Ok(())
-    }
-
-    /// Makes `needed` (unallocated form) available on `agent` by rescinding
-    /// outstanding offers there, oldest first, only those holding resources
-    /// of the same name and reservation. Rescinds nothing and returns
-    /// [`OperatorError::NotAvailable`] when even every such offer would not
-    /// be enough.
-    fn make_room(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-        needed: &Resources,
-        what: &'static str,
-    ) -> Result<(), OperatorError> {
-        let mut free = self.allocator.available(agent).unwrap_or_default();
-        let mut chosen: Vec<OfferId> = Vec::new();
-        for offer in self.offers.iter().filter(|o| &o.agent == agent) {
-            if free.contains(needed) {
-                break;
-            }
-            let back = pool_form(&offer.resources);
-            if overlaps(&back, needed) {
-                free += &back;
-                chosen.push(offer.id.clone());
-            }
-        }
-        if !free.contains(needed) {
-            return Err(OperatorError::NotAvailable {
-                agent: agent.clone(),
-                resources: needed.clone(),
-                what,
-            });
-        }
-        for offer in chosen {
-            info!(%offer, %agent, what, "operator: rescinding an offer to free its resources");
-            self.rescind(now, &offer);
-        }
-        Ok(())
-    }
-
-    /// Copies the allocator's total of `agent` (which a reservation changed)
-    /// into the master's agent record, which snapshots, invariants and a
-    /// returning agent read.
-    pub(in crate::master) fn sync_agent(&mut self, agent: &AgentId) {
-        let total = self.allocator.total(agent).cloned();
-        match (self.agents.get_mut(agent), total) {
-            (Some(spec), Some(total)) => spec.resources = total,
-            _ => {
-                tracing::error!(%agent, "agent vanished during an operator request (books disagree)")
-            }
-        }
-    }
-}
+use crate::master::processes::allocation;
 
 /// A quota in the resources text form: `cpus:4;mem:1024` or
 /// `cpus:4 (limit cpus:8)`.
@@ -323,4 +99,236 @@ fn overlaps(a: &Resources, b: &Resources) -> bool {
         b.iter()
             .any(|y| x.name == y.name && x.reservation == y.reservation)
     })
+}
+
+/// Sets `role`'s weight (default 1.0; any valid role path, `*`
+/// included). An allocation runs at once.
+pub(in crate::master) fn set_weight(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+    weight: f64,
+) -> Result<(), OperatorError> {
+    logged("set_weight", try_set_weight(core, now, role, weight))
+}
+
+/// Sets `role`'s quota (guarantee and optional limit; see
+/// [`Allocator::set_quota`](crate::allocator::Allocator::set_quota) for the rules). An empty quota
+/// (`Quota::default()`) clears it. An allocation runs at once; lowering
+/// a limit takes nothing back, it only stops further allocations.
+pub(in crate::master) fn set_quota(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+    quota: Quota,
+) -> Result<(), OperatorError> {
+    logged("set_quota", try_set_quota(core, now, role, quota))
+}
+
+/// Clears `role`'s quota; refused with [`OperatorError::NoQuota`] when
+/// it has none, and with [`OperatorError::InvalidQuota`] when the
+/// quota'd roles below it would then break a rule of an ancestor's
+/// quota. An allocation runs at once.
+pub(in crate::master) fn remove_quota(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+) -> Result<(), OperatorError> {
+    logged("remove_quota", try_remove_quota(core, now, role))
+}
+
+/// Reserves `resources` (unreserved, unallocated, not revocable) of
+/// `agent` for `role`: from then on they are offered only to `role` and
+/// its descendants. Offers on the agent are rescinded as needed (see the
+/// [module docs](self)). An allocation runs at once.
+pub(in crate::master) fn reserve(
+    core: &mut MasterCore,
+    now: Duration,
+    agent: &AgentId,
+    role: &Role,
+    resources: &Resources,
+) -> Result<(), OperatorError> {
+    logged("reserve", try_reserve(core, now, agent, role, resources))
+}
+
+/// Gives reserved `resources` of `agent` back to every role (each
+/// entry names the role it is reserved for, `cpus(eng):2`; they must be
+/// unallocated and not revocable). Offers on the agent are rescinded as
+/// needed (see the [module docs](self)). An allocation runs at once.
+pub(in crate::master) fn unreserve(
+    core: &mut MasterCore,
+    now: Duration,
+    agent: &AgentId,
+    resources: &Resources,
+) -> Result<(), OperatorError> {
+    logged("unreserve", try_unreserve(core, now, agent, resources))
+}
+
+fn try_set_weight(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+    weight: f64,
+) -> Result<(), OperatorError> {
+    check_role(role)?;
+    if !(weight.is_finite() && weight > 0.0) {
+        return Err(OperatorError::InvalidWeight {
+            role: role.clone(),
+            weight,
+        });
+    }
+    core.allocator.set_weight(role, weight)?;
+    info!(%role, weight, "operator: weight set");
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+fn try_set_quota(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+    quota: Quota,
+) -> Result<(), OperatorError> {
+    check_role(role)?;
+    if role.as_str() == "*" {
+        return Err(OperatorError::DefaultRole("have quota"));
+    }
+    let text = describe_quota(&quota);
+    let clearing = quota == Quota::default();
+    core.allocator.set_quota(role, quota)?;
+    if clearing {
+        info!(%role, "operator: quota cleared");
+    } else {
+        info!(%role, quota = %text, "operator: quota set");
+    }
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+fn try_remove_quota(
+    core: &mut MasterCore,
+    now: Duration,
+    role: &Role,
+) -> Result<(), OperatorError> {
+    check_role(role)?;
+    if core.allocator.quota(role).is_none() {
+        return Err(OperatorError::NoQuota(role.clone()));
+    }
+    core.allocator.set_quota(role, Quota::default())?;
+    info!(%role, "operator: quota removed");
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+fn try_reserve(
+    core: &mut MasterCore,
+    now: Duration,
+    agent: &AgentId,
+    role: &Role,
+    resources: &Resources,
+) -> Result<(), OperatorError> {
+    const WHAT: &str = "reserve";
+    check_agent(core, agent)?;
+    check_role(role)?;
+    if role.as_str() == "*" {
+        return Err(OperatorError::DefaultRole("have resources reserved for it"));
+    }
+    check_form(resources, WHAT, |r| {
+        r.reservation
+            .as_ref()
+            .map(|by| format!("{} is already reserved for {by}", r.name))
+    })?;
+    make_room(core, now, agent, resources, WHAT)?;
+    core.allocator.reserve(agent, role, resources)?;
+    sync_agent(core, agent);
+    info!(%agent, %role, %resources, "operator: resources reserved");
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+fn try_unreserve(
+    core: &mut MasterCore,
+    now: Duration,
+    agent: &AgentId,
+    resources: &Resources,
+) -> Result<(), OperatorError> {
+    const WHAT: &str = "unreserve";
+    check_agent(core, agent)?;
+    check_form(resources, WHAT, |r| {
+        r.reservation.is_none().then(|| {
+            format!(
+                "{} is not reserved (write it as {}(ROLE):...)",
+                r.name, r.name
+            )
+        })
+    })?;
+    make_room(core, now, agent, resources, WHAT)?;
+    core.allocator.unreserve(agent, resources)?;
+    sync_agent(core, agent);
+    info!(%agent, %resources, "operator: resources unreserved");
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+/// The agent is known and reachable.
+fn check_agent(core: &MasterCore, agent: &AgentId) -> Result<(), OperatorError> {
+    if !core.agents.contains(agent) {
+        return Err(OperatorError::UnknownAgent(agent.clone()));
+    }
+    if core.agents.is_lost(agent) {
+        return Err(OperatorError::AgentLost(agent.clone()));
+    }
+    Ok(())
+}
+
+/// Makes `needed` (unallocated form) available on `agent` by rescinding
+/// outstanding offers there, oldest first, only those holding resources
+/// of the same name and reservation. Rescinds nothing and returns
+/// [`OperatorError::NotAvailable`] when even every such offer would not
+/// be enough.
+fn make_room(
+    core: &mut MasterCore,
+    now: Duration,
+    agent: &AgentId,
+    needed: &Resources,
+    what: &'static str,
+) -> Result<(), OperatorError> {
+    let mut free = core.allocator.available(agent).unwrap_or_default();
+    let mut chosen: Vec<OfferId> = Vec::new();
+    for offer in core.offers.iter().filter(|o| &o.agent == agent) {
+        if free.contains(needed) {
+            break;
+        }
+        let back = pool_form(&offer.resources);
+        if overlaps(&back, needed) {
+            free += &back;
+            chosen.push(offer.id.clone());
+        }
+    }
+    if !free.contains(needed) {
+        return Err(OperatorError::NotAvailable {
+            agent: agent.clone(),
+            resources: needed.clone(),
+            what,
+        });
+    }
+    for offer in chosen {
+        info!(%offer, %agent, what, "operator: rescinding an offer to free its resources");
+        core.rescind(now, &offer);
+    }
+    Ok(())
+}
+
+/// Copies the allocator's total of `agent` (which a reservation changed)
+/// into the master's agent record, which snapshots, invariants and a
+/// returning agent read.
+pub(in crate::master) fn sync_agent(core: &mut MasterCore, agent: &AgentId) {
+    let total = core.allocator.total(agent).cloned();
+    let synced = total.map(|total| core.agents.set_total(agent, total));
+    match synced {
+        Some(Ok(())) => {}
+        _ => {
+            tracing::error!(%agent, "agent vanished during an operator request (books disagree)")
+        }
+    }
 }

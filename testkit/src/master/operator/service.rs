@@ -15,9 +15,9 @@ use super::pb;
 use super::pb::operator_server::Operator;
 use super::views::{AgentResources, RoleInfo};
 use crate::allocator::Quota;
+use crate::master::books::agents::maintenance::{MaintenanceError, Window};
 use crate::master::commands::{Command, Commands, Job};
 use crate::master::core::MasterCore;
-use crate::master::maintenance_book::{MaintenanceError, Window};
 
 /// The tonic service: forwards each RPC to the master's actor.
 pub(in crate::master) struct OperatorService {

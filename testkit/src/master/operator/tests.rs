@@ -12,6 +12,7 @@ use corral_proto::pb::event::Type as EventType;
 
 use super::{OperatorError, OperatorErrorKind};
 use crate::allocator::Quota;
+use crate::master::AgentSpec;
 use crate::master::{ConfigError, MasterConfig, MasterCore, Outgoing, StreamId};
 
 const T0: Duration = Duration::ZERO;
@@ -119,7 +120,7 @@ fn a_new_weight_steers_the_next_allocations() {
     let (big, _) = subscribe(&mut core, T0, "big", &["big"]);
     core.set_weight(T0, &role("big"), 3.0).expect("weight set");
     for i in 0..4 {
-        let spec = crate::master::AgentSpec::new(format!("agent-{i}"), res("cpus:1;mem:256"));
+        let spec = AgentSpec::new(format!("agent-{i}"), res("cpus:1;mem:256"));
         core.add_agent(T0, spec).expect("agent added");
     }
     assert_eq!(core.allocator.allocated(&small).cpus(), 1.0);

@@ -50,86 +50,6 @@ pub struct AgentResources {
     pub lost: bool,
 }
 
-impl MasterCore {
-    /// Every role the master knows (named by a framework, a weight, a
-    /// quota, a reservation or a request, and their ancestors), by name.
-    /// A role nothing refers to any more (no framework, child, weight,
-    /// quota, reservation, request or holding) is forgotten and no longer
-    /// listed.
-    pub fn roles(&self) -> Vec<RoleInfo> {
-        self.allocator
-            .known_roles()
-            .into_iter()
-            .map(|role| self.role_info(role))
-            .collect()
-    }
-
-    /// One role (a role the master never heard of is shown with weight
-    /// 1 and nothing else).
-    pub fn role_info(&self, role: Role) -> RoleInfo {
-        let mut held = Resources::new();
-        for fw in self.frameworks.keys() {
-            let mine = self
-                .allocator
-                .allocated(fw)
-                .filter(|r| r.allocation.as_ref().is_some_and(|a| within(a, &role)));
-            held += &mine.unallocated();
-        }
-        let mut reserved = Resources::new();
-        for agent in self.agents.keys() {
-            if let Some(total) = self.allocator.total(agent) {
-                reserved += &total.reserved_for(&role);
-            }
-        }
-        RoleInfo {
-            weight: self.allocator.weight(&role),
-            quota: self.allocator.quota(&role).cloned(),
-            allocated: held.non_revocable(),
-            revocable: held.only_revocable(),
-            reserved,
-            share: self.allocator.role_share(&role),
-            frameworks: self
-                .frameworks
-                .values()
-                .filter(|r| r.roles.contains(&role))
-                .map(|r| r.id.clone())
-                .collect(),
-            role,
-        }
-    }
-
-    /// One agent's resources; [`OperatorError::UnknownAgent`] if there is
-    /// no such agent.
-    pub fn agent_resources(&self, agent: &AgentId) -> Result<AgentResources, OperatorError> {
-        let spec = self
-            .agents
-            .get(agent)
-            .ok_or_else(|| OperatorError::UnknownAgent(agent.clone()))?;
-        let lost = self.faults.is_lost(agent);
-        let available = if lost {
-            Resources::new()
-        } else {
-            self.allocator.available(agent).unwrap_or_default()
-        };
-        Ok(AgentResources {
-            agent: agent.clone(),
-            hostname: spec.hostname.clone(),
-            total: spec.resources.clone(),
-            available,
-            reserved: spec.resources.filter(|r| r.reservation.is_some()),
-            lost,
-        })
-    }
-
-    /// Every agent's resources, by agent id.
-    pub fn all_agent_resources(&self) -> Vec<AgentResources> {
-        self.agents
-            .keys()
-            .filter_map(|agent| self.agent_resources(agent).ok())
-            .collect()
-    }
-}
-
 /// `role` is `ancestor` or below it.
 fn within(role: &Role, ancestor: &Role) -> bool {
     role == ancestor
@@ -137,4 +57,85 @@ fn within(role: &Role, ancestor: &Role) -> bool {
             .as_str()
             .strip_prefix(ancestor.as_str())
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Every role the master knows (named by a framework, a weight, a
+/// quota, a reservation or a request, and their ancestors), by name.
+/// A role nothing refers to any more (no framework, child, weight,
+/// quota, reservation, request or holding) is forgotten and no longer
+/// listed.
+pub(in crate::master) fn roles(core: &MasterCore) -> Vec<RoleInfo> {
+    core.allocator
+        .known_roles()
+        .into_iter()
+        .map(|role| role_info(core, role))
+        .collect()
+}
+
+/// One role (a role the master never heard of is shown with weight
+/// 1 and nothing else).
+pub(in crate::master) fn role_info(core: &MasterCore, role: Role) -> RoleInfo {
+    let mut held = Resources::new();
+    for fw in core.frameworks.ids() {
+        let mine = core
+            .allocator
+            .allocated(fw)
+            .filter(|r| r.allocation.as_ref().is_some_and(|a| within(a, &role)));
+        held += &mine.unallocated();
+    }
+    let mut reserved = Resources::new();
+    for agent in core.agents.ids() {
+        if let Some(total) = core.allocator.total(agent) {
+            reserved += &total.reserved_for(&role);
+        }
+    }
+    RoleInfo {
+        weight: core.allocator.weight(&role),
+        quota: core.allocator.quota(&role).cloned(),
+        allocated: held.non_revocable(),
+        revocable: held.only_revocable(),
+        reserved,
+        share: core.allocator.role_share(&role),
+        frameworks: core
+            .frameworks
+            .iter()
+            .filter(|r| r.roles.contains(&role))
+            .map(|r| r.id.clone())
+            .collect(),
+        role,
+    }
+}
+
+/// One agent's resources; [`OperatorError::UnknownAgent`] if there is
+/// no such agent.
+pub(in crate::master) fn agent_resources(
+    core: &MasterCore,
+    agent: &AgentId,
+) -> Result<AgentResources, OperatorError> {
+    let spec = core
+        .agents
+        .spec(agent)
+        .ok_or_else(|| OperatorError::UnknownAgent(agent.clone()))?;
+    let lost = core.agents.is_lost(agent);
+    let available = if lost {
+        Resources::new()
+    } else {
+        core.allocator.available(agent).unwrap_or_default()
+    };
+    Ok(AgentResources {
+        agent: agent.clone(),
+        hostname: spec.hostname.clone(),
+        total: spec.resources.clone(),
+        available,
+        reserved: spec.resources.filter(|r| r.reservation.is_some()),
+        lost,
+    })
+}
+
+/// Every agent's resources, by agent id.
+pub(in crate::master) fn all_agent_resources(core: &MasterCore) -> Vec<AgentResources> {
+    core.agents
+        .ids()
+        .filter_map(|agent| agent_resources(core, agent).ok())
+        .collect()
 }

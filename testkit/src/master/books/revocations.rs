@@ -130,11 +130,11 @@ impl RevocationBook {
 }
 
 /// Scalar quantities by name, in thousandths (the `Scalar` fixed point).
-pub(super) type Need = BTreeMap<String, i64>;
+pub(in crate::master) type Need = BTreeMap<String, i64>;
 
 /// The revocable scalars of `resources` lent from the pool `reservation`
 /// (`None`: unreserved).
-pub(super) fn lent_scalars(resources: &Resources, reservation: Option<&Role>) -> Need {
+pub(in crate::master) fn lent_scalars(resources: &Resources, reservation: Option<&Role>) -> Need {
     let mut out = Need::new();
     for entry in resources
         .iter()
@@ -147,7 +147,7 @@ pub(super) fn lent_scalars(resources: &Resources, reservation: Option<&Role>) ->
     out
 }
 
-pub(super) fn is_met(need: &Need) -> bool {
+pub(in crate::master) fn is_met(need: &Need) -> bool {
     need.values().all(|v| *v <= 0)
 }
 
@@ -161,7 +161,7 @@ fn covers(have: &Need, need: &Need) -> bool {
         .all(|(name, n)| *n <= 0 || have.get(name).is_some_and(|h| h >= n))
 }
 
-pub(super) fn take_from(need: &mut Need, have: &Need) {
+pub(in crate::master) fn take_from(need: &mut Need, have: &Need) {
     for (name, v) in have {
         if let Some(n) = need.get_mut(name) {
             *n -= v;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use corral::{AgentId, ExecutorId, FrameworkId, Resources, Role, TaskId};
 use corral_proto::pb::TaskState;
 
-use super::sim::SimPlan;
+use crate::master::sim::SimPlan;
 
 /// Whether `state` is terminal (as Mesos' `isTerminalState`).
 pub fn is_terminal(state: TaskState) -> bool {
@@ -40,7 +40,7 @@ pub fn is_terminal(state: TaskState) -> bool {
 pub const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Transition {
+pub(in crate::master) enum Transition {
     Start,
     Run,
     Exit,
@@ -145,7 +145,7 @@ pub enum KillOutcome {
 /// What a frozen task (its agent unreachable) was doing: its state before,
 /// and its pending transition as time left.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Frozen {
+struct Frozen {
     state: TaskState,
     next: Option<(Duration, Transition)>,
 }
@@ -178,6 +178,9 @@ pub struct TaskTable {
     completed: BTreeMap<FrameworkId, History>,
     max_completed: usize,
     executors: BTreeMap<(FrameworkId, AgentId, ExecutorId), ExecutorUse>,
+    /// Tasks frozen on unreachable agents: their state before, and their
+    /// pending transition as time left.
+    frozen: BTreeMap<Key, Frozen>,
     /// Agents whose tasks changed since [`TaskTable::take_touched`].
     touched: BTreeSet<AgentId>,
     group_counter: u64,
@@ -211,6 +214,7 @@ impl TaskTable {
             completed: BTreeMap::new(),
             max_completed,
             executors: BTreeMap::new(),
+            frozen: BTreeMap::new(),
             touched: BTreeSet::new(),
             group_counter: 0,
             launch_counter: 0,
@@ -611,6 +615,7 @@ impl TaskTable {
         }
         self.completed.remove(framework);
         self.executors.retain(|(owner, _, _), _| owner != framework);
+        self.frozen.retain(|(owner, _), _| owner != framework);
     }
 
     /// Checks the book's own invariants (see the module docs).
@@ -665,38 +670,60 @@ impl TaskTable {
 
 impl TaskTable {
     /// Freezes a live task whose agent became unreachable: it is
-    /// TASK_UNREACHABLE and its timer is put aside. `None` for a task that
-    /// is not live.
-    pub fn freeze(
-        &mut self,
-        now: Duration,
-        framework: &FrameworkId,
-        task: &TaskId,
-    ) -> Option<Frozen> {
+    /// TASK_UNREACHABLE and its timer is put aside until
+    /// [`TaskTable::thaw_on`]. `false` for a task that is not live.
+    pub fn freeze(&mut self, now: Duration, framework: &FrameworkId, task: &TaskId) -> bool {
         let k = key(framework, task);
-        let record = self.live.get(&k)?;
+        let Some(record) = self.live.get(&k) else {
+            return false;
+        };
         let state = record.state;
         let next = record.next.map(|(at, t)| (at.saturating_sub(now), t));
         self.schedule(&k, None);
-        let record = self.live.get_mut(&k)?;
+        let Some(record) = self.live.get_mut(&k) else {
+            return false;
+        };
         record.state = TaskState::TaskUnreachable;
-        Some(Frozen { state, next })
+        self.frozen.insert(k, Frozen { state, next });
+        true
     }
 
-    /// Thaws a frozen task: its state and its timer (time left from `now`)
-    /// come back; returns the state.
-    pub fn thaw(
+    /// Thaws the frozen tasks on `agent` (it came back): their state and
+    /// their timer (time left from `now`) come back. Returns each task and
+    /// its state, in order.
+    pub fn thaw_on(
         &mut self,
         now: Duration,
-        framework: &FrameworkId,
-        task: &TaskId,
-        was: Frozen,
-    ) -> Option<TaskState> {
-        let k = key(framework, task);
-        let record = self.live.get_mut(&k)?;
-        record.state = was.state;
-        self.schedule(&k, was.next.map(|(left, t)| (now.saturating_add(left), t)));
-        Some(was.state)
+        agent: &AgentId,
+    ) -> Vec<(FrameworkId, TaskId, TaskState)> {
+        let keys: Vec<Key> = self
+            .by_agent
+            .get(agent)
+            .map(|keys| {
+                keys.iter()
+                    .filter(|k| self.frozen.contains_key(*k))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for k in keys {
+            let Some(was) = self.frozen.remove(&k) else {
+                continue;
+            };
+            let Some(record) = self.live.get_mut(&k) else {
+                continue;
+            };
+            record.state = was.state;
+            self.schedule(&k, was.next.map(|(left, t)| (now.saturating_add(left), t)));
+            out.push((k.0, k.1, was.state));
+        }
+        out
+    }
+
+    /// Whether `task` is frozen on an unreachable agent.
+    pub fn is_frozen(&self, framework: &FrameworkId, task: &TaskId) -> bool {
+        self.frozen.contains_key(&key(framework, task))
     }
 
     /// Makes a live task take forever to stop once killed (only its grace

@@ -1,0 +1,64 @@
+//! RECONCILE: explicit (the tasks named) and implicit (every live task)
+//! reconciliation, from the live tasks and the bounded history.
+
+use crate::master::calls;
+use crate::master::core::task_status;
+use crate::master::core::MasterCore;
+use crate::master::error::CallError;
+use crate::master::outbox;
+use corral::FrameworkId;
+use corral::TaskId;
+use corral_proto::convert::*;
+use corral_proto::pb;
+use corral_proto::pb::task_status::Reason;
+use corral_proto::pb::task_status::Source;
+use corral_proto::pb::TaskState;
+use std::time::Duration;
+
+/// RECONCILE: the latest state of the named tasks (every non-terminal
+/// task when none are named), sent at once without a uuid.
+pub(in crate::master) fn reconcile(
+    core: &mut MasterCore,
+    now: Duration,
+    fw: &FrameworkId,
+    reconcile: pb::call::Reconcile,
+) -> Result<(), CallError> {
+    let capabilities = calls::record(core, fw)?.capabilities;
+    let mut answers = Vec::new();
+    if reconcile.tasks.is_empty() {
+        for record in core.tasks.live_of(fw) {
+            let mut status = task_status(now, &record.id, record.state, Source::Master);
+            status.agent_id = Some(record.agent.to_pb());
+            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            answers.push(status);
+        }
+    }
+    for asked in &reconcile.tasks {
+        let task = TaskId::from(&asked.task_id);
+        let status = match core.tasks.get(fw, &task) {
+            Some(record) => {
+                let mut status = task_status(now, &task, record.state, Source::Master);
+                status.agent_id = Some(record.agent.to_pb());
+                status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+                status
+            }
+            None => {
+                let state = if capabilities.partition_aware {
+                    TaskState::TaskUnknown
+                } else {
+                    TaskState::TaskLost
+                };
+                let mut status = task_status(now, &task, state, Source::Master);
+                status.agent_id.clone_from(&asked.agent_id);
+                status.message = Some("reconciliation: task is unknown to the master".into());
+                status
+            }
+        };
+        answers.push(status);
+    }
+    for mut status in answers {
+        status.reason = Some(Reason::Reconciliation as i32);
+        core.emit(fw, outbox::update(status));
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! SUPPRESS and REVIVE: no more offers for roles, or offers again (filters
+//! cleared, an allocation at once).
+
+use crate::master::calls;
+use crate::master::core::allocator_ok;
+use crate::master::core::MasterCore;
+use crate::master::error::CallError;
+use crate::master::processes::allocation;
+use crate::master::validate;
+use corral::FrameworkId;
+use corral_proto::pb;
+use std::time::Duration;
+
+/// REVIVE: unsuppress the roles (all if none named), clear their
+/// filters, and allocate at once.
+pub(in crate::master) fn revive(
+    core: &mut MasterCore,
+    now: Duration,
+    fw: &FrameworkId,
+    revive: pb::call::Revive,
+) -> Result<(), CallError> {
+    let roles = validate::subscribed_roles(&revive.roles, &calls::record(core, fw)?.roles)?;
+    allocator_ok(
+        &mut core.broken,
+        core.allocator.revive(fw, &roles),
+        "revive",
+    );
+    core.frameworks.unsuppress(fw, &roles);
+    allocation::allocate_now(core, now);
+    Ok(())
+}
+
+/// SUPPRESS: no more offers for the roles (all if none named).
+pub(in crate::master) fn suppress(
+    core: &mut MasterCore,
+    fw: &FrameworkId,
+    suppress: pb::call::Suppress,
+) -> Result<(), CallError> {
+    let roles = validate::subscribed_roles(&suppress.roles, &calls::record(core, fw)?.roles)?;
+    allocator_ok(
+        &mut core.broken,
+        core.allocator.suppress(fw, &roles),
+        "suppress",
+    );
+    core.frameworks.suppress(fw, &roles);
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The allocation process: a reclaim pass, maintenance inverse offers, one
+//! allocator cycle, and one OFFERS event per framework per cycle holding all
+//! its offers.
+
+use crate::master::books::offers::OfferRecord;
+use crate::master::core::MasterCore;
+use crate::master::outbox;
+use crate::master::processes::maintenance_offers;
+use crate::master::processes::reclaim;
+use corral::FrameworkId;
+use corral_proto::convert::*;
+use corral_proto::pb;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::debug;
+use tracing::error;
+
+/// Runs an allocation cycle and turns each allocation into an offer.
+pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
+    core.touched.cycle = true;
+    reclaim::reclaim(core, now);
+    maintenance_offers::send_maintenance_offers(core);
+    // One OFFERS event per framework per cycle, holding all its offers.
+    let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
+    for allocation in core.allocator.allocate(now) {
+        let connected = core.frameworks.stream_of(&allocation.framework).is_some();
+        let Some(agent) = core.agents.spec(&allocation.agent).filter(|_| connected) else {
+            error!(framework = %allocation.framework, agent = %allocation.agent,
+                "allocation to a disconnected framework or unknown agent; recovering");
+            core.recover(
+                now,
+                &allocation.framework,
+                &allocation.agent,
+                &allocation.resources,
+                None,
+            );
+            continue;
+        };
+        let id = core.offers.next_id();
+        let offer = pb::Offer {
+            id: id.to_pb(),
+            framework_id: allocation.framework.to_pb(),
+            agent_id: allocation.agent.to_pb(),
+            hostname: agent.hostname.clone(),
+            allocation_info: Some(pb::resource::AllocationInfo {
+                role: Some(allocation.role.as_str().to_owned()),
+            }),
+            resources: allocation.resources.to_pb(),
+            attributes: agent
+                .attributes
+                .iter()
+                .map(|(k, v)| text_attribute(k, v))
+                .collect(),
+            unavailability: maintenance_offers::offer_unavailability(core, &allocation.agent),
+            ..Default::default()
+        };
+        debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,
+            role = %allocation.role, resources = %allocation.resources, "offer");
+        core.offers.insert(OfferRecord {
+            id,
+            framework: allocation.framework.clone(),
+            agent: allocation.agent,
+            role: allocation.role,
+            resources: allocation.resources,
+            expires_at: core.config.offer_timeout.and_then(|t| now.checked_add(t)),
+        });
+        batches.entry(allocation.framework).or_default().push(offer);
+    }
+    for (fw, offers) in batches {
+        core.emit(&fw, outbox::offers(offers));
+    }
+}
+
+fn text_attribute(name: &str, value: &str) -> pb::Attribute {
+    pb::Attribute {
+        name: name.to_owned(),
+        r#type: pb::value::Type::Text as i32,
+        text: Some(pb::value::Text {
+            value: value.to_owned(),
+        }),
+        ..Default::default()
+    }
+}
