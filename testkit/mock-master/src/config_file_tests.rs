@@ -2,7 +2,6 @@
 //! refused with the line at fault.
 
 use super::*;
-use crate::master::MasterCore;
 
 const GOOD: &str = r#"
 # Two plain agents, one named.
