@@ -49,8 +49,14 @@ pub fn event_descriptor() -> MessageDescriptor {
     message("mesos.v1.scheduler.Event")
 }
 
+/// The descriptor of a message by full name (e.g. `mesos.v1.Offer`), if
+/// our files declare it.
+pub fn message_descriptor(full_name: &str) -> Option<MessageDescriptor> {
+    pool().get_message_by_name(full_name)
+}
+
 /// The descriptor of a message declared in our files, by full name.
-pub(crate) fn message(full_name: &str) -> MessageDescriptor {
+fn message(full_name: &str) -> MessageDescriptor {
     pool()
         .get_message_by_name(full_name)
         .unwrap_or_else(|| panic!("{full_name} is declared in sdk/mesos/proto"))

@@ -2,12 +2,27 @@
 //! (not proto3's canonical JSON).
 //!
 //! The codec is generic: it walks the message descriptors of
-//! [`pb::pool`](crate::pb::pool) with `prost-reflect`'s `DynamicMessage`,
-//! so every message of the protocol is covered by the same rules. See
-//! [`write`] and [`read`] for the rules themselves; in short, snake_case
+//! [`crate::pb::pool`] with `prost-reflect`'s `DynamicMessage`, so every
+//! message of the protocol is covered by the same rules. In short, snake_case
 //! proto field names, enum names, base64 bytes, defaults of unset optional
 //! fields written out, unknown keys ignored, single values accepted for
 //! lists, numbers accepted as strings, `"Infinity"`.
+//!
+//! Writing: fields in declaration order; a singular field when set, or
+//! when unset with a declared, non-deprecated default; a repeated field
+//! when not empty; enums by name; bytes in standard padded base64; 64-bit
+//! integers as numbers; doubles with at most 15 significant digits and a
+//! decimal point (`15.0`); maps as objects with sorted keys; non-finite
+//! doubles as `"Infinity"`, `"-Infinity"`, `"NaN"`; strings escaped so the
+//! record is one line of ASCII.
+//!
+//! Reading: unknown keys ignored; `null` leaves a field unset; a repeated
+//! field takes an array or a single value; integers and doubles take
+//! numbers or strings holding one (doubles also the three non-finite
+//! spellings); an integer with a fraction or out of range is an error;
+//! an unknown enum name drops an optional field or a list element and
+//! fails a required field; bytes are base64, padding optional; every
+//! `required` field must be present, at every depth.
 //!
 //! Typed messages go through their protobuf encoding
 //! ([`to_json`] / [`from_json`]), so the generated types and the JSON can
@@ -109,6 +124,16 @@ pub fn from_json<M: Message + Default>(
     json: &[u8],
 ) -> Result<M, JsonError> {
     let dynamic = dynamic_from_json(desc, json)?;
+    Ok(M::decode(dynamic.encode_to_vec().as_slice())?)
+}
+
+/// Reads an already parsed JSON value into a generated message, given its
+/// descriptor.
+pub fn from_value<M: Message + Default>(
+    desc: &MessageDescriptor,
+    value: &serde_json::Value,
+) -> Result<M, JsonError> {
+    let dynamic = dynamic_from_value(desc, value)?;
     Ok(M::decode(dynamic.encode_to_vec().as_slice())?)
 }
 
