@@ -183,6 +183,45 @@ async fn handle(
 }
 
 async fn serve(mode: Mode, credentials: Option<&str>) -> Server {
+    serve_on(mode, credentials, None).await
+}
+
+/// The test CA and the server's certificate (for 127.0.0.1), made with
+/// openssl once and kept in tests/tls/ (valid for a century).
+fn tls_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls")
+}
+
+async fn serve_tls(mode: Mode) -> Server {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls_dir().join("server.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_file(tls_dir().join("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    serve_on(
+        mode,
+        None,
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+    )
+    .await
+}
+
+async fn serve_on(
+    mode: Mode,
+    credentials: Option<&str>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (streams_tx, streams) = mpsc::unbounded_channel();
@@ -201,21 +240,32 @@ async fn serve(mode: Mode, credentials: Option<&str>) -> Server {
         port,
     });
     let connections = Arc::new(AtomicUsize::new(0));
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let shared = shared.clone();
             let connection = connections.fetch_add(1, Ordering::SeqCst);
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service =
                     hyper::service::service_fn(move |r| handle(shared.clone(), connection, r));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let http = hyper::server::conn::http1::Builder::new();
+                match tls {
+                    Some(acceptor) => {
+                        // A failed handshake just closes the connection.
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
             });
         }
     });
     Server {
-        url: format!("http://127.0.0.1:{port}"),
+        url: format!("{scheme}://127.0.0.1:{port}"),
         port,
         seen,
         streams,
@@ -293,11 +343,17 @@ async fn expect_first_three(
 }
 
 async fn round_trip(encoding: Encoding) {
-    let mut server = serve(Mode::Leader, None).await;
+    round_trip_with(serve(Mode::Leader, None).await, encoding).await;
+}
+
+async fn round_trip_with(mut server: Server, encoding: Encoding) {
     let media = encoding.media_type();
-    let transport =
-        HttpTransport::with_config(HttpConfig::new([server.url.clone()]).with_encoding(encoding))
-            .unwrap();
+    let transport = HttpTransport::with_config(
+        HttpConfig::new([server.url.clone()])
+            .with_encoding(encoding)
+            .with_ca_file(tls_dir().join("ca.pem")),
+    )
+    .unwrap();
     let mut sub = transport.subscribe(subscribe()).await.unwrap();
     assert_eq!(sub.stream_id, STREAM_ID);
     let tx = server.streams.recv().await.unwrap();
@@ -511,4 +567,78 @@ async fn a_stream_of_another_content_type_is_refused() {
         Err(TransportError::Unavailable(m)) => assert!(m.contains("Content-Type"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_https_master_is_verified_against_the_ca_file() {
+    round_trip_with(serve_tls(Mode::Leader).await, Encoding::Protobuf).await;
+}
+
+#[tokio::test]
+async fn an_https_master_whose_certificate_does_not_chain_to_the_ca_is_unavailable() {
+    let server = serve_tls(Mode::Leader).await;
+    // The server's own leaf is no CA: nothing chains to it.
+    let transport = HttpTransport::with_config(
+        HttpConfig::new([server.url.clone()]).with_ca_file(tls_dir().join("server.pem")),
+    )
+    .unwrap();
+    match transport.subscribe(subscribe()).await {
+        Err(TransportError::Unavailable(m)) => assert!(m.contains("certificate"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        server.seen.lock().unwrap().is_empty(),
+        "no request got through"
+    );
+}
+
+#[test]
+fn an_https_master_without_a_ca_file_or_with_an_empty_one_is_refused_up_front() {
+    assert!(HttpTransport::new(["https://127.0.0.1:1"]).is_err());
+    let not_pem = tls_dir().join("ca.cnf");
+    assert!(HttpTransport::with_config(
+        HttpConfig::new(["https://127.0.0.1:1"]).with_ca_file(not_pem)
+    )
+    .is_err());
+}
+
+/// Launches one task on the first offer that fits, then leaves.
+struct LaunchOnce;
+
+#[async_trait::async_trait]
+impl corral::Scheduler for LaunchOnce {
+    async fn offers(&mut self, driver: &dyn corral::Driver, offers: Vec<Offer>) {
+        let needs = Resources::new().with_cpus(0.5);
+        if let Some(offer) = offers.iter().find(|o| o.fits(&needs)) {
+            let task = corral::TaskInfo::new("hello")
+                .with_resources(needs)
+                .with_command(corral::CommandInfo::shell("echo hello"));
+            driver.launch(offer, vec![task]).await.unwrap();
+            driver.stop();
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_framework_runs_over_http() {
+    let mut server = serve(Mode::Leader, None).await;
+    let transport = HttpTransport::new([server.url.clone()]).unwrap();
+    let info = FrameworkInfo::new("fw").with_user("me");
+    let run = tokio::spawn(corral::Framework::new(info, transport).run(LaunchOnce));
+    let tx = server.streams.recv().await.unwrap();
+    push_rechunked(&tx, &records(Encoding::Protobuf)[..2]);
+    assert_eq!(run.await.unwrap().unwrap(), corral::Stopped::Detached);
+    let seen = server.seen.lock().unwrap().clone();
+    let launched: Vec<&Call> = seen
+        .iter()
+        .filter_map(|s| s.call.as_ref())
+        .filter(|c| matches!(c, Call::Accept(_)))
+        .collect();
+    let [Call::Accept(accept)] = launched.as_slice() else {
+        panic!("one ACCEPT expected: {seen:#?}")
+    };
+    assert_eq!(accept.offers.len(), 1);
+    assert!(seen[1..]
+        .iter()
+        .all(|s| s.stream_id.as_deref() == Some(STREAM_ID)));
 }

@@ -19,12 +19,16 @@
 //! - HTTP basic authentication, for masters run with
 //!   `--authenticate_http_frameworks`.
 //!
+//! - `https` masters, verified with rustls against the CA certificates of a
+//!   PEM file ([`HttpConfig::with_ca_file`]; an `https` master without one
+//!   is refused at construction: no system roots are read).
+//!
 //! Where the masters come from is the caller's business: the transport is
 //! built from a list of base URLs, so a ZooKeeper detector can feed it.
-//! `https` is not supported yet (construction fails with a clear error).
 
 mod codec;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +41,7 @@ use futures::StreamExt;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -100,6 +105,9 @@ pub struct HttpConfig {
     /// How long a call (and SUBSCRIBE's response head) may take; the
     /// Mesos docs advise about 75 s.
     pub request_timeout: Duration,
+    /// A PEM file of the CA certificates that `https` masters' certificates
+    /// must chain to (required for `https` masters).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl HttpConfig {
@@ -116,7 +124,15 @@ impl HttpConfig {
             max_redirects: 5,
             max_record: recordio::DEFAULT_MAX_RECORD,
             request_timeout: Duration::from_secs(75),
+            ca_file: None,
         }
+    }
+
+    /// With the CA certificates (PEM) that `https` masters are checked
+    /// against.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
     }
 
     /// With this body encoding.
@@ -145,7 +161,44 @@ impl HttpConfig {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The TLS client configuration: the CA file's certificates as the only
+/// roots (none without a file, so `https` then cannot verify anything).
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, TransportError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(path) = ca_file {
+        let bad = |e: &dyn std::fmt::Display| {
+            TransportError::Unavailable(format!("CA file {}: {e}", path.display()))
+        };
+        let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))?;
+        for cert in certs {
+            roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+        }
+        if roots.is_empty() {
+            return Err(bad(&"no certificate in the file"));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Unavailable(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn client(tls: &rustls::ClientConfig, idle_per_host: usize) -> HttpClient {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(idle_per_host)
+        .build(connector)
+}
 
 /// Talks to masters over the Mesos v1 scheduler HTTP API. Cheap to clone.
 #[derive(Clone)]
@@ -175,14 +228,13 @@ impl std::fmt::Debug for HttpTransport {
 fn parse_master(text: &str) -> Result<Uri, TransportError> {
     let bad = |why: &str| TransportError::Unavailable(format!("bad master URL {text:?}: {why}"));
     let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(bad("https is not supported by this build yet")),
-        _ => return Err(bad("the scheme must be http")),
-    }
+    let scheme = match uri.scheme_str() {
+        Some(s @ ("http" | "https")) => s.to_owned(),
+        _ => return Err(bad("the scheme must be http or https")),
+    };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?.clone();
     Uri::builder()
-        .scheme("http")
+        .scheme(scheme.as_str())
         .authority(authority)
         .path_and_query("/")
         .build()
@@ -224,10 +276,14 @@ impl HttpTransport {
             }
             None => None,
         };
-        let calls = Client::builder(TokioExecutor::new()).build_http();
-        let streams = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build_http();
+        if config.ca_file.is_none() && masters.iter().any(|m| m.scheme_str() == Some("https")) {
+            return Err(TransportError::Unavailable(
+                "an https master needs a CA file (HttpConfig::with_ca_file)".to_owned(),
+            ));
+        }
+        let tls = tls_config(config.ca_file.as_deref())?;
+        let calls = client(&tls, usize::MAX);
+        let streams = client(&tls, 0);
         Ok(HttpTransport {
             config: Arc::new(config),
             masters: Arc::new(masters),
@@ -326,7 +382,7 @@ impl HttpTransport {
                         ))
                     })?
                     .map_err(|e| {
-                        TransportError::Unavailable(format!("{}: {e}", base_text(&base)))
+                        TransportError::Unavailable(format!("{}: {}", base_text(&base), chain(&e)))
                     })?;
             if response.status() != StatusCode::TEMPORARY_REDIRECT {
                 return Ok((response, base));
@@ -357,6 +413,19 @@ impl HttpTransport {
     }
 }
 
+/// An error and its causes, `a: b: c` (hyper's own message alone says
+/// only "client error (Connect)").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
 fn base_text(uri: &Uri) -> String {
     format!(
         "{}://{}",
@@ -365,20 +434,20 @@ fn base_text(uri: &Uri) -> String {
     )
 }
 
-/// Where a 307 points: `//host:port/path` (Mesos), `http://host:port/...`,
-/// or a bare `host:port` (the docs' example). Only scheme and authority
-/// are kept: every request goes to the scheduler path.
+/// Where a 307 points: `//host:port/path` (Mesos; the current scheme is
+/// kept), `http(s)://host:port/...` (its own scheme), or a bare
+/// `host:port` (the docs' example). Only scheme and authority are kept:
+/// every request goes to the scheduler path.
 fn resolve_location(base: &Uri, location: &str) -> Option<Uri> {
-    let scheme = base.scheme_str().unwrap_or("http");
-    let rest = if let Some(rest) = location.strip_prefix("//") {
-        rest
-    } else if let Some((s, rest)) = location.split_once("://") {
-        if s != "http" {
+    let (scheme, rest) = if let Some(rest) = location.strip_prefix("//") {
+        (base.scheme_str().unwrap_or("http"), rest)
+    } else if let Some((scheme, rest)) = location.split_once("://") {
+        if scheme != "http" && scheme != "https" {
             return None;
         }
-        rest
+        (scheme, rest)
     } else {
-        location
+        (base.scheme_str().unwrap_or("http"), location)
     };
     let authority = rest
         .split(['/', '?', '#'])
@@ -599,6 +668,7 @@ mod tests {
                 Some("http://m3:5051"),
             ),
             ("masterhost2:5050", Some("http://masterhost2:5050")),
+            ("https://m5:5050/x", Some("https://m5:5050")),
             ("ftp://m4:21/", None),
             ("//", None),
         ] {
@@ -615,7 +685,11 @@ mod tests {
     #[test]
     fn master_urls_are_checked() {
         assert!(parse_master("http://127.0.0.1:5050").is_ok());
-        assert!(parse_master("https://m:5050").is_err());
+        assert!(parse_master("https://m:5050").is_ok());
+        assert!(
+            HttpTransport::new(["https://m:5050"]).is_err(),
+            "https needs a CA file"
+        );
         assert!(parse_master("zk://h:2181/mesos").is_err());
         assert!(parse_master("not a url").is_err());
         assert!(HttpTransport::new(Vec::<String>::new()).is_err());
