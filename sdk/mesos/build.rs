@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/mesos/v1/mesos.proto",
         "proto/mesos/v1/scheduler/scheduler.proto",
+        "proto/corral/mesos/lenient.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

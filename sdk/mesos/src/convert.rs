@@ -87,6 +87,80 @@ pub fn event_from_mesos(event: &mpb::Event) -> MasterEvent {
     corral::event_from_pb(wire)
 }
 
+/// Decodes a protobuf-encoded Mesos Event, item by item even at the wire
+/// level: when the whole event does not decode, an OFFERS or
+/// INVERSE_OFFERS event is read one item at a time, and the items that do
+/// not decode come back as malformed (with their id when it is readable).
+/// Never fails as a whole.
+pub fn event_from_protobuf(bytes: &[u8]) -> MasterEvent {
+    let whole = match mpb::Event::decode(bytes) {
+        Ok(e) => return event_from_mesos(&e),
+        Err(e) => e,
+    };
+    let malformed_event = || {
+        MasterEvent::Malformed(ProtocolError::new(
+            "event",
+            format!("not a protobuf Event: {whole}"),
+        ))
+    };
+    let Ok(lenient) = crate::pb::lenient::Event::decode(bytes) else {
+        return malformed_event();
+    };
+    let is = |t: mpb::event::Type| lenient.r#type == Some(t as i32);
+    let mut event = mpb::Event::default();
+    let mut bad = Vec::new();
+    if is(mpb::event::Type::Offers) {
+        event.set_type(mpb::event::Type::Offers);
+        let mut offers = mpb::event::Offers::default();
+        for item in lenient.offers.map(|o| o.offers).unwrap_or_default() {
+            match v1::Offer::decode(item.as_slice()) {
+                Ok(o) => offers.offers.push(o),
+                Err(e) => bad.push(malformed_item(&item, &e)),
+            }
+        }
+        event.offers = Some(offers);
+    } else if is(mpb::event::Type::InverseOffers) {
+        event.set_type(mpb::event::Type::InverseOffers);
+        let mut offers = mpb::event::InverseOffers::default();
+        for item in lenient
+            .inverse_offers
+            .map(|o| o.inverse_offers)
+            .unwrap_or_default()
+        {
+            match v1::InverseOffer::decode(item.as_slice()) {
+                Ok(o) => offers.inverse_offers.push(o),
+                Err(e) => bad.push(malformed_item(&item, &e)),
+            }
+        }
+        event.inverse_offers = Some(offers);
+    } else {
+        return malformed_event();
+    }
+    let mut decoded = event_from_mesos(&event);
+    match &mut decoded {
+        MasterEvent::Offers { malformed, .. } => malformed.extend(bad),
+        MasterEvent::InverseOffers(items) => {
+            items.extend(bad.into_iter().map(corral_types::InverseItem::Malformed));
+        }
+        _ => {}
+    }
+    decoded
+}
+
+/// A malformed item, with its id when field 1 holds a readable OfferID.
+fn malformed_item(item: &[u8], error: &prost::DecodeError) -> corral_types::MalformedItem {
+    let id = crate::pb::lenient::Item::decode(item)
+        .ok()
+        .and_then(|i| i.id)
+        .and_then(|id| v1::OfferId::decode(id.as_slice()).ok())
+        .filter(|id| !id.value.is_empty())
+        .map(|id| corral_types::OfferId::from(id.value));
+    corral_types::MalformedItem::new(
+        id,
+        ProtocolError::new("offer", format!("does not decode: {error}")),
+    )
+}
+
 /// Encodes an event as a master sends it to `framework` (for masters and
 /// tests), in Mesos's full format; shape it with
 /// [`shape_for_capabilities`] before sending it to a framework that lacks

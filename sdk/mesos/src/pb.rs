@@ -23,6 +23,11 @@ pub mod mesos {
     }
 }
 
+/// corral's item-by-item view of an Event (not part of the protocol).
+pub mod lenient {
+    include!(concat!(env!("OUT_DIR"), "/corral.mesos.lenient.rs"));
+}
+
 pub use mesos::v1;
 pub use mesos::v1::scheduler;
 

@@ -239,3 +239,47 @@ fn a_reserved_resource_is_written_in_the_pre_refinement_format_without_the_capab
         "a static reservation has no ReservationInfo"
     );
 }
+
+#[test]
+fn a_protobuf_offer_that_does_not_decode_does_not_lose_the_batch() {
+    let fw = FrameworkId::from("fw-1");
+    let offer = |id: &str| {
+        Offer::new(id, "a1", Resources::new().with_cpus(1.0))
+            .with_framework("fw-1")
+            .with_role("*")
+            .with_hostname("h")
+    };
+    let good = event_to_mesos(
+        &fw,
+        &MasterEvent::Offers {
+            offers: vec![offer("o1"), offer("bad"), offer("o3")],
+            malformed: vec![],
+        },
+    )
+    .unwrap();
+    let mut bytes = good.encode_to_vec();
+    // Corrupt the second offer's hostname ("h", the only 'h' byte after its
+    // id "bad") into invalid UTF-8: prost refuses the whole event.
+    let at = bytes.windows(3).position(|w| w == b"bad").unwrap();
+    let h = at + bytes[at..].iter().position(|&b| b == b'h').unwrap();
+    bytes[h] = 0xff;
+    assert!(corral_mesos::pb::scheduler::Event::decode(bytes.as_slice()).is_err());
+    match event_from_protobuf(&bytes) {
+        MasterEvent::Offers { offers, malformed } => {
+            let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+            assert_eq!(ids, ["o1", "o3"]);
+            assert_eq!(malformed.len(), 1);
+            assert_eq!(malformed[0].id.as_ref().map(|i| i.as_str()), Some("bad"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A good event reads as usual, and garbage is one malformed event.
+    assert!(matches!(
+        event_from_protobuf(&good.encode_to_vec()),
+        MasterEvent::Offers { .. }
+    ));
+    assert!(matches!(
+        event_from_protobuf(&[0xff, 0xff]),
+        MasterEvent::Malformed(_)
+    ));
+}

@@ -100,6 +100,7 @@ proptest! {
     #[test]
     fn protobuf_events_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         use prost::Message;
+        let _ = corral_mesos::convert::event_from_protobuf(&bytes);
         if let Ok(e) = corral_mesos::pb::scheduler::Event::decode(bytes.as_slice()) {
             let _ = event_from_mesos(&e);
             let _ = corral_mesos::json::event_to_json(&e);

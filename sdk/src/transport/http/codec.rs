@@ -3,8 +3,9 @@
 //!
 //! A record that cannot be read becomes [`MasterEvent::Malformed`] and the
 //! stream goes on; in JSON, an OFFERS or INVERSE_OFFERS event is read item
-//! by item, so one offer that does not fit the protocol does not lose the
-//! others (it comes back as a [`MalformedItem`] with its id when the id is
+//! by item (in protobuf too, down to the wire: see
+//! `corral_mesos::convert::event_from_protobuf`), so one offer that does
+//! not fit the protocol does not lose the others (it comes back as a [`MalformedItem`] with its id when the id is
 //! readable). Only a broken framing ends the stream.
 
 use corral_mesos::json::{self, JsonError};
@@ -28,10 +29,13 @@ pub(super) fn encode_call(
 /// Decodes one record of the event stream.
 pub(super) fn decode_event(record: &[u8], encoding: Encoding) -> MasterEvent {
     match encoding {
-        Encoding::Protobuf => match scheduler::Event::decode(record) {
-            Ok(e) => corral_mesos::convert::event_from_mesos(&e),
-            Err(e) => malformed(format!("not a protobuf Event: {e}")),
-        },
+        Encoding::Protobuf => {
+            let event = corral_mesos::convert::event_from_protobuf(record);
+            if let MasterEvent::Malformed(e) = &event {
+                tracing::warn!(error = %e, "malformed event from the master");
+            }
+            event
+        }
         Encoding::Json => decode_json_event(record),
     }
 }
