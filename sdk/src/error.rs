@@ -52,6 +52,9 @@ pub enum RejectKind {
     NotSubscribed,
     /// The master does not implement this call.
     Unimplemented,
+    /// The master refused the framework's credentials (HTTP 401), or
+    /// refused to let it subscribe (403 on SUBSCRIBE).
+    Unauthorized,
     /// Anything else.
     Other,
 }

@@ -99,6 +99,9 @@ pub use observe::Observed;
 pub use runtime::{AckMode, Config, Framework, Stopped};
 pub use scheduler::Scheduler;
 pub use stream::EventStream;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use transport::{Credentials, Encoding, HttpConfig, HttpTransport};
 pub use transport::{GrpcTransport, Session, Subscription, Transport};
 
 pub use corral_types::{

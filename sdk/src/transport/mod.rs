@@ -19,8 +19,13 @@ use crate::error::TransportError;
 use crate::{Call, FrameworkId, MasterEvent, Subscribe};
 
 mod grpc;
+#[cfg(feature = "http")]
+mod http;
 
 pub use grpc::GrpcTransport;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use http::{Credentials, Encoding, HttpConfig, HttpTransport};
 
 /// An open subscription: the stream id the master gave it, and its events.
 ///
