@@ -150,6 +150,9 @@ pub(crate) struct AgentState {
     /// False while drained for maintenance: nothing of it is offered and
     /// its free unreserved resources are not in `free_unreserved`.
     active: bool,
+    /// A hash of its id: a cycle's visiting order sorts agents by this
+    /// mixed with the cycle's random draw (see [`AgentBook::visiting_order`]).
+    order_key: u64,
 }
 
 impl AgentState {
@@ -190,6 +193,17 @@ impl AgentState {
         self.pools
             .iter()
             .position(|p| p.reservation == reservation && p.native_revocable == native)
+    }
+
+    /// Something of it could be offered: it is active and one of its
+    /// offerable pools (not agent-native revocable) is not exhausted.
+    #[inline]
+    fn is_open(&self) -> bool {
+        self.active
+            && self
+                .pools
+                .iter()
+                .any(|p| !p.native_revocable && !p.is_exhausted())
     }
 
     /// The unreserved, non-revocable pool, if the agent has one.
@@ -264,6 +278,11 @@ impl AgentState {
                 false
             }
             None => {
+                // Most agents hold one framework's resources: room for one
+                // (a `Vec` would make room for four).
+                if self.holdings.capacity() == 0 {
+                    self.holdings.reserve_exact(1);
+                }
                 self.holdings.push(Holding {
                     slot,
                     qty: qty.clone(),
@@ -334,6 +353,63 @@ impl RoleRefs {
     }
 }
 
+/// The agents a cycle has to visit: active ones with something available
+/// (see [`AgentState::is_open`]), kept as every change of an agent's pools
+/// or maintenance happens, so a cycle after a few frees visits those few
+/// agents, not the cluster. A set with `O(1)` insert and remove.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct OpenSet {
+    /// Per agent slot: its position in `list`, or `usize::MAX`.
+    pos: Vec<usize>,
+    list: Vec<AgentIx>,
+}
+
+impl OpenSet {
+    #[inline]
+    fn contains(&self, ix: AgentIx) -> bool {
+        self.pos.get(ix).is_some_and(|p| *p != usize::MAX)
+    }
+
+    #[inline]
+    fn set(&mut self, ix: AgentIx, open: bool) {
+        if open == self.contains(ix) {
+            return;
+        }
+        if open {
+            if self.pos.len() <= ix {
+                self.pos.resize(ix + 1, usize::MAX);
+            }
+            self.pos[ix] = self.list.len();
+            self.list.push(ix);
+        } else {
+            let at = self.pos[ix];
+            self.pos[ix] = usize::MAX;
+            self.list.swap_remove(at);
+            if let Some(moved) = self.list.get(at) {
+                self.pos[*moved] = at;
+            }
+        }
+    }
+}
+
+/// A stable 64-bit hash of an agent id (FNV-1a, then a SplitMix64
+/// finaliser): the same on every platform and run, independent of slots.
+fn order_key(agent: &AgentId) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in agent.as_str().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// The SplitMix64 finaliser: every input bit moves every output bit.
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// An agent's pools being built by [`AgentBook::add`]: the caller names the
 /// reservation role of each entry.
 pub(crate) type ReservationIds<'a> = &'a BTreeMap<Role, RoleId>;
@@ -351,6 +427,8 @@ pub(crate) struct AgentBook {
     cluster_total: Qty,
     /// Unallocated unreserved (non-native) resources of the active agents.
     free_unreserved: Qty,
+    /// The agents with something to offer.
+    open: OpenSet,
 }
 
 impl AgentBook {
@@ -386,6 +464,60 @@ impl AgentBook {
             .copied()
             .filter(|ix| self.get(*ix).is_some_and(|a| a.active))
             .collect()
+    }
+
+    /// The agents a cycle visits, in its order: every agent that may have
+    /// something to offer (`all`: every active agent, as a pass from
+    /// scratch would) sorted by its id's hash mixed with `draw`, the
+    /// cycle's random number (ties by id). A random permutation per cycle
+    /// whose restriction to any subset is that subset's own order, so
+    /// visiting only the open agents gives the same outcome as visiting
+    /// every agent: the others have nothing to offer and are skipped.
+    pub(crate) fn visiting_order(&self, draw: u64, all: bool) -> Vec<AgentIx> {
+        let mut keyed: Vec<(u64, AgentIx)> = if all {
+            self.index
+                .values()
+                .filter_map(|ix| {
+                    let a = self.get(*ix)?;
+                    a.active.then(|| (mix(a.order_key ^ draw), *ix))
+                })
+                .collect()
+        } else {
+            self.open
+                .list
+                .iter()
+                .filter_map(|ix| Some((mix(self.get(*ix)?.order_key ^ draw), *ix)))
+                .collect()
+        };
+        keyed.sort_unstable_by_key(|k| k.0);
+        // Equal keys (two ids hashing alike: practically never) go by id.
+        let id = |ix: AgentIx| self.get(ix).map(AgentState::id);
+        let mut at = 0;
+        while at < keyed.len() {
+            let run = keyed[at..]
+                .iter()
+                .take_while(|k| k.0 == keyed[at].0)
+                .count();
+            if run > 1 {
+                keyed[at..at + run].sort_unstable_by(|a, b| id(a.1).cmp(&id(b.1)));
+            }
+            at += run;
+        }
+        keyed.into_iter().map(|(_, ix)| ix).collect()
+    }
+
+    /// How many agents may have something to offer.
+    #[cfg(test)]
+    #[inline]
+    pub(crate) fn open_count(&self) -> usize {
+        self.open.list.len()
+    }
+
+    /// Re-files agent `ix` in the open set after a change.
+    #[inline]
+    fn touch(&mut self, ix: AgentIx) {
+        let open = self.get(ix).is_some_and(AgentState::is_open);
+        self.open.set(ix, open);
     }
 
     /// Some pool is reserved for `role` or some holding is under it.
@@ -466,6 +598,7 @@ impl AgentBook {
             pools: Vec::with_capacity(pools.len()),
             holdings: Vec::new(),
             active: true,
+            order_key: order_key(&agent),
         };
         let mut reserved = Vec::new();
         for (_, mut pool) in pools {
@@ -493,6 +626,7 @@ impl AgentBook {
             }
         };
         self.index.insert(agent, ix);
+        self.touch(ix);
         Some((ix, reserved))
     }
 
@@ -501,6 +635,7 @@ impl AgentBook {
     pub(crate) fn remove(&mut self, agent: &AgentId) -> Option<(AgentIx, AgentState)> {
         let ix = self.index.remove(agent)?;
         let state = self.agents.get_mut(ix).and_then(Option::take)?;
+        self.open.set(ix, false);
         for pool in &state.pools {
             self.cluster_total.sub(&pool.total);
             if pool.is_unreserved() && state.active {
@@ -515,6 +650,7 @@ impl AgentBook {
             self.agents.pop();
             self.free.remove(&self.agents.len());
         }
+        self.open.pos.truncate(self.agents.len());
         Some((ix, state))
     }
 
@@ -532,6 +668,7 @@ impl AgentBook {
                 self.free_unreserved.sub(&pool.avail);
             }
         }
+        self.touch(ix);
         Some(())
     }
 
@@ -551,10 +688,16 @@ impl AgentBook {
         }
         let pool = state.pools.get_mut(slot.pool)?;
         pool.avail.sub(qty);
-        let _ = pool.other_avail.subtract(other);
+        if !other.is_empty() {
+            let _ = pool.other_avail.subtract(other);
+        }
         let kind = pool.held_kind(slot.lent);
+        let exhausted = pool.is_exhausted();
         if state.add_to_holding(slot, qty, other) {
             self.role_refs.bump(slot.role, true);
+        }
+        if exhausted {
+            self.touch(ix);
         }
         Some(kind)
     }
@@ -579,8 +722,12 @@ impl AgentBook {
         }
         let pool = state.pools.get_mut(slot.pool)?;
         pool.avail.add(qty);
-        pool.other_avail += other;
-        Some((pool.held_kind(slot.lent), still_holds))
+        if !other.is_empty() {
+            pool.other_avail += other;
+        }
+        let kind = pool.held_kind(slot.lent);
+        self.touch(ix);
+        Some((kind, still_holds))
     }
 
     /// Gives back everything `fw` holds on agent `ix`; returns each former
@@ -605,6 +752,7 @@ impl AgentBook {
             let kind = pool.held_kind(h.slot.lent);
             out.push((h, kind));
         }
+        self.touch(ix);
         out
     }
 
@@ -646,6 +794,7 @@ impl AgentBook {
         if counts_to {
             self.free_unreserved.add(qty);
         }
+        self.touch(ix);
     }
 
     /// Moves held regular `qty`/`other` (validated: held at `slot`, in the
@@ -744,6 +893,24 @@ impl AgentBook {
             || self.agents.last().is_some_and(Option::is_none)
         {
             return Err("agent slots out of date".into());
+        }
+        let mut open = OpenSet::default();
+        for (_, &ix) in &self.index {
+            if self.get(ix).is_some_and(AgentState::is_open) {
+                open.set(ix, true);
+            }
+        }
+        let mut listed = self.open.list.clone();
+        listed.sort_unstable();
+        open.list.sort_unstable();
+        let slots_ok = self
+            .open
+            .pos
+            .iter()
+            .enumerate()
+            .all(|(ix, p)| *p == usize::MAX || self.open.list.get(*p) == Some(&ix));
+        if listed != open.list || !slots_ok {
+            return Err("open agents out of date".into());
         }
         if free != self.free_unreserved {
             return Err(format!(

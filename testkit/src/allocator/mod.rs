@@ -106,8 +106,10 @@
 //! by what is in use at the peak, not by everything ever named. Every
 //! order a cycle uses goes by name or id (roles and frameworks by name,
 //! agents by id before the seeded shuffle), never by slot, so reusing a
-//! slot does not change an outcome. Interned resource names are not
-//! forgotten (they are few: one per scalar resource kind).
+//! slot does not change an outcome. An interned resource name nothing uses
+//! any more (no agent has it, no quota or request names it, it is not a
+//! minimum allocatable amount) is forgotten the same way, so agents with
+//! ever new resource names coming and going leave nothing behind.
 //!
 //! On top, [`Allocator`] holds the books; its methods stand in three files:
 //! this one (construction and lookups), `calls.rs` (every call that changes
@@ -159,6 +161,8 @@ mod tests_drain;
 #[cfg(test)]
 mod tests_hierarchy;
 #[cfg(test)]
+mod tests_incremental;
+#[cfg(test)]
 mod tests_layers;
 #[cfg(test)]
 mod tests_lending;
@@ -197,6 +201,10 @@ pub struct Allocator {
     roles: RoleTable,
     quotas: QuotaBook,
     filters: Filters,
+    /// Every cycle is a pass from scratch: it visits every active agent
+    /// (see `cycle.rs`). Off except in the tests that use such a pass as
+    /// the oracle of the incremental one.
+    from_scratch: bool,
 }
 
 impl Allocator {
@@ -218,6 +226,7 @@ impl Allocator {
             roles: RoleTable::default(),
             quotas: QuotaBook::default(),
             filters: Filters::default(),
+            from_scratch: false,
         }
     }
 
@@ -226,6 +235,24 @@ impl Allocator {
         self.agents
             .ix(agent)
             .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))
+    }
+
+    /// Something uses resource name `id`: an agent has it, a quota or a
+    /// REQUEST names it, or it is one of the minimum allocatable amounts.
+    fn name_in_use(&self, id: qty::NameId) -> bool {
+        self.agents.cluster_total().get(id) > 0
+            || self.min_allocatable.iter().any(|m| m.get(id) > 0)
+            || self.quotas.mentions(id)
+            || self.roles.requests_name(id)
+    }
+
+    /// Forgets each of `candidates` that nothing uses any more.
+    fn forget_unused_names(&mut self, candidates: impl IntoIterator<Item = qty::NameId>) {
+        for id in candidates {
+            if !self.name_in_use(id) {
+                self.names.forget(id);
+            }
+        }
     }
 
     /// The slot of `fw`, or the typed (logged) refusal.
