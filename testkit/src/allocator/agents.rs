@@ -7,7 +7,10 @@
 //! pool is over-allocated, held plus available is the total in every pool,
 //! and both cluster sums equal a recomputation.
 //!
-//! It also counts, per role, the pools reserved for it and the holdings
+//! It keeps the *open* agents: active ones with something available in an
+//! offerable pool, the only ones a cycle visits, in the cycle's order
+//! ([`AgentBook::visiting_order`]). It also counts, per role, the pools
+//! reserved for it and the holdings
 //! under it ([`AgentBook::refers_to`]), so a role in use here is never
 //! forgotten. Removed agents free their slot; the lowest free slot is
 //! reused first and free slots at the end are dropped.

@@ -1,6 +1,7 @@
 //! The cycle core: one batch allocation cycle, the three stages
-//! (guarantees, fair share, lending) over the agents in one seeded shuffled
-//! order, each grant booked through the ledger, and the grants turned into
+//! (guarantees, fair share, lending) over the open agents in one seeded
+//! random order (see the allocator's module docs, *Incremental cycles*),
+//! each grant booked through the ledger, and the grants turned into
 //! [`Allocation`]s at the end, one per (agent, framework, role,
 //! regular-or-lent). Pure: no IO, no clock but the `now` it is given.
 
