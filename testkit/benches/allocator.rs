@@ -13,6 +13,17 @@
 //! outside the timed part (`iter_batched`), so each timing is exactly one
 //! `allocate` call, including building the returned `Allocation`s.
 //!
+//! A third measurement, `floor/<scenario>`, times building the same number
+//! of [`Allocation`] values as that scenario's free cycle returns, from
+//! ready strings and resources (no allocator at all): the cost of the
+//! returned values alone, which no allocator can go below.
+//!
+//! With `ALLOCATOR_BENCH_CYCLES=n` set, criterion is not run: each
+//! `<scenario>/free` and `<scenario>/steady` whose name contains the first
+//! argument runs `n` cycles through `timed_cycle` (never inlined, so a profiler can
+//! collect exactly its cost: `valgrind --tool=callgrind
+//! --toggle-collect='*timed_cycle*'`).
+//!
 //! Scenarios: (a) 1,000 agents x 100 frameworks x 20 roles; (b) 10,000
 //! agents x 1,000 frameworks x 100 roles; (c) with quota: 3,000 agents x
 //! 3,000 roles x 3,000 frameworks, each role guaranteed `cpus:4;mem:16384`
@@ -23,8 +34,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use corral::{AgentId, FrameworkId, Resources, Role};
-use corral_testkit::allocator::{Allocator, AllocatorConfig, FrameworkSpec, Quota};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use corral_testkit::allocator::{Allocation, Allocator, AllocatorConfig, FrameworkSpec, Quota};
+use criterion::{criterion_group, BatchSize, Criterion};
 
 /// One scenario's size.
 struct Scenario {
@@ -103,6 +114,32 @@ fn steady(s: &Scenario) -> Allocator {
     a
 }
 
+/// One timed cycle (never inlined: see the module docs).
+#[inline(never)]
+fn timed_cycle(a: &mut Allocator) -> Vec<Allocation> {
+    a.allocate(Duration::from_secs(1))
+}
+
+/// The allocations a scenario's free cycle returns, rebuilt from clones
+/// of ready values: the floor of any cycle that returns them.
+fn floor_input(s: &Scenario) -> Vec<Allocation> {
+    build(s).allocate(Duration::from_secs(1))
+}
+
+#[inline(never)]
+fn build_like(like: &[Allocation]) -> Vec<Allocation> {
+    let mut out = Vec::with_capacity(like.len());
+    for x in like {
+        out.push(Allocation {
+            framework: x.framework.clone(),
+            role: x.role.clone(),
+            agent: x.agent.clone(),
+            resources: x.resources.clone(),
+        });
+    }
+    out
+}
+
 fn cycles(c: &mut Criterion) {
     let mut group = c.benchmark_group("allocate");
     group.sample_size(10);
@@ -115,7 +152,7 @@ fn cycles(c: &mut Criterion) {
                 || free.clone(),
                 // The state is returned so criterion drops it untimed.
                 |mut a| {
-                    let out = black_box(a.allocate(Duration::from_secs(1)));
+                    let out = black_box(timed_cycle(&mut a));
                     (a, out)
                 },
                 BatchSize::LargeInput,
@@ -127,9 +164,18 @@ fn cycles(c: &mut Criterion) {
                 || busy.clone(),
                 // The state is returned so criterion drops it untimed.
                 |mut a| {
-                    let out = black_box(a.allocate(Duration::from_secs(1)));
+                    let out = black_box(timed_cycle(&mut a));
                     (a, out)
                 },
+                BatchSize::LargeInput,
+            )
+        });
+        let like = floor_input(s);
+        group.bench_function(format!("{}/floor", s.name), |b| {
+            b.iter_batched(
+                || (),
+                // Returned so criterion drops them untimed, like a cycle's.
+                |()| black_box(build_like(&like)),
                 BatchSize::LargeInput,
             )
         });
@@ -137,5 +183,41 @@ fn cycles(c: &mut Criterion) {
     group.finish();
 }
 
+/// `ALLOCATOR_BENCH_CYCLES=n`: `n` cycles of every measurement
+/// (`<scenario>/free`, `<scenario>/steady`) whose name contains `filter`,
+/// no criterion.
+fn profile(n: usize, filter: &str) {
+    for s in &SCENARIOS {
+        for kind in ["free", "steady"] {
+            let name = format!("{}/{kind}", s.name);
+            if !name.contains(filter) {
+                continue;
+            }
+            let start = if kind == "free" { build(s) } else { steady(s) };
+            let mut count = 0;
+            for _ in 0..n {
+                let mut a = start.clone();
+                count += black_box(timed_cycle(&mut a)).len();
+            }
+            println!("{name}: {n} cycles, {count} allocations");
+        }
+    }
+}
+
 criterion_group!(benches, cycles);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("ALLOCATOR_BENCH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let filter = std::env::args()
+            .skip(1)
+            .find(|a| !a.starts_with('-'))
+            .unwrap_or_default();
+        profile(n, &filter);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

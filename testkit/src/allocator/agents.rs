@@ -7,7 +7,10 @@
 //! pool is over-allocated, held plus available is the total in every pool,
 //! and both cluster sums equal a recomputation.
 //!
-//! It also counts, per role, the pools reserved for it and the holdings
+//! It keeps the *open* agents: active ones with something available in an
+//! offerable pool, the only ones a cycle visits, in the cycle's order
+//! ([`AgentBook::visiting_order`]). It also counts, per role, the pools
+//! reserved for it and the holdings
 //! under it ([`AgentBook::refers_to`]), so a role in use here is never
 //! forgotten. Removed agents free their slot; the lowest free slot is
 //! reused first and free slots at the end are dropped.
@@ -150,6 +153,9 @@ pub(crate) struct AgentState {
     /// False while drained for maintenance: nothing of it is offered and
     /// its free unreserved resources are not in `free_unreserved`.
     active: bool,
+    /// A hash of its id: a cycle's visiting order sorts agents by this
+    /// mixed with the cycle's random draw (see [`AgentBook::visiting_order`]).
+    order_key: u64,
 }
 
 impl AgentState {
@@ -190,6 +196,17 @@ impl AgentState {
         self.pools
             .iter()
             .position(|p| p.reservation == reservation && p.native_revocable == native)
+    }
+
+    /// Something of it could be offered: it is active and one of its
+    /// offerable pools (not agent-native revocable) is not exhausted.
+    #[inline]
+    fn is_open(&self) -> bool {
+        self.active
+            && self
+                .pools
+                .iter()
+                .any(|p| !p.native_revocable && !p.is_exhausted())
     }
 
     /// The unreserved, non-revocable pool, if the agent has one.
@@ -264,6 +281,11 @@ impl AgentState {
                 false
             }
             None => {
+                // Most agents hold one framework's resources: room for one
+                // (a `Vec` would make room for four).
+                if self.holdings.capacity() == 0 {
+                    self.holdings.reserve_exact(1);
+                }
                 self.holdings.push(Holding {
                     slot,
                     qty: qty.clone(),
@@ -334,6 +356,93 @@ impl RoleRefs {
     }
 }
 
+/// The agents a cycle has to visit: active ones with something available
+/// (see [`AgentState::is_open`]), kept as every change of an agent's pools
+/// or maintenance happens, so a cycle after a few frees visits those few
+/// agents, not the cluster. A set with `O(1)` insert and remove.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct OpenSet {
+    /// Per agent slot: its position in `list`, or `usize::MAX`.
+    pos: Vec<usize>,
+    list: Vec<AgentIx>,
+}
+
+impl OpenSet {
+    #[inline]
+    fn contains(&self, ix: AgentIx) -> bool {
+        self.pos.get(ix).is_some_and(|p| *p != usize::MAX)
+    }
+
+    #[inline]
+    fn set(&mut self, ix: AgentIx, open: bool) {
+        if open == self.contains(ix) {
+            return;
+        }
+        if open {
+            if self.pos.len() <= ix {
+                self.pos.resize(ix + 1, usize::MAX);
+            }
+            self.pos[ix] = self.list.len();
+            self.list.push(ix);
+        } else {
+            let at = self.pos[ix];
+            self.pos[ix] = usize::MAX;
+            self.list.swap_remove(at);
+            if let Some(moved) = self.list.get(at) {
+                self.pos[*moved] = at;
+            }
+        }
+    }
+}
+
+/// Sorts by key, least significant byte first (eight counting passes, each
+/// linear): for the thousands of agents of a cycle several times cheaper
+/// than a comparison sort. Short lists use the comparison sort.
+fn radix_sort(keyed: &mut Vec<(u64, AgentIx)>) {
+    if keyed.len() < 64 {
+        keyed.sort_unstable_by_key(|k| k.0);
+        return;
+    }
+    let mut other = vec![(0, 0); keyed.len()];
+    for pass in 0..8 {
+        let digit = |k: u64| ((k >> (8 * pass)) & 0xff) as usize;
+        let mut start = [0usize; 256];
+        for (k, _) in keyed.iter() {
+            start[digit(*k)] += 1;
+        }
+        let mut sum = 0;
+        for s in start.iter_mut() {
+            let n = *s;
+            *s = sum;
+            sum += n;
+        }
+        for entry in keyed.iter() {
+            let d = digit(entry.0);
+            other[start[d]] = *entry;
+            start[d] += 1;
+        }
+        std::mem::swap(keyed, &mut other);
+    }
+}
+
+/// A stable 64-bit hash of an agent id (FNV-1a, then a SplitMix64
+/// finaliser): the same on every platform and run, independent of slots.
+fn order_key(agent: &AgentId) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in agent.as_str().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// The SplitMix64 finaliser: every input bit moves every output bit.
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// An agent's pools being built by [`AgentBook::add`]: the caller names the
 /// reservation role of each entry.
 pub(crate) type ReservationIds<'a> = &'a BTreeMap<Role, RoleId>;
@@ -351,6 +460,8 @@ pub(crate) struct AgentBook {
     cluster_total: Qty,
     /// Unallocated unreserved (non-native) resources of the active agents.
     free_unreserved: Qty,
+    /// The agents with something to offer.
+    open: OpenSet,
 }
 
 impl AgentBook {
@@ -386,6 +497,60 @@ impl AgentBook {
             .copied()
             .filter(|ix| self.get(*ix).is_some_and(|a| a.active))
             .collect()
+    }
+
+    /// The agents a cycle visits, in its order: every agent that may have
+    /// something to offer (`all`: every active agent, as a pass from
+    /// scratch would) sorted by its id's hash mixed with `draw`, the
+    /// cycle's random number (ties by id). A random permutation per cycle
+    /// whose restriction to any subset is that subset's own order, so
+    /// visiting only the open agents gives the same outcome as visiting
+    /// every agent: the others have nothing to offer and are skipped.
+    pub(crate) fn visiting_order(&self, draw: u64, all: bool) -> Vec<AgentIx> {
+        let mut keyed: Vec<(u64, AgentIx)> = if all {
+            self.index
+                .values()
+                .filter_map(|ix| {
+                    let a = self.get(*ix)?;
+                    a.active.then(|| (mix(a.order_key ^ draw), *ix))
+                })
+                .collect()
+        } else {
+            self.open
+                .list
+                .iter()
+                .filter_map(|ix| Some((mix(self.get(*ix)?.order_key ^ draw), *ix)))
+                .collect()
+        };
+        radix_sort(&mut keyed);
+        // Equal keys (two ids hashing alike: practically never) go by id.
+        let id = |ix: AgentIx| self.get(ix).map(AgentState::id);
+        let mut at = 0;
+        while at < keyed.len() {
+            let run = keyed[at..]
+                .iter()
+                .take_while(|k| k.0 == keyed[at].0)
+                .count();
+            if run > 1 {
+                keyed[at..at + run].sort_unstable_by(|a, b| id(a.1).cmp(&id(b.1)));
+            }
+            at += run;
+        }
+        keyed.into_iter().map(|(_, ix)| ix).collect()
+    }
+
+    /// How many agents may have something to offer.
+    #[cfg(test)]
+    #[inline]
+    pub(crate) fn open_count(&self) -> usize {
+        self.open.list.len()
+    }
+
+    /// Re-files agent `ix` in the open set after a change.
+    #[inline]
+    fn touch(&mut self, ix: AgentIx) {
+        let open = self.get(ix).is_some_and(AgentState::is_open);
+        self.open.set(ix, open);
     }
 
     /// Some pool is reserved for `role` or some holding is under it.
@@ -466,6 +631,7 @@ impl AgentBook {
             pools: Vec::with_capacity(pools.len()),
             holdings: Vec::new(),
             active: true,
+            order_key: order_key(&agent),
         };
         let mut reserved = Vec::new();
         for (_, mut pool) in pools {
@@ -493,6 +659,7 @@ impl AgentBook {
             }
         };
         self.index.insert(agent, ix);
+        self.touch(ix);
         Some((ix, reserved))
     }
 
@@ -501,6 +668,7 @@ impl AgentBook {
     pub(crate) fn remove(&mut self, agent: &AgentId) -> Option<(AgentIx, AgentState)> {
         let ix = self.index.remove(agent)?;
         let state = self.agents.get_mut(ix).and_then(Option::take)?;
+        self.open.set(ix, false);
         for pool in &state.pools {
             self.cluster_total.sub(&pool.total);
             if pool.is_unreserved() && state.active {
@@ -515,6 +683,7 @@ impl AgentBook {
             self.agents.pop();
             self.free.remove(&self.agents.len());
         }
+        self.open.pos.truncate(self.agents.len());
         Some((ix, state))
     }
 
@@ -532,6 +701,7 @@ impl AgentBook {
                 self.free_unreserved.sub(&pool.avail);
             }
         }
+        self.touch(ix);
         Some(())
     }
 
@@ -551,10 +721,16 @@ impl AgentBook {
         }
         let pool = state.pools.get_mut(slot.pool)?;
         pool.avail.sub(qty);
-        let _ = pool.other_avail.subtract(other);
+        if !other.is_empty() {
+            let _ = pool.other_avail.subtract(other);
+        }
         let kind = pool.held_kind(slot.lent);
+        let exhausted = pool.is_exhausted();
         if state.add_to_holding(slot, qty, other) {
             self.role_refs.bump(slot.role, true);
+        }
+        if exhausted {
+            self.touch(ix);
         }
         Some(kind)
     }
@@ -579,8 +755,12 @@ impl AgentBook {
         }
         let pool = state.pools.get_mut(slot.pool)?;
         pool.avail.add(qty);
-        pool.other_avail += other;
-        Some((pool.held_kind(slot.lent), still_holds))
+        if !other.is_empty() {
+            pool.other_avail += other;
+        }
+        let kind = pool.held_kind(slot.lent);
+        self.touch(ix);
+        Some((kind, still_holds))
     }
 
     /// Gives back everything `fw` holds on agent `ix`; returns each former
@@ -605,6 +785,7 @@ impl AgentBook {
             let kind = pool.held_kind(h.slot.lent);
             out.push((h, kind));
         }
+        self.touch(ix);
         out
     }
 
@@ -646,6 +827,7 @@ impl AgentBook {
         if counts_to {
             self.free_unreserved.add(qty);
         }
+        self.touch(ix);
     }
 
     /// Moves held regular `qty`/`other` (validated: held at `slot`, in the
@@ -745,6 +927,24 @@ impl AgentBook {
         {
             return Err("agent slots out of date".into());
         }
+        let mut open = OpenSet::default();
+        for &ix in self.index.values() {
+            if self.get(ix).is_some_and(AgentState::is_open) {
+                open.set(ix, true);
+            }
+        }
+        let mut listed = self.open.list.clone();
+        listed.sort_unstable();
+        open.list.sort_unstable();
+        let slots_ok = self
+            .open
+            .pos
+            .iter()
+            .enumerate()
+            .all(|(ix, p)| *p == usize::MAX || self.open.list.get(*p) == Some(&ix));
+        if listed != open.list || !slots_ok {
+            return Err("open agents out of date".into());
+        }
         if free != self.free_unreserved {
             return Err(format!(
                 "free unreserved {:?} != {:?}",
@@ -752,5 +952,36 @@ impl AgentBook {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_orders_like_a_sort() {
+        let mut rng = crate::rng::SplitMix64::new(5);
+        for n in [0usize, 1, 63, 64, 65, 1000] {
+            // Some duplicate keys, some sharing low bytes only.
+            let mut keyed: Vec<(u64, AgentIx)> = (0..n)
+                .map(|i| {
+                    let k = match i % 3 {
+                        0 => rng.next_u64(),
+                        1 => rng.next_u64() & 0xff00_0000_0000_00ff,
+                        _ => 42,
+                    };
+                    (k, i)
+                })
+                .collect();
+            let mut want = keyed.clone();
+            want.sort_by_key(|k| k.0);
+            radix_sort(&mut keyed);
+            let keys = |v: &[(u64, AgentIx)]| v.iter().map(|k| k.0).collect::<Vec<_>>();
+            assert_eq!(keys(&keyed), keys(&want), "n {n}");
+            let mut ids: Vec<AgentIx> = keyed.iter().map(|k| k.1).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, (0..n).collect::<Vec<_>>());
+        }
     }
 }

@@ -13,6 +13,7 @@ use super::convert;
 use super::cycle::Cycle;
 use super::frameworks::check_spec;
 use super::hierarchy::Hierarchy;
+use super::qty::NameId;
 use super::quota::Quota;
 use super::recover::{self, Recover};
 use super::rejoin;
@@ -73,8 +74,10 @@ impl Allocator {
             })?;
         let id = self.roles.intern(role)?;
         self.names = checked.names.clone();
+        let old = self.quotas.names_of(id);
         self.quotas.install(&self.roles, id, checked);
         ledger!(self).forget_unused_roles([id]);
+        self.forget_unused_names(old);
         Ok(())
     }
 
@@ -86,8 +89,13 @@ impl Allocator {
     pub fn request(&mut self, role: &Role, resources: &Resources) -> Result<(), AllocatorError> {
         let id = self.roles.intern(role)?;
         let q = self.names.qty_of(resources);
+        let mut named: Vec<NameId> = q.iter().map(|(n, _)| n).collect();
+        if let Some(old) = self.roles.request(id) {
+            named.extend(old.iter().map(|(n, _)| n));
+        }
         self.roles.set_request(id, (!q.is_zero()).then_some(q));
         ledger!(self).forget_unused_roles([id]);
+        self.forget_unused_names(named);
         Ok(())
     }
 
@@ -160,6 +168,12 @@ impl Allocator {
         let held = state.holdings().iter().map(|h| h.slot().role);
         ledger.forget_unused_roles(pools.chain(held));
         self.filters.clear_agent(ix);
+        let named: Vec<NameId> = state
+            .pools()
+            .iter()
+            .flat_map(|p| p.total().iter().map(|(n, _)| n))
+            .collect();
+        self.forget_unused_names(named);
         Ok(())
     }
 
@@ -409,6 +423,7 @@ impl Allocator {
             roles: &mut self.roles,
             quotas: &mut self.quotas,
             filters: &mut self.filters,
+            from_scratch: self.from_scratch,
         }
         .run(now)
     }

@@ -1,6 +1,7 @@
 //! The cycle core: one batch allocation cycle, the three stages
-//! (guarantees, fair share, lending) over the agents in one seeded shuffled
-//! order, each grant booked through the ledger, and the grants turned into
+//! (guarantees, fair share, lending) over the open agents in one seeded
+//! random order (see the allocator's module docs, *Incremental cycles*),
+//! each grant booked through the ledger, and the grants turned into
 //! [`Allocation`]s at the end, one per (agent, framework, role,
 //! regular-or-lent). Pure: no IO, no clock but the `now` it is given.
 
@@ -47,6 +48,9 @@ pub(crate) struct Cycle<'a> {
     pub(crate) roles: &'a mut RoleTable,
     pub(crate) quotas: &'a mut QuotaBook,
     pub(crate) filters: &'a mut Filters,
+    /// Visit every active agent, as a pass from scratch (the oracle of the
+    /// incremental pass in the tests), instead of only the open ones.
+    pub(crate) from_scratch: bool,
 }
 
 impl Cycle<'_> {
@@ -77,12 +81,18 @@ impl Cycle<'_> {
     #[inline]
     pub(crate) fn run(mut self, now: Duration) -> Vec<Allocation> {
         self.filters.expire(now);
-        // Inactive (drained) agents are offered to nobody.
-        let mut order = self.agents.active_slots();
-        self.rng.shuffle(&mut order);
+        // One draw per cycle orders the agents (see `visiting_order`).
+        // Inactive (drained) agents are offered to nobody, and agents with
+        // nothing available have nothing to offer: only the open ones are
+        // visited, unless this pass is from scratch.
+        let draw = self.rng.next_u64();
+        let order = self.agents.visiting_order(draw, self.from_scratch);
+        if order.is_empty() {
+            return Vec::new();
+        }
         let mut ctx = CycleCtx {
             inv: inverse(self.agents.cluster_total(), self.names.len()),
-            demanding: lending::demand(self.frameworks, self.roles).demanding(),
+            demanding: Vec::new(),
             demanding_headroom: Qty::default(),
             any_quota: self.quotas.any(),
         };
@@ -91,9 +101,14 @@ impl Cycle<'_> {
             self.run_stage(now, Stage::Guarantee, &ctx, &order, &mut grants);
         }
         self.run_stage(now, Stage::Fair, &ctx, &order, &mut grants);
-        ctx.demanding_headroom =
-            lending::demanding_headroom(self.quotas, self.roles, &ctx.demanding);
-        self.run_stage(now, Stage::Lend, &ctx, &order, &mut grants);
+        // Lending goes only to revocable-capable frameworks: without one
+        // its tree is empty and the stage (and its demand) is skipped.
+        if self.from_scratch || self.frameworks.any_revocable() {
+            ctx.demanding = lending::demand(self.frameworks, self.roles).demanding();
+            ctx.demanding_headroom =
+                lending::demanding_headroom(self.quotas, self.roles, &ctx.demanding);
+            self.run_stage(now, Stage::Lend, &ctx, &order, &mut grants);
+        }
         self.view().emit(grants)
     }
 

@@ -94,6 +94,9 @@ pub(crate) struct FrameworkBook {
     index: BTreeMap<FrameworkId, FwId>,
     /// Empty slots below the end of `frameworks`, reused lowest first.
     free: BTreeSet<FwId>,
+    /// How many frameworks have the revocable capability (no lending
+    /// stage runs without one).
+    revocable: usize,
 }
 
 impl FrameworkBook {
@@ -127,6 +130,12 @@ impl FrameworkBook {
         self.index.iter().map(|(k, v)| (k, *v))
     }
 
+    /// Some framework has the revocable capability.
+    #[inline]
+    pub(crate) fn any_revocable(&self) -> bool {
+        self.revocable > 0
+    }
+
     /// How many framework slots there are, empty ones below the last
     /// framework included.
     #[cfg(test)]
@@ -149,6 +158,7 @@ impl FrameworkBook {
         roles: BTreeSet<RoleId>,
         suppressed: BTreeSet<RoleId>,
     ) -> FwId {
+        self.revocable += usize::from(spec.revocable);
         let state = FrameworkState {
             id: fw.clone(),
             spec,
@@ -181,9 +191,12 @@ impl FrameworkBook {
         suppressed: BTreeSet<RoleId>,
     ) -> Option<BTreeSet<RoleId>> {
         let state = self.state_mut(id)?;
+        let (was, is) = (state.spec.revocable, spec.revocable);
         state.spec = spec;
         state.suppressed = suppressed;
-        Some(std::mem::replace(&mut state.roles, roles))
+        let old = std::mem::replace(&mut state.roles, roles);
+        self.revocable = self.revocable + usize::from(is) - usize::from(was);
+        Some(old)
     }
 
     /// Removes a framework; returns it (the ledger gives back what it
@@ -192,6 +205,7 @@ impl FrameworkBook {
     pub(crate) fn remove(&mut self, fw: &FrameworkId) -> Option<(FwId, FrameworkState)> {
         let id = self.index.remove(fw)?;
         let state = self.frameworks.get_mut(id).and_then(Option::take)?;
+        self.revocable -= usize::from(state.spec.revocable);
         self.free.insert(id);
         while self.frameworks.last().is_some_and(Option::is_none) {
             self.frameworks.pop();
@@ -284,6 +298,9 @@ impl FrameworkBook {
         }
         if !held.is_empty() || !agents.is_empty() {
             return Err("holdings of unknown frameworks".into());
+        }
+        if self.iter().filter(|f| f.is_revocable()).count() != self.revocable {
+            return Err("revocable frameworks miscounted".into());
         }
         let empty = self.frameworks.iter().filter(|f| f.is_none()).count();
         if self.index.len() + empty != self.frameworks.len()

@@ -199,6 +199,18 @@ impl Allocator {
             &self.frameworks,
             &self.roles,
             &self.quotas,
-        )
+        )?;
+        self.names.check()?;
+        // Every interned name is in use (and a freed index by nothing:
+        // free indices are below `len` and not among `ids`).
+        let interned: Vec<_> = self.names.ids().collect();
+        for id in 0..self.names.len() {
+            if interned.contains(&id) != self.name_in_use(id) {
+                return Err(format!(
+                    "resource name {id}: interned but unused, or freed but used"
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -32,7 +32,7 @@ impl Ledger<'_> {
         } else {
             self.roles.sub_held(role, q, kind);
         }
-        if kind == HeldKind::RegularUnreserved {
+        if kind == HeldKind::RegularUnreserved && self.quotas.any() {
             self.quotas.refresh(&*self.roles, role);
         }
     }

@@ -26,7 +26,8 @@
 //! subtree holds regularly from unreserved resources plus everything
 //! reserved for its subtree (used or not); its *limit consumption* is
 //! everything its subtree holds, regular and revocable. A cycle runs three
-//! stages over the agents (one shuffled order, seeded):
+//! stages over the agents (one random order per cycle, seeded: see
+//! *Incremental cycles* below):
 //! 1. **Guarantees**: roles with an unmet guarantee (their own or an
 //!    ancestor's) get unreserved resources toward it, chopped to what is
 //!    still unmet.
@@ -105,9 +106,29 @@
 //! child role) is forgotten with its id, so what a cycle walks is bounded
 //! by what is in use at the peak, not by everything ever named. Every
 //! order a cycle uses goes by name or id (roles and frameworks by name,
-//! agents by id before the seeded shuffle), never by slot, so reusing a
-//! slot does not change an outcome. Interned resource names are not
-//! forgotten (they are few: one per scalar resource kind).
+//! agents by a hash of their id), never by slot, so reusing a
+//! slot does not change an outcome. An interned resource name nothing uses
+//! any more (no agent has it, no quota or request names it, it is not a
+//! minimum allocatable amount) is forgotten the same way, so agents with
+//! ever new resource names coming and going leave nothing behind.
+//!
+//! # Incremental cycles
+//! A cycle touches what can change its outcome, not the whole cluster.
+//! The agent book keeps the *open* agents (active, with something
+//! available in an offerable pool) as resources are taken, given back,
+//! reserved and drained; a cycle visits only those. Their order is one
+//! random draw per cycle mixed with a stable hash of each agent's id
+//! (ties by id), so the order of any set of agents is the order of all
+//! agents restricted to it: skipping agents with nothing to offer (which
+//! a pass over every agent would skip anyway) changes no outcome. The
+//! lending stage runs only when some framework is revocable (else its
+//! tree is empty). The DRF order of each stage is an indexed binary heap
+//! per tree node, so taking the least-served candidate and re-filing it
+//! after a grant costs `O(depth · log n)`; the trees themselves are built
+//! per stage from the roles and frameworks (`O(roles + frameworks)` per
+//! cycle, not per agent). A test-only *pass from scratch* visits every
+//! active agent and runs every stage; the property test
+//! `tests_incremental.rs` checks both return the same allocations.
 //!
 //! On top, [`Allocator`] holds the books; its methods stand in three files:
 //! this one (construction and lookups), `calls.rs` (every call that changes
@@ -159,6 +180,8 @@ mod tests_drain;
 #[cfg(test)]
 mod tests_hierarchy;
 #[cfg(test)]
+mod tests_incremental;
+#[cfg(test)]
 mod tests_layers;
 #[cfg(test)]
 mod tests_lending;
@@ -197,6 +220,10 @@ pub struct Allocator {
     roles: RoleTable,
     quotas: QuotaBook,
     filters: Filters,
+    /// Every cycle is a pass from scratch: it visits every active agent
+    /// (see `cycle.rs`). Off except in the tests that use such a pass as
+    /// the oracle of the incremental one.
+    from_scratch: bool,
 }
 
 impl Allocator {
@@ -218,6 +245,7 @@ impl Allocator {
             roles: RoleTable::default(),
             quotas: QuotaBook::default(),
             filters: Filters::default(),
+            from_scratch: false,
         }
     }
 
@@ -226,6 +254,24 @@ impl Allocator {
         self.agents
             .ix(agent)
             .ok_or_else(|| logged(AllocatorError::UnknownAgent(agent.clone())))
+    }
+
+    /// Something uses resource name `id`: an agent has it, a quota or a
+    /// REQUEST names it, or it is one of the minimum allocatable amounts.
+    fn name_in_use(&self, id: qty::NameId) -> bool {
+        self.agents.cluster_total().get(id) > 0
+            || self.min_allocatable.iter().any(|m| m.get(id) > 0)
+            || self.quotas.mentions(id)
+            || self.roles.requests_name(id)
+    }
+
+    /// Forgets each of `candidates` that nothing uses any more.
+    fn forget_unused_names(&mut self, candidates: impl IntoIterator<Item = qty::NameId>) {
+        for id in candidates {
+            if !self.name_in_use(id) {
+                self.names.forget(id);
+            }
+        }
     }
 
     /// The slot of `fw`, or the typed (logged) refusal.

@@ -55,12 +55,55 @@ pub(crate) struct Part {
     pub(crate) other: Resources,
 }
 
+/// The non-empty parts of an offer: the first in place (most offers take
+/// one pool), the others on the heap, so the usual offer allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Parts {
+    first: Option<Part>,
+    rest: Vec<Part>,
+}
+
+impl Parts {
+    /// Adds `part` unless it is empty.
+    #[inline]
+    fn push(&mut self, part: Part) {
+        if part.qty.is_zero() && part.other.is_empty() {
+            return;
+        }
+        match self.first {
+            None => self.first = Some(part),
+            Some(_) => self.rest.push(part),
+        }
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The parts, in the order they were added.
+    #[inline]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Part> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl IntoIterator for Parts {
+    type Item = Part;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Part>, std::vec::IntoIter<Part>>;
+
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// What a candidate would get: parts of one or more pools, all regular or
 /// all lent.
 #[derive(Clone, Debug)]
 pub(crate) struct Offer {
     pub(crate) lent: bool,
-    pub(crate) parts: Vec<Part>,
+    pub(crate) parts: Parts,
 }
 
 /// Every book, read-only, as one cycle step sees them.
@@ -129,7 +172,7 @@ impl View<'_> {
             }
         }
         let mut room_left = room;
-        let mut parts = Vec::new();
+        let mut parts = Parts::default();
         let mut lent = false;
         match v.stage {
             Stage::Guarantee => {
@@ -202,7 +245,6 @@ impl View<'_> {
                 }
             }
         }
-        parts.retain(|p| !(p.qty.is_zero() && p.other.is_empty()));
         if parts.is_empty() || !self.allocatable(&parts) {
             return Visit::Skip;
         }
@@ -218,15 +260,15 @@ impl View<'_> {
 
     /// True when the parts together hold at least one of the minimum
     /// allocatable quantities (any non-empty offer when there are none).
-    fn allocatable(&self, parts: &[Part]) -> bool {
+    fn allocatable(&self, parts: &Parts) -> bool {
         if self.min_allocatable.is_empty() {
             return true;
         }
-        if let [one] = parts {
+        if let (Some(one), true) = (&parts.first, parts.rest.is_empty()) {
             return self.min_allocatable.iter().any(|m| one.qty.contains(m));
         }
         let mut sum = Qty::default();
-        for p in parts {
+        for p in parts.iter() {
             sum.add(&p.qty);
         }
         self.min_allocatable.iter().any(|m| sum.contains(m))
@@ -241,7 +283,7 @@ impl View<'_> {
         role: Option<&corral::Role>,
     ) -> Resources {
         let mut out = Resources::new();
-        for part in &offer.parts {
+        for part in offer.parts.iter() {
             let pool = &agent.pools()[part.pool];
             let reservation = pool.reservation().map(|r| self.roles.name(r));
             out += &part
@@ -260,7 +302,7 @@ impl View<'_> {
 
 /// Slices `pool` under `caps` and lowers the remaining limit room.
 fn take_part(
-    parts: &mut Vec<Part>,
+    parts: &mut Parts,
     room_left: &mut Option<Qty>,
     pi: usize,
     pool: &Pool,

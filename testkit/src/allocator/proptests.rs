@@ -34,7 +34,7 @@ fn role(name: &str) -> Role {
 }
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(super) enum Op {
     AddAgent(u8),
     RemoveAgent(u8),
     AddFramework(u8, u8),
@@ -94,7 +94,7 @@ fn agent_total(i: u8) -> Resources {
     }
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(super) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..6u8).prop_map(Op::AddAgent),
         (0..6u8).prop_map(Op::RemoveAgent),
@@ -176,7 +176,7 @@ fn subtree_cpus(a: &Allocator, r: &str) -> f64 {
     total
 }
 
-fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), AllocatorError> {
+pub(super) fn apply(a: &mut Allocator, now: &mut Duration, op: &Op) -> Result<(), AllocatorError> {
     let fid = |f: &u8| fw(&format!("f{f}"));
     let aid = |i: &u8| agent(&format!("a{i}"));
     match op {

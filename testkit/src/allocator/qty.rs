@@ -7,7 +7,7 @@
 //! adding and removing the same resources returns to exactly the same value.
 //! Only a dominant share (a ratio) is a float.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral::{Resources, Scalar, Value};
 
@@ -16,11 +16,18 @@ use super::amounts::Amounts;
 /// Index of an interned scalar resource name.
 pub(crate) type NameId = usize;
 
-/// Scalar resource names seen so far, each with a stable index.
+/// Scalar resource names in use, each with a stable index while in use.
+/// A name nothing uses any more is forgotten ([`Self::forget`]): its index
+/// goes back to a free list, the lowest free index is reused first and
+/// free indices at the end are dropped, so the names (and the length of
+/// every per-name vector) are bounded by the names in use at the peak.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Names {
+    /// By index; a free index holds an empty string.
     names: Vec<String>,
     index: BTreeMap<String, NameId>,
+    /// Free indices below the end of `names`.
+    free: BTreeSet<NameId>,
 }
 
 impl Names {
@@ -30,10 +37,60 @@ impl Names {
         if let Some(id) = self.index.get(name) {
             return *id;
         }
-        let id = self.names.len();
-        self.names.push(name.to_owned());
+        let id = match self.free.pop_first() {
+            Some(id) => {
+                self.names[id] = name.to_owned();
+                id
+            }
+            None => {
+                self.names.push(name.to_owned());
+                self.names.len() - 1
+            }
+        };
         self.index.insert(name.to_owned(), id);
         id
+    }
+
+    /// Forgets the name of index `id` (the caller checked that nothing
+    /// uses it: every amount of that index is zero everywhere).
+    pub(crate) fn forget(&mut self, id: NameId) {
+        let Some(name) = self.names.get_mut(id).filter(|n| !n.is_empty()) else {
+            return;
+        };
+        self.index.remove(name.as_str());
+        name.clear();
+        self.free.insert(id);
+        while self.names.last().is_some_and(String::is_empty) {
+            self.names.pop();
+            self.free.remove(&self.names.len());
+        }
+    }
+
+    /// The interned indices, in index order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = NameId> + '_ {
+        self.index.values().copied()
+    }
+
+    /// The index, free list and names agree.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let live = self.names.iter().filter(|n| !n.is_empty()).count();
+        let indexed = self
+            .index
+            .iter()
+            .all(|(name, id)| self.names.get(*id) == Some(name));
+        let freed = self
+            .free
+            .iter()
+            .all(|id| self.names.get(*id).is_some_and(String::is_empty));
+        if live != self.index.len()
+            || !indexed
+            || !freed
+            || self.free.len() + live != self.names.len()
+            || self.names.last().is_some_and(String::is_empty)
+        {
+            return Err("resource names: index or free list out of date".into());
+        }
+        Ok(())
     }
 
     /// The index of `name`, if it was interned.
@@ -48,7 +105,8 @@ impl Names {
         self.names.get(id).map_or("", String::as_str)
     }
 
-    /// How many names are interned.
+    /// One past the highest index in use (free indices below it
+    /// included): the length of a full per-name vector.
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.names.len()

@@ -119,6 +119,23 @@ impl QuotaBook {
         self.state(role).map(|q| &q.config)
     }
 
+    /// Some quota's guarantee or limit names resource `name`.
+    pub(crate) fn mentions(&self, name: NameId) -> bool {
+        self.quotas
+            .iter()
+            .flatten()
+            .any(|q| q.guarantee.get(name) > 0 || q.limits.iter().any(|(n, _)| *n == name))
+    }
+
+    /// The resource names of `role`'s quota (none without one).
+    pub(crate) fn names_of(&self, role: RoleId) -> Vec<NameId> {
+        self.state(role).map_or_else(Vec::new, |q| {
+            let mut out: Vec<NameId> = q.guarantee.iter().map(|(n, _)| n).collect();
+            out.extend(q.limits.iter().map(|(n, _)| *n));
+            out
+        })
+    }
+
     /// What must stay free for the role's guarantees (zero without quota).
     #[inline]
     pub(crate) fn headroom(&self, role: RoleId) -> Qty {

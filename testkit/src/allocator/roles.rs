@@ -162,6 +162,14 @@ impl RoleTable {
         self.roles[role].request.as_ref()
     }
 
+    /// Some role's REQUEST names resource `name`.
+    pub(crate) fn requests_name(&self, name: usize) -> bool {
+        self.roles
+            .iter()
+            .filter_map(|r| r.request.as_ref())
+            .any(|q| q.get(name) > 0)
+    }
+
     /// Replaces the role's REQUEST (`None` clears it).
     #[inline]
     pub(crate) fn set_request(&mut self, role: RoleId, request: Option<Qty>) {

@@ -134,3 +134,52 @@ fn a_freed_framework_slot_is_reused_and_the_outcome_does_not_depend_on_it() {
     assert_eq!((n, m), (3, 3));
     assert_eq!(plain, churned);
 }
+
+#[test]
+fn resource_names_nothing_uses_are_forgotten_and_their_index_reused() {
+    let mut a = cluster(1);
+    a.add_framework(fw("f"), spec(&["r"], false)).unwrap();
+    // cpus and mem: the agents' and the minimum allocatable amounts'.
+    let base = a.names.len();
+    assert_eq!(base, 2);
+    // Agents with ever new resource names, one at a time: the names stay
+    // bounded, and an allocation names the agent's own resources, not a
+    // forgotten name that had the same index.
+    for i in 0..1_000 {
+        let node = agent(&format!("n{i}"));
+        let total = res(&format!("cpus:1;mem:64;kind{i}:3"));
+        a.add_agent(node.clone(), total.clone()).unwrap();
+        let allocs = a.allocate(secs(i));
+        let here: Vec<_> = allocs.iter().filter(|x| x.agent == node).collect();
+        assert_eq!(here.len(), 1);
+        assert_eq!(here[0].resources, total.allocated_to(&role("r")));
+        a.recover(secs(i), &fw("f"), &node, &here[0].resources, None)
+            .unwrap();
+        a.remove_agent(&node).unwrap();
+        assert_eq!(a.names.len(), base, "after agent {i}");
+        if i % 100 == 0 {
+            ok(&a);
+        }
+    }
+    // A quota or a request keeps a name no agent has, until cleared.
+    let q = Quota {
+        guarantee: res("quotaonly:2"),
+        limit: None,
+    };
+    a.set_quota(&role("q"), q).unwrap();
+    a.request(&role("s"), &res("asked:1")).unwrap();
+    assert_eq!(a.names.len(), base + 2);
+    ok(&a);
+    a.add_agent(agent("x"), res("cpus:1;asked:4")).unwrap();
+    a.request(&role("s"), &Resources::new()).unwrap();
+    assert_eq!(a.names.len(), base + 2, "an agent still has `asked`");
+    a.remove_agent(&agent("x")).unwrap();
+    assert_eq!(a.names.len(), base + 1);
+    a.set_quota(&role("q"), Quota::default()).unwrap();
+    assert_eq!(a.names.len(), base);
+    ok(&a);
+    // The minimum allocatable names stay even with no agent left.
+    a.remove_agent(&agent("a0")).unwrap();
+    assert_eq!(a.names.len(), base);
+    ok(&a);
+}

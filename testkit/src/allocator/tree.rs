@@ -10,81 +10,184 @@
 //! that can get nothing more this stage (at a limit, guarantee met) are
 //! closed: removed from their parent's order, and empty parents with them.
 
-use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::types::{FwId, RoleId};
 
-/// A share as a totally ordered key.
-#[derive(Clone, Copy, Debug)]
-struct Share(f64);
-
-impl PartialEq for Share {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Share {}
-
-impl PartialOrd for Share {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Share {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
 /// Clients `0..n` ordered by increasing share, ties by index (the tree
 /// indexes clients in name order, so ties go by name).
+///
+/// An indexed binary min-heap: building it is linear, an update or a
+/// removal is `O(log n)`, and the in-order walk ([`Self::iter`]) yields the
+/// smallest client without allocating and each further one in
+/// `O(log k)` (a second heap over the frontier of the first), so a walk
+/// that takes its first candidate, the usual case, costs `O(1)`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DrfSorter {
-    order: BTreeSet<(Share, usize)>,
-    shares: Vec<Option<Share>>,
+    /// (share as an integer key of the same total order, client),
+    /// heap-ordered: the smallest at 0. Integers compare in one
+    /// instruction, where `f64::total_cmp` takes a few.
+    heap: Vec<(i64, usize)>,
+    /// Per client: its position in `heap`, or [`GONE`] once removed.
+    pos: Vec<usize>,
+}
+
+/// The position of a removed client.
+const GONE: usize = usize::MAX;
+
+/// An integer whose order is `f64::total_cmp`'s (the same bit trick).
+#[inline]
+fn key(share: f64) -> i64 {
+    let bits = share.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 impl DrfSorter {
     /// A sorter over clients `0..shares.len()` with these shares.
     pub(crate) fn new(shares: Vec<f64>) -> Self {
-        let shares: Vec<Option<Share>> = shares.into_iter().map(|s| Some(Share(s))).collect();
-        let order = shares
-            .iter()
+        let heap: Vec<(i64, usize)> = shares
+            .into_iter()
             .enumerate()
-            .filter_map(|(i, s)| s.map(|s| (s, i)))
+            .map(|(i, s)| (key(s), i))
             .collect();
-        Self { order, shares }
+        let pos = (0..heap.len()).collect();
+        let mut sorter = Self { heap, pos };
+        for at in (0..sorter.heap.len() / 2).rev() {
+            sorter.sift_down(at);
+        }
+        sorter
+    }
+
+    #[inline]
+    fn place(&mut self, at: usize, entry: (i64, usize)) {
+        self.pos[entry.1] = at;
+        self.heap[at] = entry;
+    }
+
+    fn sift_up(&mut self, mut at: usize) {
+        let entry = self.heap[at];
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if self.heap[parent] <= entry {
+                break;
+            }
+            let up = self.heap[parent];
+            self.place(at, up);
+            at = parent;
+        }
+        self.place(at, entry);
+    }
+
+    fn sift_down(&mut self, mut at: usize) {
+        let entry = self.heap[at];
+        let n = self.heap.len();
+        loop {
+            let left = 2 * at + 1;
+            if left >= n {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < n && self.heap[right] < self.heap[left] {
+                right
+            } else {
+                left
+            };
+            if entry <= self.heap[child] {
+                break;
+            }
+            let down = self.heap[child];
+            self.place(at, down);
+            at = child;
+        }
+        self.place(at, entry);
     }
 
     /// Sets client `index`'s share (ignored for a removed client).
     pub(crate) fn update(&mut self, index: usize, share: f64) {
-        let Some(Some(old)) = self.shares.get(index).copied() else {
+        let Some(&at) = self.pos.get(index).filter(|at| **at != GONE) else {
             return;
         };
-        self.order.remove(&(old, index));
-        self.shares[index] = Some(Share(share));
-        self.order.insert((Share(share), index));
+        let old = self.heap[at];
+        let new = (key(share), index);
+        self.heap[at] = new;
+        if new < old {
+            self.sift_up(at);
+        } else {
+            self.sift_down(at);
+        }
     }
 
     /// Takes client `index` out of the order.
     pub(crate) fn remove(&mut self, index: usize) {
-        if let Some(Some(old)) = self.shares.get(index).copied() {
-            self.order.remove(&(old, index));
-            self.shares[index] = None;
+        let Some(&at) = self.pos.get(index).filter(|at| **at != GONE) else {
+            return;
+        };
+        self.pos[index] = GONE;
+        let Some(last) = self.heap.pop() else {
+            return;
+        };
+        if at < self.heap.len() {
+            let old = self.heap[at];
+            self.place(at, last);
+            if last < old {
+                self.sift_up(at);
+            } else {
+                self.sift_down(at);
+            }
         }
     }
 
     /// No client left.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.heap.is_empty()
     }
 
     /// Clients from the smallest share to the largest.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.order.iter().map(|(_, i)| *i)
+    #[inline]
+    pub(crate) fn iter(&self) -> InOrder<'_> {
+        InOrder {
+            sorter: self,
+            started: false,
+            expand: None,
+            frontier: BinaryHeap::new(),
+        }
+    }
+}
+
+/// The clients of a [`DrfSorter`] in order, walking its heap: the frontier
+/// holds the heap positions whose parents were yielded.
+pub(crate) struct InOrder<'a> {
+    sorter: &'a DrfSorter,
+    started: bool,
+    /// The position last yielded, whose children join the frontier before
+    /// the next one is taken (so taking only the first allocates nothing).
+    expand: Option<usize>,
+    frontier: BinaryHeap<Reverse<((i64, usize), usize)>>,
+}
+
+impl Iterator for InOrder<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let heap = &self.sorter.heap;
+        if !self.started {
+            self.started = true;
+            let first = heap.first()?;
+            self.expand = Some(0);
+            return Some(first.1);
+        }
+        if let Some(at) = self.expand.take() {
+            for child in [2 * at + 1, 2 * at + 2] {
+                if let Some(entry) = heap.get(child) {
+                    self.frontier.push(Reverse((*entry, child)));
+                }
+            }
+        }
+        let Reverse((entry, at)) = self.frontier.pop()?;
+        self.expand = Some(at);
+        Some(entry.1)
     }
 }
 
@@ -313,6 +416,67 @@ mod tests {
         s.remove(0);
         s.remove(1);
         assert!(s.is_empty());
+    }
+
+    /// The heap walks in exactly the order of a sort by (share, index),
+    /// through random updates (up and down, ties included) and removals.
+    #[test]
+    fn sorter_walks_in_sorted_order_through_updates_and_removals() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        for n in [0usize, 1, 2, 3, 7, 16, 50] {
+            // Few distinct shares, so ties are common.
+            let mut shares: Vec<Option<f64>> =
+                (0..n).map(|_| Some(rng.below(5) as f64 / 4.0)).collect();
+            let mut s = DrfSorter::new(shares.iter().map(|x| x.unwrap_or(0.0)).collect());
+            for step in 0..200 {
+                let want = {
+                    let mut live: Vec<(f64, usize)> = shares
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, x)| x.map(|x| (x, i)))
+                        .collect();
+                    live.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    live.into_iter().map(|(_, i)| i).collect::<Vec<_>>()
+                };
+                assert_eq!(s.iter().collect::<Vec<_>>(), want, "n {n} step {step}");
+                assert_eq!(s.is_empty(), want.is_empty());
+                if n == 0 {
+                    break;
+                }
+                let i = rng.below(n as u64) as usize;
+                if rng.below(6) == 0 {
+                    s.remove(i);
+                    shares[i] = None;
+                } else {
+                    let x = rng.below(5) as f64 / 4.0;
+                    s.update(i, x);
+                    if shares[i].is_some() {
+                        shares[i] = Some(x);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integer_keys_order_shares_as_total_cmp() {
+        let xs = [
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            0.25,
+            0.5,
+            1.0,
+            3.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(key(a).cmp(&key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
     }
 
     struct TakeFirst(Vec<(RoleId, FwId)>);

@@ -12,8 +12,8 @@ use corral::{AgentId, FrameworkId, Resources, Role};
 /// How the allocator behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AllocatorConfig {
-    /// Seed of the agent shuffle; same seed and same calls give the same
-    /// allocations.
+    /// Seed of the agents' visiting order; same seed and same calls give
+    /// the same allocations.
     pub seed: u64,
     /// The master's batch allocation interval. Also the shortest filter a
     /// decline can set (MESOS-4302): shorter filters would expire before the
