@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use corral::{Capability, Config, FrameworkId, FrameworkInfo, Stopped};
-use corral_testkit::{CallKind, Cluster, Injector, MasterState, Running};
+use corral_testkit::harness::What;
+use corral_testkit::{Call, CallKind, Cluster, Injector, MasterState, Running};
 use jenkins::{Controller, Input, JobsFile};
 
 /// The controller's role in every test.
@@ -75,4 +76,52 @@ pub async fn run_to_teardown(
         "the controller ended with {outcome:?}"
     );
     controller
+}
+
+/// When `framework`'s handler first saw `task` in `state`.
+pub fn seen_at(
+    trace: &corral_testkit::Trace,
+    framework: &FrameworkId,
+    task: &str,
+    state: corral::TaskState,
+) -> Option<Duration> {
+    trace.entries().iter().find_map(|e| match &e.what {
+        What::Seen(event) if e.framework.as_ref() == Some(framework) => match &**event {
+            corral::Event::Update(s) if s.task_id.as_str() == task && s.state == state => {
+                Some(e.at)
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// `framework`'s calls, with when the master received each.
+pub fn calls_at<'a>(
+    trace: &'a corral_testkit::Trace,
+    framework: &'a FrameworkId,
+) -> Vec<(Duration, &'a Call)> {
+    trace
+        .entries()
+        .iter()
+        .filter(|e| e.framework.as_ref() == Some(framework))
+        .filter_map(|e| match &e.what {
+            What::Call { call, .. } => Some((e.at, &**call)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When the master received a KILL of `task` from `framework`.
+pub fn killed_at(
+    trace: &corral_testkit::Trace,
+    framework: &FrameworkId,
+    task: &str,
+) -> Option<Duration> {
+    calls_at(trace, framework)
+        .into_iter()
+        .find_map(|(at, call)| match call {
+            Call::Kill { task: t, .. } if t.as_str() == task => Some(at),
+            _ => None,
+        })
 }
