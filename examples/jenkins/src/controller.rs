@@ -9,7 +9,7 @@
 //! the queue's:
 //!
 //! - **Provisioning**: an offer is used for the agents the queue needs
-//!   ([`provision`](crate::provision)), and declined with the jobs file's
+//!   ([`provision`]), and declined with the jobs file's
 //!   long filter otherwise; with nothing needed the role is suppressed.
 //!   A trigger that creates demand where there was none revives at once
 //!   (the SDK rate-limits revives), which also clears earlier filters.
