@@ -31,15 +31,18 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod config;
 pub mod controller;
+pub mod hub;
 pub mod pool;
 pub mod provision;
 pub mod queue;
 pub mod summary;
 pub mod units;
+pub mod wire;
 
 pub use config::{AgentTemplate, ConfigError, JobSpec, JobsFile, Revocable};
-pub use controller::{Controller, Happened, Input};
+pub use controller::{Controller, Happened, Input, Runner};
 pub use queue::{BuildId, BuildResult};
 pub use summary::Summary;

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 /// A build: a job's name and its number.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BuildId {
     /// The job.
     pub job: String,
@@ -82,7 +82,14 @@ pub struct Build {
     pub requeued: u32,
     /// Every agent it started on, in order.
     pub agents: Vec<String>,
+    /// Its console output so far (the current run's; bounded, see
+    /// [`MAX_LOG`]).
+    pub log: String,
 }
+
+/// The most console output kept per build, bytes; past it the log says
+/// it was cut.
+pub const MAX_LOG: usize = 4 << 20;
 
 /// The queue plus every build's record.
 #[derive(Debug, Default)]
@@ -123,6 +130,7 @@ impl Builds {
                 duration: Duration::ZERO,
                 requeued: 0,
                 agents: Vec::new(),
+                log: String::new(),
             },
         );
         self.queue.push_back(id.clone());
@@ -144,7 +152,33 @@ impl Builds {
             since: now,
         };
         build.agents.push(agent.to_owned());
+        if !build.log.is_empty() {
+            build
+                .log
+                .push_str(&format!("--- requeued; running again on {agent}\n"));
+        }
         Some(id)
+    }
+
+    /// Appends console output to a build's log, up to [`MAX_LOG`].
+    pub fn append_log(&mut self, id: &BuildId, text: &str) {
+        let Some(build) = self.records.get_mut(id) else {
+            return;
+        };
+        const CUT: &str = "\n--- log cut: too long\n";
+        if build.log.len() >= MAX_LOG {
+            return;
+        }
+        if build.log.len() + text.len() > MAX_LOG {
+            let mut end = MAX_LOG - build.log.len();
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            build.log.push_str(&text[..end]);
+            build.log.push_str(CUT);
+        } else {
+            build.log.push_str(text);
+        }
     }
 
     /// Ends a running build with `result`.

@@ -1,0 +1,321 @@
+//! The agent: what runs inside an agent task (`jenkins agent`). It
+//! connects back to the controller, says which agent it is, and runs the
+//! builds it is given one at a time, as real processes, streaming their
+//! output back line by line.
+//!
+//! Each step is `sh -c LINE` in a process group of its own, so stopping
+//! it reaches everything it started: an abort (from the controller, or
+//! the agent's own SIGTERM when its task is killed) sends SIGTERM to the
+//! group, waits the grace period, then SIGKILL. When a step ends, whatever
+//! it left in the background is killed too, so no build leaks a process
+//! into the next one. The agent exits when the controller closes the
+//! connection or the agent is told to stop, after stopping its build.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, watch};
+
+use crate::queue::BuildId;
+use crate::wire::{self, FromAgent, ToAgent, WireError};
+
+/// How long the agent keeps trying to reach the controller.
+const CONNECT_FOR: Duration = Duration::from_secs(10);
+
+/// Why the agent stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The controller could not be reached.
+    #[error("cannot reach the controller at {addr}: {source}")]
+    Connect {
+        /// Its address.
+        addr: SocketAddr,
+        /// The last attempt's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection broke or carried garbage.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The SIGTERM handler could not be installed.
+    #[error("installing the SIGTERM handler: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// Runs the agent until the controller lets it go or it is stopped. When
+/// it is stopped (SIGTERM), its build's steps get `stop_grace` between
+/// SIGTERM and SIGKILL.
+pub async fn run(
+    controller: SocketAddr,
+    name: String,
+    stop_grace: Duration,
+) -> Result<(), AgentError> {
+    let stream = connect(controller).await?;
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    wire::write(
+        &mut write,
+        &FromAgent::Hello {
+            agent: name.clone(),
+        },
+    )
+    .await?;
+    tracing::info!(agent = name, %controller, "connected");
+
+    // Everything the agent says goes through one writer task.
+    let (out, mut out_rx) = mpsc::unbounded_channel::<FromAgent>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = out_rx.recv().await {
+            if let Err(e) = wire::write(&mut write, &message).await {
+                tracing::warn!(error = %e, "cannot write to the controller");
+                break;
+            }
+        }
+    });
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(AgentError::Signal)?;
+    // The build under way: its id, and where to send an abort's grace.
+    // A build's task says it is over on `ended`.
+    let mut current: Option<(BuildId, watch::Sender<Option<Duration>>)> = None;
+    let (ended_tx, mut ended) = mpsc::unbounded_channel::<()>();
+    let result = loop {
+        tokio::select! {
+            Some(()) = ended.recv() => current = None,
+            _ = sigterm.recv() => {
+                tracing::info!(agent = name, "SIGTERM: stopping");
+                break Ok(());
+            }
+            order = wire::read::<_, ToAgent>(&mut reader) => match order {
+                Ok(Some(ToAgent::Run { build, steps, env })) => {
+                    if current.is_some() {
+                        tracing::warn!(%build, "a second build while one runs: refused");
+                        let _ = out.send(FromAgent::Done { build, exit: -1, aborted: true });
+                        continue;
+                    }
+                    let (abort, aborted) = watch::channel(None);
+                    let (out, ended_tx) = (out.clone(), ended_tx.clone());
+                    let b = build.clone();
+                    tokio::spawn(async move {
+                        run_build(b, steps, env, out, aborted).await;
+                        let _ = ended_tx.send(());
+                    });
+                    current = Some((build, abort));
+                }
+                Ok(Some(ToAgent::Abort { build, grace_ms })) => {
+                    if let Some((running, abort)) = &current {
+                        if running == &build {
+                            let _ = abort.send(Some(Duration::from_millis(grace_ms)));
+                        }
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(AgentError::from(e)),
+            },
+        }
+    };
+    // Stop the build under way, gracefully, before leaving.
+    if let Some((_, abort)) = current.take() {
+        let _ = abort.send(Some(stop_grace));
+        let _ = ended.recv().await;
+    }
+    drop(out);
+    let _ = writer.await;
+    result
+}
+
+async fn connect(addr: SocketAddr) -> Result<TcpStream, AgentError> {
+    let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(source) if tokio::time::Instant::now() >= deadline => {
+                return Err(AgentError::Connect { addr, source })
+            }
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Runs the steps in order; the first that fails (or an abort) ends the
+/// build. Reports the end on `out`.
+async fn run_build(
+    build: BuildId,
+    steps: Vec<String>,
+    env: BTreeMap<String, String>,
+    out: mpsc::UnboundedSender<FromAgent>,
+    mut abort: watch::Receiver<Option<Duration>>,
+) {
+    let mut exit = 0;
+    let mut aborted = false;
+    for step in steps {
+        let _ = out.send(FromAgent::Log {
+            build: build.clone(),
+            text: format!("+ {step}\n"),
+        });
+        match run_step(&build, &step, &env, &out, &mut abort).await {
+            Ok(StepEnd::Exited(0)) => {}
+            Ok(StepEnd::Exited(code)) => {
+                exit = code;
+                break;
+            }
+            Ok(StepEnd::Aborted(code)) => {
+                exit = code;
+                aborted = true;
+                break;
+            }
+            Err(e) => {
+                let _ = out.send(FromAgent::Log {
+                    build: build.clone(),
+                    text: format!("cannot start the step: {e}\n"),
+                });
+                exit = 127;
+                break;
+            }
+        }
+    }
+    let _ = out.send(FromAgent::Done {
+        build,
+        exit,
+        aborted,
+    });
+}
+
+enum StepEnd {
+    Exited(i32),
+    Aborted(i32),
+}
+
+async fn run_step(
+    build: &BuildId,
+    step: &str,
+    env: &BTreeMap<String, String>,
+    out: &mpsc::UnboundedSender<FromAgent>,
+    abort: &mut watch::Receiver<Option<Duration>>,
+) -> std::io::Result<StepEnd> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(step)
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|s| forward(s, build.clone(), out.clone())),
+        child
+            .stderr
+            .take()
+            .map(|s| forward(s, build.clone(), out.clone())),
+    ];
+    let aborted = *abort.borrow();
+    let end = match aborted {
+        Some(grace) => stop(&mut child, group, grace).await?,
+        None => tokio::select! {
+            status = child.wait() => StepEnd::Exited(code(status?)),
+            grace = wait_for_abort(abort) => stop(&mut child, group, grace).await?,
+        },
+    };
+    // Whatever the step left running in its group goes with it.
+    signal(group, Signal::SIGKILL);
+    for reader in readers.into_iter().flatten() {
+        let _ = reader.await;
+    }
+    Ok(end)
+}
+
+async fn wait_for_abort(abort: &mut watch::Receiver<Option<Duration>>) -> Duration {
+    loop {
+        if let Some(grace) = *abort.borrow_and_update() {
+            return grace;
+        }
+        if abort.changed().await.is_err() {
+            // No one can abort any more: wait for the step.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// SIGTERM to the step's group, SIGKILL after `grace` if it is still there.
+async fn stop(child: &mut Child, group: Option<Pid>, grace: Duration) -> std::io::Result<StepEnd> {
+    signal(group, Signal::SIGTERM);
+    let status = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(status) => status?,
+        Err(_) => {
+            signal(group, Signal::SIGKILL);
+            child.wait().await?
+        }
+    };
+    Ok(StepEnd::Aborted(code(status)))
+}
+
+fn signal(group: Option<Pid>, signal: Signal) {
+    if let Some(group) = group {
+        match killpg(group, signal) {
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => tracing::warn!(%group, ?signal, error = %e, "cannot signal the step"),
+        }
+    }
+}
+
+fn code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+fn forward<R: AsyncRead + Unpin + Send + 'static>(
+    stream: R,
+    build: BuildId,
+    out: mpsc::UnboundedSender<FromAgent>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            // A line, or a 64 KiB piece of an endless one.
+            match (&mut lines)
+                .take(64 * 1024)
+                .read_until(b'\n', &mut line)
+                .await
+            {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    if out
+                        .send(FromAgent::Log {
+                            build: build.clone(),
+                            text,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
