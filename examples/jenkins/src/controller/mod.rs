@@ -314,18 +314,14 @@ impl Scheduler for Controller {
                 agent,
                 build,
                 result,
-            }) => {
-                if self.busy_with(&agent, &build) {
-                    self.build_ended(driver, &agent, &build, result).await;
-                    self.dispatch(driver);
-                }
+            }) if self.busy_with(&agent, &build) => {
+                self.build_ended(driver, &agent, &build, result).await;
+                self.dispatch(driver);
             }
-            Some(Timer::Timeout { agent, build }) => {
-                if self.busy_with(&agent, &build) {
-                    tracing::info!(build = %build, "timed out: aborting");
-                    self.builds.append_log(&build, "--- timed out: aborting\n");
-                    self.send_abort(&agent, &build);
-                }
+            Some(Timer::Timeout { agent, build }) if self.busy_with(&agent, &build) => {
+                tracing::info!(build = %build, "timed out: aborting");
+                self.builds.append_log(&build, "--- timed out: aborting\n");
+                self.send_abort(&agent, &build);
             }
             Some(Timer::Reap { agent, generation }) => {
                 let idle_since = self.pool.get(&agent).is_some_and(|a| {
@@ -335,7 +331,8 @@ impl Scheduler for Controller {
                     self.stop_agent(driver, &agent, "idle").await;
                 }
             }
-            None => {}
+            // Stale: the build already ended, the agent moved on.
+            Some(Timer::BuildEnd { .. } | Timer::Timeout { .. }) | None => {}
         }
         self.maybe_done(driver).await;
     }
