@@ -8,8 +8,9 @@
 //! the agent's own SIGTERM when its task is killed) sends SIGTERM to the
 //! group, waits the grace period, then SIGKILL. When a step ends, whatever
 //! it left in the background is killed too, so no build leaks a process
-//! into the next one. The agent exits when the controller closes the
-//! connection or the agent is told to stop, after stopping its build.
+//! into the next one. The agent exits when it is told to stop (SIGTERM)
+//! or gives up on its controller, after stopping its build; a broken
+//! connection is opened again, so a restarted controller re-adopts it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,13 +23,20 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use crate::queue::BuildId;
 use crate::wire::{self, FromAgent, ToAgent, WireError};
 
-/// How long the agent keeps trying to reach the controller.
-const CONNECT_FOR: Duration = Duration::from_secs(10);
+/// How long a starting agent tries to reach its controller.
+pub const CONNECT_FOR: Duration = Duration::from_secs(10);
+/// How long an agent that lost its controller tries to reach it again.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(30);
+/// The first pause between connection attempts; it doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// Why the agent stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -50,101 +58,155 @@ pub enum AgentError {
     Signal(#[source] std::io::Error),
 }
 
-/// Runs the agent until the controller lets it go or it is stopped. When
-/// it is stopped (SIGTERM), its build's steps get `stop_grace` between
+/// Runs the agent until it is stopped (SIGTERM) or gives up on its
+/// controller. When stopped, its build's steps get `stop_grace` between
 /// SIGTERM and SIGKILL.
+///
+/// A broken connection is opened again, the build under way running on:
+/// the hello names it, so a restarted controller re-adopts agent and
+/// build. An agent the controller does not welcome within
+/// [`RECONNECT_FOR`] of losing it ([`CONNECT_FOR`] at start) gives up,
+/// stops its build and exits, so none outlives its controller for long.
 pub async fn run(
     controller: SocketAddr,
     name: String,
     stop_grace: Duration,
 ) -> Result<(), AgentError> {
-    let stream = connect(controller).await?;
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    wire::write(
-        &mut write,
-        &FromAgent::Hello {
-            agent: name.clone(),
-        },
-    )
-    .await?;
-    tracing::info!(agent = name, %controller, "connected");
-
-    // Everything the agent says goes through one writer task.
-    let (out, mut out_rx) = mpsc::unbounded_channel::<FromAgent>();
-    let writer = tokio::spawn(async move {
-        while let Some(message) = out_rx.recv().await {
-            if let Err(e) = wire::write(&mut write, &message).await {
-                tracing::warn!(error = %e, "cannot write to the controller");
-                break;
-            }
-        }
-    });
-
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(AgentError::Signal)?;
-    // The build under way: its id, and where to send an abort's grace.
-    // A build's task says it is over on `ended`.
+    // Everything the agent says waits in the outbox for a connection.
+    let (out, mut outbox) = mpsc::unbounded_channel::<FromAgent>();
+    let mut unsent: Option<FromAgent> = None;
+    // The build under way: its id, and where to send an abort's grace. A
+    // build's task says it is over on `ended`.
     let mut current: Option<(BuildId, watch::Sender<Option<Duration>>)> = None;
     let (ended_tx, mut ended) = mpsc::unbounded_channel::<()>();
+    let mut give_up_at = Instant::now() + CONNECT_FOR;
+    let mut retry = RETRY_FIRST;
     let result = loop {
-        tokio::select! {
-            Some(()) = ended.recv() => current = None,
-            _ = sigterm.recv() => {
-                tracing::info!(agent = name, "SIGTERM: stopping");
-                break Ok(());
+        let stream = tokio::select! {
+            stream = TcpStream::connect(controller) => stream,
+            _ = sigterm.recv() => break Ok(()),
+        };
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(source) if Instant::now() >= give_up_at => {
+                break Err(AgentError::Connect {
+                    addr: controller,
+                    source,
+                })
             }
-            order = wire::read::<_, ToAgent>(&mut reader) => match order {
-                Ok(Some(ToAgent::Run { build, steps, env })) => {
-                    if current.is_some() {
-                        tracing::warn!(%build, "a second build while one runs: refused");
-                        let _ = out.send(FromAgent::Done { build, exit: -1, aborted: true });
-                        continue;
-                    }
-                    let (abort, aborted) = watch::channel(None);
-                    let (out, ended_tx) = (out.clone(), ended_tx.clone());
-                    let b = build.clone();
-                    tokio::spawn(async move {
-                        run_build(b, steps, env, out, aborted).await;
-                        let _ = ended_tx.send(());
-                    });
-                    current = Some((build, abort));
+            Err(_) => {
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MAX);
+                continue;
+            }
+        };
+        let hello = FromAgent::Hello {
+            agent: name.clone(),
+            build: current.as_ref().map(|(b, _)| b.clone()),
+        };
+        if wire::write(&mut stream, &hello).await.is_err() {
+            tokio::time::sleep(retry).await;
+            continue;
+        }
+        tracing::info!(agent = name, %controller, "connected");
+        let (read, write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        let (stop_writer, stopped) = oneshot::channel();
+        let writer = tokio::spawn(forward_outbox(outbox, unsent.take(), write, stopped));
+
+        // `Some(result)`: leave for good; `None`: the connection broke.
+        let leave = loop {
+            tokio::select! {
+                Some(()) = ended.recv() => current = None,
+                _ = sigterm.recv() => {
+                    tracing::info!(agent = name, "SIGTERM: stopping");
+                    break Some(Ok(()));
                 }
-                Ok(Some(ToAgent::Abort { build, grace_ms })) => {
-                    if let Some((running, abort)) = &current {
-                        if running == &build {
-                            let _ = abort.send(Some(Duration::from_millis(grace_ms)));
+                order = wire::read::<_, ToAgent>(&mut reader) => match order {
+                    Ok(Some(ToAgent::Welcome)) => {
+                        give_up_at = Instant::now() + Duration::from_secs(u32::MAX.into());
+                        retry = RETRY_FIRST;
+                    }
+                    Ok(Some(ToAgent::Run { build, steps, env })) => {
+                        if current.is_some() {
+                            tracing::warn!(%build, "a second build while one runs: refused");
+                            let _ = out.send(FromAgent::Done { build, exit: -1, aborted: true });
+                            continue;
+                        }
+                        let (abort, aborted) = watch::channel(None);
+                        let (out, ended_tx) = (out.clone(), ended_tx.clone());
+                        let b = build.clone();
+                        tokio::spawn(async move {
+                            run_build(b, steps, env, out, aborted).await;
+                            let _ = ended_tx.send(());
+                        });
+                        current = Some((build, abort));
+                    }
+                    Ok(Some(ToAgent::Abort { build, grace_ms })) => {
+                        if let Some((running, abort)) = &current {
+                            if running == &build {
+                                let _ = abort.send(Some(Duration::from_millis(grace_ms)));
+                            }
                         }
                     }
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(AgentError::from(e)),
-            },
+                    Ok(None) => break None,
+                    Err(e) => {
+                        tracing::warn!(agent = name, error = %e, "connection broken");
+                        break None;
+                    }
+                },
+            }
+        };
+        let _ = stop_writer.send(());
+        match writer.await {
+            Ok((back, message)) => {
+                outbox = back;
+                unsent = message;
+            }
+            // The writer panicked and took the outbox: nothing more can be said.
+            Err(_) => break Ok(()),
         }
+        if let Some(result) = leave {
+            break result;
+        }
+        tracing::info!(agent = name, "lost the controller; connecting again");
+        give_up_at = give_up_at.min(Instant::now() + RECONNECT_FOR);
+        tokio::time::sleep(retry).await;
     };
     // Stop the build under way, gracefully, before leaving.
     if let Some((_, abort)) = current.take() {
         let _ = abort.send(Some(stop_grace));
         let _ = ended.recv().await;
     }
-    drop(out);
-    let _ = writer.await;
     result
 }
 
-async fn connect(addr: SocketAddr) -> Result<TcpStream, AgentError> {
-    let deadline = tokio::time::Instant::now() + CONNECT_FOR;
-    let mut wait = Duration::from_millis(50);
+/// Writes the outbox to one connection until told to stop or a write
+/// fails; gives the outbox back, with the message that failed.
+async fn forward_outbox(
+    mut outbox: mpsc::UnboundedReceiver<FromAgent>,
+    first: Option<FromAgent>,
+    mut write: tokio::net::tcp::OwnedWriteHalf,
+    mut stop: oneshot::Receiver<()>,
+) -> (mpsc::UnboundedReceiver<FromAgent>, Option<FromAgent>) {
+    if let Some(message) = first {
+        if wire::write(&mut write, &message).await.is_err() {
+            return (outbox, Some(message));
+        }
+    }
     loop {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok(stream),
-            Err(source) if tokio::time::Instant::now() >= deadline => {
-                return Err(AgentError::Connect { addr, source })
-            }
-            Err(_) => {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(1));
-            }
+        let message = tokio::select! {
+            message = outbox.recv() => match message {
+                Some(message) => message,
+                None => return (outbox, None),
+            },
+            _ = &mut stop => return (outbox, None),
+        };
+        if let Err(e) = wire::write(&mut write, &message).await {
+            tracing::warn!(error = %e, "cannot write to the controller");
+            return (outbox, Some(message));
         }
     }
 }

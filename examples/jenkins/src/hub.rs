@@ -58,6 +58,8 @@ pub enum AgentEvent {
         agent: TaskId,
         /// How to reach it.
         link: AgentLink,
+        /// The build it says it is running (after a reconnection).
+        running: Option<crate::queue::BuildId>,
     },
     /// An agent said something.
     Said {
@@ -73,9 +75,13 @@ pub enum AgentEvent {
     },
 }
 
-/// Accepts agents' connections until the controller stops taking inputs.
+/// Accepts agents' connections. Dropping (or aborting) the future closes
+/// the listener and every connection it accepted.
 pub async fn serve(listener: TcpListener, inputs: InputSender<Input>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Reap the connections that ended.
+        while connections.try_join_next().is_some() {}
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
@@ -85,7 +91,7 @@ pub async fn serve(listener: TcpListener, inputs: InputSender<Input>) {
             }
         };
         let inputs = inputs.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = connection(stream, inputs).await {
                 tracing::warn!(error = %e, "agent connection ended");
             }
@@ -97,8 +103,8 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) -> Result<(),
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let hello = tokio::time::timeout(HELLO_WITHIN, wire::read::<_, FromAgent>(&mut reader)).await;
-    let agent = match hello {
-        Ok(Ok(Some(FromAgent::Hello { agent }))) => TaskId::new(agent),
+    let (agent, running) = match hello {
+        Ok(Ok(Some(FromAgent::Hello { agent, build }))) => (TaskId::new(agent), build),
         Ok(Err(e)) => return Err(e),
         _ => {
             tracing::warn!("a connection that did not say hello: closed");
@@ -106,17 +112,19 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) -> Result<(),
         }
     };
     let (link, mut orders) = AgentLink::pair();
-    tokio::spawn(async move {
+    // The writer goes when the connection does (even if aborted).
+    let _writer = AbortOnDrop(tokio::spawn(async move {
         while let Some(order) = orders.recv().await {
             if let Err(e) = wire::write(&mut write, &order).await {
                 tracing::warn!(error = %e, "cannot write to an agent");
                 break;
             }
         }
-    });
+    }));
     let connected = AgentEvent::Connected {
         agent: agent.clone(),
         link,
+        running,
     };
     if inputs.send(Input::Agent(connected)).await.is_err() {
         return Ok(()); // the controller has stopped
@@ -140,4 +148,13 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) -> Result<(),
         .send(Input::Agent(AgentEvent::Disconnected { agent }))
         .await;
     outcome
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

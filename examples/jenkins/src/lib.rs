@@ -38,6 +38,7 @@ pub mod hub;
 pub mod pool;
 pub mod provision;
 pub mod queue;
+pub mod store;
 pub mod summary;
 pub mod units;
 pub mod wire;

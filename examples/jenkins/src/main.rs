@@ -26,6 +26,7 @@ use clap::{Parser, Subcommand};
 use corral::{inputs, Capability, Config, Framework, FrameworkInfo, GrpcTransport, Resources};
 use corral_testkit::allocator::Quota;
 use corral_testkit::{MasterConfig, MockMaster};
+use jenkins::store::Store;
 use jenkins::{hub, BuildId, Controller, Input, JobsFile, Runner, Summary};
 
 /// The jobs file shipped with the example.
@@ -96,7 +97,16 @@ struct Args {
     /// in the system's temporary directory.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// The controller's state database (framework id, queue, builds). A
+    /// run that finds one resumes it: same framework id, same builds.
+    /// Default: `jenkins.redb` in the work directory.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
+
+/// How long the master keeps the framework's agents running while the
+/// controller is away (a restart). Never zero: that kills every build.
+const FAILOVER_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -192,16 +202,32 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     };
 
-    let info = FrameworkInfo::new("jenkins")
+    std::fs::create_dir_all(&work_dir)?;
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| work_dir.join("jenkins.redb"));
+    let mut controller = Controller::restore(file, runner, Store::open(&state)?)?;
+    let mut info = FrameworkInfo::new("jenkins")
         .with_roles([role.as_str()])
-        .with_capability(Capability::RevocableResources);
+        .with_capability(Capability::RevocableResources)
+        .with_failover_timeout(FAILOVER_TIMEOUT);
+    if let Some(id) = controller.framework_id() {
+        println!("  resuming framework {id} from {}", state.display());
+        info = info.with_id(id.clone());
+    }
     // Single-use agents end often: revive sooner than the default 1 s.
     let config = Config {
         min_revive_interval: Duration::from_millis(200),
         ..Config::default()
     };
     let framework = Framework::with_config(info, config, GrpcTransport::connect_lazy(&endpoint)?);
-    let jobs: Vec<String> = file.jobs.iter().map(|j| j.name.clone()).collect();
+    let jobs: Vec<String> = controller
+        .file()
+        .jobs
+        .iter()
+        .map(|j| j.name.clone())
+        .collect();
     println!(
         "triggering {} builds of {} jobs ({}) ...",
         args.builds,
@@ -222,7 +248,6 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .map_err(|_| "the input channel refused the shutdown")?;
     drop(sender);
 
-    let mut controller = Controller::with_runner(file, runner);
     let wall = std::time::Instant::now();
     let outcome = framework.run_with_inputs(&mut controller, inputs).await;
     let summary = Summary::of(&controller);

@@ -11,6 +11,7 @@ use corral::{AgentId, TaskId};
 use tokio::time::Instant;
 
 use crate::queue::BuildId;
+use crate::store::{SavedAgent, SavedMeta};
 
 /// Where an agent stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +154,60 @@ impl Pool {
     /// The most agents alive at once, all labels.
     pub fn most_live_total(&self) -> usize {
         self.most_live_total
+    }
+}
+
+impl Pool {
+    /// The agents and the last index, into `meta`.
+    pub fn save_meta(&self, meta: &mut SavedMeta) {
+        meta.agent_index = self.next_index;
+        meta.agents = self
+            .agents
+            .values()
+            .map(|a| SavedAgent {
+                task: a.task.to_string(),
+                label: a.label.clone(),
+                host: a.host.to_string(),
+                revocable: a.revocable,
+                build: match &a.state {
+                    AgentState::Busy(b) => Some(b.clone()),
+                    _ => None,
+                },
+                stopping: a.state == AgentState::Stopping,
+                builds: a.builds,
+            })
+            .collect();
+    }
+
+    /// The agents a previous run left. A busy one stays busy with its
+    /// build; an idle or launching one waits to connect again
+    /// ([`AgentState::Launching`]); a stopping one stays stopping.
+    pub fn restore(meta: &SavedMeta) -> Pool {
+        let mut pool = Pool {
+            next_index: meta.agent_index,
+            ..Pool::default()
+        };
+        for a in &meta.agents {
+            let task = TaskId::new(a.task.as_str());
+            let state = match (&a.build, a.stopping) {
+                (_, true) => AgentState::Stopping,
+                (Some(build), false) => AgentState::Busy(build.clone()),
+                (None, false) => AgentState::Launching,
+            };
+            pool.agents.insert(
+                task.clone(),
+                Agent {
+                    task,
+                    label: a.label.clone(),
+                    host: AgentId::from(a.host.as_str()),
+                    revocable: a.revocable,
+                    state,
+                    builds: a.builds,
+                    generations: 0,
+                },
+            );
+        }
+        pool
     }
 }
 

@@ -7,12 +7,14 @@
 //! revocation (or whose agent was lost) goes back to the *front*, marked
 //! requeued, so work that was already running is not punished twice.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+use crate::store::{SavedBuild, SavedMeta, SavedState};
 
 /// A build: a job's name and its number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -30,7 +32,7 @@ impl fmt::Display for BuildId {
 }
 
 /// How a build ended, in Jenkins's words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BuildResult {
     /// Every step exited 0.
@@ -98,6 +100,8 @@ pub struct Builds {
     records: BTreeMap<BuildId, Build>,
     next_number: BTreeMap<String, u64>,
     next_queue_id: u64,
+    /// Builds changed since the last [`Builds::take_dirty`].
+    dirty: BTreeSet<BuildId>,
 }
 
 impl Builds {
@@ -134,6 +138,7 @@ impl Builds {
             },
         );
         self.queue.push_back(id.clone());
+        self.dirty.insert(id.clone());
         id
     }
 
@@ -145,6 +150,7 @@ impl Builds {
             .iter()
             .position(|id| self.records.get(id).is_some_and(|b| b.label == label))?;
         let id = self.queue.remove(at)?;
+        self.dirty.insert(id.clone());
         let build = self.records.get_mut(&id)?;
         build.waited += now.saturating_duration_since(build.entered_queue);
         build.state = BuildState::Running {
@@ -165,6 +171,7 @@ impl Builds {
         let Some(build) = self.records.get_mut(id) else {
             return;
         };
+        self.dirty.insert(id.clone());
         const CUT: &str = "\n--- log cut: too long\n";
         if build.log.len() >= MAX_LOG {
             return;
@@ -183,6 +190,7 @@ impl Builds {
 
     /// Ends a running build with `result`.
     pub fn finish(&mut self, id: &BuildId, result: BuildResult, now: Instant) {
+        self.dirty.insert(id.clone());
         if let Some(build) = self.records.get_mut(id) {
             if let BuildState::Running { since, .. } = build.state {
                 build.duration = now.saturating_duration_since(since);
@@ -194,6 +202,7 @@ impl Builds {
     /// Puts a running build back at the front of the queue, marked
     /// requeued.
     pub fn requeue_front(&mut self, id: &BuildId, now: Instant) {
+        self.dirty.insert(id.clone());
         if let Some(build) = self.records.get_mut(id) {
             if matches!(build.state, BuildState::Running { .. }) {
                 build.state = BuildState::Queued;
@@ -211,6 +220,7 @@ impl Builds {
             return false;
         };
         self.queue.remove(at);
+        self.dirty.insert(id.clone());
         if let Some(build) = self.records.get_mut(id) {
             build.state = BuildState::Done(BuildResult::Aborted);
         }
@@ -266,6 +276,88 @@ impl Builds {
         self.records
             .values()
             .all(|b| matches!(b.state, BuildState::Done(_)))
+    }
+}
+
+impl Builds {
+    /// The builds changed since the last call, as stored.
+    pub fn take_dirty(&mut self) -> Vec<SavedBuild> {
+        std::mem::take(&mut self.dirty)
+            .iter()
+            .filter_map(|id| self.records.get(id))
+            .map(save)
+            .collect()
+    }
+
+    /// Marks a build to be written again (its last write failed).
+    pub fn mark_dirty(&mut self, id: BuildId) {
+        self.dirty.insert(id);
+    }
+
+    /// The numbers, the queue id and the queue, into `meta`.
+    pub fn save_meta(&self, meta: &mut SavedMeta) {
+        meta.numbers = self.next_number.clone();
+        meta.queue_id = self.next_queue_id;
+        meta.queue = self.queue.iter().cloned().collect();
+    }
+
+    /// The builds as a previous run left them. Their clocks restart now.
+    pub fn restore(meta: &SavedMeta, builds: Vec<SavedBuild>, now: Instant) -> Builds {
+        let records = builds
+            .into_iter()
+            .map(|b| {
+                let state = match b.state {
+                    SavedState::Queued => BuildState::Queued,
+                    SavedState::Running(agent) => BuildState::Running { agent, since: now },
+                    SavedState::Done(result) => BuildState::Done(result),
+                };
+                let build = Build {
+                    id: b.id.clone(),
+                    queue_id: b.queue_id,
+                    label: b.label,
+                    params: b.params,
+                    state,
+                    queued_at: now,
+                    waited: Duration::from_millis(b.waited_ms),
+                    entered_queue: now,
+                    duration: Duration::from_millis(b.duration_ms),
+                    requeued: b.requeued,
+                    agents: b.agents,
+                    log: b.log,
+                };
+                (b.id, build)
+            })
+            .collect();
+        Builds {
+            queue: meta.queue.iter().cloned().collect(),
+            records,
+            next_number: meta.numbers.clone(),
+            next_queue_id: meta.queue_id,
+            dirty: BTreeSet::new(),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn save(b: &Build) -> SavedBuild {
+    SavedBuild {
+        id: b.id.clone(),
+        queue_id: b.queue_id,
+        label: b.label.clone(),
+        params: b.params.clone(),
+        state: match &b.state {
+            BuildState::Queued => SavedState::Queued,
+            BuildState::Running { agent, .. } => SavedState::Running(agent.clone()),
+            BuildState::Done(result) => SavedState::Done(*result),
+        },
+        waited_ms: millis(b.waited),
+        duration_ms: millis(b.duration),
+        requeued: b.requeued,
+        agents: b.agents.clone(),
+        log: b.log.clone(),
     }
 }
 

@@ -3,13 +3,17 @@
 //! controller (the address is on the agent task's command line).
 //!
 //! ```text
-//! agent -> controller  {"type":"hello","agent":"agent-linux-0001"}
+//! agent -> controller  {"type":"hello","agent":"agent-linux-0001","build":null}
+//! controller -> agent  {"type":"welcome"}
 //! controller -> agent  {"type":"run","build":{"job":"compile","number":3},"steps":["make"],"env":{...}}
 //! agent -> controller  {"type":"log","build":{...},"text":"compiling\n"}
 //! controller -> agent  {"type":"abort","build":{...},"grace_ms":3000}
 //! agent -> controller  {"type":"done","build":{...},"exit":143,"aborted":true}
 //! ```
 //!
+//! A connection that breaks is opened again by the agent, which says in
+//! its hello which build it is still running, so a restarted controller
+//! re-adopts it (a line in flight when the connection broke may be lost).
 //! Lines are bounded ([`MAX_LINE`]); a longer one, or one that does not
 //! parse, is a [`WireError`] and ends the connection.
 
@@ -36,6 +40,9 @@ pub enum ToAgent {
         /// Its environment (the job's, then its parameters).
         env: BTreeMap<String, String>,
     },
+    /// The controller has taken the agent on (after its hello): a
+    /// reconnecting agent stops counting down to giving up.
+    Welcome,
     /// Stop the build: SIGTERM to its step, SIGKILL after `grace_ms`.
     Abort {
         /// The build.
@@ -49,10 +56,14 @@ pub enum ToAgent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromAgent {
-    /// The first line: which agent this is (its task id).
+    /// The first line: which agent this is (its task id), and the build
+    /// it is running, when it connects again (its controller restarted).
     Hello {
         /// The agent's task id.
         agent: String,
+        /// The build under way, if any.
+        #[serde(default)]
+        build: Option<BuildId>,
     },
     /// Output of the build's current step, as it comes.
     Log {

@@ -294,10 +294,17 @@ impl Controller {
         if self.shutdown_when_done && !self.shutting_down && self.builds.all_done() {
             self.shutdown(driver).await;
         }
+        self.persist();
         if self.shutting_down && !self.torn_down && self.pool.live_total() == 0 {
             tracing::info!("every agent has stopped; tearing down");
             match driver.teardown().await {
-                Ok(()) => self.torn_down = true,
+                Ok(()) => {
+                    // Gone for good: a later run starts a new framework
+                    // (the builds' history stays).
+                    self.torn_down = true;
+                    self.framework_id = None;
+                    self.persist();
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "teardown failed; retried after the next event")
                 }

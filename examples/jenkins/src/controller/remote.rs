@@ -3,9 +3,9 @@
 
 use corral::{Driver, TaskId};
 
-use super::{Controller, Runner};
+use super::{Controller, Happened, Runner};
 use crate::config::JobSpec;
-use crate::hub::AgentEvent;
+use crate::hub::{AgentEvent, AgentLink};
 use crate::pool::AgentState;
 use crate::queue::{BuildId, BuildResult};
 use crate::wire::{FromAgent, ToAgent};
@@ -13,23 +13,11 @@ use crate::wire::{FromAgent, ToAgent};
 impl Controller {
     pub(super) async fn agent_event(&mut self, driver: &dyn Driver, event: AgentEvent) {
         match event {
-            AgentEvent::Connected { agent, link } => {
-                let expected = matches!(self.runner, Runner::Remote { .. })
-                    && self
-                        .pool
-                        .get(&agent)
-                        .is_some_and(|a| a.state == AgentState::Launching)
-                    && !self.links.contains_key(&agent);
-                if !expected {
-                    // Not an agent we launched and wait for: the link is
-                    // dropped, which closes the connection.
-                    tracing::warn!(%agent, "unexpected agent connection: closed");
-                    return;
-                }
-                tracing::info!(%agent, "agent connected");
-                self.links.insert(agent.clone(), link);
-                self.ready(driver, &agent).await;
-            }
+            AgentEvent::Connected {
+                agent,
+                link,
+                running,
+            } => self.connected(driver, agent, link, running).await,
             AgentEvent::Said {
                 agent,
                 message: FromAgent::Log { build, text },
@@ -79,6 +67,68 @@ impl Controller {
                     self.stop_agent_keeping_build(driver, &agent).await;
                 }
             }
+        }
+    }
+
+    /// An agent connected: a new one becomes ready; one that connects
+    /// again (its connection broke, or this controller was restarted) is
+    /// re-adopted with the build it says it runs. Anything else is closed
+    /// (the link is dropped unwelcomed).
+    async fn connected(
+        &mut self,
+        driver: &dyn Driver,
+        agent: TaskId,
+        link: AgentLink,
+        running: Option<BuildId>,
+    ) {
+        let remote = matches!(self.runner, Runner::Remote { .. });
+        let Some(state) = self.pool.get(&agent).map(|a| a.state.clone()) else {
+            tracing::warn!(%agent, "unknown agent connected: closed");
+            return;
+        };
+        if !remote || self.links.contains_key(&agent) {
+            tracing::warn!(%agent, "unexpected agent connection: closed");
+            return;
+        }
+        link.send(ToAgent::Welcome);
+        self.links.insert(agent.clone(), link);
+        match (state, running) {
+            (AgentState::Launching, None) => {
+                tracing::info!(%agent, "agent connected");
+                self.ready(driver, &agent).await;
+            }
+            (AgentState::Busy(ours), Some(theirs)) if ours == theirs => {
+                tracing::info!(%agent, build = %ours, "agent re-adopted with its build");
+            }
+            (AgentState::Busy(ours), None) => {
+                // It ended the build while no one listened: its result is
+                // lost, so the build runs again, first.
+                tracing::warn!(%agent, build = %ours, "re-adopted agent lost its build's end: requeued");
+                self.builds
+                    .requeue_front(&ours, tokio::time::Instant::now());
+                self.history.push(Happened::Requeued(ours, agent.clone()));
+                self.ready(driver, &agent).await;
+            }
+            (AgentState::Stopping, _) => {}
+            (_, Some(theirs)) => {
+                // Running a build this controller does not give it: stop.
+                tracing::warn!(%agent, build = %theirs, "agent runs a build it was not given: stopping it");
+                if let AgentState::Busy(ours) = self
+                    .pool
+                    .get(&agent)
+                    .map(|a| a.state.clone())
+                    .unwrap_or(AgentState::Stopping)
+                {
+                    self.builds
+                        .requeue_front(&ours, tokio::time::Instant::now());
+                    self.history.push(Happened::Requeued(ours, agent.clone()));
+                    if let Some(a) = self.pool.get_mut(&agent) {
+                        a.state = AgentState::Launching;
+                    }
+                }
+                self.stop_agent(driver, &agent, "confused").await;
+            }
+            (AgentState::Idle { .. }, None) => {}
         }
     }
 
