@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod api;
 pub mod config;
 pub mod controller;
 pub mod hub;
@@ -41,9 +42,10 @@ pub mod queue;
 pub mod store;
 pub mod summary;
 pub mod units;
+pub mod view;
 pub mod wire;
 
 pub use config::{AgentTemplate, ConfigError, JobSpec, JobsFile, Revocable};
-pub use controller::{Controller, Happened, Input, Runner};
+pub use controller::{Controller, Happened, Input, Refused, Runner, Submitted};
 pub use queue::{BuildId, BuildResult};
 pub use summary::Summary;

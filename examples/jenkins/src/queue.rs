@@ -84,6 +84,11 @@ pub struct Build {
     pub requeued: u32,
     /// Every agent it started on, in order.
     pub agents: Vec<String>,
+    /// When it was triggered, milliseconds since the Unix epoch.
+    pub queued_epoch_ms: u64,
+    /// When its last run started, milliseconds since the Unix epoch (0:
+    /// not started).
+    pub started_epoch_ms: u64,
     /// Its console output so far (the current run's; bounded, see
     /// [`MAX_LOG`]).
     pub log: String,
@@ -135,6 +140,8 @@ impl Builds {
                 requeued: 0,
                 agents: Vec::new(),
                 log: String::new(),
+                queued_epoch_ms: epoch_ms(),
+                started_epoch_ms: 0,
             },
         );
         self.queue.push_back(id.clone());
@@ -158,6 +165,7 @@ impl Builds {
             since: now,
         };
         build.agents.push(agent.to_owned());
+        build.started_epoch_ms = epoch_ms();
         if !build.log.is_empty() {
             build
                 .log
@@ -289,6 +297,16 @@ impl Builds {
             .collect()
     }
 
+    /// The number the next build of `job` gets.
+    pub fn next_number(&self, job: &str) -> u64 {
+        self.next_number.get(job).copied().unwrap_or(0) + 1
+    }
+
+    /// The build with this queue item id.
+    pub fn by_queue_id(&self, queue_id: u64) -> Option<&Build> {
+        self.records.values().find(|b| b.queue_id == queue_id)
+    }
+
     /// Marks a build to be written again (its last write failed).
     pub fn mark_dirty(&mut self, id: BuildId) {
         self.dirty.insert(id);
@@ -324,6 +342,8 @@ impl Builds {
                     requeued: b.requeued,
                     agents: b.agents,
                     log: b.log,
+                    queued_epoch_ms: b.queued_epoch_ms,
+                    started_epoch_ms: b.started_epoch_ms,
                 };
                 (b.id, build)
             })
@@ -358,7 +378,18 @@ fn save(b: &Build) -> SavedBuild {
         requeued: b.requeued,
         agents: b.agents.clone(),
         log: b.log.clone(),
+        queued_epoch_ms: b.queued_epoch_ms,
+        started_epoch_ms: b.started_epoch_ms,
     }
+}
+
+/// Wall-clock time now, milliseconds since the Unix epoch (for the remote
+/// API's timestamps; durations use the monotonic clock).
+pub fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(millis)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

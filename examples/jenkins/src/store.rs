@@ -66,6 +66,12 @@ pub struct SavedBuild {
     pub agents: Vec<String>,
     /// Its console log.
     pub log: String,
+    /// When it was triggered, ms since the Unix epoch.
+    #[serde(default)]
+    pub queued_epoch_ms: u64,
+    /// When its last run started, ms since the Unix epoch.
+    #[serde(default)]
+    pub started_epoch_ms: u64,
 }
 
 /// A build's state as stored.
@@ -226,6 +232,8 @@ mod tests {
             requeued: 0,
             agents: vec!["agent-linux-0001".into()],
             log: "+ make\n".into(),
+            queued_epoch_ms: 1,
+            started_epoch_ms: 2,
         };
         let meta = SavedMeta {
             framework_id: Some("fw-1".into()),

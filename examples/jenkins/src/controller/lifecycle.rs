@@ -9,7 +9,7 @@ use corral::sim::SimulatedTask;
 use corral::{CommandInfo, Driver, TaskId, TaskInfo, TaskState};
 use tokio::time::Instant;
 
-use super::{Controller, Happened, Runner, Timer};
+use super::{Controller, Happened, Refused, Runner, Submitted, Timer};
 use crate::pool::AgentState;
 use crate::provision::Planned;
 use crate::queue::{BuildId, BuildResult};
@@ -126,6 +126,10 @@ impl Controller {
         };
         match &self.runner {
             Runner::Simulated => {
+                for step in &job.steps {
+                    let line = format!("+ {} (simulated, {})\n", step.sh, step.simulated_seconds);
+                    self.builds.append_log(&build, &line);
+                }
                 let (run_for, exit) = job.simulated_run();
                 let (delay, result) = if run_for > job.timeout() {
                     (job.timeout(), BuildResult::Aborted)
@@ -211,25 +215,33 @@ impl Controller {
         self.dispatch(driver);
     }
 
-    pub(super) fn trigger(&mut self, job: String, mut params: BTreeMap<String, String>) {
-        if self.shutting_down {
-            tracing::warn!(job, "trigger refused: shutting down");
-            self.history.push(Happened::Refused(job));
-            return;
-        }
-        let Some(spec) = self.file.job(&job) else {
-            tracing::warn!(job, "trigger refused: no such job");
-            self.history.push(Happened::Refused(job));
-            return;
+    pub(super) fn trigger(
+        &mut self,
+        job: String,
+        mut params: BTreeMap<String, String>,
+    ) -> Result<Submitted, Refused> {
+        let refused = if self.shutting_down {
+            Some(Refused::ShuttingDown)
+        } else if let Some(spec) = self.file.job(&job) {
+            params
+                .keys()
+                .find(|k| !spec.parameters.iter().any(|p| &p.name == *k))
+                .map(|unknown| Refused::UnknownParameter {
+                    job: job.clone(),
+                    parameter: unknown.clone(),
+                })
+        } else {
+            Some(Refused::NoSuchJob(job.clone()))
         };
-        if let Some(unknown) = params
-            .keys()
-            .find(|k| !spec.parameters.iter().any(|p| &p.name == *k))
-        {
-            tracing::warn!(job, parameter = %unknown, "trigger refused: unknown parameter");
-            self.history.push(Happened::Refused(job));
-            return;
-        }
+        let spec = match (refused, self.file.job(&job)) {
+            (None, Some(spec)) => spec,
+            (why, _) => {
+                let why = why.unwrap_or_else(|| Refused::NoSuchJob(job.clone()));
+                tracing::warn!(job, %why, "trigger refused");
+                self.history.push(Happened::Refused(job));
+                return Err(why);
+            }
+        };
         for p in &spec.parameters {
             params
                 .entry(p.name.clone())
@@ -238,6 +250,11 @@ impl Controller {
         let label = spec.label.clone();
         let id = self.builds.trigger(&job, &label, params, Instant::now());
         tracing::debug!(build = %id, "queued");
+        let queue_id = self.builds.get(&id).map(|b| b.queue_id).unwrap_or(0);
+        Ok(Submitted {
+            build: id,
+            queue_id,
+        })
     }
 
     pub(super) async fn abort(&mut self, driver: &dyn Driver, id: &BuildId) {

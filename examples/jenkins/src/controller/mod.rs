@@ -49,8 +49,9 @@ use crate::config::JobsFile;
 use crate::hub::{AgentEvent, AgentLink};
 use crate::pool::{AgentState, Pool};
 use crate::provision;
-use crate::queue::{Build, BuildId, BuildResult, Builds};
+use crate::queue::{Build, BuildId, BuildResult, BuildState, Builds};
 use crate::store::{SavedMeta, Store, StoreError};
+use crate::view::{AgentView, BuildView, JobView, QueueView, Snapshot};
 
 /// How builds run.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,12 +83,53 @@ pub enum Input {
     Abort(BuildId),
     /// An agent's connection said something.
     Agent(AgentEvent),
+    /// Queue a build, and say what became of the trigger: the build and
+    /// its queue item id, or why it was refused (the remote API's
+    /// `build` and `buildWithParameters`).
+    Submit {
+        /// The job's name.
+        job: String,
+        /// Parameter values.
+        params: BTreeMap<String, String>,
+        /// The answer.
+        reply: oneshot::Sender<Result<Submitted, Refused>>,
+    },
     /// A question about a build; the answer is a copy of its record.
     Build(BuildId, oneshot::Sender<Option<Build>>),
+    /// A copy of the state, without the logs.
+    Snapshot(oneshot::Sender<Snapshot>),
     /// Once every build triggered so far is done, shut down.
     ShutdownWhenDone,
     /// Shut down now: abort everything, stop every agent, tear down.
     Shutdown,
+}
+
+/// A trigger that was queued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Submitted {
+    /// The build.
+    pub build: BuildId,
+    /// Its queue item id.
+    pub queue_id: u64,
+}
+
+/// Why a trigger was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// No job has that name.
+    #[error("no job named {0:?}")]
+    NoSuchJob(String),
+    /// The job has no parameter of that name.
+    #[error("job {job:?} has no parameter {parameter:?}")]
+    UnknownParameter {
+        /// The job.
+        job: String,
+        /// The parameter.
+        parameter: String,
+    },
+    /// The controller is shutting down.
+    #[error("shutting down")]
+    ShuttingDown,
 }
 
 /// What happened to builds and agents, in order: the summary's and the
@@ -161,6 +203,92 @@ pub struct Controller {
 }
 
 impl Controller {
+    /// Triggers a build; a trigger that creates demand where there was
+    /// none revives offers at once (the SDK rate-limits revives and
+    /// coalesces them), which also clears the long decline filters.
+    async fn trigger_and_revive(
+        &mut self,
+        driver: &dyn Driver,
+        job: String,
+        params: BTreeMap<String, String>,
+    ) -> Result<Submitted, Refused> {
+        let before = self.demand_now();
+        let outcome = self.trigger(job, params);
+        self.dispatch(driver);
+        if self.demand_now() && !before && !self.shutting_down {
+            if let Err(e) = driver.revive(std::slice::from_ref(&self.role)).await {
+                tracing::warn!(error = %e, "revive failed");
+            }
+        }
+        outcome
+    }
+
+    /// A copy of the state, without the logs.
+    pub fn snapshot(&self) -> Snapshot {
+        let jobs = self
+            .file
+            .jobs
+            .iter()
+            .map(|j| JobView {
+                name: j.name.clone(),
+                label: j.label.clone(),
+                next_number: self.builds.next_number(&j.name),
+                parameters: j.parameters.clone(),
+            })
+            .collect();
+        let builds = self
+            .builds
+            .all()
+            .map(|b| BuildView {
+                id: b.id.clone(),
+                queue_id: b.queue_id,
+                result: match b.state {
+                    BuildState::Done(r) => Some(r),
+                    _ => None,
+                },
+                building: matches!(b.state, BuildState::Running { .. }),
+                queued: b.state == BuildState::Queued,
+                duration_ms: u64::try_from(b.duration.as_millis()).unwrap_or(u64::MAX),
+                queued_epoch_ms: b.queued_epoch_ms,
+                started_epoch_ms: b.started_epoch_ms,
+                agent: b.agents.last().cloned(),
+                requeued: b.requeued,
+            })
+            .collect();
+        let queue = self
+            .builds
+            .queued()
+            .map(|b| QueueView {
+                queue_id: b.queue_id,
+                build: b.id.clone(),
+                label: b.label.clone(),
+                since_epoch_ms: b.queued_epoch_ms,
+                requeued: b.requeued > 0,
+            })
+            .collect();
+        let agents = self
+            .pool
+            .all()
+            .map(|a| AgentView {
+                name: a.task.to_string(),
+                label: a.label.clone(),
+                idle: matches!(a.state, AgentState::Idle { .. }),
+                launching: a.state == AgentState::Launching,
+                build: match &a.state {
+                    AgentState::Busy(b) => Some(b.clone()),
+                    _ => None,
+                },
+                revocable: a.revocable,
+            })
+            .collect();
+        Snapshot {
+            jobs,
+            builds,
+            queue,
+            agents,
+        }
+    }
+
     /// A controller for a checked jobs file, on simulated agents.
     pub fn new(file: JobsFile) -> Self {
         Controller::with_runner(file, Runner::Simulated)
@@ -476,16 +604,14 @@ impl WithInputs for Controller {
     async fn input(&mut self, driver: &dyn Driver, input: Input) {
         match input {
             Input::Trigger { job, params } => {
-                let before = self.demand_now();
-                self.trigger(job, params);
-                self.dispatch(driver);
-                if self.demand_now() && !before && !self.shutting_down {
-                    // New demand: clear the long decline filters now (the
-                    // SDK rate-limits revives and coalesces them).
-                    if let Err(e) = driver.revive(std::slice::from_ref(&self.role)).await {
-                        tracing::warn!(error = %e, "revive failed");
-                    }
-                }
+                let _ = self.trigger_and_revive(driver, job, params).await;
+            }
+            Input::Submit { job, params, reply } => {
+                let outcome = self.trigger_and_revive(driver, job, params).await;
+                let _ = reply.send(outcome);
+            }
+            Input::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
             }
             Input::Abort(id) => self.abort(driver, &id).await,
             Input::Agent(event) => self.agent_event(driver, event).await,
