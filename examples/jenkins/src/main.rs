@@ -23,11 +23,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use corral::{inputs, Capability, Config, Framework, FrameworkInfo, GrpcTransport, Resources};
-use corral_testkit::allocator::Quota;
-use corral_testkit::{MasterConfig, MockMaster};
-use jenkins::store::Store;
-use jenkins::{hub, BuildId, Controller, Input, JobsFile, Runner, Summary};
+use jenkins::{api, BuildId, Controller, Input, Summary};
+
+mod setup;
 
 /// The jobs file shipped with the example.
 const SHIPPED_JOBS: &str = include_str!("../jobs.yaml");
@@ -61,6 +59,16 @@ enum Command {
         /// between SIGTERM and SIGKILL, milliseconds.
         #[arg(long, default_value_t = 2000)]
         grace_ms: u64,
+    },
+    /// Keep the controller running with the Jenkins remote API on
+    /// `--listen` until interrupted (Ctrl-C or SIGTERM), then stop every
+    /// agent and leave. (`--builds` is ignored: builds come over HTTP.)
+    Serve {
+        /// Where the remote API listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        run: Args,
     },
 }
 
@@ -104,10 +112,6 @@ struct Args {
     state: Option<PathBuf>,
 }
 
-/// How long the master keeps the framework's agents running while the
-/// controller is away (a restart). Never zero: that kills every build.
-const FAILOVER_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -127,6 +131,7 @@ async fn main() -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Some(Command::Serve { listen, run }) => serve(listen, run).await,
         None => run(cli.run).await,
     };
     match outcome {
@@ -139,89 +144,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let file = match &args.jobs {
-        Some(path) => JobsFile::load(path)?,
-        None => JobsFile::parse(SHIPPED_JOBS)?,
-    };
-    if args.simulated && args.master.is_some() {
-        return Err("--simulated is for the embedded master's agents".into());
-    }
-    let role = file.cloud.role.clone();
-    let work_dir = match &args.work_dir {
-        Some(dir) => std::path::absolute(dir)?,
-        None => std::env::temp_dir().join(format!("corral-jenkins-{}", std::process::id())),
-    };
-    // The embedded master lives as long as this function.
-    let (_master, endpoint) = match &args.master {
-        Some(url) => (None, url.clone()),
-        None => {
-            let resources = Resources::parse(&args.agent_resources)?;
-            let config = if args.simulated {
-                MasterConfig::default().agents(args.agents, resources)
-            } else {
-                MasterConfig::default().local_agents(args.agents, resources, &work_dir)
-            };
-            let config = config
-                .attribute_all("os", "linux")
-                .role(role.as_str(), 1.0)
-                .role("batch", 1.0)
-                .quota(
-                    "batch",
-                    Quota {
-                        guarantee: Resources::new().with_cpus(args.lent_cpus),
-                        limit: None,
-                    },
-                )
-                .allocation_interval(Duration::from_millis(100));
-            let master = MockMaster::start(config).await?;
-            let endpoint = master.endpoint();
-            let kind = if args.simulated { "simulated" } else { "local" };
-            println!(
-                "embedded mock master at {endpoint}: {} {kind} agents ({}), {} CPUs of idle role `batch` lent as revocable",
-                args.agents, args.agent_resources, args.lent_cpus
-            );
-            if !args.simulated {
-                println!("  sandboxes under {}", work_dir.display());
-            }
-            (Some(master), endpoint)
-        }
-    };
-
-    let (sender, inputs) = inputs::channel(args.builds + 64);
-    let runner = if args.simulated {
-        Runner::Simulated
-    } else {
-        // Agents connect back here; the hub turns what they say into inputs.
-        let listener = tokio::net::TcpListener::bind(args.agent_port).await?;
-        let controller = listener.local_addr()?;
-        tokio::spawn(hub::serve(listener, sender.clone()));
-        println!("  agents connect back to {controller}");
-        Runner::Remote {
-            program: std::env::current_exe()?,
-            controller,
-        }
-    };
-
-    std::fs::create_dir_all(&work_dir)?;
-    let state = args
-        .state
-        .clone()
-        .unwrap_or_else(|| work_dir.join("jenkins.redb"));
-    let mut controller = Controller::restore(file, runner, Store::open(&state)?)?;
-    let mut info = FrameworkInfo::new("jenkins")
-        .with_roles([role.as_str()])
-        .with_capability(Capability::RevocableResources)
-        .with_failover_timeout(FAILOVER_TIMEOUT);
-    if let Some(id) = controller.framework_id() {
-        println!("  resuming framework {id} from {}", state.display());
-        info = info.with_id(id.clone());
-    }
-    // Single-use agents end often: revive sooner than the default 1 s.
-    let config = Config {
-        min_revive_interval: Duration::from_millis(200),
-        ..Config::default()
-    };
-    let framework = Framework::with_config(info, config, GrpcTransport::connect_lazy(&endpoint)?);
+    let setup::Started {
+        _master,
+        framework,
+        mut controller,
+        sender,
+        inputs,
+    } = setup::start(&args, args.builds + 64).await?;
     let jobs: Vec<String> = controller
         .file()
         .jobs
@@ -283,5 +212,47 @@ fn print_first_logs(controller: &Controller) {
                 println!("    {line}");
             }
         }
+    }
+}
+
+/// `jenkins serve`: the controller and its remote API, until interrupted.
+async fn serve(listen: SocketAddr, args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let setup::Started {
+        _master,
+        framework,
+        mut controller,
+        sender,
+        inputs,
+    } = setup::start(&args, 1024).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let app = api::router(sender.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("jenkins: the remote API stopped: {e}");
+        }
+    });
+    // Interrupted: shut down, which stops every agent and tears down.
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    eprintln!("jenkins: cannot watch SIGTERM: {e}");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        println!("interrupted: stopping every agent");
+        let _ = sender.send(Input::Shutdown).await;
+    });
+    let outcome = framework.run_with_inputs(&mut controller, inputs).await;
+    println!("{}", Summary::of(&controller));
+    match outcome {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
     }
 }
