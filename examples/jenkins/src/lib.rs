@@ -18,16 +18,26 @@
 //! share): a revocation notice aborts the build, puts it back at the front
 //! of the queue marked requeued, and releases the agent gracefully.
 //!
+//! Agents are tasks: each runs this binary's `agent` subcommand
+//! ([`agent`]), which connects back to the controller's [`hub`] over a
+//! line protocol ([`wire`]) and runs builds one at a time as real
+//! processes, streaming their output into the build's log; an abort stops
+//! a step with SIGTERM, a grace period, then SIGKILL. On simulated agents
+//! (the virtual-time tests) a build is its steps' simulated durations.
+//! The state lives in an embedded database ([`store`]): a restarted
+//! controller resubscribes with the same framework id and re-adopts its
+//! agents with their builds. The [`api`] speaks the part of Jenkins's
+//! remote API that scripts use.
+//!
 //! Module map, by what each owns: [`config`] (the jobs file), [`units`]
 //! (durations with units), [`queue`] (builds and their numbers),
 //! [`pool`] (agents), [`provision`] (demand and offer planning, pure),
-//! [`controller`] (the scheduler), [`summary`] (the results).
+//! [`controller`] (the scheduler), [`agent`], [`hub`] and [`wire`] (real
+//! agents), [`store`] (restarts), [`view`] and [`api`] (the remote API),
+//! [`summary`] (the results).
 //!
-//! Not built yet (see the README): agents that run real steps (the
-//! `agent` subcommand connecting back), the embedded database for
-//! restarts, the Jenkins remote API over HTTP and the web page. On the
-//! simulated agents this crate uses, a build is its steps' simulated
-//! durations.
+//! Not built yet (see the README): the web page and its headless browser
+//! test.
 
 #![warn(missing_docs)]
 

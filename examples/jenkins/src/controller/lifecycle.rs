@@ -215,6 +215,26 @@ impl Controller {
         self.dispatch(driver);
     }
 
+    /// Triggers a build; a trigger that creates demand where there was
+    /// none revives offers at once (the SDK rate-limits revives and
+    /// coalesces them), which also clears the long decline filters.
+    pub(super) async fn trigger_and_revive(
+        &mut self,
+        driver: &dyn Driver,
+        job: String,
+        params: BTreeMap<String, String>,
+    ) -> Result<Submitted, Refused> {
+        let before = self.demand_now();
+        let outcome = self.trigger(job, params);
+        self.dispatch(driver);
+        if self.demand_now() && !before && !self.shutting_down {
+            if let Err(e) = driver.revive(std::slice::from_ref(&self.role)).await {
+                tracing::warn!(error = %e, "revive failed");
+            }
+        }
+        outcome
+    }
+
     pub(super) fn trigger(
         &mut self,
         job: String,

@@ -19,7 +19,7 @@
 //!   streams their output; on simulated agents a build is its steps'
 //!   simulated durations, a timer ([`Driver::wake_after`]). A build past
 //!   its timeout is aborted.
-//! - **Agents going away** ([`lifecycle`]): a single-use agent is stopped
+//! - **Agents going away**: a single-use agent is stopped
 //!   after its build; a reused one after `idle_minutes` without one (a
 //!   timer per idle spell; a stale one is recognised by its generation).
 //! - **Revocation**: a notice for a preemptible agent aborts its build,
@@ -28,9 +28,18 @@
 //! - **Shutdown**: queued builds are aborted, running ones stopped, every
 //!   agent killed, and the framework tears down once the last agent's task
 //!   has ended: nothing is left behind.
+//! - **Restarts**: with a store ([`Controller::restore`]), every change is
+//!   written; a restored controller reconciles the agents it read back
+//!   and re-adopts those that connect again with their builds.
+//!
+//! Files: this one (the handlers), `lifecycle.rs` (builds and agents
+//! through their lives), `remote.rs` (real agents' messages), `saved.rs`
+//! (the store), `queries.rs` (copies for the remote API).
 
 mod lifecycle;
+mod queries;
 mod remote;
+mod saved;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,9 +58,9 @@ use crate::config::JobsFile;
 use crate::hub::{AgentEvent, AgentLink};
 use crate::pool::{AgentState, Pool};
 use crate::provision;
-use crate::queue::{Build, BuildId, BuildResult, BuildState, Builds};
-use crate::store::{SavedMeta, Store, StoreError};
-use crate::view::{AgentView, BuildView, JobView, QueueView, Snapshot};
+use crate::queue::{Build, BuildId, BuildResult, Builds};
+use crate::store::{SavedMeta, Store};
+use crate::view::Snapshot;
 
 /// How builds run.
 #[derive(Clone, Debug, PartialEq)]
@@ -203,92 +212,6 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// Triggers a build; a trigger that creates demand where there was
-    /// none revives offers at once (the SDK rate-limits revives and
-    /// coalesces them), which also clears the long decline filters.
-    async fn trigger_and_revive(
-        &mut self,
-        driver: &dyn Driver,
-        job: String,
-        params: BTreeMap<String, String>,
-    ) -> Result<Submitted, Refused> {
-        let before = self.demand_now();
-        let outcome = self.trigger(job, params);
-        self.dispatch(driver);
-        if self.demand_now() && !before && !self.shutting_down {
-            if let Err(e) = driver.revive(std::slice::from_ref(&self.role)).await {
-                tracing::warn!(error = %e, "revive failed");
-            }
-        }
-        outcome
-    }
-
-    /// A copy of the state, without the logs.
-    pub fn snapshot(&self) -> Snapshot {
-        let jobs = self
-            .file
-            .jobs
-            .iter()
-            .map(|j| JobView {
-                name: j.name.clone(),
-                label: j.label.clone(),
-                next_number: self.builds.next_number(&j.name),
-                parameters: j.parameters.clone(),
-            })
-            .collect();
-        let builds = self
-            .builds
-            .all()
-            .map(|b| BuildView {
-                id: b.id.clone(),
-                queue_id: b.queue_id,
-                result: match b.state {
-                    BuildState::Done(r) => Some(r),
-                    _ => None,
-                },
-                building: matches!(b.state, BuildState::Running { .. }),
-                queued: b.state == BuildState::Queued,
-                duration_ms: u64::try_from(b.duration.as_millis()).unwrap_or(u64::MAX),
-                queued_epoch_ms: b.queued_epoch_ms,
-                started_epoch_ms: b.started_epoch_ms,
-                agent: b.agents.last().cloned(),
-                requeued: b.requeued,
-            })
-            .collect();
-        let queue = self
-            .builds
-            .queued()
-            .map(|b| QueueView {
-                queue_id: b.queue_id,
-                build: b.id.clone(),
-                label: b.label.clone(),
-                since_epoch_ms: b.queued_epoch_ms,
-                requeued: b.requeued > 0,
-            })
-            .collect();
-        let agents = self
-            .pool
-            .all()
-            .map(|a| AgentView {
-                name: a.task.to_string(),
-                label: a.label.clone(),
-                idle: matches!(a.state, AgentState::Idle { .. }),
-                launching: a.state == AgentState::Launching,
-                build: match &a.state {
-                    AgentState::Busy(b) => Some(b.clone()),
-                    _ => None,
-                },
-                revocable: a.revocable,
-            })
-            .collect();
-        Snapshot {
-            jobs,
-            builds,
-            queue,
-            agents,
-        }
-    }
-
     /// A controller for a checked jobs file, on simulated agents.
     pub fn new(file: JobsFile) -> Self {
         Controller::with_runner(file, Runner::Simulated)
@@ -315,110 +238,6 @@ impl Controller {
             framework_id: None,
             restored: Vec::new(),
             last_saved: None,
-        }
-    }
-
-    /// A controller that keeps its state in `store`, resuming what a
-    /// previous run saved there: its builds and numbers, its queue, its
-    /// agents. Subscribe with [`Controller::framework_id`] (when there is
-    /// one) so the master hands back the same framework with its agents.
-    pub fn restore(file: JobsFile, runner: Runner, store: Store) -> Result<Self, StoreError> {
-        let saved = store.load()?;
-        let mut controller = Controller::with_runner(file, runner);
-        controller.builds = Builds::restore(&saved.meta, saved.builds, Instant::now());
-        controller.pool = Pool::restore(&saved.meta);
-        controller.framework_id = saved.meta.framework_id.map(FrameworkId::from);
-        controller.restored = controller.pool.all().map(|a| a.task.clone()).collect();
-        controller.store = Some(store);
-        Ok(controller)
-    }
-
-    /// The framework id: saved by an earlier run, or this run's once
-    /// subscribed.
-    pub fn framework_id(&self) -> Option<&FrameworkId> {
-        self.framework_id.as_ref()
-    }
-
-    /// Writes what changed to the store, if there is one. A failure is
-    /// logged and the controller carries on (what changed is written with
-    /// the next change).
-    fn persist(&mut self) {
-        let Some(store) = &self.store else {
-            return;
-        };
-        let mut meta = SavedMeta {
-            framework_id: self.framework_id.as_ref().map(|id| id.to_string()),
-            ..SavedMeta::default()
-        };
-        self.builds.save_meta(&mut meta);
-        self.pool.save_meta(&mut meta);
-        let dirty = self.builds.take_dirty();
-        // Only log output changed when the rest is as last written.
-        let meta_changed = self.last_saved.as_ref() != Some(&meta);
-        if !meta_changed && dirty.is_empty() {
-            return;
-        }
-        if let Err(e) = store.save(&meta, &dirty, meta_changed) {
-            tracing::error!(error = %e, "saving the controller's state failed");
-            for b in dirty {
-                self.builds.mark_dirty(b.id);
-            }
-            self.last_saved = None;
-            return;
-        }
-        self.last_saved = Some(meta);
-    }
-
-    /// After a restore, once subscribed: ask the master about every agent
-    /// read back (the ones it no longer has end, and their builds go back
-    /// to the queue), and give each running build its clock again.
-    async fn resume(&mut self, driver: &dyn Driver) {
-        let restored = std::mem::take(&mut self.restored);
-        if restored.is_empty() {
-            return;
-        }
-        tracing::info!(
-            agents = restored.len(),
-            "resuming: reconciling the agents of the previous run"
-        );
-        let busy: Vec<(TaskId, BuildId)> = self
-            .pool
-            .all()
-            .filter_map(|a| match &a.state {
-                AgentState::Busy(b) => Some((a.task.clone(), b.clone())),
-                _ => None,
-            })
-            .collect();
-        for (agent, build) in busy {
-            let Some(job) = self.file.job(&build.job).cloned() else {
-                continue;
-            };
-            match self.runner {
-                // The controller is the simulator: the build's simulated
-                // time starts again on the same agent (not a second build).
-                Runner::Simulated => {
-                    let (run_for, exit) = job.simulated_run();
-                    let result = if exit == 0 {
-                        BuildResult::Success
-                    } else {
-                        BuildResult::Failure
-                    };
-                    let timer = Timer::BuildEnd {
-                        agent,
-                        build,
-                        result,
-                    };
-                    self.set_timer(driver, run_for.min(job.timeout()), timer);
-                }
-                Runner::Remote { .. } => {
-                    self.set_timer(driver, job.timeout(), Timer::Timeout { agent, build })
-                }
-            }
-        }
-        if let Err(e) = driver.reconcile(&restored).await {
-            // The runtime's own reconciliation after subscribing still
-            // reports the tasks the master knows.
-            tracing::warn!(error = %e, "reconciling the restored agents failed");
         }
     }
 
