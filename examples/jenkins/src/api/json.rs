@@ -58,8 +58,16 @@ fn task(snap: &Snapshot, job: &str, base: &str) -> Value {
     })
 }
 
+/// A build in a list: Jenkins's `number` and `url`, with `result` and
+/// `building` (what `tree=builds[number,url,result,building]` asks).
 fn build_ref(base: &str, b: &BuildView) -> Value {
-    json!({ "_class": BUILD_CLASS, "number": b.id.number, "url": build_url(base, &b.id.job, b.id.number) })
+    json!({
+        "_class": BUILD_CLASS,
+        "number": b.id.number,
+        "url": build_url(base, &b.id.job, b.id.number),
+        "result": b.result.map(result_name),
+        "building": b.building,
+    })
 }
 
 /// `GET /api/json`.
@@ -210,8 +218,9 @@ pub fn queue_item(snap: &Snapshot, id: u64, base: &str) -> Option<Value> {
     }))
 }
 
-/// `GET /computer/api/json`: one executor per agent.
-pub fn computer(snap: &Snapshot) -> Value {
+/// `GET /computer/api/json`: one executor per agent, with the build it
+/// runs (Jenkins shows executors at `depth=1`; they are always here).
+pub fn computer(snap: &Snapshot, base: &str) -> Value {
     let busy = snap.agents.iter().filter(|a| a.build.is_some()).count();
     json!({
         "_class": "hudson.model.ComputerSet",
@@ -226,6 +235,17 @@ pub fn computer(snap: &Snapshot) -> Value {
             "numExecutors": 1,
             "offline": a.launching,
             "temporarilyOffline": false,
+            "executors": [ {
+                "_class": "hudson.model.Executor",
+                "idle": a.build.is_none(),
+                "currentExecutable": a.build.as_ref().map_or(Value::Null, |b| json!({
+                    "_class": BUILD_CLASS,
+                    "number": b.number,
+                    "url": build_url(base, &b.job, b.number),
+                    "fullDisplayName": format!("{} #{}", b.job, b.number),
+                    "job": b.job,
+                })),
+            } ],
         })).collect::<Vec<_>>(),
     })
 }

@@ -15,6 +15,7 @@
 //! | `GET /queue/api/json`, `/queue/item/ID/api/json` | the queue; an item, and its build once it left |
 //! | `GET /computer/api/json` | the agents, idle or busy |
 //! | `GET /crumbIssuer/api/json` | 404, as an unsecured Jenkins answers |
+//! | `GET /` | a page: the queue, running builds with their agents, results, a build's log live |
 //!
 //! Handlers never touch the controller's state: each sends an
 //! [`Input`] with a reply channel through an [`Inbox`] and waits for the
@@ -78,6 +79,7 @@ pub fn router<I: Inbox>(inbox: I) -> Router {
         .route("/queue/api/json", get(queue::<I>))
         .route("/queue/item/{id}/api/json", get(queue_item::<I>))
         .route("/computer/api/json", get(computer::<I>))
+        .route("/", get(page))
         .fallback(not_found)
         .with_state(inbox)
 }
@@ -109,6 +111,13 @@ impl IntoResponse for Failure {
 
 fn not_found_response() -> Response {
     (StatusCode::NOT_FOUND, "Not Found\n").into_response()
+}
+
+/// The web page: plain HTML and a script that reads the API above.
+const PAGE: &str = include_str!("page.html");
+
+async fn page() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
 }
 
 async fn not_found() -> Response {
@@ -273,7 +282,10 @@ async fn queue_item<I: Inbox>(
     Ok(Json(body).into_response())
 }
 
-async fn computer<I: Inbox>(State(inbox): State<I>) -> Result<Response, Failure> {
+async fn computer<I: Inbox>(
+    State(inbox): State<I>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
     let snap = snapshot(&inbox).await?;
-    Ok(Json(json::computer(&snap)).into_response())
+    Ok(Json(json::computer(&snap, &base(&headers))).into_response())
 }
