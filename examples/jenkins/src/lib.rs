@@ -36,8 +36,7 @@
 //! agents), [`store`] (restarts), [`view`] and [`api`] (the remote API),
 //! [`summary`] (the results).
 //!
-//! Not built yet (see the README): the web page and its headless browser
-//! test.
+//! Limits and what is not built are listed in the README.
 
 #![warn(missing_docs)]
 
