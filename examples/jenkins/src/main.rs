@@ -101,8 +101,9 @@ struct Args {
     /// lent to preemptible labels as revocable resources.
     #[arg(long, default_value_t = 4.0)]
     lent_cpus: f64,
-    /// Where local agents keep sandboxes. Default: `corral-jenkins-<pid>`
-    /// in the system's temporary directory.
+    /// Where local agents keep sandboxes (and the state database, unless
+    /// `--state`). Default: `corral-jenkins-<pid>` in the system's
+    /// temporary directory, removed when the run ends.
     #[arg(long)]
     work_dir: Option<PathBuf>,
     /// The controller's state database (framework id, queue, builds). A
@@ -181,6 +182,12 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let outcome = framework.run_with_inputs(&mut controller, inputs).await;
     let summary = Summary::of(&controller);
     println!("done in {:.2?}", wall.elapsed());
+    // A work directory of our own making goes with the run (the logs are
+    // printed below; its state file belongs to this process only).
+    drop(_master);
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(setup::default_work_dir());
+    }
     if !args.simulated {
         print_first_logs(&controller);
     }
@@ -251,6 +258,10 @@ async fn serve(listen: SocketAddr, args: Args) -> Result<ExitCode, Box<dyn std::
     });
     let outcome = framework.run_with_inputs(&mut controller, inputs).await;
     println!("{}", Summary::of(&controller));
+    drop(_master);
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(setup::default_work_dir());
+    }
     match outcome {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(e.into()),

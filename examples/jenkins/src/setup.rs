@@ -31,6 +31,11 @@ pub struct Started {
     pub inputs: Inputs<Input>,
 }
 
+/// `corral-jenkins-<pid>` in the system's temporary directory.
+pub fn default_work_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("corral-jenkins-{}", std::process::id()))
+}
+
 /// Starts everything but the run itself.
 pub async fn start(args: &Args, capacity: usize) -> Result<Started, Box<dyn std::error::Error>> {
     let file = match &args.jobs {
@@ -43,7 +48,7 @@ pub async fn start(args: &Args, capacity: usize) -> Result<Started, Box<dyn std:
     let role = file.cloud.role.clone();
     let work_dir = match &args.work_dir {
         Some(dir) => std::path::absolute(dir)?,
-        None => std::env::temp_dir().join(format!("corral-jenkins-{}", std::process::id())),
+        None => default_work_dir(),
     };
     let (master, endpoint) = match &args.master {
         Some(url) => (None, url.clone()),
