@@ -43,11 +43,16 @@ impl Answer {
 }
 
 async fn call(app: &Router, method: Method, uri: &str) -> Answer {
+    send(app, method, uri, "").await
+}
+
+async fn send(app: &Router, method: Method, uri: &str, form: &str) -> Answer {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .header(header::HOST, "ci.example:8080")
-        .body(Body::empty())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();

@@ -5,7 +5,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `POST /job/NAME/build` | 201, `Location: …/queue/item/ID/` |
-//! | `POST /job/NAME/buildWithParameters?P=V` | the same, with parameters (query string) |
+//! | `POST /job/NAME/buildWithParameters` | the same, with parameters (query string or form body) |
 //! | `GET /api/json` | the jobs (`hudson.model.Hudson`) |
 //! | `GET /job/NAME/api/json` | a job: builds, last builds, next number, queue item, parameters |
 //! | `GET /job/NAME/N/api/json` | a build: result, building, duration, timestamp, queueId |
@@ -23,6 +23,7 @@
 //! jobs, builds and queue items are 404; a refused trigger is 400 (503
 //! while shutting down); a controller that no longer answers is 503.
 
+mod form;
 mod json;
 
 use std::collections::BTreeMap;
@@ -179,9 +180,13 @@ async fn job<I: Inbox>(
 async fn build<I: Inbox>(
     State(inbox): State<I>,
     Path(name): Path<String>,
-    Query(params): Query<BTreeMap<String, String>>,
+    Query(mut params): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
+    // `curl --data P=V` sends the parameters as a form body; they win
+    // over the query string's.
+    params.extend(form::parse(&body));
     let submitted = ask(&inbox, |reply| Input::Submit {
         job: name,
         params,
