@@ -37,6 +37,9 @@ pub const RECONNECT_FOR: Duration = Duration::from_secs(30);
 /// [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(1);
+/// A welcomed agent's deadline: far enough never to matter while it stays
+/// connected (a broken connection brings it back to [`RECONNECT_FOR`]).
+const WELCOMED: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Why the agent stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +129,8 @@ pub async fn run(
                 }
                 order = wire::read::<_, ToAgent>(&mut reader) => match order {
                     Ok(Some(ToAgent::Welcome)) => {
-                        give_up_at = Instant::now() + Duration::from_secs(u32::MAX.into());
+                        // Taken on: no deadline until the connection breaks.
+                        give_up_at = Instant::now() + WELCOMED;
                         retry = RETRY_FIRST;
                     }
                     Ok(Some(ToAgent::Run { build, steps, env })) => {
@@ -171,9 +175,18 @@ pub async fn run(
         if let Some(result) = leave {
             break result;
         }
-        tracing::info!(agent = name, "lost the controller; connecting again");
         give_up_at = give_up_at.min(Instant::now() + RECONNECT_FOR);
+        if Instant::now() >= give_up_at {
+            // Connected, but never welcomed back: not this controller's.
+            tracing::warn!(
+                agent = name,
+                "the controller does not take this agent: leaving"
+            );
+            break Ok(());
+        }
+        tracing::info!(agent = name, "lost the controller; connecting again");
         tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
     };
     // Stop the build under way, gracefully, before leaving.
     if let Some((_, abort)) = current.take() {
