@@ -102,6 +102,7 @@ pub use stream::EventStream;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use transport::{Credentials, Encoding, HttpConfig, HttpTransport};
+pub use transport::{connect, ConnectError, MasterTransport};
 pub use transport::{GrpcTransport, Session, Subscription, Transport};
 
 pub use corral_types::{

@@ -6,7 +6,7 @@
 //! cargo run -p jenkins                          # 24 builds on 4 embedded agents
 //! cargo run -p jenkins -- --builds 200
 //! cargo run -p jenkins -- --jobs my-jobs.yaml
-//! cargo run -p jenkins -- --master http://127.0.0.1:5050
+//! cargo run -p jenkins -- --master grpc://127.0.0.1:5050
 //! ```
 //!
 //! The embedded master's agents are simulated: a build's steps take their
@@ -81,7 +81,9 @@ struct Args {
     /// How many builds the burst triggers (round-robin over the jobs).
     #[arg(long, default_value_t = 24)]
     builds: usize,
-    /// A master to use instead of the embedded mock master.
+    /// A master to use instead of the embedded mock master: `grpc://host:port`
+    /// (corral's protocol, e.g. `mock-master`), `http://host:port` or a list
+    /// `host:port,host:port` (the Mesos v1 HTTP API); see `corral::connect`.
     #[arg(long)]
     master: Option<String>,
     /// Simulated agents (steps take their `simulated_seconds`) instead of

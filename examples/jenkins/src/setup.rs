@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use corral::inputs::{self, InputSender, Inputs};
-use corral::{Capability, Config, Framework, FrameworkInfo, GrpcTransport, Resources};
+use corral::{Capability, Config, Framework, FrameworkInfo, Resources};
 use corral_testkit::allocator::Quota;
 use corral_testkit::{MasterConfig, MockMaster};
 use jenkins::store::Store;
@@ -72,7 +72,10 @@ pub async fn start(args: &Args, capacity: usize) -> Result<Started, Box<dyn std:
                 )
                 .allocation_interval(Duration::from_millis(100));
             let master = MockMaster::start(config).await?;
-            let endpoint = master.endpoint();
+            let endpoint = match master.addr() {
+                Some(addr) => format!("grpc://{addr}"),
+                None => return Err("the embedded master listens on TCP".into()),
+            };
             let kind = if args.simulated { "simulated" } else { "local" };
             println!(
                 "embedded mock master at {endpoint}: {} {kind} agents ({}), {} CPUs of idle role `batch` lent as revocable",
@@ -115,11 +118,8 @@ pub async fn start(args: &Args, capacity: usize) -> Result<Started, Box<dyn std:
         info = info.with_id(id.clone());
     }
     // Single-use agents end often: revive sooner than the default 1 s.
-    let config = Config {
-        min_revive_interval: Duration::from_millis(200),
-        ..Config::default()
-    };
-    let framework = Framework::with_config(info, config, GrpcTransport::connect_lazy(&endpoint)?);
+    let config = Config::new().with_min_revive_interval(Duration::from_millis(200));
+    let framework = Framework::with_config(info, config, corral::connect(&endpoint)?);
     Ok(Started {
         _master: master,
         framework,

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p spark-like                    # 100 tasks on 4 embedded agents
 //! cargo run -p spark-like -- --tasks 500 --task-ms 50
-//! cargo run -p spark-like -- --master http://127.0.0.1:5050
+//! cargo run -p spark-like -- --master grpc://127.0.0.1:5050
 //! cargo run -p spark-like -- --local         # real processes on local agents
 //! ```
 //!
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use corral::{Framework, FrameworkInfo, GrpcTransport, Resources, Stopped};
+use corral::{Framework, FrameworkInfo, Resources, Stopped};
 use corral_testkit::{MasterConfig, MockMaster};
 use job::{BatchJob, TaskShape};
 
@@ -43,7 +43,9 @@ struct Args {
     /// The role to subscribe with.
     #[arg(long, default_value = "batch")]
     role: String,
-    /// A master to use instead of the embedded mock master.
+    /// A master to use instead of the embedded mock master: `grpc://host:port`
+    /// (corral's protocol, e.g. `mock-master`), `http://host:port` or a list
+    /// `host:port,host:port` (the Mesos v1 HTTP API); see `corral::connect`.
     #[arg(long)]
     master: Option<String>,
     /// Agents of the embedded master.
@@ -113,7 +115,10 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
             };
             let config = config.role(args.role.as_str(), 1.0);
             let master = MockMaster::start(config).await?;
-            let endpoint = master.endpoint();
+            let endpoint = match master.addr() {
+                Some(addr) => format!("grpc://{addr}"),
+                None => return Err("the embedded master listens on TCP".into()),
+            };
             let kind = if args.local { "local" } else { "simulated" };
             println!(
                 "embedded mock master at {endpoint} with {} {kind} agents ({})",
@@ -126,7 +131,7 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     };
     let info = FrameworkInfo::new("spark-like").with_roles([args.role.as_str()]);
-    let framework = Framework::new(info, GrpcTransport::connect_lazy(&endpoint)?);
+    let framework = Framework::new(info, corral::connect(&endpoint)?);
     println!(
         "running {} tasks of {} ms ({}) ...",
         args.tasks, args.task_ms, shape.resources

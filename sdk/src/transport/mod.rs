@@ -18,10 +18,12 @@ use futures::stream::BoxStream;
 use crate::error::TransportError;
 use crate::{Call, FrameworkId, MasterEvent, Subscribe};
 
+mod connect;
 mod grpc;
 #[cfg(feature = "http")]
 mod http;
 
+pub use connect::{connect, ConnectError, MasterTransport};
 pub use grpc::GrpcTransport;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
