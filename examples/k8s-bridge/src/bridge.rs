@@ -24,16 +24,22 @@
 //!   (`0/2 nodes are available: 2 Insufficient cpu.`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use corral::{
-    CommandInfo, Driver, FrameworkInfo, Offer, Resources, RevocationNotice, Role, Scheduler,
-    TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
+    Capability, CommandInfo, Driver, FrameworkInfo, Offer, Resources, RevocationNotice, Role,
+    Scheduler, TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
 };
 
 use crate::manifest::Object;
 use crate::model::HOSTNAME_LABEL;
 use crate::store::{Key, Kill, Phase, PodEntry, Store};
+
+/// How long an offer that placed nothing is refused while its role still
+/// has Pending pods: short, so placement is retried soon (the Kubernetes
+/// scheduler retries unschedulable pods too).
+pub const RETRY_REFUSE: Duration = Duration::from_secs(1);
 
 /// Tuning of the bridge.
 #[derive(Clone, Debug)]
@@ -94,7 +100,12 @@ impl Bridge {
 
     /// The FrameworkInfo to subscribe with: one role per namespace known.
     pub fn framework_info(&self) -> FrameworkInfo {
-        FrameworkInfo::new("k8s-bridge").with_roles(self.store.roles())
+        FrameworkInfo::new("k8s-bridge")
+            .with_roles(self.store.roles())
+            // Low-priority pods borrow lent resources.
+            .with_capability(Capability::RevocableResources)
+            // Deleted pods are reported Terminating while their grace runs.
+            .with_capability(Capability::TaskKillingState)
     }
 
     /// The objects and pods, to read.
@@ -157,27 +168,29 @@ impl Bridge {
             let Some(pod) = self.store.pods.get(&key) else {
                 continue;
             };
-            let misfit = misses.entry(key.clone()).or_default();
-            misfit.offers += 1;
-            if !selector_matches(pod, offer) {
-                misfit.selector += 1;
-                continue;
-            }
             let low = self.store.is_low_priority(pod, self.config.revocable_below);
             let (pool, needs) = if low {
                 (&mut revocable, pod.plan.requests.clone().revocable())
             } else {
                 (&mut regular, pod.plan.requests.clone())
             };
+            let misfit = misses.entry(key.clone()).or_default();
+            misfit.low = low;
+            if pool.is_empty() {
+                // Nothing of the kind this pod may use: not a candidate.
+                continue;
+            }
+            misfit.offers += 1;
+            if !selector_matches(pod, offer) {
+                misfit.selector += 1;
+                continue;
+            }
             if !pool.contains(&needs) {
                 if pool.cpus() < needs.cpus() {
                     misfit.cpu += 1;
                 }
                 if pool.mem() < needs.mem() {
                     misfit.mem += 1;
-                }
-                if low && pool.is_empty() {
-                    misfit.no_lent += 1;
                 }
                 continue;
             }
@@ -214,7 +227,8 @@ struct Misfit {
     selector: usize,
     cpu: usize,
     mem: usize,
-    no_lent: usize,
+    /// The pod may only use revocable resources.
+    low: bool,
 }
 
 impl Misfit {
@@ -233,8 +247,13 @@ impl Misfit {
                 self.selector
             ));
         }
-        if self.no_lent > 0 {
-            parts.push(format!("{} node(s) had no revocable resources", self.no_lent));
+        if self.offers == 0 {
+            return if self.low {
+                "no revocable (lent) resources offered; low-priority pods run only on those"
+                    .to_owned()
+            } else {
+                "no resources offered".to_owned()
+            };
         }
         format!(
             "0/{} nodes are available: {}.",
@@ -274,6 +293,11 @@ impl Scheduler for Bridge {
         for offer in &offers {
             let tasks = self.place(offer, &mut misses);
             if tasks.is_empty() {
+                if self.wants_offers(&offer.role) == Some(true) {
+                    if let Err(e) = driver.decline(&offer.id, Some(RETRY_REFUSE)).await {
+                        tracing::warn!(offer = %offer.id, error = %e, "decline failed");
+                    }
+                }
                 continue;
             }
             let ids: Vec<TaskId> = tasks.iter().map(|t| t.id.clone()).collect();
@@ -290,7 +314,11 @@ impl Scheduler for Bridge {
         }
         for (key, misfit) in misses {
             if let Some(pod) = self.store.pods.get_mut(&key) {
-                if matches!(pod.phase, Phase::Pending(_)) {
+                // A round of offers none of which this pod could use
+                // tells nothing new: keep the last real reason.
+                let keep = misfit.offers == 0
+                    && !matches!(&pod.phase, Phase::Pending(r) if r == crate::store::WAITING);
+                if matches!(pod.phase, Phase::Pending(_)) && !keep {
                     pod.phase = Phase::Pending(misfit.reason());
                 }
             }

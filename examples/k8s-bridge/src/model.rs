@@ -142,9 +142,7 @@ pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
             read(limits, "memory", "limits")?,
         );
         cpus += read(requests, "cpu", "requests")?.or(lc).unwrap_or(0.0);
-        mem += read(requests, "memory", "requests")?
-            .or(lm)
-            .unwrap_or(0.0);
+        mem += read(requests, "memory", "requests")?.or(lm).unwrap_or(0.0);
         cpu_limit += lc.unwrap_or(0.0);
         mem_limit += lm.unwrap_or(0.0);
     }
@@ -190,7 +188,16 @@ mod tests {
     fn namespace_names_become_roles_or_are_refused() {
         assert_eq!(role_for("web").unwrap().as_str(), "web");
         assert_eq!(role_for("team-a2").unwrap().as_str(), "team-a2");
-        for bad in ["", "Web", "-web", "web-", "a/b", "a b", "*", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "Web",
+            "-web",
+            "web-",
+            "a/b",
+            "a b",
+            "*",
+            &"x".repeat(64),
+        ] {
             assert!(
                 matches!(role_for(bad), Err(ModelError::BadNamespace { .. })),
                 "{bad:?} accepted"
@@ -215,7 +222,10 @@ mod tests {
         assert_eq!(plan.node_selector.get("disktype").unwrap(), "ssd");
         assert_eq!(plan.grace, Duration::from_secs(5));
         assert_eq!(plan.command, "nginx:1.27");
-        assert_eq!(plan.sim_labels, vec![("corral.sim/cleanup".into(), "500".into())]);
+        assert_eq!(
+            plan.sim_labels,
+            vec![("corral.sim/cleanup".into(), "500".into())]
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ use crate::quantity::{self, QuantityError};
 /// A namespaced object's key: `(namespace, name)`.
 pub type Key = (String, String);
 
+/// A new pod's Pending reason, before any offer was tried.
+pub const WAITING: &str = "waiting for offers";
+
 /// Where a pod is in its life.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -149,7 +152,9 @@ pub struct Store {
 }
 
 fn namespace_of(meta: &ObjectMeta) -> String {
-    meta.namespace.clone().unwrap_or_else(|| "default".to_owned())
+    meta.namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned())
 }
 
 impl Store {
@@ -254,7 +259,7 @@ impl Store {
             key,
             PodEntry {
                 plan,
-                phase: Phase::Pending("waiting for offers".to_owned()),
+                phase: Phase::Pending(WAITING.to_owned()),
                 owner,
                 created: self.created,
                 task: None,
@@ -323,8 +328,7 @@ impl Store {
                 }
             }
             for _ in count..want {
-                let Some(deployment) = self.deployments.get_mut(&(ns.clone(), name.clone()))
-                else {
+                let Some(deployment) = self.deployments.get_mut(&(ns.clone(), name.clone())) else {
                     break;
                 };
                 let pod = format!("{name}-{}", deployment.next);

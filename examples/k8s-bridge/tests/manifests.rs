@@ -59,7 +59,10 @@ fn each_refusal_has_its_error() {
             document,
             api_version,
             kind,
-        }) => assert_eq!((document, api_version.as_str(), kind.as_str()), (2, "batch/v1", "Job")),
+        }) => assert_eq!(
+            (document, api_version.as_str(), kind.as_str()),
+            (2, "batch/v1", "Job")
+        ),
         other => panic!("{other:?}"),
     }
     // The right kind with the wrong apiVersion is unsupported too.
