@@ -42,17 +42,12 @@ use crate::store::{Key, Kill, Phase, PodEntry, Store};
 pub const RETRY_REFUSE: Duration = Duration::from_secs(1);
 
 /// Tuning of the bridge.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BridgeConfig {
     /// Pods whose priority value is below this run on revocable resources
-    /// only.
+    /// only. Default 0: pods of a PriorityClass with a negative value
+    /// borrow; pods with no class (value 0) do not.
     pub revocable_below: i32,
-}
-
-impl Default for BridgeConfig {
-    fn default() -> Self {
-        BridgeConfig { revocable_below: 0 }
-    }
 }
 
 /// What the Kubernetes side asks of the bridge.
@@ -347,11 +342,7 @@ impl Scheduler for Bridge {
             return;
         };
         match status.state {
-            TaskState::Running => {
-                if pod.phase == Phase::Starting {
-                    pod.phase = Phase::Running;
-                }
-            }
+            TaskState::Running if pod.phase == Phase::Starting => pod.phase = Phase::Running,
             state if state.is_terminal() => {
                 if pod.phase == Phase::Terminating || pod.owner.is_some() {
                     // Deleted, scaled away or revoked; or a Deployment's
