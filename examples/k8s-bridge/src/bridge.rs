@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use corral::{
-    Capability, CommandInfo, Driver, FrameworkInfo, Offer, Resources, RevocationNotice, Role,
-    Scheduler, TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
+    Capability, CommandInfo, Driver, FrameworkInfo, Offer, RevocationNotice, Role, Scheduler,
+    TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
 };
 
 use crate::manifest::Object;
@@ -385,12 +385,4 @@ impl WithInputs for Bridge {
         }
         self.settle(driver, kills).await;
     }
-}
-
-/// The resources a set of pods asks, for quota reports.
-pub fn total_requests<'a>(pods: impl Iterator<Item = &'a PodEntry>) -> Resources {
-    let (cpus, mem) = pods.fold((0.0, 0.0), |(c, m), p| {
-        (c + p.plan.requests.cpus(), m + p.plan.requests.mem())
-    });
-    Resources::new().with_cpus(cpus).with_mem(mem)
 }

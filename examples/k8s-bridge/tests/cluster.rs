@@ -296,6 +296,13 @@ async fn revocation_takes_low_priority_pods_and_spares_regular_ones_on_the_same_
         .filter(|t| t.framework == fw && t.role.as_str() == "web")
         .map(|t| t.id.clone())
         .collect();
+    let batch_tasks: Vec<_> = state
+        .tasks
+        .iter()
+        .filter(|t| t.framework == fw && t.role.as_str() == "batch")
+        .map(|t| t.id.clone())
+        .collect();
+    assert_eq!(batch_tasks.len(), 2);
 
     // The owner wants its CPUs back.
     want.store(true, Ordering::SeqCst);
@@ -328,6 +335,14 @@ async fn revocation_takes_low_priority_pods_and_spares_regular_ones_on_the_same_
             trace.states_seen(task),
             [TaskState::Staging, TaskState::Starting, TaskState::Running],
             "regular pod {task} kept running"
+        );
+    }
+    for task in &batch_tasks {
+        let states = trace.states_seen(task);
+        assert_eq!(
+            states[states.len() - 2..],
+            [TaskState::Killing, TaskState::Killed],
+            "low-priority pod {task} terminated gracefully"
         );
     }
     let bridge = stop(running).await;
