@@ -130,6 +130,10 @@ pub enum ApplyError {
     /// A pod or Deployment without a spec.
     #[error("{0} has no spec")]
     NoSpec(String),
+    /// The pod would take its namespace over its ResourceQuota; the
+    /// message is Kubernetes's.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A Deployment with negative replicas.
     #[error("Deployment/{0}: replicas must not be negative")]
     NegativeReplicas(String),
@@ -142,6 +146,11 @@ pub struct Store {
     pub namespaces: BTreeMap<String, Role>,
     /// Quotas (`requests.cpu`, `requests.memory`) by namespace.
     pub quotas: BTreeMap<String, Resources>,
+    /// Each quota's name, by namespace (for admission messages).
+    pub quota_names: BTreeMap<String, String>,
+    /// Why a Deployment could not create its latest missing replica
+    /// (quota admission), as its ReplicaFailure condition says.
+    pub failed_create: BTreeMap<Key, String>,
     /// PriorityClass values by name.
     pub priority_classes: BTreeMap<String, i32>,
     /// Deployments.
@@ -184,6 +193,7 @@ impl Store {
                 let plan = model::plan(&pod.metadata, &spec)
                     .map_err(|source| ApplyError::Model { what, source })?;
                 let name = pod.metadata.name.unwrap_or_default();
+                self.admit(&ns, &name, &plan)?;
                 self.add_pod((ns, name), plan, None);
             }
             Object::Deployment(d) => self.apply_deployment(d, what)?,
@@ -220,6 +230,7 @@ impl Store {
                 _ => {}
             }
         }
+        self.quota_names.insert(ns.clone(), name);
         self.quotas.insert(ns, quota);
         Ok(())
     }
@@ -328,16 +339,55 @@ impl Store {
                 }
             }
             for _ in count..want {
-                let Some(deployment) = self.deployments.get_mut(&(ns.clone(), name.clone())) else {
+                let Some(deployment) = self.deployments.get(&(ns.clone(), name.clone())) else {
                     break;
                 };
                 let pod = format!("{name}-{}", deployment.next);
-                deployment.next += 1;
                 let plan = deployment.plan.clone();
+                let key = (ns.clone(), name.clone());
+                if let Err(e) = self.admit(&ns, &pod, &plan) {
+                    // As a ReplicaSet's FailedCreate: retried at the next
+                    // reconciliation (when a pod of the namespace ends).
+                    self.failed_create.insert(key, e.to_string());
+                    break;
+                }
+                self.failed_create.remove(&key);
+                if let Some(deployment) = self.deployments.get_mut(&key) {
+                    deployment.next += 1;
+                }
                 self.add_pod((ns.clone(), pod), plan, Some(name.clone()));
             }
         }
         kills
+    }
+
+    /// Quota admission: refuses a pod whose requests, added to those of
+    /// the namespace's pods not yet ended (Terminating ones count until
+    /// their task has ended), would exceed the namespace's quota.
+    pub fn admit(&self, ns: &str, pod: &str, plan: &PodPlan) -> Result<(), ApplyError> {
+        let Some(hard) = self.quotas.get(ns) else {
+            return Ok(());
+        };
+        let (mut cpus, mut mem) = (0.0, 0.0);
+        for ((pns, _), p) in &self.pods {
+            if pns == ns && (p.is_live() || p.phase == Phase::Terminating) {
+                cpus += p.plan.requests.cpus();
+                mem += p.plan.requests.mem();
+            }
+        }
+        let quota = self.quota_names.get(ns).map_or("", String::as_str);
+        let check = |key: &str, used: f64, asked: f64, limit: f64| {
+            if limit > 0.0 && used + asked > limit + 1e-9 {
+                Err(ApplyError::QuotaExceeded(format!(
+                    "pods \"{pod}\" is forbidden: exceeded quota: {quota}, \
+                     requested: {key}={asked}, used: {key}={used}, limited: {key}={limit}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        check("requests.cpu", cpus, plan.requests.cpus(), hard.cpus())?;
+        check("requests.memory", mem, plan.requests.mem(), hard.mem())
     }
 
     /// The pod running as `task`.

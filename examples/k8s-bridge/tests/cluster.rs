@@ -395,3 +395,38 @@ async fn a_pod_that_fits_nowhere_stays_pending_with_the_schedulers_reason() {
         "{picky}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pod_over_its_namespace_quota_is_refused_and_the_rest_run() {
+    let mut cluster = Cluster::start(two_agents()).await.unwrap();
+    let manifests = format!(
+        "{}---\napiVersion: v1\nkind: ResourceQuota\nmetadata: {{ name: compute, namespace: web }}\n\
+         spec: {{ hard: {{ requests.cpu: \"2\" }} }}\n---\n{}",
+        namespace("web"),
+        deployment("web", "nginx", 3, "")
+    );
+    let (running, injector) = start(&mut cluster, &manifests, BridgeConfig::default()).await;
+    let fw = running.id().clone();
+    // Two 1-CPU replicas fit in the 2-CPU quota; the third is not created.
+    cluster
+        .run_until(secs(30), |s, _| running_in(s, &fw, "web") == 2)
+        .await;
+    let extra = "apiVersion: v1\nkind: Pod\nmetadata: { name: extra, namespace: web }\n\
+                 spec: { containers: [ { name: c, resources: { requests: { cpu: 500m } } } ] }\n";
+    injector
+        .send(Input::Apply(parse(extra).unwrap()))
+        .await
+        .unwrap();
+    cluster.advance(secs(5)).await;
+    assert_eq!(running_in(&cluster.state(), &fw, "web"), 2);
+    let bridge = stop(running).await;
+    assert_eq!(
+        bridge.refused(),
+        [
+            "Pod/extra: pods \"extra\" is forbidden: exceeded quota: compute, \
+          requested: requests.cpu=0.5, used: requests.cpu=2, limited: requests.cpu=2"
+        ]
+    );
+    let why = &bridge.store().failed_create[&key("web", "nginx")];
+    assert!(why.starts_with("pods \"nginx-3\" is forbidden"), "{why}");
+}

@@ -122,3 +122,46 @@ fn quotas_and_priority_classes_are_recorded() {
         Err(ApplyError::Quota { .. })
     ));
 }
+
+#[test]
+fn quota_admission_refuses_pods_over_the_namespace_quota() {
+    let mut store = store_with(0);
+    let quota = "apiVersion: v1\nkind: ResourceQuota\nmetadata: { name: compute, namespace: web }\nspec: { hard: { requests.cpu: \"1\" } }\n";
+    store.apply(parse(quota).unwrap().remove(0)).unwrap();
+    let pod = |name: &str| {
+        parse(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{ name: {name}, namespace: web }}\n\
+             spec: {{ containers: [ {{ name: c, resources: {{ requests: {{ cpu: 600m }} }} }} ] }}\n"
+        ))
+        .unwrap()
+        .remove(0)
+    };
+    store.apply(pod("a")).unwrap();
+    let err = store.apply(pod("b")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "pods \"b\" is forbidden: exceeded quota: compute, requested: requests.cpu=0.6, \
+         used: requests.cpu=0.6, limited: requests.cpu=1"
+    );
+    assert!(!store.pods.contains_key(&key("web", "b")));
+
+    // A Deployment's replicas stop at the quota, with the reason kept.
+    assert!(
+        store.delete_pod(&key("web", "a")).is_none(),
+        "a was pending: forgotten"
+    );
+    let nginx = key("web", "nginx");
+    assert!(store.scale(&nginx, 3));
+    store.reconcile_deployments();
+    // nginx's pods ask the minimum (0.1 CPU): 10 fit in 1 CPU, 3 asked.
+    assert_eq!(store.pods.len(), 3);
+    assert!(store.failed_create.is_empty());
+    assert!(store.scale(&nginx, 12));
+    store.reconcile_deployments();
+    assert_eq!(store.pods.len(), 10);
+    let why = &store.failed_create[&nginx];
+    assert!(
+        why.starts_with("pods \"nginx-11\" is forbidden: exceeded quota: compute"),
+        "{why}"
+    );
+}
