@@ -9,7 +9,8 @@
 //!   namespace; applying a new namespace adds its role at run time
 //!   ([`Driver::update_roles`], UPDATE_FRAMEWORK). An offer is for one
 //!   role, so it only ever places that namespace's pods, and the master's
-//!   fair sharing and quotas apply per namespace.
+//!   fair sharing and quotas apply per namespace. Deleting a namespace
+//!   deletes its pods and removes its role once the last has ended.
 //! - **Priority decides what may borrow.** A pod whose PriorityClass value
 //!   is below [`BridgeConfig::revocable_below`] runs only on revocable
 //!   (lent) resources; every other pod only on regular ones. On a
@@ -59,6 +60,9 @@ pub enum Input {
     DeletePod(Key),
     /// `kubectl scale deployment`.
     Scale(Key, u32),
+    /// `kubectl delete namespace`: its role is removed once its last pod
+    /// has ended.
+    DeleteNamespace(String),
 }
 
 /// The framework. See the [module docs](self).
@@ -128,6 +132,7 @@ impl Bridge {
     /// and tell the master about new roles.
     async fn settle(&mut self, driver: &dyn Driver, mut kills: Vec<Kill>) {
         kills.extend(self.store.reconcile_deployments());
+        self.store.finish_namespaces();
         for kill in kills {
             if let Err(e) = driver.kill(&kill.task, Some(kill.grace)).await {
                 tracing::warn!(task = %kill.task, error = %e, "kill failed");
@@ -382,6 +387,14 @@ impl WithInputs for Bridge {
                     self.refused.push(message);
                 }
             }
+            Input::DeleteNamespace(ns) => match self.store.delete_namespace(&ns) {
+                Some(namespace_kills) => kills = namespace_kills,
+                None => {
+                    let message = format!("namespaces \"{ns}\" not found");
+                    tracing::warn!(%message, "delete refused");
+                    self.refused.push(message);
+                }
+            },
         }
         self.settle(driver, kills).await;
     }

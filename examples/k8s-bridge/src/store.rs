@@ -107,6 +107,9 @@ pub enum ApplyError {
     /// The object's namespace has not been created.
     #[error("namespaces \"{0}\" not found")]
     NoNamespace(String),
+    /// The namespace is being deleted.
+    #[error("unable to create new content in namespace {0} because it is being terminated")]
+    NamespaceTerminating(String),
     /// The object does not map (bad namespace name, bad pod spec).
     #[error("{what}")]
     Model {
@@ -148,6 +151,9 @@ pub struct Store {
     pub quotas: BTreeMap<String, Resources>,
     /// Each quota's name, by namespace (for admission messages).
     pub quota_names: BTreeMap<String, String>,
+    /// Namespaces being deleted: kept (with their roles) until their last
+    /// pod has ended.
+    pub terminating: std::collections::BTreeSet<String>,
     /// Why a Deployment could not create its latest missing replica
     /// (quota admission), as its ReplicaFailure condition says.
     pub failed_create: BTreeMap<Key, String>,
@@ -178,6 +184,9 @@ impl Store {
         match object {
             Object::Namespace(ns) => {
                 let name = ns.metadata.name.unwrap_or_default();
+                if self.terminating.contains(&name) {
+                    return Err(ApplyError::NamespaceTerminating(name));
+                }
                 let role =
                     model::role_for(&name).map_err(|source| ApplyError::Model { what, source })?;
                 self.namespaces.insert(name, role);
@@ -202,7 +211,9 @@ impl Store {
     }
 
     fn existing(&self, ns: String) -> Result<String, ApplyError> {
-        if self.namespaces.contains_key(&ns) {
+        if self.terminating.contains(&ns) {
+            Err(ApplyError::NamespaceTerminating(ns))
+        } else if self.namespaces.contains_key(&ns) {
             Ok(ns)
         } else {
             Err(ApplyError::NoNamespace(ns))
@@ -359,6 +370,43 @@ impl Store {
             }
         }
         kills
+    }
+
+    /// Deletes a namespace as Kubernetes does: its Deployments and quota go
+    /// at once, its pods are deleted (the launched ones killed, returned),
+    /// and the namespace (with its role) stays, Terminating, until its
+    /// last pod has ended ([`Store::finish_namespaces`]). False if there is
+    /// no such namespace.
+    pub fn delete_namespace(&mut self, ns: &str) -> Option<Vec<Kill>> {
+        if !self.namespaces.contains_key(ns) {
+            return None;
+        }
+        self.terminating.insert(ns.to_owned());
+        self.deployments.retain(|(dns, _), _| dns != ns);
+        self.failed_create.retain(|(dns, _), _| dns != ns);
+        self.quotas.remove(ns);
+        self.quota_names.remove(ns);
+        let keys: Vec<Key> = self
+            .pods
+            .keys()
+            .filter(|(pns, _)| pns == ns)
+            .cloned()
+            .collect();
+        Some(keys.iter().filter_map(|k| self.delete_pod(k)).collect())
+    }
+
+    /// Forgets the terminating namespaces that have no pod left.
+    pub fn finish_namespaces(&mut self) {
+        let done: Vec<String> = self
+            .terminating
+            .iter()
+            .filter(|ns| !self.pods.keys().any(|(pns, _)| pns == *ns))
+            .cloned()
+            .collect();
+        for ns in done {
+            self.terminating.remove(&ns);
+            self.namespaces.remove(&ns);
+        }
     }
 
     /// Quota admission: refuses a pod whose requests, added to those of

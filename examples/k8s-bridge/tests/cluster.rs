@@ -126,7 +126,7 @@ async fn a_deployment_scales_up_and_down_keeping_the_oldest_pods() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_namespace_applied_at_run_time_becomes_a_role() {
+async fn a_namespace_applied_at_run_time_becomes_a_role_and_deleted_is_removed() {
     let mut cluster = Cluster::start(two_agents()).await.unwrap();
     let (running, injector) = start(&mut cluster, &namespace("web"), BridgeConfig::default()).await;
     let fw = running.id().clone();
@@ -155,7 +155,24 @@ async fn a_namespace_applied_at_run_time_becomes_a_role() {
         .calls_of_kind(&fw, CallKind::UpdateFramework)
         .len();
     assert_eq!(updates, 1, "one UPDATE_FRAMEWORK for one new namespace");
-    stop(running).await;
+
+    // Deleted, the namespace keeps its role until its pod has ended.
+    injector
+        .send(Input::DeleteNamespace("batch".into()))
+        .await
+        .unwrap();
+    cluster
+        .run_until(secs(60), |s, _| roles(s) == ["web"])
+        .await;
+    assert_eq!(running_in(&cluster.state(), &fw, "batch"), 0);
+    let updates = cluster
+        .trace()
+        .calls_of_kind(&fw, CallKind::UpdateFramework)
+        .len();
+    assert_eq!(updates, 2, "one more UPDATE_FRAMEWORK, once the pod ended");
+    let bridge = stop(running).await;
+    assert!(!bridge.store().namespaces.contains_key("batch"));
+    assert!(bridge.store().pods.is_empty());
 }
 
 #[tokio::test(start_paused = true)]

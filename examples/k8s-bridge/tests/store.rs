@@ -165,3 +165,25 @@ fn quota_admission_refuses_pods_over_the_namespace_quota() {
         "{why}"
     );
 }
+
+#[test]
+fn a_deleted_namespace_stays_terminating_until_its_last_pod_ends() {
+    let mut store = store_with(2);
+    store.reconcile_deployments();
+    run(&mut store, "nginx-1", "t1");
+    let kills = store.delete_namespace("web").unwrap();
+    assert_eq!(kills.len(), 1, "the running pod is killed");
+    assert!(store.deployments.is_empty());
+    assert_eq!(store.pods.len(), 1, "the Pending pod is gone");
+    store.finish_namespaces();
+    assert!(store.namespaces.contains_key("web"), "a pod still ends");
+    let again = parse("apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n").unwrap();
+    assert!(matches!(
+        store.apply(again.into_iter().next().unwrap()),
+        Err(ApplyError::NamespaceTerminating(_))
+    ));
+    store.pods.clear();
+    store.finish_namespaces();
+    assert!(store.namespaces.is_empty());
+    assert!(store.delete_namespace("web").is_none());
+}
