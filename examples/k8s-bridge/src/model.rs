@@ -1,0 +1,250 @@
+//! The mapping from Kubernetes to the master's vocabulary, in one place:
+//! a namespace is a role, a pod is a task.
+//!
+//! - **Namespace → role.** The role is named after the namespace. A
+//!   namespace name must be a DNS label (what Kubernetes requires: at most
+//!   63 lowercase letters, digits and `-`, starting and ending with a
+//!   letter or digit), and the role must pass [`Role::validate`].
+//! - **Pod → task.** The containers' `requests` (summed) become the task's
+//!   resources; a container without requests takes its limits, as
+//!   Kubernetes defaults them, and a pod that asks for nothing at all gets
+//!   [`MIN_CPUS`] and [`MIN_MEM_MB`], since the master refuses empty
+//!   tasks. `limits` are recorded, not enforced (that is the agent's
+//!   isolator's job). `nodeSelector` becomes agent-attribute constraints
+//!   (`kubernetes.io/hostname` matches the agent's hostname).
+//!   `terminationGracePeriodSeconds` becomes the task's kill grace
+//!   (default [`DEFAULT_GRACE`]).
+//! - Annotations starting with `corral.sim/` are copied to the task's
+//!   labels: that is how a manifest tells the testkit's simulated agents
+//!   how its pod behaves (see `corral::sim`). Real agents ignore them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use corral::{Resources, Role};
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::quantity::{self, QuantityError};
+
+/// Kubernetes's default `terminationGracePeriodSeconds`.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// CPUs given to a pod that requests none.
+pub const MIN_CPUS: f64 = 0.1;
+/// Memory (MB) given to a pod that requests none.
+pub const MIN_MEM_MB: f64 = 32.0;
+/// The node-selector key that names an agent by hostname.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// The annotation prefix copied into task labels for simulated agents.
+pub const SIM_PREFIX: &str = "corral.sim/";
+
+/// Why an object cannot be mapped.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The namespace name is not a DNS label, or not a valid role.
+    #[error("namespace {name:?}: {why}")]
+    BadNamespace {
+        /// The name as written.
+        name: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A pod spec without containers.
+    #[error("the pod has no containers")]
+    NoContainers,
+    /// A request or limit that does not parse.
+    #[error("container {container:?}: {resource}")]
+    Quantity {
+        /// The container.
+        container: String,
+        /// `requests.cpu`, `limits.memory`...
+        resource: String,
+        /// The parse error.
+        #[source]
+        source: QuantityError,
+    },
+    /// A negative `terminationGracePeriodSeconds`.
+    #[error("terminationGracePeriodSeconds {0} is negative")]
+    NegativeGrace(i64),
+}
+
+/// The role of namespace `name`, checked.
+pub fn role_for(name: &str) -> Result<Role, ModelError> {
+    let bad = |why: &str| ModelError::BadNamespace {
+        name: name.to_owned(),
+        why: why.to_owned(),
+    };
+    if name.is_empty() || name.len() > 63 {
+        return Err(bad("a namespace name has 1 to 63 characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(bad("only lowercase letters, digits and '-'"));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(bad("must start and end with a letter or digit"));
+    }
+    let role = Role::new(name);
+    role.validate().map_err(|e| bad(&e.to_string()))?;
+    Ok(role)
+}
+
+/// What a pod asks of the cluster, read from its spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodPlan {
+    /// The task's resources (the containers' requests, summed).
+    pub requests: Resources,
+    /// The containers' limits, summed (recorded only).
+    pub limits: Resources,
+    /// Agent attributes that must match (`nodeSelector`).
+    pub node_selector: BTreeMap<String, String>,
+    /// The kill grace period.
+    pub grace: Duration,
+    /// The pod's PriorityClass, if it names one.
+    pub priority_class: Option<String>,
+    /// The task's command: the first container's command and args, or its
+    /// image when it has none.
+    pub command: String,
+    /// Task labels for simulated agents (the `corral.sim/` annotations).
+    pub sim_labels: Vec<(String, String)>,
+}
+
+/// Reads a pod's plan from its metadata and spec.
+pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
+    if spec.containers.is_empty() {
+        return Err(ModelError::NoContainers);
+    }
+    let (mut cpus, mut mem, mut cpu_limit, mut mem_limit) = (0.0, 0.0, 0.0, 0.0);
+    for container in &spec.containers {
+        let read = |map: Option<&BTreeMap<_, _>>, key: &str, which: &str| {
+            map.and_then(|m| m.get(key))
+                .map(|q| {
+                    let parsed = if key == "cpu" {
+                        quantity::cpus(q)
+                    } else {
+                        quantity::mem_mb(q)
+                    };
+                    parsed.map_err(|source| ModelError::Quantity {
+                        container: container.name.clone(),
+                        resource: format!("{which}.{key}"),
+                        source,
+                    })
+                })
+                .transpose()
+        };
+        let resources = container.resources.as_ref();
+        let requests = resources.and_then(|r| r.requests.as_ref());
+        let limits = resources.and_then(|r| r.limits.as_ref());
+        let (lc, lm) = (
+            read(limits, "cpu", "limits")?,
+            read(limits, "memory", "limits")?,
+        );
+        cpus += read(requests, "cpu", "requests")?.or(lc).unwrap_or(0.0);
+        mem += read(requests, "memory", "requests")?.or(lm).unwrap_or(0.0);
+        cpu_limit += lc.unwrap_or(0.0);
+        mem_limit += lm.unwrap_or(0.0);
+    }
+    let grace = match spec.termination_grace_period_seconds {
+        None => DEFAULT_GRACE,
+        Some(s) if s < 0 => return Err(ModelError::NegativeGrace(s)),
+        Some(s) => Duration::from_secs(s as u64),
+    };
+    let first = &spec.containers[0];
+    let mut words: Vec<String> = first.command.clone().unwrap_or_default();
+    words.extend(first.args.clone().unwrap_or_default());
+    let command = if words.is_empty() {
+        first.image.clone().unwrap_or_else(|| first.name.clone())
+    } else {
+        words.join(" ")
+    };
+    let sim_labels = meta
+        .annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with(SIM_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(PodPlan {
+        requests: Resources::new()
+            .with_cpus(if cpus > 0.0 { cpus } else { MIN_CPUS })
+            .with_mem(if mem > 0.0 { mem } else { MIN_MEM_MB }),
+        limits: Resources::new().with_cpus(cpu_limit).with_mem(mem_limit),
+        node_selector: spec.node_selector.clone().unwrap_or_default(),
+        grace,
+        priority_class: spec.priority_class_name.clone(),
+        command,
+        sim_labels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{parse, Object};
+
+    #[test]
+    fn namespace_names_become_roles_or_are_refused() {
+        assert_eq!(role_for("web").unwrap().as_str(), "web");
+        assert_eq!(role_for("team-a2").unwrap().as_str(), "team-a2");
+        for bad in [
+            "",
+            "Web",
+            "-web",
+            "web-",
+            "a/b",
+            "a b",
+            "*",
+            &"x".repeat(64),
+        ] {
+            assert!(
+                matches!(role_for(bad), Err(ModelError::BadNamespace { .. })),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    fn pod(yaml: &str) -> Result<PodPlan, ModelError> {
+        let Object::Pod(p) = parse(yaml).unwrap().remove(0) else {
+            panic!("not a pod")
+        };
+        plan(&p.metadata, p.spec.as_ref().unwrap())
+    }
+
+    #[test]
+    fn requests_limits_selector_grace_and_sim_hints() {
+        let plan = pod("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    corral.sim/cleanup: \"500\"\n    other: x\nspec:\n  terminationGracePeriodSeconds: 5\n  nodeSelector: { disktype: ssd }\n  containers:\n  - name: a\n    image: nginx:1.27\n    resources:\n      requests: { cpu: 250m, memory: 64Mi }\n      limits: { cpu: 500m, memory: 128Mi }\n  - name: b\n    image: sidecar\n    resources:\n      limits: { cpu: \"1\", memory: 32Mi }\n").unwrap();
+        assert_eq!(plan.requests.cpus(), 1.25);
+        assert_eq!(plan.requests.mem(), 96.0);
+        assert_eq!(plan.limits.cpus(), 1.5);
+        assert_eq!(plan.limits.mem(), 160.0);
+        assert_eq!(plan.node_selector.get("disktype").unwrap(), "ssd");
+        assert_eq!(plan.grace, Duration::from_secs(5));
+        assert_eq!(plan.command, "nginx:1.27");
+        assert_eq!(
+            plan.sim_labels,
+            vec![("corral.sim/cleanup".into(), "500".into())]
+        );
+    }
+
+    #[test]
+    fn defaults_and_refusals() {
+        let plan = pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n  - name: a\n    command: [sleep]\n    args: [\"3600\"]\n").unwrap();
+        assert_eq!(plan.grace, DEFAULT_GRACE);
+        assert_eq!(plan.requests.cpus(), MIN_CPUS);
+        assert_eq!(plan.command, "sleep 3600");
+        assert!(matches!(
+            pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [] }\n"),
+            Err(ModelError::NoContainers)
+        ));
+        assert!(matches!(
+            pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n  - name: a\n    resources: { requests: { cpu: lots } }\n"),
+            Err(ModelError::Quantity { .. })
+        ));
+        assert!(matches!(
+            pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  terminationGracePeriodSeconds: -1\n  containers: [ { name: a } ]\n"),
+            Err(ModelError::NegativeGrace(-1))
+        ));
+    }
+}
