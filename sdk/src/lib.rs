@@ -99,10 +99,10 @@ pub use observe::Observed;
 pub use runtime::{AckMode, Config, Framework, Stopped};
 pub use scheduler::Scheduler;
 pub use stream::EventStream;
+pub use transport::{connect, ConnectError, MasterTransport};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use transport::{Credentials, Encoding, HttpConfig, HttpTransport};
-pub use transport::{connect, ConnectError, MasterTransport};
 pub use transport::{GrpcTransport, Session, Subscription, Transport};
 
 pub use corral_types::{

@@ -127,7 +127,10 @@ mod tests {
         #[cfg(feature = "http")]
         for master in ["http://127.0.0.1:5050", "127.0.0.1:5050", "a:5050,b:5050"] {
             let http = connect(master).expect(master);
-            assert!(matches!(http, MasterTransport::Http(_)), "{master}: {http:?}");
+            assert!(
+                matches!(http, MasterTransport::Http(_)),
+                "{master}: {http:?}"
+            );
         }
     }
 
