@@ -55,13 +55,14 @@ pub enum ConnectError {
 pub enum MasterTransport {
     /// corral's gRPC protocol.
     Grpc(GrpcTransport),
-    /// The Mesos v1 scheduler HTTP API.
+    /// The Mesos v1 scheduler HTTP API (boxed: it is the larger one).
     #[cfg(feature = "http")]
-    Http(HttpTransport),
+    Http(Box<HttpTransport>),
 }
 
 /// Parses `master` (see the module docs) and builds its transport.
 /// Connects lazily: a master that is down now is retried by the runtime.
+/// Call it inside a tokio runtime (the gRPC channel starts its task there).
 pub fn connect(master: &str) -> Result<MasterTransport, ConnectError> {
     let spec = MasterSpec::parse(master)?;
     match &spec {
@@ -78,9 +79,9 @@ pub fn connect(master: &str) -> Result<MasterTransport, ConnectError> {
 
 #[cfg(feature = "http")]
 fn http(spec: &MasterSpec) -> Result<MasterTransport, ConnectError> {
-    Ok(MasterTransport::Http(HttpTransport::new(
+    Ok(MasterTransport::Http(Box::new(HttpTransport::new(
         spec.static_urls(),
-    )?))
+    )?)))
 }
 
 #[cfg(not(feature = "http"))]
@@ -119,8 +120,8 @@ impl Transport for MasterTransport {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_scheme_picks_the_protocol() {
+    #[tokio::test]
+    async fn the_scheme_picks_the_protocol() {
         let grpc = connect("grpc://127.0.0.1:5050").expect("grpc");
         assert!(matches!(grpc, MasterTransport::Grpc(_)), "{grpc:?}");
         assert_eq!(grpc.endpoint(), "http://127.0.0.1:5050");
@@ -134,8 +135,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn what_no_transport_reaches_is_a_typed_error() {
+    #[tokio::test]
+    async fn what_no_transport_reaches_is_a_typed_error() {
         assert!(matches!(connect(""), Err(ConnectError::Spec(_))));
         assert!(matches!(
             connect("grpc://a:1,b:2"),
