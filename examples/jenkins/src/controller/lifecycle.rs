@@ -243,13 +243,16 @@ impl Controller {
         let refused = if self.shutting_down {
             Some(Refused::ShuttingDown)
         } else if let Some(spec) = self.file.job(&job) {
-            params
-                .keys()
-                .find(|k| !spec.parameters.iter().any(|p| &p.name == *k))
-                .map(|unknown| Refused::UnknownParameter {
-                    job: job.clone(),
-                    parameter: unknown.clone(),
-                })
+            // As Jenkins does (since SECURITY-170), a parameter the job
+            // does not define is dropped, not refused and not passed on.
+            params.retain(|name, _| {
+                let defined = spec.parameters.iter().any(|p| &p.name == name);
+                if !defined {
+                    tracing::warn!(job, parameter = name.as_str(), "undefined parameter dropped");
+                }
+                defined
+            });
+            None
         } else {
             Some(Refused::NoSuchJob(job.clone()))
         };

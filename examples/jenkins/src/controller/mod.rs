@@ -128,14 +128,6 @@ pub enum Refused {
     /// No job has that name.
     #[error("no job named {0:?}")]
     NoSuchJob(String),
-    /// The job has no parameter of that name.
-    #[error("job {job:?} has no parameter {parameter:?}")]
-    UnknownParameter {
-        /// The job.
-        job: String,
-        /// The parameter.
-        parameter: String,
-    },
     /// The controller is shutting down.
     #[error("shutting down")]
     ShuttingDown,
