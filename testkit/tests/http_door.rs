@@ -14,7 +14,7 @@ use corral::{
 };
 use corral_mesos::pb::scheduler as mpb;
 use corral_mesos::recordio;
-use corral_testkit::master::{MasterConfig, MockMaster, MESOS_VERSION};
+use corral_testkit::master::{MasterConfig, MockMaster, StandbyMaster, MESOS_VERSION};
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
@@ -426,5 +426,63 @@ async fn version_health_and_redirect_answer_as_a_mesos_master() {
         }
     };
     tokio::time::timeout(WAIT, run).await.expect("in time");
+    master.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_standby_redirects_protocol_relative_to_the_leader_or_answers_503() {
+    let master = MockMaster::start(config()).await.expect("master");
+    let leader = master.addr().expect("TCP");
+    let standby = StandbyMaster::start_on(([127, 0, 0, 1], 0).into(), Some(leader.to_string()))
+        .await
+        .expect("standby");
+    let orphan = StandbyMaster::start_on(([127, 0, 0, 1], 0).into(), None)
+        .await
+        .expect("standby without a leader");
+    let run = async {
+        let send = |addr, request: Request<Full<Bytes>>| async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(connection);
+            sender.send_request(request).await.expect("response")
+        };
+        let sub = || post(Some(corral_mesos::JSON), None, subscribe_json(r#""web""#));
+        let answer = send(standby.addr(), sub()).await;
+        assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(
+            answer.headers()["location"],
+            format!("//{leader}{}", corral_mesos::SCHEDULER_PATH)
+        );
+        let get = Request::get("/master/redirect")
+            .header("host", "standby")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let answer = send(standby.addr(), get).await;
+        assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(answer.headers()["location"], format!("//{leader}"));
+        assert_eq!(
+            send(orphan.addr(), sub()).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+
+        // The SDK follows the standby's redirect to the leader.
+        let transport = HttpTransport::new([standby.endpoint()]).expect("transport");
+        let mut subscription = transport
+            .subscribe(Subscribe::new(
+                FrameworkInfo::new("via-standby").with_user("me"),
+                BTreeSet::new(),
+            ))
+            .await
+            .expect("subscribed through the redirect");
+        assert!(matches!(
+            subscription.events.next().await,
+            Some(Ok(MasterEvent::Subscribed(_)))
+        ));
+    };
+    tokio::time::timeout(WAIT, run).await.expect("in time");
+    standby.shutdown().await.expect("standby stops");
+    orphan.shutdown().await.expect("standby stops");
     master.shutdown().await.expect("clean shutdown");
 }

@@ -135,7 +135,7 @@ pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
-pub use self::http_door::MESOS_VERSION;
+pub use self::http_door::{StandbyMaster, MESOS_VERSION};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
 pub use self::server::STREAM_ID_HEADER;

@@ -4,10 +4,14 @@
 //! the same address as gRPC (told apart by path: gRPC's are
 //! `/corral.v1.*`). It owns the translation to and from Mesos's types and
 //! feeds the same actor commands as the gRPC service: one master, two
-//! doors, same semantics.
+//! doors, same semantics. [`StandbyMaster`] is a non-leading master's
+//! door (307 to the leader, 503 without one).
 
 mod scheduler;
+mod standby;
 mod wire;
+
+pub use standby::StandbyMaster;
 
 use std::net::SocketAddr;
 
@@ -43,7 +47,8 @@ pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> R
     Routes::from(grpc.prepare().into_axum_router().merge(door))
 }
 
-async fn version() -> Response {
+/// `GET /version`: Mesos's numeric version, our build beside it.
+pub(super) async fn version() -> Response {
     let body = format!(
         concat!(
             "{{\"version\":\"{}\",\"build_date\":\"\",\"build_time\":0.0,",
@@ -60,7 +65,8 @@ async fn version() -> Response {
     response
 }
 
-async fn health() -> StatusCode {
+/// `GET /health`.
+pub(super) async fn health() -> StatusCode {
     StatusCode::OK
 }
 
