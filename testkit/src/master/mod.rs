@@ -103,6 +103,7 @@ mod commands;
 pub mod config;
 pub mod core;
 pub mod error;
+mod http_door;
 mod invariants;
 pub mod operator;
 pub mod outbox;
@@ -122,6 +123,7 @@ use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 
@@ -133,6 +135,7 @@ pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
 pub use self::error::{CallError, ErrorKind};
+pub use self::http_door::{StandbyMaster, MESOS_VERSION};
 pub use self::operator::{OperatorClient, OperatorError};
 pub use self::outbox::{Outgoing, StreamId};
 pub use self::server::STREAM_ID_HEADER;
@@ -208,8 +211,14 @@ impl MockMaster {
         let (stop_server, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(
             Server::builder()
-                .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
-                .add_service(OperatorServer::new(OperatorService::new(commands.clone())))
+                // HTTP/1.1 for the Mesos door (`http_door`), beside gRPC.
+                .accept_http1(true)
+                .add_routes(http_door::with_door(
+                    Routes::new(SchedulerServer::new(MasterService::new(commands.clone())))
+                        .add_service(OperatorServer::new(OperatorService::new(commands.clone()))),
+                    commands.clone(),
+                    addr,
+                ))
                 // Without TCP_NODELAY every reply waits for the client's
                 // delayed ACK (about 40 ms per call on Linux).
                 .serve_with_incoming_shutdown(
