@@ -239,7 +239,7 @@ impl MasterCore {
         status.agent_id = Some(step.agent.to_pb());
         status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
         status.message = step.message;
-        debug!(framework = %step.framework, task = %step.task, state = step.state.as_str_name(), "task state");
+        debug!(framework = %step.framework, task = %step.task, state = step.state.to_pb().as_str_name(), "task state");
         if is_terminal(step.state) {
             self.agents
                 .task_ended(&step.agent, &step.framework, &step.task);
@@ -337,12 +337,12 @@ pub struct Broken {
 pub(super) fn task_status(
     now: Duration,
     task: &TaskId,
-    state: pb::TaskState,
+    state: corral::TaskState,
     source: Source,
 ) -> pb::TaskStatus {
     pb::TaskStatus {
         task_id: task.to_pb(),
-        state: state as i32,
+        state: state.to_pb() as i32,
         timestamp: Some(now.as_secs_f64()),
         source: Some(source as i32),
         ..Default::default()

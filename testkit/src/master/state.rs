@@ -2,7 +2,6 @@
 //! tasks, outstanding offers, per-agent totals and allocations, revocation
 //! notices and maintenance.
 
-use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -195,7 +194,7 @@ impl MasterCore {
                 id: t.id.clone(),
                 agent: t.agent.clone(),
                 role: t.role.clone(),
-                state: corral::TaskState::from_pb(t.state),
+                state: t.state,
                 resources: t.resources.clone(),
                 sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })

@@ -16,24 +16,14 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use corral::TaskState;
 use corral::{AgentId, ExecutorId, FrameworkId, Resources, Role, TaskId};
-use corral_proto::pb::TaskState;
 
 use crate::master::sim::SimPlan;
 
 /// Whether `state` is terminal (as Mesos' `isTerminalState`).
 pub fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
+    state.is_terminal()
 }
 
 /// The default bound of each framework's completed-task history.
@@ -308,7 +298,7 @@ impl TaskTable {
             resources: launch.resources,
             executor,
             group: launch.group,
-            state: TaskState::TaskStaging,
+            state: TaskState::Staging,
             plan: launch.plan,
             launched_at: now,
             launch_seq: self.launch_counter,
@@ -444,7 +434,7 @@ impl TaskTable {
         let stops_at = now.saturating_add(record.plan.cleanup.min(grace));
         record.killing = true;
         if report_killing {
-            record.state = TaskState::TaskKilling;
+            record.state = TaskState::Killing;
         }
         self.schedule(&k, Some((stops_at, Transition::Stop)));
         KillOutcome::Killing { stops_at }
@@ -473,26 +463,26 @@ impl TaskTable {
         let mut next = None;
         match transition {
             Transition::Start => {
-                record.state = TaskState::TaskStarting;
+                record.state = TaskState::Starting;
                 next = Some((at.saturating_add(sim_step), Transition::Run));
             }
             Transition::Run => {
-                record.state = TaskState::TaskRunning;
+                record.state = TaskState::Running;
                 next = record
                     .plan
                     .run_for
                     .map(|d| (at.saturating_add(d), Transition::Exit));
             }
             Transition::Exit if record.plan.exit_ok => {
-                record.state = TaskState::TaskFinished;
+                record.state = TaskState::Finished;
                 message = Some("simulated task exited with status 0".to_owned());
             }
             Transition::Exit => {
-                record.state = TaskState::TaskFailed;
+                record.state = TaskState::Failed;
                 message = Some("simulated task exited with a non-zero status".to_owned());
             }
             Transition::Stop => {
-                record.state = TaskState::TaskKilled;
+                record.state = TaskState::Killed;
                 message = Some("simulated task was killed".to_owned());
             }
         }
@@ -683,7 +673,7 @@ impl TaskTable {
         let Some(record) = self.live.get_mut(&k) else {
             return false;
         };
-        record.state = TaskState::TaskUnreachable;
+        record.state = TaskState::Unreachable;
         self.frozen.insert(k, Frozen { state, next });
         true
     }
@@ -765,7 +755,7 @@ impl TaskTable {
         }
         record.killing = true;
         if report_killing {
-            record.state = TaskState::TaskKilling;
+            record.state = TaskState::Killing;
         }
         true
     }
@@ -834,11 +824,11 @@ mod tests {
         let mut table = TaskTable::new(STEP);
         table.launch(ms(0), launch("t", Some(100), None, None));
         assert_eq!(table.next_deadline(), Some(ms(10)));
-        assert_eq!(states(&table.advance(ms(10))), [TaskState::TaskStarting]);
-        assert_eq!(states(&table.advance(ms(20))), [TaskState::TaskRunning]);
+        assert_eq!(states(&table.advance(ms(10))), [TaskState::Starting]);
+        assert_eq!(states(&table.advance(ms(20))), [TaskState::Running]);
         assert_eq!(table.next_deadline(), Some(ms(120)));
         let done = table.advance(ms(500));
-        assert_eq!(states(&done), [TaskState::TaskFinished]);
+        assert_eq!(states(&done), [TaskState::Finished]);
         assert_eq!(done[0].freed, Resources::new().with_cpus(1.0));
         assert_eq!(table.next_deadline(), None);
         assert!(!table.is_active(&FrameworkId::new("f"), &TaskId::new("t")));
@@ -861,11 +851,7 @@ mod tests {
         let steps = table.advance(ms(1000));
         assert_eq!(
             states(&steps),
-            [
-                TaskState::TaskStarting,
-                TaskState::TaskRunning,
-                TaskState::TaskFinished
-            ]
+            [TaskState::Starting, TaskState::Running, TaskState::Finished]
         );
     }
 
@@ -880,12 +866,12 @@ mod tests {
             table.kill(ms(100), &fw, &t, Some(ms(20)), true),
             KillOutcome::Killing { stops_at: ms(120) }
         );
-        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::TaskKilling);
+        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::Killing);
         assert_eq!(
             table.kill(ms(101), &fw, &t, None, true),
             KillOutcome::AlreadyKilling
         );
-        assert_eq!(states(&table.advance(ms(120))), [TaskState::TaskKilled]);
+        assert_eq!(states(&table.advance(ms(120))), [TaskState::Killed]);
         assert_eq!(
             table.kill(ms(130), &fw, &t, None, true),
             KillOutcome::AlreadyTerminal
@@ -901,7 +887,7 @@ mod tests {
             table.kill(ms(200), &fw, &u, None, false),
             KillOutcome::Killing { stops_at: ms(200) }
         );
-        assert_eq!(table.get(&fw, &u).unwrap().state, TaskState::TaskStaging);
+        assert_eq!(table.get(&fw, &u).unwrap().state, TaskState::Staging);
     }
 
     #[test]
@@ -913,27 +899,27 @@ mod tests {
         assert_eq!(table.next_deadline(), None);
         assert!(table.advance(ms(1000)).is_empty());
         let step = table
-            .report_external(&fw, &t, TaskState::TaskRunning, None)
+            .report_external(&fw, &t, TaskState::Running, None)
             .unwrap();
         assert_eq!(
             (step.state, step.freed.is_empty()),
-            (TaskState::TaskRunning, true)
+            (TaskState::Running, true)
         );
         assert!(table.mark_killing(&fw, &t, true));
         assert!(!table.mark_killing(&fw, &t, true), "already killing");
-        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::TaskKilling);
+        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::Killing);
         assert!(
             table
-                .report_external(&fw, &t, TaskState::TaskRunning, None)
+                .report_external(&fw, &t, TaskState::Running, None)
                 .is_none(),
             "a late RUNNING does not undo KILLING"
         );
         let done = table
-            .report_external(&fw, &t, TaskState::TaskKilled, Some("bye".into()))
+            .report_external(&fw, &t, TaskState::Killed, Some("bye".into()))
             .unwrap();
         assert_eq!(done.freed, Resources::new().with_cpus(1.0));
         assert!(table
-            .report_external(&fw, &t, TaskState::TaskFailed, None)
+            .report_external(&fw, &t, TaskState::Failed, None)
             .is_none());
         assert!(!table.mark_killing(&fw, &t, true));
         assert_eq!(table.next_deadline(), None);

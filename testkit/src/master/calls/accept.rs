@@ -21,12 +21,12 @@ use corral::OfferId;
 use corral::Resources;
 use corral::Role;
 use corral::TaskId;
+use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::offer::operation::Type as OperationType;
 use corral_proto::pb::task_status::Reason;
 use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::error;
@@ -345,9 +345,9 @@ fn drop_tasks(
         .get(fw)
         .is_some_and(|r| r.capabilities.partition_aware);
     let state = if partition_aware {
-        TaskState::TaskDropped
+        TaskState::Dropped
     } else {
-        TaskState::TaskLost
+        TaskState::Lost
     };
     for task in operations.iter().flat_map(Op::tasks) {
         reject(
@@ -372,7 +372,7 @@ fn reject(
     message: String,
 ) {
     let id = TaskId::from(&task.task_id);
-    warn!(framework = %fw, task = %id, state = state.as_str_name(), %message, "task refused");
+    warn!(framework = %fw, task = %id, state = state.to_pb().as_str_name(), %message, "task refused");
     let mut status = task_status(now, &id, state, Source::Master);
     status.agent_id = Some(task.agent_id.clone());
     status.reason = Some(reason as i32);
@@ -413,7 +413,7 @@ fn launch_task(
             now,
             fw,
             &task,
-            TaskState::TaskError,
+            TaskState::Error,
             Reason::TaskInvalid,
             message,
         ),
@@ -470,7 +470,7 @@ fn launch_group(
                     now,
                     fw,
                     task,
-                    TaskState::TaskError,
+                    TaskState::Error,
                     Reason::TaskGroupInvalid,
                     message.clone(),
                 );
@@ -503,7 +503,7 @@ fn start_task(
     executor: Option<(ExecutorId, Resources)>,
     group: Option<u64>,
 ) {
-    let mut status = task_status(now, &task.id, TaskState::TaskStaging, Source::Master);
+    let mut status = task_status(now, &task.id, TaskState::Staging, Source::Master);
     status.agent_id = Some(pool.agent.to_pb());
     status.executor_id = executor.as_ref().map(|(id, _)| id.to_pb());
     let launch = Launch {

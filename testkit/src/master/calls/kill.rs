@@ -14,11 +14,11 @@ use crate::master::processes::local_tasks;
 use crate::master::sim::duration_info;
 use corral::FrameworkId;
 use corral::TaskId;
+use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::task_status::Reason;
 use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
 use std::time::Duration;
 use tracing::info;
 use tracing::warn;
@@ -38,9 +38,9 @@ pub(in crate::master) fn kill(
     let Some(record) = core.tasks.get(fw, &task) else {
         warn!(framework = %fw, %task, "KILL of an unknown task");
         let state = if capabilities.partition_aware {
-            TaskState::TaskUnknown
+            TaskState::Unknown
         } else {
-            TaskState::TaskLost
+            TaskState::Lost
         };
         let mut status = task_status(now, &task, state, Source::Master);
         status.reason = Some(Reason::TaskUnknown as i32);
@@ -134,7 +134,7 @@ pub(in crate::master) fn start_kill(
         let Some(record) = core.tasks.get(fw, &member) else {
             continue;
         };
-        let mut status = task_status(now, &member, TaskState::TaskKilling, Source::Executor);
+        let mut status = task_status(now, &member, TaskState::Killing, Source::Executor);
         status.agent_id = Some(record.agent.to_pb());
         status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
         core.report(now, fw, status);

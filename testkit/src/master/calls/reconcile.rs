@@ -8,11 +8,11 @@ use crate::master::error::CallError;
 use crate::master::outbox;
 use corral::FrameworkId;
 use corral::TaskId;
+use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::task_status::Reason;
 use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
 use std::time::Duration;
 
 /// RECONCILE: the latest state of the named tasks (every non-terminal
@@ -44,9 +44,9 @@ pub(in crate::master) fn reconcile(
             }
             None => {
                 let state = if capabilities.partition_aware {
-                    TaskState::TaskUnknown
+                    TaskState::Unknown
                 } else {
-                    TaskState::TaskLost
+                    TaskState::Lost
                 };
                 let mut status = task_status(now, &task, state, Source::Master);
                 status.agent_id.clone_from(&asked.agent_id);

@@ -25,11 +25,11 @@ use corral::AgentId;
 use corral::FrameworkId;
 use corral::Resources;
 use corral::TaskId;
+use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::task_status::Reason;
 use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::info;
@@ -76,17 +76,17 @@ pub(in crate::master) fn lose_agent(
                 .tasks
                 .get(&key.0, &key.1)
                 .and_then(|t| t.executor.clone());
-            (TaskState::TaskUnreachable, executor)
+            (TaskState::Unreachable, executor)
         } else {
             // Gone for good. What it freed is not recovered: the agent
             // already left the allocator.
             let Some(ended) = core
                 .tasks
-                .report_external(&key.0, &key.1, TaskState::TaskLost, None)
+                .report_external(&key.0, &key.1, TaskState::Lost, None)
             else {
                 continue;
             };
-            (TaskState::TaskLost, ended.executor)
+            (TaskState::Lost, ended.executor)
         };
         let mut status = task_status(now, &key.1, state, Source::Master);
         status.agent_id = Some(agent.to_pb());

@@ -63,10 +63,12 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
         debug!(framework = %fw, task = %report.task, "report for a removed framework ignored");
         return;
     }
-    let Some(step) =
-        core.tasks
-            .report_external(&fw, &report.task, report.state, Some(report.message))
-    else {
+    let Some(step) = core.tasks.report_external(
+        &fw,
+        &report.task,
+        corral::TaskState::from_pb(report.state),
+        Some(report.message),
+    ) else {
         debug!(framework = %fw, task = %report.task, state = report.state.as_str_name(),
             "report changes nothing (task unknown, ended, or being killed)");
         return;
@@ -80,7 +82,7 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
         status.labels = Some(sandbox.labels());
         core.agents.set_sandbox(&fw, &step.task, sandbox);
     }
-    debug!(framework = %fw, task = %step.task, state = step.state.as_str_name(), "local task state");
+    debug!(framework = %fw, task = %step.task, state = step.state.to_pb().as_str_name(), "local task state");
     core.report(now, &fw, status);
     core.recover(now, &fw, &step.agent, &step.freed, None);
 }
@@ -168,7 +170,7 @@ pub(in crate::master) fn kill_local(
     };
     let grace = grace.or(record.plan.kill_grace);
     if report_killing {
-        let mut status = task_status(now, task, pb::TaskState::TaskKilling, Source::Executor);
+        let mut status = task_status(now, task, corral::TaskState::Killing, Source::Executor);
         status.agent_id = Some(record.agent.to_pb());
         status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
         status.labels = sandbox(core, fw, task).map(SandboxPaths::labels);
