@@ -18,15 +18,15 @@ use corral::AgentId;
 use corral::ExecutorId;
 use corral::FrameworkId;
 use corral::OfferId;
+use corral::Reason;
 use corral::Resources;
 use corral::Role;
+use corral::Source;
 use corral::TaskId;
 use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::offer::operation::Type as OperationType;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::error;
@@ -374,8 +374,8 @@ fn reject(
     let id = TaskId::from(&task.task_id);
     warn!(framework = %fw, task = %id, state = state.to_pb().as_str_name(), %message, "task refused");
     let mut status = task_status(now, &id, state, Source::Master);
-    status.agent_id = Some(task.agent_id.clone());
-    status.reason = Some(reason as i32);
+    status.agent_id = Some(AgentId::from(&task.agent_id));
+    status.reason = Some(reason);
     status.message = Some(message);
     core.report(now, fw, status);
 }
@@ -504,8 +504,8 @@ fn start_task(
     group: Option<u64>,
 ) {
     let mut status = task_status(now, &task.id, TaskState::Staging, Source::Master);
-    status.agent_id = Some(pool.agent.to_pb());
-    status.executor_id = executor.as_ref().map(|(id, _)| id.to_pb());
+    status.agent_id = Some(pool.agent.clone());
+    status.executor_id = executor.as_ref().map(|(id, _)| id.clone());
     let launch = Launch {
         framework: fw.clone(),
         id: task.id,

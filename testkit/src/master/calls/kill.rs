@@ -12,13 +12,13 @@ use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::local_tasks;
 use crate::master::sim::duration_info;
+use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
+use corral::Source;
 use corral::TaskId;
 use corral::TaskState;
-use corral_proto::convert::*;
 use corral_proto::pb;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
 use std::time::Duration;
 use tracing::info;
 use tracing::warn;
@@ -43,11 +43,11 @@ pub(in crate::master) fn kill(
             TaskState::Lost
         };
         let mut status = task_status(now, &task, state, Source::Master);
-        status.reason = Some(Reason::TaskUnknown as i32);
+        status.reason = Some(Reason::TaskUnknown);
         status.message = Some(format!(
             "cannot kill task {task}: it is unknown to the master"
         ));
-        status.agent_id = kill.agent_id;
+        status.agent_id = kill.agent_id.as_ref().map(AgentId::from);
         core.report(now, fw, status);
         return Ok(());
     };
@@ -135,8 +135,8 @@ pub(in crate::master) fn start_kill(
             continue;
         };
         let mut status = task_status(now, &member, TaskState::Killing, Source::Executor);
-        status.agent_id = Some(record.agent.to_pb());
-        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+        status.agent_id = Some(record.agent.clone());
+        status.executor_id = record.executor.clone();
         core.report(now, fw, status);
     }
 }

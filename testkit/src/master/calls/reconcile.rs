@@ -6,13 +6,13 @@ use crate::master::core::task_status;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::outbox;
+use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
+use corral::Source;
 use corral::TaskId;
 use corral::TaskState;
-use corral_proto::convert::*;
 use corral_proto::pb;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
 use std::time::Duration;
 
 /// RECONCILE: the latest state of the named tasks (every non-terminal
@@ -28,8 +28,8 @@ pub(in crate::master) fn reconcile(
     if reconcile.tasks.is_empty() {
         for record in core.tasks.live_of(fw) {
             let mut status = task_status(now, &record.id, record.state, Source::Master);
-            status.agent_id = Some(record.agent.to_pb());
-            status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+            status.agent_id = Some(record.agent.clone());
+            status.executor_id = record.executor.clone();
             answers.push(status);
         }
     }
@@ -38,8 +38,8 @@ pub(in crate::master) fn reconcile(
         let status = match core.tasks.get(fw, &task) {
             Some(record) => {
                 let mut status = task_status(now, &task, record.state, Source::Master);
-                status.agent_id = Some(record.agent.to_pb());
-                status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+                status.agent_id = Some(record.agent.clone());
+                status.executor_id = record.executor.clone();
                 status
             }
             None => {
@@ -49,7 +49,7 @@ pub(in crate::master) fn reconcile(
                     TaskState::Lost
                 };
                 let mut status = task_status(now, &task, state, Source::Master);
-                status.agent_id.clone_from(&asked.agent_id);
+                status.agent_id = asked.agent_id.as_ref().map(AgentId::from);
                 status.message = Some("reconciliation: task is unknown to the master".into());
                 status
             }
@@ -57,7 +57,7 @@ pub(in crate::master) fn reconcile(
         answers.push(status);
     }
     for mut status in answers {
-        status.reason = Some(Reason::Reconciliation as i32);
+        status.reason = Some(Reason::Reconciliation);
         core.emit(fw, outbox::update(status));
     }
     Ok(())

@@ -22,10 +22,11 @@ use crate::master::core::MasterCore;
 use crate::master::outbox::Outgoing;
 use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
+use corral::Source;
 use corral::TaskId;
 use corral_proto::convert::*;
 use corral_proto::pb;
-use corral_proto::pb::task_status::Source;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
@@ -74,12 +75,12 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
         return;
     };
     let mut status = task_status(now, &step.task, step.state, Source::Executor);
-    status.agent_id = Some(step.agent.to_pb());
-    status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
+    status.agent_id = Some(step.agent.clone());
+    status.executor_id = step.executor.clone();
     status.message = step.message;
-    status.reason = report.reason.map(|r| r as i32);
+    status.reason = report.reason.map(Reason::from_pb);
     if let Some(sandbox) = report.sandbox {
-        status.labels = Some(sandbox.labels());
+        status.labels = labels_from_pb(Some(&sandbox.labels()));
         core.agents.set_sandbox(&fw, &step.task, sandbox);
     }
     debug!(framework = %fw, task = %step.task, state = step.state.to_pb().as_str_name(), "local task state");
@@ -171,9 +172,11 @@ pub(in crate::master) fn kill_local(
     let grace = grace.or(record.plan.kill_grace);
     if report_killing {
         let mut status = task_status(now, task, corral::TaskState::Killing, Source::Executor);
-        status.agent_id = Some(record.agent.to_pb());
-        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
-        status.labels = sandbox(core, fw, task).map(SandboxPaths::labels);
+        status.agent_id = Some(record.agent.clone());
+        status.executor_id = record.executor.clone();
+        if let Some(labels) = sandbox(core, fw, task).map(SandboxPaths::labels) {
+            status.labels = labels_from_pb(Some(&labels));
+        }
         core.report(now, fw, status);
     }
     core.outbox.push(Outgoing::Order(Box::new(AgentOrder::Kill {
