@@ -177,7 +177,7 @@ impl MasterCore {
             .iter()
             .map(|r| FrameworkSnapshot {
                 id: r.id.clone(),
-                name: r.info.name.clone(),
+                name: r.identity.name.clone(),
                 roles: r.roles.clone(),
                 suppressed: r.suppressed.clone(),
                 active: r.stream().is_some(),

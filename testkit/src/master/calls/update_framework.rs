@@ -29,14 +29,14 @@ pub(in crate::master) fn update_framework(
     }
     let valid = validate::framework_info(&info, &update.suppressed_roles)?;
     let record = calls::record(core, fw)?;
-    validate::immutable_fields(&record.info, &info)?;
+    validate::immutable_fields(&record.identity, &valid.identity)?;
     let removed_roles: Vec<_> = record.roles.difference(&valid.roles).cloned().collect();
     for role in &removed_roles {
         for offer in core.offers.of_framework(fw, Some(role)) {
             core.rescind(now, &offer);
         }
     }
-    if subscribe::apply_framework_info(core, fw, info, valid) {
+    if subscribe::apply_framework_info(core, fw, valid) {
         allocation::allocate_now(core, now);
     }
     Ok(())
