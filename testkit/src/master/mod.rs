@@ -17,7 +17,7 @@
 //! |---|---|
 //! | `books/agents/` ([`AgentBook`](books::agents::AgentBook)) | per agent: spec and total, kind (simulated/local), liveness ([`Liveness`]: up, lost, down), maintenance window and inverse offers ([`Maintenance`], [`Window`]), kills waiting for a lost agent, local sandboxes, simulated behaviour (a task that ignores its kill) |
 //! | `books/frameworks.rs` ([`FrameworkBook`](books::frameworks::FrameworkBook)) | per framework: info, roles, suppressed roles, capabilities, connection, requests; the bounded memory of removed frameworks ([`MasterConfig::max_completed_frameworks`]); the ids the master issues |
-//! | `books/tasks.rs` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
+//! | `books/tasks/` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
 //! | `books/offers.rs` ([`OfferBook`](books::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
 //! | `books/updates.rs` ([`StatusUpdates`](books::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
 //! | `books/revocations.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
