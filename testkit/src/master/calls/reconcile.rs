@@ -12,8 +12,15 @@ use corral::Reason;
 use corral::Source;
 use corral::TaskId;
 use corral::TaskState;
-use corral_proto::pb;
 use std::time::Duration;
+
+/// RECONCILE's input: the tasks asked about, each with the agent the
+/// framework names; none for implicit reconciliation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reconcile {
+    /// The tasks asked about.
+    pub tasks: Vec<(TaskId, Option<AgentId>)>,
+}
 
 /// RECONCILE: the latest state of the named tasks (every non-terminal
 /// task when none are named), sent at once without a uuid.
@@ -21,7 +28,7 @@ pub(in crate::master) fn reconcile(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    reconcile: pb::call::Reconcile,
+    reconcile: Reconcile,
 ) -> Result<(), CallError> {
     let capabilities = calls::record(core, fw)?.capabilities;
     let mut answers = Vec::new();
@@ -33,8 +40,7 @@ pub(in crate::master) fn reconcile(
             answers.push(status);
         }
     }
-    for asked in &reconcile.tasks {
-        let task = TaskId::from(&asked.task_id);
+    for (task, agent) in reconcile.tasks {
         let status = match core.tasks.get(fw, &task) {
             Some(record) => {
                 let mut status = task_status(now, &task, record.state, Source::Master);
@@ -49,7 +55,7 @@ pub(in crate::master) fn reconcile(
                     TaskState::Lost
                 };
                 let mut status = task_status(now, &task, state, Source::Master);
-                status.agent_id = asked.agent_id.as_ref().map(AgentId::from);
+                status.agent_id = agent;
                 status.message = Some("reconciliation: task is unknown to the master".into());
                 status
             }
