@@ -15,8 +15,10 @@ use super::calls::kill::Kill;
 use super::calls::reconcile::Reconcile;
 use super::calls::update_framework::UpdateFramework;
 use super::error::CallError;
+use super::processes::local_tasks::LocalCommand;
 use super::sim::duration_info;
 use super::validate;
+use crate::agent::CommandSpec;
 
 /// ACKNOWLEDGE: the task and its update's uuid (16 bytes, else
 /// [`CallError::MalformedUuid`]).
@@ -88,6 +90,25 @@ pub fn update_framework(
     Ok(UpdateFramework {
         valid: validate::framework_info(info, &update.suppressed_roles)?,
     })
+}
+
+/// The command a task on a local agent runs: `task` must have one that
+/// can be run (the refusal names `agent`).
+pub(in crate::master) fn local_command(
+    agent: &AgentId,
+    task: &pb::TaskInfo,
+) -> Result<LocalCommand, String> {
+    let command = task.command.as_ref().ok_or_else(|| {
+        format!("local agent {agent} runs command tasks only: this task has no command")
+    })?;
+    let spec = CommandSpec::from_pb(command).map_err(|e| e.to_string())?;
+    let environment = command
+        .environment
+        .iter()
+        .flat_map(|env| &env.variables)
+        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
+        .collect();
+    Ok(LocalCommand { spec, environment })
 }
 
 #[cfg(test)]

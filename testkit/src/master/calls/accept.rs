@@ -7,6 +7,7 @@ use crate::master::books::revocations::not_mixed;
 use crate::master::books::tasks::Launch;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
+use crate::master::edge;
 use crate::master::error::CallError;
 use crate::master::operator;
 use crate::master::processes::local_tasks;
@@ -612,7 +613,7 @@ fn check_task(
     // revocable or not, never half of each.
     not_mixed(&resources, &format!("task {id}"))?;
     let plan = sim::plan(task)?;
-    let local = local_tasks::check_local_task(core, &agent, task)?;
+    let local = local_tasks::check_local_task(core, &agent, || edge::local_command(&agent, task))?;
     Ok(CheckedTask {
         id,
         resources,

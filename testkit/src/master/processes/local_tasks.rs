@@ -26,7 +26,6 @@ use corral::Reason;
 use corral::Source;
 use corral::TaskId;
 use corral_proto::convert::*;
-use corral_proto::pb;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
@@ -89,26 +88,17 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
 }
 
 /// For a task bound to a local agent: it must have a command that can
-/// be run. `Ok(None)` for a simulated agent.
+/// be run, which `command` decodes (only called for a local agent).
+/// `Ok(None)` for a simulated agent.
 pub(in crate::master) fn check_local_task(
     core: &MasterCore,
     agent: &AgentId,
-    task: &pb::TaskInfo,
+    command: impl FnOnce() -> Result<LocalCommand, String>,
 ) -> Result<Option<LocalCommand>, String> {
     if !is_local_agent(core, agent) {
         return Ok(None);
     }
-    let command = task.command.as_ref().ok_or_else(|| {
-        format!("local agent {agent} runs command tasks only: this task has no command")
-    })?;
-    let spec = CommandSpec::from_pb(command).map_err(|e| e.to_string())?;
-    let environment = command
-        .environment
-        .iter()
-        .flat_map(|env| &env.variables)
-        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
-        .collect();
-    Ok(Some(LocalCommand { spec, environment }))
+    command().map(Some)
 }
 
 /// Records a task for a local agent (no simulated timers) and orders
