@@ -268,3 +268,22 @@ fn no_book_imports_another_book_or_the_code_above_it() {
         "books importing outside themselves: {wrong:?}"
     );
 }
+
+/// The books work on plain types: no file of `master/books` names the
+/// wire (`pb::` paths of `corral_proto`), tests included.
+#[test]
+fn no_book_names_the_wire() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    collect(&root, &root, &mut files);
+    let books: Vec<&Module> = files.keys().filter(|m| book_of(m).is_some()).collect();
+    assert!(books.len() >= 6, "the walk found the book files: {books:?}");
+    let wire: Vec<String> = files
+        .iter()
+        .filter(|(m, text)| {
+            book_of(m).is_some() && (text.contains("pb::") || text.contains("proto::pb"))
+        })
+        .map(|(m, _)| m.join("/"))
+        .collect();
+    assert!(wire.is_empty(), "books naming the wire: {wire:?}");
+}

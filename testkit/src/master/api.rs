@@ -31,6 +31,7 @@ use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
 use crate::master::core::Touched;
+use crate::master::edge;
 use crate::master::error::CallError;
 use crate::master::invariants;
 use crate::master::operator;
@@ -283,46 +284,69 @@ impl MasterCore {
                 self,
                 now,
                 &fw,
-                call.decline.ok_or_else(|| missing("decline"))?,
+                edge::decline(&call.decline.ok_or_else(|| missing("decline"))?),
             ),
-            CallType::Revive => {
-                suppress_revive::revive(self, now, &fw, call.revive.unwrap_or_default())
-            }
-            CallType::Suppress => {
-                suppress_revive::suppress(self, &fw, call.suppress.unwrap_or_default())
-            }
-            CallType::Kill => kill::kill(self, now, &fw, call.kill.ok_or_else(|| missing("kill"))?),
+            CallType::Revive => suppress_revive::revive(
+                self,
+                now,
+                &fw,
+                call.revive.map(|r| r.roles).unwrap_or_default(),
+            ),
+            CallType::Suppress => suppress_revive::suppress(
+                self,
+                &fw,
+                call.suppress.map(|s| s.roles).unwrap_or_default(),
+            ),
+            CallType::Kill => kill::kill(
+                self,
+                now,
+                &fw,
+                edge::kill(&call.kill.ok_or_else(|| missing("kill"))?),
+            ),
             CallType::Acknowledge => acknowledge::acknowledge(
                 self,
                 now,
                 &fw,
-                call.acknowledge.ok_or_else(|| missing("acknowledge"))?,
+                edge::acknowledge(&call.acknowledge.ok_or_else(|| missing("acknowledge"))?)?,
             ),
-            CallType::Reconcile => {
-                reconcile::reconcile(self, now, &fw, call.reconcile.unwrap_or_default())
-            }
+            CallType::Reconcile => reconcile::reconcile(
+                self,
+                now,
+                &fw,
+                edge::reconcile(&call.reconcile.unwrap_or_default()),
+            ),
             CallType::UpdateFramework => update_framework::update_framework(
                 self,
                 now,
                 &fw,
-                call.update_framework
-                    .ok_or_else(|| missing("update_framework"))?,
+                edge::update_framework(
+                    &fw,
+                    &call
+                        .update_framework
+                        .ok_or_else(|| missing("update_framework"))?,
+                )?,
             ),
             CallType::Request => request::request(self, now, &fw, call.request.unwrap_or_default()),
             CallType::AcceptInverseOffers => inverse_offers::inverse_offer_answer(
                 self,
                 &fw,
-                call.accept_inverse_offers
-                    .map(|c| c.inverse_offer_ids)
-                    .unwrap_or_default(),
+                edge::inverse_offer_ids(
+                    &call
+                        .accept_inverse_offers
+                        .map(|c| c.inverse_offer_ids)
+                        .unwrap_or_default(),
+                ),
                 true,
             ),
             CallType::DeclineInverseOffers => inverse_offers::inverse_offer_answer(
                 self,
                 &fw,
-                call.decline_inverse_offers
-                    .map(|c| c.inverse_offer_ids)
-                    .unwrap_or_default(),
+                edge::inverse_offer_ids(
+                    &call
+                        .decline_inverse_offers
+                        .map(|c| c.inverse_offer_ids)
+                        .unwrap_or_default(),
+                ),
                 false,
             ),
             CallType::Shutdown | CallType::Message | CallType::Unknown | CallType::Subscribe => {

@@ -32,10 +32,11 @@ use corral::AgentId;
 use corral::FrameworkId;
 use corral::OfferId;
 use corral::Resources;
+use corral::Source;
 use corral::TaskId;
+use corral::TaskStatus;
 use corral_proto::convert::*;
 use corral_proto::pb;
-use corral_proto::pb::task_status::Source;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -228,7 +229,7 @@ impl MasterCore {
     }
 
     /// Sends a status update reliably (uuid, resent until acknowledged).
-    pub(super) fn report(&mut self, now: Duration, fw: &FrameworkId, status: pb::TaskStatus) {
+    pub(super) fn report(&mut self, now: Duration, fw: &FrameworkId, status: TaskStatus) {
         if let Some(status) = self.updates.push(now, fw, status) {
             self.emit(fw, outbox::update(status));
         }
@@ -236,10 +237,10 @@ impl MasterCore {
 
     pub(super) fn report_transition(&mut self, now: Duration, step: Transitioned) {
         let mut status = task_status(now, &step.task, step.state, Source::Executor);
-        status.agent_id = Some(step.agent.to_pb());
-        status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
+        status.agent_id = Some(step.agent.clone());
+        status.executor_id = step.executor.clone();
         status.message = step.message;
-        debug!(framework = %step.framework, task = %step.task, state = step.state.as_str_name(), "task state");
+        debug!(framework = %step.framework, task = %step.task, state = step.state.to_pb().as_str_name(), "task state");
         if is_terminal(step.state) {
             self.agents
                 .task_ended(&step.agent, &step.framework, &step.task);
@@ -333,18 +334,15 @@ pub struct Broken {
     pub error: AllocatorError,
 }
 
-/// A TaskStatus with the fields every update has.
+/// A status with the fields every update has: the task, its state, the
+/// time (seconds of master time) and who speaks for it.
 pub(super) fn task_status(
     now: Duration,
     task: &TaskId,
-    state: pb::TaskState,
+    state: corral::TaskState,
     source: Source,
-) -> pb::TaskStatus {
-    pb::TaskStatus {
-        task_id: task.to_pb(),
-        state: state as i32,
-        timestamp: Some(now.as_secs_f64()),
-        source: Some(source as i32),
-        ..Default::default()
-    }
+) -> TaskStatus {
+    TaskStatus::new(task.clone(), state)
+        .with_timestamp(now.as_secs_f64())
+        .with_source(source)
 }

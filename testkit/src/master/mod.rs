@@ -17,7 +17,7 @@
 //! |---|---|
 //! | `books/agents/` ([`AgentBook`](books::agents::AgentBook)) | per agent: spec and total, kind (simulated/local), liveness ([`Liveness`]: up, lost, down), maintenance window and inverse offers ([`Maintenance`], [`Window`]), kills waiting for a lost agent, local sandboxes, simulated behaviour (a task that ignores its kill) |
 //! | `books/frameworks.rs` ([`FrameworkBook`](books::frameworks::FrameworkBook)) | per framework: info, roles, suppressed roles, capabilities, connection, requests; the bounded memory of removed frameworks ([`MasterConfig::max_completed_frameworks`]); the ids the master issues |
-//! | `books/tasks.rs` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
+//! | `books/tasks/` ([`TaskTable`](books::tasks::TaskTable)) | live tasks with a by-agent index and a deadline index, executors, tasks frozen on lost agents, a bounded history of completed tasks per framework ([`MasterConfig::max_completed_tasks_per_framework`]) |
 //! | `books/offers.rs` ([`OfferBook`](books::offers::OfferBook)) | outstanding offers with an expiry index, a bounded memory of retired ones |
 //! | `books/updates.rs` ([`StatusUpdates`](books::updates::StatusUpdates)) | reliable status updates per framework: in flight, queued, resend timers |
 //! | `books/revocations.rs` ([`RevocationBook`]) | revocation notices, and the arithmetic of what borrowed tasks cover |
@@ -61,8 +61,9 @@
 //! `state.rs` read them. The operator API's operations are in
 //! `operator/` (functions over the core too).
 //!
-//! **The wire**: `validate.rs` (what a call must hold), `outbox.rs` (the
-//! events built), `commands.rs` and `server.rs` (the actor that owns the
+//! **The wire**: `edge.rs` (a call's payload decoded into its handler's
+//! plain input), `validate.rs` (what a call must hold), `outbox.rs` (the
+//! events built, from plain statuses), `commands.rs` and `server.rs` (the actor that owns the
 //! core, the bounded command channel, a bounded event queue per
 //! subscription whose slow reader is disconnected, the tonic service),
 //! `operator/` (the operator API's service and client), `transport.rs`
@@ -74,7 +75,8 @@
 //! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
 //! the bounded channel → the actor → [`MasterCore::handle`] (`api.rs`): the
 //! call type and stream are checked (`validate.rs`, `check_stream`), then
-//! one match arm in `try_handle` calls the handler, e.g.
+//! one match arm in `try_handle` decodes the payload (`edge.rs`, e.g.
+//! `edge::decline` → `calls::decline::Decline`) and calls the handler,
 //! `calls::decline::decline` → the books and the allocator change →
 //! events in the effect list → the actor's `route` puts them on each
 //! subscription's bounded queue (and hands local agents their orders). The
@@ -86,11 +88,12 @@
 //!
 //! 1. What it must carry: a check in `validate.rs` (a typed
 //!    [`CallError`] for each refusal, with its [`ErrorKind`]).
-//! 2. Its handler: a new file `calls/<call>.rs` with one function over the
-//!    core, reading and changing the books through their operations;
+//! 2. Its handler: a new file `calls/<call>.rs` with its plain input type
+//!    and one function over the core, reading and changing the books through their operations;
 //!    events through `emit`/`report`; work that spans books through the
 //!    processes (e.g. `processes::allocation::allocate_now`).
-//! 3. One match arm in `try_handle` (`api.rs`).
+//! 3. Its decoder in `edge.rs` (wire payload → plain input), and one match
+//!    arm in `try_handle` (`api.rs`).
 //! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
 //!    variant and its [`CallKind`](crate::CallKind)).
 //! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
@@ -102,6 +105,7 @@ mod calls;
 mod commands;
 pub mod config;
 pub mod core;
+mod edge;
 pub mod error;
 mod http_door;
 mod invariants;

@@ -93,8 +93,21 @@ pub fn rescind_inverse_offer(offer: &OfferId) -> pb::Event {
     }
 }
 
-/// UPDATE.
-pub fn update(status: pb::TaskStatus) -> pb::Event {
+/// UPDATE, from the master's plain status. A task made unreachable by
+/// its agent's loss (state UNREACHABLE, reason AGENT_REMOVED) carries its
+/// `unreachable_time`: the status' own timestamp, when the master marked it.
+pub fn update(status: corral::TaskStatus) -> pb::Event {
+    let unreachable = status.state == corral::TaskState::Unreachable
+        && status.reason == Some(corral::Reason::AgentRemoved);
+    let mut status = status.to_pb();
+    if unreachable {
+        status.unreachable_time = status.timestamp.map(|t| pb::TimeInfo {
+            nanoseconds: Duration::from_secs_f64(t.max(0.0))
+                .as_nanos()
+                .try_into()
+                .unwrap_or(i64::MAX),
+        });
+    }
     pb::Event {
         update: Some(pb::event::Update { status }),
         ..event(pb::event::Type::Update)

@@ -2,7 +2,6 @@
 //! tasks, outstanding offers, per-agent totals and allocations, revocation
 //! notices and maintenance.
 
-use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -178,7 +177,7 @@ impl MasterCore {
             .iter()
             .map(|r| FrameworkSnapshot {
                 id: r.id.clone(),
-                name: r.info.name.clone(),
+                name: r.identity.name.clone(),
                 roles: r.roles.clone(),
                 suppressed: r.suppressed.clone(),
                 active: r.stream().is_some(),
@@ -195,7 +194,7 @@ impl MasterCore {
                 id: t.id.clone(),
                 agent: t.agent.clone(),
                 role: t.role.clone(),
-                state: corral::TaskState::from_pb(t.state),
+                state: t.state,
                 resources: t.resources.clone(),
                 sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
             })

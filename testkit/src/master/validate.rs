@@ -15,7 +15,7 @@ const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// `Filters.refuse_seconds` default.
 const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
 
-pub use super::books::frameworks::{Capabilities, ValidFramework};
+pub use super::books::frameworks::{Capabilities, Identity, ValidFramework};
 
 /// The capabilities listed in `info` (unknown values ignored).
 pub fn capabilities(info: &pb::FrameworkInfo) -> Capabilities {
@@ -88,6 +88,12 @@ pub fn framework_info(
         ));
     }
     Ok(ValidFramework {
+        identity: Identity {
+            name: info.name.clone(),
+            user: info.user.clone(),
+            principal: info.principal.clone(),
+            checkpoint: info.checkpoint(),
+        },
         roles,
         suppressed,
         capabilities,
@@ -97,7 +103,7 @@ pub fn framework_info(
 }
 
 /// Checks that `new` keeps the fields a framework may not change.
-pub fn immutable_fields(old: &pb::FrameworkInfo, new: &pb::FrameworkInfo) -> Result<(), CallError> {
+pub fn immutable_fields(old: &Identity, new: &Identity) -> Result<(), CallError> {
     let changed = |field: &'static str, old: String, new: String| {
         if old == new {
             Ok(())
@@ -108,13 +114,13 @@ pub fn immutable_fields(old: &pb::FrameworkInfo, new: &pb::FrameworkInfo) -> Res
     changed("user", old.user.clone(), new.user.clone())?;
     changed(
         "principal",
-        old.principal().to_owned(),
-        new.principal().to_owned(),
+        old.principal.clone().unwrap_or_default(),
+        new.principal.clone().unwrap_or_default(),
     )?;
     changed(
         "checkpoint",
-        old.checkpoint().to_string(),
-        new.checkpoint().to_string(),
+        old.checkpoint.to_string(),
+        new.checkpoint.to_string(),
     )
 }
 
@@ -232,10 +238,11 @@ mod tests {
         let old = info(&["a"], &[]);
         let mut new = old.clone();
         new.name = "other".into();
-        assert!(immutable_fields(&old, &new).is_ok());
+        let identity = |i: &pb::FrameworkInfo| framework_info(i, &[]).unwrap().identity;
+        assert!(immutable_fields(&identity(&old), &identity(&new)).is_ok());
         new.principal = Some("p".into());
         assert!(matches!(
-            immutable_fields(&old, &new),
+            immutable_fields(&identity(&old), &identity(&new)),
             Err(CallError::ImmutableField {
                 field: "principal",
                 ..

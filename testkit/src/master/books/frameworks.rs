@@ -18,13 +18,11 @@
 //! registered was removed, however long ago. Only an id a framework chose
 //! itself and that fell out of the buffer is accepted again, as in Mesos.
 
-use corral_proto::convert::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use corral::{FrameworkId, Resources, Role};
-use corral_proto::pb;
 
 use crate::allocator::FrameworkSpec;
 
@@ -63,9 +61,25 @@ pub struct Capabilities {
     pub revocable_resources: bool,
 }
 
+/// The fields of a FrameworkInfo the master keeps as they were sent: the
+/// name it shows, and those a framework may not change once subscribed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Its name.
+    pub name: String,
+    /// The user its tasks run as.
+    pub user: String,
+    /// The principal it authenticates as (`None`: not given).
+    pub principal: Option<String>,
+    /// Whether its agents checkpoint.
+    pub checkpoint: bool,
+}
+
 /// What the master takes from a valid FrameworkInfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidFramework {
+    /// Its name, user, principal and checkpoint flag.
+    pub identity: Identity,
     /// Its roles: `roles`, else the deprecated `role` (default `*`).
     pub roles: BTreeSet<Role>,
     /// The roles it wants no offers for.
@@ -98,8 +112,8 @@ pub enum Connection {
 pub struct FrameworkRecord {
     /// Its id.
     pub id: FrameworkId,
-    /// Its FrameworkInfo, with `id` set.
-    pub info: pb::FrameworkInfo,
+    /// Its name, user, principal and checkpoint flag, as last validated.
+    pub identity: Identity,
     /// Its roles.
     pub roles: BTreeSet<Role>,
     /// Its suppressed roles.
@@ -117,15 +131,10 @@ pub struct FrameworkRecord {
 
 impl FrameworkRecord {
     /// A record for a framework subscribing on `stream` at `now`.
-    pub fn new(
-        id: FrameworkId,
-        info: pb::FrameworkInfo,
-        valid: ValidFramework,
-        connection: Connection,
-    ) -> Self {
+    pub fn new(id: FrameworkId, valid: ValidFramework, connection: Connection) -> Self {
         let mut record = Self {
             id,
-            info: pb::FrameworkInfo::default(),
+            identity: Identity::default(),
             roles: BTreeSet::new(),
             suppressed: BTreeSet::new(),
             capabilities: Capabilities::default(),
@@ -133,14 +142,13 @@ impl FrameworkRecord {
             connection,
             requests: BTreeMap::new(),
         };
-        record.apply(info, valid);
+        record.apply(valid);
         record
     }
 
-    /// Replaces its FrameworkInfo (keeping its id) and what follows from it.
-    pub fn apply(&mut self, mut info: pb::FrameworkInfo, valid: ValidFramework) {
-        info.id = Some(self.id.to_pb());
-        self.info = info;
+    /// Replaces what it took from its FrameworkInfo.
+    pub fn apply(&mut self, valid: ValidFramework) {
+        self.identity = valid.identity;
         self.roles = valid.roles;
         self.suppressed = valid.suppressed;
         self.capabilities = valid.capabilities;
@@ -322,13 +330,8 @@ impl FrameworkBook {
         Some(failover_deadline)
     }
 
-    /// Replaces `id`'s FrameworkInfo (keeping its id); `None` if unknown.
-    pub fn apply(
-        &mut self,
-        id: &FrameworkId,
-        info: pb::FrameworkInfo,
-        valid: ValidFramework,
-    ) -> Option<Applied> {
+    /// Replaces what `id` took from its FrameworkInfo; `None` if unknown.
+    pub fn apply(&mut self, id: &FrameworkId, valid: ValidFramework) -> Option<Applied> {
         let record = self.records.get_mut(id)?;
         let unsuppressed: Vec<Role> = record
             .suppressed
@@ -337,7 +340,7 @@ impl FrameworkBook {
             .cloned()
             .collect();
         let gained_roles = valid.roles.difference(&record.roles).next().is_some();
-        record.apply(info, valid);
+        record.apply(valid);
         Some(Applied {
             spec: record.spec(),
             unsuppressed,
@@ -442,8 +445,8 @@ mod tests {
     fn record(id: &FrameworkId) -> FrameworkRecord {
         FrameworkRecord::new(
             id.clone(),
-            pb::FrameworkInfo::default(),
             ValidFramework {
+                identity: Identity::default(),
                 roles: BTreeSet::new(),
                 suppressed: BTreeSet::new(),
                 capabilities: Capabilities::default(),

@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use crate::rng::SplitMix64;
-use corral::{FrameworkId, TaskId};
-use corral_proto::pb;
+use corral::{FrameworkId, TaskId, TaskStatus};
 
 /// An update waiting for its acknowledgement.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,7 +15,7 @@ pub struct PendingUpdate {
     /// Its uuid (also in `status.uuid`).
     pub uuid: [u8; 16],
     /// The status, as sent.
-    pub status: pb::TaskStatus,
+    pub status: TaskStatus,
 }
 
 #[derive(Debug)]
@@ -59,13 +58,13 @@ impl StatusUpdates {
         &mut self,
         now: Duration,
         framework: &FrameworkId,
-        mut status: pb::TaskStatus,
-    ) -> Option<pb::TaskStatus> {
+        mut status: TaskStatus,
+    ) -> Option<TaskStatus> {
         let mut uuid = [0u8; 16];
         uuid[..8].copy_from_slice(&self.uuids.next_u64().to_be_bytes());
         uuid[8..].copy_from_slice(&self.uuids.next_u64().to_be_bytes());
         status.uuid = Some(uuid.to_vec());
-        let key = (framework.clone(), TaskId::from(&status.task_id));
+        let key = (framework.clone(), status.task_id.clone());
         let queue = self.queues.entry(key).or_insert_with(|| TaskQueue {
             pending: VecDeque::new(),
             next_send: now,
@@ -92,7 +91,7 @@ impl StatusUpdates {
         framework: &FrameworkId,
         task: &TaskId,
         uuid: &[u8; 16],
-    ) -> Result<Option<pb::TaskStatus>, UnknownUpdate> {
+    ) -> Result<Option<TaskStatus>, UnknownUpdate> {
         let key = (framework.clone(), task.clone());
         let queue = self.queues.get_mut(&key).ok_or(UnknownUpdate)?;
         if queue.pending.front().map(|u| &u.uuid) != Some(uuid) {
@@ -111,7 +110,7 @@ impl StatusUpdates {
 
     /// The in-flight updates whose resend time has come, for connected
     /// frameworks, with their resend times pushed back (doubling delay).
-    pub fn due(&mut self, now: Duration) -> Vec<(FrameworkId, pb::TaskStatus)> {
+    pub fn due(&mut self, now: Duration) -> Vec<(FrameworkId, TaskStatus)> {
         let mut out = Vec::new();
         for ((framework, _), queue) in &mut self.queues {
             if queue.next_send > now || self.paused.contains(framework) {
@@ -133,7 +132,7 @@ impl StatusUpdates {
 
     /// Releases `framework`'s updates (it resubscribed): returns the
     /// in-flight update of each of its tasks, to send again now.
-    pub fn resume(&mut self, now: Duration, framework: &FrameworkId) -> Vec<pb::TaskStatus> {
+    pub fn resume(&mut self, now: Duration, framework: &FrameworkId) -> Vec<TaskStatus> {
         self.paused.remove(framework);
         let mut out = Vec::new();
         for ((owner, _), queue) in &mut self.queues {
@@ -194,19 +193,15 @@ pub struct UnknownUpdate;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_proto::convert::*;
+    use corral::TaskState;
 
     const RETRY: Duration = Duration::from_secs(10);
 
-    fn status(task: &str, state: pb::TaskState) -> pb::TaskStatus {
-        pb::TaskStatus {
-            task_id: TaskId::new(task).to_pb(),
-            state: state as i32,
-            ..Default::default()
-        }
+    fn status(task: &str, state: TaskState) -> TaskStatus {
+        TaskStatus::new(task, state)
     }
 
-    fn uuid_of(s: &pb::TaskStatus) -> [u8; 16] {
+    fn uuid_of(s: &TaskStatus) -> [u8; 16] {
         s.uuid.as_deref().unwrap().try_into().unwrap()
     }
 
@@ -219,13 +214,13 @@ mod tests {
         let mut u = StatusUpdates::new(RETRY, secs(600), 1);
         let fw = FrameworkId::new("f");
         let first = u
-            .push(secs(0), &fw, status("t", pb::TaskState::TaskStaging))
+            .push(secs(0), &fw, status("t", TaskState::Staging))
             .unwrap();
         assert!(u
-            .push(secs(0), &fw, status("t", pb::TaskState::TaskRunning))
+            .push(secs(0), &fw, status("t", TaskState::Running))
             .is_none());
         assert!(u
-            .push(secs(0), &fw, status("o", pb::TaskState::TaskRunning))
+            .push(secs(0), &fw, status("o", TaskState::Running))
             .is_some());
         let task = TaskId::new("t");
         assert_eq!(u.ack(secs(1), &fw, &task, &[0; 16]), Err(UnknownUpdate));
@@ -233,7 +228,7 @@ mod tests {
             .ack(secs(1), &fw, &task, &uuid_of(&first))
             .unwrap()
             .unwrap();
-        assert_eq!(next.state, pb::TaskState::TaskRunning as i32);
+        assert_eq!(next.state, TaskState::Running);
         assert_ne!(uuid_of(&first), uuid_of(&next));
         assert_eq!(u.ack(secs(1), &fw, &task, &uuid_of(&next)), Ok(None));
         assert_eq!(u.pending_count(&fw), 1);
@@ -243,7 +238,7 @@ mod tests {
     fn resends_double_up_to_the_cap() {
         let mut u = StatusUpdates::new(RETRY, secs(35), 1);
         let fw = FrameworkId::new("f");
-        u.push(secs(0), &fw, status("t", pb::TaskState::TaskStaging));
+        u.push(secs(0), &fw, status("t", TaskState::Staging));
         let mut sends = Vec::new();
         let mut now = secs(0);
         while sends.len() < 5 {
@@ -261,7 +256,7 @@ mod tests {
         let fw = FrameworkId::new("f");
         u.pause(&fw);
         assert!(u
-            .push(secs(0), &fw, status("t", pb::TaskState::TaskStaging))
+            .push(secs(0), &fw, status("t", TaskState::Staging))
             .is_none());
         assert_eq!(u.next_deadline(), None);
         assert!(u.due(secs(100)).is_empty());
@@ -278,7 +273,7 @@ mod tests {
         let run = || {
             let mut u = StatusUpdates::new(RETRY, secs(600), 42);
             uuid_of(
-                &u.push(secs(0), &fw, status("t", pb::TaskState::TaskStaging))
+                &u.push(secs(0), &fw, status("t", TaskState::Staging))
                     .unwrap(),
             )
         };

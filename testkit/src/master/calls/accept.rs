@@ -7,6 +7,7 @@ use crate::master::books::revocations::not_mixed;
 use crate::master::books::tasks::Launch;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
+use crate::master::edge;
 use crate::master::error::CallError;
 use crate::master::operator;
 use crate::master::processes::local_tasks;
@@ -18,15 +19,15 @@ use corral::AgentId;
 use corral::ExecutorId;
 use corral::FrameworkId;
 use corral::OfferId;
+use corral::Reason;
 use corral::Resources;
 use corral::Role;
+use corral::Source;
 use corral::TaskId;
+use corral::TaskState;
 use corral_proto::convert::*;
 use corral_proto::pb;
 use corral_proto::pb::offer::operation::Type as OperationType;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::error;
@@ -345,9 +346,9 @@ fn drop_tasks(
         .get(fw)
         .is_some_and(|r| r.capabilities.partition_aware);
     let state = if partition_aware {
-        TaskState::TaskDropped
+        TaskState::Dropped
     } else {
-        TaskState::TaskLost
+        TaskState::Lost
     };
     for task in operations.iter().flat_map(Op::tasks) {
         reject(
@@ -372,10 +373,10 @@ fn reject(
     message: String,
 ) {
     let id = TaskId::from(&task.task_id);
-    warn!(framework = %fw, task = %id, state = state.as_str_name(), %message, "task refused");
+    warn!(framework = %fw, task = %id, state = state.to_pb().as_str_name(), %message, "task refused");
     let mut status = task_status(now, &id, state, Source::Master);
-    status.agent_id = Some(task.agent_id.clone());
-    status.reason = Some(reason as i32);
+    status.agent_id = Some(AgentId::from(&task.agent_id));
+    status.reason = Some(reason);
     status.message = Some(message);
     core.report(now, fw, status);
 }
@@ -413,7 +414,7 @@ fn launch_task(
             now,
             fw,
             &task,
-            TaskState::TaskError,
+            TaskState::Error,
             Reason::TaskInvalid,
             message,
         ),
@@ -470,7 +471,7 @@ fn launch_group(
                     now,
                     fw,
                     task,
-                    TaskState::TaskError,
+                    TaskState::Error,
                     Reason::TaskGroupInvalid,
                     message.clone(),
                 );
@@ -503,9 +504,9 @@ fn start_task(
     executor: Option<(ExecutorId, Resources)>,
     group: Option<u64>,
 ) {
-    let mut status = task_status(now, &task.id, TaskState::TaskStaging, Source::Master);
-    status.agent_id = Some(pool.agent.to_pb());
-    status.executor_id = executor.as_ref().map(|(id, _)| id.to_pb());
+    let mut status = task_status(now, &task.id, TaskState::Staging, Source::Master);
+    status.agent_id = Some(pool.agent.clone());
+    status.executor_id = executor.as_ref().map(|(id, _)| id.clone());
     let launch = Launch {
         framework: fw.clone(),
         id: task.id,
@@ -612,7 +613,7 @@ fn check_task(
     // revocable or not, never half of each.
     not_mixed(&resources, &format!("task {id}"))?;
     let plan = sim::plan(task)?;
-    let local = local_tasks::check_local_task(core, &agent, task)?;
+    let local = local_tasks::check_local_task(core, &agent, || edge::local_command(&agent, task))?;
     Ok(CheckedTask {
         id,
         resources,

@@ -4,22 +4,28 @@
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::outbox;
-use crate::master::validate;
 use corral::FrameworkId;
 use corral::TaskId;
-use corral_proto::pb;
 use std::time::Duration;
 
 /// ACKNOWLEDGE: the task's in-flight update must carry this uuid; the
 /// task's next update, if any, goes out at once.
+/// ACKNOWLEDGE's input: which update of which task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledge {
+    /// The task.
+    pub task: TaskId,
+    /// The update's uuid.
+    pub uuid: [u8; 16],
+}
+
 pub(in crate::master) fn acknowledge(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    ack: pb::call::Acknowledge,
+    ack: Acknowledge,
 ) -> Result<(), CallError> {
-    let uuid = validate::uuid(&ack.uuid)?;
-    let task = TaskId::from(&ack.task_id);
+    let Acknowledge { task, uuid } = ack;
     match core.updates.ack(now, fw, &task, &uuid) {
         Ok(Some(next)) => {
             core.emit(fw, outbox::update(next));

@@ -4,23 +4,30 @@
 use crate::master::books::offers::Retirement;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
-use crate::master::validate;
 use corral::FrameworkId;
 use corral::OfferId;
-use corral_proto::pb;
 use std::time::Duration;
 
 /// DECLINE: every usable offer is recovered with the call's filter; the
 /// others are reported in one `UnknownOffers` error.
+/// DECLINE's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decline {
+    /// The offers declined.
+    pub offers: Vec<OfferId>,
+    /// How long their resources are not offered to the framework again.
+    pub refuse: Duration,
+}
+
 pub(in crate::master) fn decline(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    decline: pb::call::Decline,
+    decline: Decline,
 ) -> Result<(), CallError> {
-    let refuse = validate::refuse_filter(decline.filters.as_ref());
+    let refuse = decline.refuse;
     let mut problems = Vec::new();
-    for id in decline.offer_ids.iter().map(OfferId::from) {
+    for id in decline.offers {
         if let Err(problem) = core.offers.check(fw, &id) {
             problems.push((id, problem));
             continue;

@@ -8,7 +8,6 @@ use crate::master::processes::maintenance_offers;
 use crate::master::processes::reclaim;
 use corral::FrameworkId;
 use corral::OfferId;
-use corral_proto::pb;
 
 /// ACCEPT/DECLINE_INVERSE_OFFERS: answers to revocation notices are
 /// recorded; other ids must be the framework's maintenance inverse
@@ -16,10 +15,9 @@ use corral_proto::pb;
 pub(in crate::master) fn inverse_offer_answer(
     core: &mut MasterCore,
     fw: &FrameworkId,
-    ids: Vec<pb::OfferId>,
+    ids: Vec<OfferId>,
     accept: bool,
 ) -> Result<(), CallError> {
-    let ids: Vec<OfferId> = ids.iter().map(OfferId::from).collect();
     let answer = if accept {
         NoticeAnswer::Releasing
     } else {

@@ -11,14 +11,12 @@ use crate::master::core::task_status;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::local_tasks;
-use crate::master::sim::duration_info;
+use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
+use corral::Source;
 use corral::TaskId;
-use corral_proto::convert::*;
-use corral_proto::pb;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
+use corral::TaskState;
 use std::time::Duration;
 use tracing::info;
 use tracing::warn;
@@ -27,39 +25,45 @@ use tracing::warn;
 /// aware); a live one (with its task group) starts stopping, with
 /// TASK_KILLING first for frameworks with the TASK_KILLING_STATE
 /// capability; a terminal one is left alone.
+/// KILL's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kill {
+    /// The task.
+    pub task: TaskId,
+    /// The agent the framework says it is on.
+    pub agent: Option<AgentId>,
+    /// Overrides the task's kill policy grace period.
+    pub grace: Option<Duration>,
+}
+
 pub(in crate::master) fn kill(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    kill: pb::call::Kill,
+    kill: Kill,
 ) -> Result<(), CallError> {
     let capabilities = calls::record(core, fw)?.capabilities;
-    let task = TaskId::from(&kill.task_id);
+    let task = kill.task;
     let Some(record) = core.tasks.get(fw, &task) else {
         warn!(framework = %fw, %task, "KILL of an unknown task");
         let state = if capabilities.partition_aware {
-            TaskState::TaskUnknown
+            TaskState::Unknown
         } else {
-            TaskState::TaskLost
+            TaskState::Lost
         };
         let mut status = task_status(now, &task, state, Source::Master);
-        status.reason = Some(Reason::TaskUnknown as i32);
+        status.reason = Some(Reason::TaskUnknown);
         status.message = Some(format!(
             "cannot kill task {task}: it is unknown to the master"
         ));
-        status.agent_id = kill.agent_id;
+        status.agent_id = kill.agent;
         core.report(now, fw, status);
         return Ok(());
     };
     if is_terminal(record.state) {
         return Ok(());
     }
-    let grace = kill
-        .kill_policy
-        .as_ref()
-        .and_then(|p| p.grace_period.as_ref())
-        .map(duration_info);
-    kill_task(core, now, fw, &task, grace);
+    kill_task(core, now, fw, &task, kill.grace);
     Ok(())
 }
 
@@ -134,9 +138,9 @@ pub(in crate::master) fn start_kill(
         let Some(record) = core.tasks.get(fw, &member) else {
             continue;
         };
-        let mut status = task_status(now, &member, TaskState::TaskKilling, Source::Executor);
-        status.agent_id = Some(record.agent.to_pb());
-        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
+        let mut status = task_status(now, &member, TaskState::Killing, Source::Executor);
+        status.agent_id = Some(record.agent.clone());
+        status.executor_id = record.executor.clone();
         core.report(now, fw, status);
     }
 }

@@ -86,11 +86,11 @@ fn try_subscribe(
                 framework: None,
             })
         }
-        Some(id) if core.frameworks.contains(&id) => resubscribe(core, now, id, info, valid),
-        Some(id) => add_framework(core, now, id, info, valid),
+        Some(id) if core.frameworks.contains(&id) => resubscribe(core, now, id, valid),
+        Some(id) => add_framework(core, now, id, valid),
         None => {
             let id = core.frameworks.issue_id();
-            add_framework(core, now, id, info, valid)
+            add_framework(core, now, id, valid)
         }
     }
 }
@@ -112,12 +112,11 @@ fn add_framework(
     core: &mut MasterCore,
     now: Duration,
     id: FrameworkId,
-    info: pb::FrameworkInfo,
     valid: ValidFramework,
 ) -> Result<Subscription, CallError> {
     let stream = core.next_stream_id();
     let connection = core.connected(now, &stream);
-    let record = FrameworkRecord::new(id.clone(), info, valid, connection);
+    let record = FrameworkRecord::new(id.clone(), valid, connection);
     core.allocator
         .add_framework(id.clone(), record.spec())
         .map_err(CallError::Allocator)?;
@@ -138,20 +137,19 @@ fn resubscribe(
     core: &mut MasterCore,
     now: Duration,
     id: FrameworkId,
-    info: pb::FrameworkInfo,
     valid: ValidFramework,
 ) -> Result<Subscription, CallError> {
     let Some(record) = core.frameworks.get(&id) else {
         return Err(CallError::Internal(format!("framework {id} vanished")));
     };
-    validate::immutable_fields(&record.info, &info)?;
+    validate::immutable_fields(&record.identity, &valid.identity)?;
     if let Some(old) = record.stream().cloned() {
         debug!(framework = %id, %old, "closing the old stream of a resubscribing framework");
         core.outbox.push(Outgoing::Close { stream: old });
     }
     // The new scheduler instance does not know the old one's offers.
     core.withdraw_offers(now, &id);
-    apply_framework_info(core, &id, info, valid);
+    apply_framework_info(core, &id, valid);
     let stream = core.next_stream_id();
     let next_heartbeat = now.saturating_add(core.config.heartbeat_interval);
     core.frameworks.connect(&id, stream.clone(), next_heartbeat);
@@ -183,10 +181,9 @@ fn resubscribe(
 pub(in crate::master) fn apply_framework_info(
     core: &mut MasterCore,
     id: &FrameworkId,
-    info: pb::FrameworkInfo,
     valid: ValidFramework,
 ) -> bool {
-    let Some(applied) = core.frameworks.apply(id, info, valid) else {
+    let Some(applied) = core.frameworks.apply(id, valid) else {
         return false;
     };
     let (spec, unsuppressed, gained_roles) =

@@ -8,7 +8,6 @@ use crate::master::error::CallError;
 use crate::master::processes::allocation;
 use crate::master::validate;
 use corral::FrameworkId;
-use corral_proto::pb;
 use std::time::Duration;
 
 /// REVIVE: unsuppress the roles (all if none named), clear their
@@ -17,9 +16,9 @@ pub(in crate::master) fn revive(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    revive: pb::call::Revive,
+    roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&revive.roles, &calls::record(core, fw)?.roles)?;
+    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
     allocator_ok(
         &mut core.broken,
         core.allocator.revive(fw, &roles),
@@ -34,9 +33,9 @@ pub(in crate::master) fn revive(
 pub(in crate::master) fn suppress(
     core: &mut MasterCore,
     fw: &FrameworkId,
-    suppress: pb::call::Suppress,
+    roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&suppress.roles, &calls::record(core, fw)?.roles)?;
+    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
     allocator_ok(
         &mut core.broken,
         core.allocator.suppress(fw, &roles),

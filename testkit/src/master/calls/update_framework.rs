@@ -7,9 +7,17 @@ use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
 use crate::master::validate;
+use crate::master::validate::ValidFramework;
 use corral::FrameworkId;
-use corral_proto::pb;
 use std::time::Duration;
+
+/// UPDATE_FRAMEWORK's input: the new FrameworkInfo, validated (its id
+/// checked against the caller's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateFramework {
+    /// What the master takes from it.
+    pub valid: ValidFramework,
+}
 
 /// UPDATE_FRAMEWORK: validated like SUBSCRIBE; offers of removed roles
 /// are rescinded; new or unsuppressed roles get an allocation at once.
@@ -17,26 +25,18 @@ pub(in crate::master) fn update_framework(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    update: pb::call::UpdateFramework,
+    update: UpdateFramework,
 ) -> Result<(), CallError> {
-    let info = update.framework_info;
-    let info_id = info.id.as_ref().map(|id| id.value.clone());
-    if info_id.as_deref() != Some(fw.as_str()) {
-        return Err(CallError::FrameworkIdMismatch {
-            call: Some(fw.to_string()),
-            info: info_id,
-        });
-    }
-    let valid = validate::framework_info(&info, &update.suppressed_roles)?;
+    let valid = update.valid;
     let record = calls::record(core, fw)?;
-    validate::immutable_fields(&record.info, &info)?;
+    validate::immutable_fields(&record.identity, &valid.identity)?;
     let removed_roles: Vec<_> = record.roles.difference(&valid.roles).cloned().collect();
     for role in &removed_roles {
         for offer in core.offers.of_framework(fw, Some(role)) {
             core.rescind(now, &offer);
         }
     }
-    if subscribe::apply_framework_info(core, fw, info, valid) {
+    if subscribe::apply_framework_info(core, fw, valid) {
         allocation::allocate_now(core, now);
     }
     Ok(())

@@ -23,13 +23,11 @@ use crate::master::core::MasterCore;
 use crate::master::processes::allocation;
 use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
 use corral::Resources;
+use corral::Source;
 use corral::TaskId;
-use corral_proto::convert::*;
-use corral_proto::pb;
-use corral_proto::pb::task_status::Reason;
-use corral_proto::pb::task_status::Source;
-use corral_proto::pb::TaskState;
+use corral::TaskState;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::info;
@@ -76,28 +74,23 @@ pub(in crate::master) fn lose_agent(
                 .tasks
                 .get(&key.0, &key.1)
                 .and_then(|t| t.executor.clone());
-            (TaskState::TaskUnreachable, executor)
+            (TaskState::Unreachable, executor)
         } else {
             // Gone for good. What it freed is not recovered: the agent
             // already left the allocator.
             let Some(ended) = core
                 .tasks
-                .report_external(&key.0, &key.1, TaskState::TaskLost, None)
+                .report_external(&key.0, &key.1, TaskState::Lost, None)
             else {
                 continue;
             };
-            (TaskState::TaskLost, ended.executor)
+            (TaskState::Lost, ended.executor)
         };
         let mut status = task_status(now, &key.1, state, Source::Master);
-        status.agent_id = Some(agent.to_pb());
-        status.executor_id = executor.as_ref().map(|e| e.to_pb());
-        status.reason = Some(Reason::AgentRemoved as i32);
+        status.agent_id = Some(agent.clone());
+        status.executor_id = executor.clone();
+        status.reason = Some(Reason::AgentRemoved);
         status.message = Some(format!("agent {agent} is unreachable"));
-        if aware {
-            status.unreachable_time = Some(pb::TimeInfo {
-                nanoseconds: i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
-            });
-        }
         core.report(now, &key.0, status);
     }
     Ok(())
@@ -148,9 +141,9 @@ pub(in crate::master) fn restore_agent(
     for (fw, task, state) in core.tasks.thaw_on(now, agent) {
         let executor = core.tasks.get(&fw, &task).and_then(|t| t.executor.clone());
         let mut status = task_status(now, &task, state, Source::Master);
-        status.agent_id = Some(agent.to_pb());
-        status.executor_id = executor.as_ref().map(|e| e.to_pb());
-        status.reason = Some(Reason::AgentReregistered as i32);
+        status.agent_id = Some(agent.clone());
+        status.executor_id = executor.clone();
+        status.reason = Some(Reason::AgentReregistered);
         status.message = Some(format!("agent {agent} re-registered"));
         core.report(now, &fw, status);
     }

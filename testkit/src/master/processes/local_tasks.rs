@@ -22,10 +22,10 @@ use crate::master::core::MasterCore;
 use crate::master::outbox::Outgoing;
 use corral::AgentId;
 use corral::FrameworkId;
+use corral::Reason;
+use corral::Source;
 use corral::TaskId;
 use corral_proto::convert::*;
-use corral_proto::pb;
-use corral_proto::pb::task_status::Source;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
@@ -63,49 +63,42 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
         debug!(framework = %fw, task = %report.task, "report for a removed framework ignored");
         return;
     }
-    let Some(step) =
-        core.tasks
-            .report_external(&fw, &report.task, report.state, Some(report.message))
-    else {
+    let Some(step) = core.tasks.report_external(
+        &fw,
+        &report.task,
+        corral::TaskState::from_pb(report.state),
+        Some(report.message),
+    ) else {
         debug!(framework = %fw, task = %report.task, state = report.state.as_str_name(),
             "report changes nothing (task unknown, ended, or being killed)");
         return;
     };
     let mut status = task_status(now, &step.task, step.state, Source::Executor);
-    status.agent_id = Some(step.agent.to_pb());
-    status.executor_id = step.executor.as_ref().map(|e| e.to_pb());
+    status.agent_id = Some(step.agent.clone());
+    status.executor_id = step.executor.clone();
     status.message = step.message;
-    status.reason = report.reason.map(|r| r as i32);
+    status.reason = report.reason.map(Reason::from_pb);
     if let Some(sandbox) = report.sandbox {
-        status.labels = Some(sandbox.labels());
+        status.labels = labels_from_pb(Some(&sandbox.labels()));
         core.agents.set_sandbox(&fw, &step.task, sandbox);
     }
-    debug!(framework = %fw, task = %step.task, state = step.state.as_str_name(), "local task state");
+    debug!(framework = %fw, task = %step.task, state = step.state.to_pb().as_str_name(), "local task state");
     core.report(now, &fw, status);
     core.recover(now, &fw, &step.agent, &step.freed, None);
 }
 
 /// For a task bound to a local agent: it must have a command that can
-/// be run. `Ok(None)` for a simulated agent.
+/// be run, which `command` decodes (only called for a local agent).
+/// `Ok(None)` for a simulated agent.
 pub(in crate::master) fn check_local_task(
     core: &MasterCore,
     agent: &AgentId,
-    task: &pb::TaskInfo,
+    command: impl FnOnce() -> Result<LocalCommand, String>,
 ) -> Result<Option<LocalCommand>, String> {
     if !is_local_agent(core, agent) {
         return Ok(None);
     }
-    let command = task.command.as_ref().ok_or_else(|| {
-        format!("local agent {agent} runs command tasks only: this task has no command")
-    })?;
-    let spec = CommandSpec::from_pb(command).map_err(|e| e.to_string())?;
-    let environment = command
-        .environment
-        .iter()
-        .flat_map(|env| &env.variables)
-        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
-        .collect();
-    Ok(Some(LocalCommand { spec, environment }))
+    command().map(Some)
 }
 
 /// Records a task for a local agent (no simulated timers) and orders
@@ -168,10 +161,12 @@ pub(in crate::master) fn kill_local(
     };
     let grace = grace.or(record.plan.kill_grace);
     if report_killing {
-        let mut status = task_status(now, task, pb::TaskState::TaskKilling, Source::Executor);
-        status.agent_id = Some(record.agent.to_pb());
-        status.executor_id = record.executor.as_ref().map(|e| e.to_pb());
-        status.labels = sandbox(core, fw, task).map(SandboxPaths::labels);
+        let mut status = task_status(now, task, corral::TaskState::Killing, Source::Executor);
+        status.agent_id = Some(record.agent.clone());
+        status.executor_id = record.executor.clone();
+        if let Some(labels) = sandbox(core, fw, task).map(SandboxPaths::labels) {
+            status.labels = labels_from_pb(Some(&labels));
+        }
         core.report(now, fw, status);
     }
     core.outbox.push(Outgoing::Order(Box::new(AgentOrder::Kill {

@@ -12,153 +12,30 @@
 //! paths read the indexes, never the history: the next deadline is the
 //! first entry of an ordered set, the tasks of one agent or one framework
 //! are a range.
+//!
+//! Files: this one holds the table and the simulated lifecycle;
+//! `records.rs` the task records; `partition.rs` the freezing of tasks on
+//! unreachable agents; `external.rs` the tasks whose lifecycle local
+//! agents drive.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use corral::{AgentId, ExecutorId, FrameworkId, Resources, Role, TaskId};
-use corral_proto::pb::TaskState;
+use corral::TaskState;
+use corral::{AgentId, ExecutorId, FrameworkId, Resources, TaskId};
 
-use crate::master::sim::SimPlan;
+mod external;
+mod partition;
+mod records;
+#[cfg(test)]
+mod tests;
 
-/// Whether `state` is terminal (as Mesos' `isTerminalState`).
-pub fn is_terminal(state: TaskState) -> bool {
-    matches!(
-        state,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
-}
-
-/// The default bound of each framework's completed-task history.
-pub const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(in crate::master) enum Transition {
-    Start,
-    Run,
-    Exit,
-    Stop,
-}
-
-/// One launched task.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TaskRecord {
-    /// Its framework.
-    pub framework: FrameworkId,
-    /// Its id.
-    pub id: TaskId,
-    /// Where it runs.
-    pub agent: AgentId,
-    /// The role its resources are allocated to.
-    pub role: Role,
-    /// Its own resources (allocated form), without its executor's.
-    pub resources: Resources,
-    /// Its executor, if it has one.
-    pub executor: Option<ExecutorId>,
-    /// Its task group (LAUNCH_GROUP), if any.
-    pub group: Option<u64>,
-    /// The latest state generated for it.
-    pub state: TaskState,
-    /// How it behaves.
-    pub plan: SimPlan,
-    /// When it was launched (reclaim takes the most recent first).
-    pub launched_at: Duration,
-    /// Its place in the launch order (ties of `launched_at` within one
-    /// ACCEPT: the later task is the more recent).
-    pub launch_seq: u64,
-    next: Option<(Duration, Transition)>,
-    killing: bool,
-}
-
-impl TaskRecord {
-    /// Whether a kill of it is under way.
-    pub fn is_killing(&self) -> bool {
-        self.killing
-    }
-}
-
-/// What a task needs to be launched.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Launch {
-    /// Its framework.
-    pub framework: FrameworkId,
-    /// Its id.
-    pub id: TaskId,
-    /// Where it runs.
-    pub agent: AgentId,
-    /// The role its resources are allocated to.
-    pub role: Role,
-    /// Its own resources (allocated form).
-    pub resources: Resources,
-    /// Its executor and the executor's resources (only charged when the
-    /// executor is not running yet).
-    pub executor: Option<(ExecutorId, Resources)>,
-    /// Its task group, if any.
-    pub group: Option<u64>,
-    /// How it behaves.
-    pub plan: SimPlan,
-}
-
-/// A state change of a task, to report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Transitioned {
-    /// The task's framework.
-    pub framework: FrameworkId,
-    /// The task.
-    pub task: TaskId,
-    /// Its agent.
-    pub agent: AgentId,
-    /// Its executor.
-    pub executor: Option<ExecutorId>,
-    /// The new state.
-    pub state: TaskState,
-    /// Resources freed by a terminal state (task, plus its executor's when
-    /// this was the executor's last task); empty otherwise.
-    pub freed: Resources,
-    /// A note for the status message.
-    pub message: Option<String>,
-}
-
-/// What a kill did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KillOutcome {
-    /// No such task.
-    Unknown,
-    /// The task had already ended.
-    AlreadyTerminal,
-    /// The task was already being killed.
-    AlreadyKilling,
-    /// The task stops (TASK_KILLED) at this time.
-    Killing {
-        /// When it stops.
-        stops_at: Duration,
-    },
-}
-
-/// What a frozen task (its agent unreachable) was doing: its state before,
-/// and its pending transition as time left.
-#[derive(Clone, Debug, PartialEq)]
-struct Frozen {
-    state: TaskState,
-    next: Option<(Duration, Transition)>,
-}
-
-/// One executor's use of its agent: what it holds and how many live tasks
-/// it runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExecutorUse {
-    /// What the executor itself holds.
-    pub resources: Resources,
-    /// How many live tasks it runs.
-    pub live_tasks: usize,
-}
+use records::Frozen;
+pub(in crate::master) use records::Transition;
+pub use records::{
+    is_terminal, ExecutorUse, KillOutcome, Launch, TaskRecord, Transitioned,
+    DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+};
 
 type Key = (FrameworkId, TaskId);
 
@@ -308,7 +185,7 @@ impl TaskTable {
             resources: launch.resources,
             executor,
             group: launch.group,
-            state: TaskState::TaskStaging,
+            state: TaskState::Staging,
             plan: launch.plan,
             launched_at: now,
             launch_seq: self.launch_counter,
@@ -444,7 +321,7 @@ impl TaskTable {
         let stops_at = now.saturating_add(record.plan.cleanup.min(grace));
         record.killing = true;
         if report_killing {
-            record.state = TaskState::TaskKilling;
+            record.state = TaskState::Killing;
         }
         self.schedule(&k, Some((stops_at, Transition::Stop)));
         KillOutcome::Killing { stops_at }
@@ -473,26 +350,26 @@ impl TaskTable {
         let mut next = None;
         match transition {
             Transition::Start => {
-                record.state = TaskState::TaskStarting;
+                record.state = TaskState::Starting;
                 next = Some((at.saturating_add(sim_step), Transition::Run));
             }
             Transition::Run => {
-                record.state = TaskState::TaskRunning;
+                record.state = TaskState::Running;
                 next = record
                     .plan
                     .run_for
                     .map(|d| (at.saturating_add(d), Transition::Exit));
             }
             Transition::Exit if record.plan.exit_ok => {
-                record.state = TaskState::TaskFinished;
+                record.state = TaskState::Finished;
                 message = Some("simulated task exited with status 0".to_owned());
             }
             Transition::Exit => {
-                record.state = TaskState::TaskFailed;
+                record.state = TaskState::Failed;
                 message = Some("simulated task exited with a non-zero status".to_owned());
             }
             Transition::Stop => {
-                record.state = TaskState::TaskKilled;
+                record.state = TaskState::Killed;
                 message = Some("simulated task was killed".to_owned());
             }
         }
@@ -663,298 +540,5 @@ impl TaskTable {
             }
         }
         Ok(())
-    }
-}
-
-// ---- agents that become unreachable, and tasks told to ignore kills ----
-
-impl TaskTable {
-    /// Freezes a live task whose agent became unreachable: it is
-    /// TASK_UNREACHABLE and its timer is put aside until
-    /// [`TaskTable::thaw_on`]. `false` for a task that is not live.
-    pub fn freeze(&mut self, now: Duration, framework: &FrameworkId, task: &TaskId) -> bool {
-        let k = key(framework, task);
-        let Some(record) = self.live.get(&k) else {
-            return false;
-        };
-        let state = record.state;
-        let next = record.next.map(|(at, t)| (at.saturating_sub(now), t));
-        self.schedule(&k, None);
-        let Some(record) = self.live.get_mut(&k) else {
-            return false;
-        };
-        record.state = TaskState::TaskUnreachable;
-        self.frozen.insert(k, Frozen { state, next });
-        true
-    }
-
-    /// Thaws the frozen tasks on `agent` (it came back): their state and
-    /// their timer (time left from `now`) come back. Returns each task and
-    /// its state, in order.
-    pub fn thaw_on(
-        &mut self,
-        now: Duration,
-        agent: &AgentId,
-    ) -> Vec<(FrameworkId, TaskId, TaskState)> {
-        let keys: Vec<Key> = self
-            .by_agent
-            .get(agent)
-            .map(|keys| {
-                keys.iter()
-                    .filter(|k| self.frozen.contains_key(*k))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut out = Vec::new();
-        for k in keys {
-            let Some(was) = self.frozen.remove(&k) else {
-                continue;
-            };
-            let Some(record) = self.live.get_mut(&k) else {
-                continue;
-            };
-            record.state = was.state;
-            self.schedule(&k, was.next.map(|(left, t)| (now.saturating_add(left), t)));
-            out.push((k.0, k.1, was.state));
-        }
-        out
-    }
-
-    /// Whether `task` is frozen on an unreachable agent.
-    pub fn is_frozen(&self, framework: &FrameworkId, task: &TaskId) -> bool {
-        self.frozen.contains_key(&key(framework, task))
-    }
-
-    /// Makes a live task take forever to stop once killed (only its grace
-    /// period stops it). `false` for a task that is not live.
-    pub fn ignore_kills(&mut self, framework: &FrameworkId, task: &TaskId) -> bool {
-        match self.live.get_mut(&key(framework, task)) {
-            Some(record) => {
-                record.plan.cleanup = Duration::MAX;
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-// ---- tasks whose lifecycle is driven from outside (local agents) ----
-
-impl TaskTable {
-    /// Adds a task in TASK_STAGING with no simulated timers: its next
-    /// states come from [`TaskTable::report_external`].
-    pub fn launch_external(&mut self, now: Duration, launch: Launch) {
-        self.insert(now, launch, None);
-    }
-
-    /// Marks an externally driven task as being killed (TASK_KILLING when
-    /// `report_killing`), without a timer. `false` when the task is
-    /// unknown, ended, or already being killed.
-    pub fn mark_killing(
-        &mut self,
-        framework: &FrameworkId,
-        task: &TaskId,
-        report_killing: bool,
-    ) -> bool {
-        let Some(record) = self.live.get_mut(&key(framework, task)) else {
-            return false;
-        };
-        if record.killing {
-            return false;
-        }
-        record.killing = true;
-        if report_killing {
-            record.state = TaskState::TaskKilling;
-        }
-        true
-    }
-
-    /// Sets the state of an externally driven task, as its agent reported
-    /// it. `None` (nothing changes) when the task is unknown or ended, or
-    /// when it is being killed and `state` is not terminal (a late
-    /// RUNNING must not undo TASK_KILLING).
-    pub fn report_external(
-        &mut self,
-        framework: &FrameworkId,
-        task: &TaskId,
-        state: TaskState,
-        message: Option<String>,
-    ) -> Option<Transitioned> {
-        let k = key(framework, task);
-        let record = self.live.get_mut(&k)?;
-        if record.killing && !is_terminal(state) {
-            return None;
-        }
-        record.state = state;
-        self.schedule(&k, None);
-        self.transitioned(&k, message)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const STEP: Duration = Duration::from_millis(10);
-
-    fn ms(ms: u64) -> Duration {
-        Duration::from_millis(ms)
-    }
-
-    fn launch(
-        id: &str,
-        run_for: Option<u64>,
-        executor: Option<&str>,
-        group: Option<u64>,
-    ) -> Launch {
-        Launch {
-            framework: FrameworkId::new("f"),
-            id: TaskId::new(id),
-            agent: AgentId::new("a"),
-            role: Role::new("r"),
-            resources: Resources::new().with_cpus(1.0),
-            executor: executor.map(|e| (ExecutorId::new(e), Resources::new().with_mem(32.0))),
-            group,
-            plan: SimPlan {
-                run_for: run_for.map(ms),
-                exit_ok: true,
-                cleanup: ms(50),
-                kill_grace: None,
-            },
-        }
-    }
-
-    fn states(steps: &[Transitioned]) -> Vec<TaskState> {
-        steps.iter().map(|s| s.state).collect()
-    }
-
-    #[test]
-    fn lifecycle_runs_on_schedule() {
-        let mut table = TaskTable::new(STEP);
-        table.launch(ms(0), launch("t", Some(100), None, None));
-        assert_eq!(table.next_deadline(), Some(ms(10)));
-        assert_eq!(states(&table.advance(ms(10))), [TaskState::TaskStarting]);
-        assert_eq!(states(&table.advance(ms(20))), [TaskState::TaskRunning]);
-        assert_eq!(table.next_deadline(), Some(ms(120)));
-        let done = table.advance(ms(500));
-        assert_eq!(states(&done), [TaskState::TaskFinished]);
-        assert_eq!(done[0].freed, Resources::new().with_cpus(1.0));
-        assert_eq!(table.next_deadline(), None);
-        assert!(!table.is_active(&FrameworkId::new("f"), &TaskId::new("t")));
-    }
-
-    #[test]
-    fn huge_durations_saturate_instead_of_overflowing() {
-        let mut table = TaskTable::new(STEP);
-        let mut long = launch("t", None, None, None);
-        long.plan.run_for = Some(Duration::MAX);
-        table.launch(ms(0), long);
-        assert_eq!(states(&table.advance(ms(20))).len(), 2);
-        assert_eq!(table.next_deadline(), Some(Duration::MAX));
-    }
-
-    #[test]
-    fn late_advance_catches_up_in_order() {
-        let mut table = TaskTable::new(STEP);
-        table.launch(ms(0), launch("t", Some(0), None, None));
-        let steps = table.advance(ms(1000));
-        assert_eq!(
-            states(&steps),
-            [
-                TaskState::TaskStarting,
-                TaskState::TaskRunning,
-                TaskState::TaskFinished
-            ]
-        );
-    }
-
-    #[test]
-    fn kill_uses_min_of_cleanup_and_grace() {
-        let fw = FrameworkId::new("f");
-        let mut table = TaskTable::new(STEP);
-        table.launch(ms(0), launch("t", None, None, None));
-        table.advance(ms(20));
-        let t = TaskId::new("t");
-        assert_eq!(
-            table.kill(ms(100), &fw, &t, Some(ms(20)), true),
-            KillOutcome::Killing { stops_at: ms(120) }
-        );
-        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::TaskKilling);
-        assert_eq!(
-            table.kill(ms(101), &fw, &t, None, true),
-            KillOutcome::AlreadyKilling
-        );
-        assert_eq!(states(&table.advance(ms(120))), [TaskState::TaskKilled]);
-        assert_eq!(
-            table.kill(ms(130), &fw, &t, None, true),
-            KillOutcome::AlreadyTerminal
-        );
-        assert_eq!(
-            table.kill(ms(130), &fw, &TaskId::new("x"), None, true),
-            KillOutcome::Unknown
-        );
-        // Without a grace period anywhere, the task stops at once.
-        table.launch(ms(200), launch("u", None, None, None));
-        let u = TaskId::new("u");
-        assert_eq!(
-            table.kill(ms(200), &fw, &u, None, false),
-            KillOutcome::Killing { stops_at: ms(200) }
-        );
-        assert_eq!(table.get(&fw, &u).unwrap().state, TaskState::TaskStaging);
-    }
-
-    #[test]
-    fn external_tasks_have_no_timers_and_follow_reports() {
-        let fw = FrameworkId::new("f");
-        let t = TaskId::new("t");
-        let mut table = TaskTable::new(STEP);
-        table.launch_external(ms(0), launch("t", Some(10), None, None));
-        assert_eq!(table.next_deadline(), None);
-        assert!(table.advance(ms(1000)).is_empty());
-        let step = table
-            .report_external(&fw, &t, TaskState::TaskRunning, None)
-            .unwrap();
-        assert_eq!(
-            (step.state, step.freed.is_empty()),
-            (TaskState::TaskRunning, true)
-        );
-        assert!(table.mark_killing(&fw, &t, true));
-        assert!(!table.mark_killing(&fw, &t, true), "already killing");
-        assert_eq!(table.get(&fw, &t).unwrap().state, TaskState::TaskKilling);
-        assert!(
-            table
-                .report_external(&fw, &t, TaskState::TaskRunning, None)
-                .is_none(),
-            "a late RUNNING does not undo KILLING"
-        );
-        let done = table
-            .report_external(&fw, &t, TaskState::TaskKilled, Some("bye".into()))
-            .unwrap();
-        assert_eq!(done.freed, Resources::new().with_cpus(1.0));
-        assert!(table
-            .report_external(&fw, &t, TaskState::TaskFailed, None)
-            .is_none());
-        assert!(!table.mark_killing(&fw, &t, true));
-        assert_eq!(table.next_deadline(), None);
-    }
-
-    #[test]
-    fn executor_resources_freed_with_its_last_task() {
-        let fw = FrameworkId::new("f");
-        let mut table = TaskTable::new(STEP);
-        let group = table.new_group();
-        table.launch(ms(0), launch("a", Some(10), Some("e"), Some(group)));
-        table.launch(ms(0), launch("b", Some(50), Some("e"), Some(group)));
-        assert!(table.executor_running(&fw, &AgentId::new("a"), &ExecutorId::new("e")));
-        assert_eq!(table.kill_set(&fw, &TaskId::new("a")).len(), 2);
-        let steps = table.advance(ms(1000));
-        let freed: Vec<_> = steps.iter().filter(|s| !s.freed.is_empty()).collect();
-        assert_eq!(freed[0].freed, Resources::new().with_cpus(1.0));
-        assert_eq!(
-            freed[1].freed,
-            Resources::new().with_cpus(1.0).with_mem(32.0)
-        );
-        assert!(!table.executor_running(&fw, &AgentId::new("a"), &ExecutorId::new("e")));
     }
 }
