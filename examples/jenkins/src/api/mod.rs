@@ -100,7 +100,6 @@ impl IntoResponse for Failure {
                 (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
             }
             Failure::Refused(Refused::NoSuchJob(_)) => not_found_response(),
-            Failure::Refused(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
             Failure::Gone => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the controller has stopped\n",

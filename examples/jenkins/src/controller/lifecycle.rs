@@ -248,7 +248,11 @@ impl Controller {
             params.retain(|name, _| {
                 let defined = spec.parameters.iter().any(|p| &p.name == name);
                 if !defined {
-                    tracing::warn!(job, parameter = name.as_str(), "undefined parameter dropped");
+                    tracing::warn!(
+                        job,
+                        parameter = name.as_str(),
+                        "undefined parameter dropped"
+                    );
                 }
                 defined
             });
