@@ -250,7 +250,7 @@ impl Controller {
                 if !defined {
                     tracing::warn!(
                         job,
-                        parameter = name.as_str(),
+                        parameter = ?name,
                         "undefined parameter dropped"
                     );
                 }
