@@ -17,6 +17,7 @@
 //! label's agents run.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -233,6 +234,27 @@ async fn serve(listen: SocketAddr, args: Args) -> Result<ExitCode, Box<dyn std::
         sender,
         inputs,
     } = setup::start(&args, 1024).await?;
+    // Interrupted: shut down, which stops every agent and tears down.
+    // Watched before the address is printed, so a SIGTERM sent as soon as
+    // it is read is a clean shutdown, not the default action's kill.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    let shutdown = sender.clone();
+    tokio::spawn(async move {
+        let mut term = match term {
+            Ok(term) => term,
+            Err(e) => {
+                eprintln!("jenkins: cannot watch SIGTERM: {e}");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        // Written without `println!`: a closed stdout must not stop the shutdown.
+        let _ = writeln!(std::io::stdout(), "interrupted: stopping every agent");
+        let _ = shutdown.send(Input::Shutdown).await;
+    });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let app = api::router(sender.clone());
@@ -241,25 +263,8 @@ async fn serve(listen: SocketAddr, args: Args) -> Result<ExitCode, Box<dyn std::
             eprintln!("jenkins: the remote API stopped: {e}");
         }
     });
-    // Interrupted: shut down, which stops every agent and tears down.
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    eprintln!("jenkins: cannot watch SIGTERM: {e}");
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        println!("interrupted: stopping every agent");
-        let _ = sender.send(Input::Shutdown).await;
-    });
     let outcome = framework.run_with_inputs(&mut controller, inputs).await;
-    println!("{}", Summary::of(&controller));
+    let _ = writeln!(std::io::stdout(), "{}", Summary::of(&controller));
     drop(_master);
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(setup::default_work_dir());

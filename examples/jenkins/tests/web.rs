@@ -7,16 +7,13 @@
 //! Ignored by a plain `cargo test` (it needs the browser):
 //! `cargo test -p jenkins --test web -- --ignored`.
 
-use std::process::Stdio;
-use std::time::Duration;
+mod serve_support;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use std::process::Stdio;
+
+use serve_support::{Served, LIMIT};
 use tokio::process::Command;
 
-const LIMIT: Duration = Duration::from_secs(30);
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 const JOBS: &str = "cloud: { max_agents: 2 }\n\
@@ -26,31 +23,6 @@ templates:\n\
 jobs:\n\
 \x20 - { name: slow, label: linux, steps: [ { sh: make world, simulated_seconds: 120 } ] }\n\
 \x20 - { name: quick, label: fast, steps: [ { sh: echo hello from quick, simulated_seconds: 0.1 } ] }\n";
-
-async fn http(addr: &str, method: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer
-}
-
-async fn wait_for(addr: &str, path: &str, needle: &str) {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    loop {
-        if http(addr, "GET", path).await.contains(needle) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path}: no {needle}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test]
 #[ignore = "needs Debian's chromium (/usr/bin/chromium); CI installs it"]
@@ -64,41 +36,19 @@ async fn the_page_shows_queue_running_builds_results_and_a_log() {
     std::fs::create_dir_all(&dir).unwrap();
     let jobs = dir.join("jobs.yaml");
     std::fs::write(&jobs, JOBS).unwrap();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_jenkins"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--simulated",
-            "--work-dir",
-        ])
-        .arg(dir.join("work"))
-        .arg("--jobs")
-        .arg(&jobs)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(LIMIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(addr) = line.strip_prefix("listening on http://") {
-                return addr.to_owned();
-            }
-        }
-        panic!("no `listening on` line");
-    })
-    .await
-    .unwrap();
+    let served = Served::start(&dir.join("work"), &["--jobs".as_ref(), jobs.as_os_str()]).await;
+    let addr = served.addr.clone();
 
     for job in ["slow", "slow", "quick"] {
-        assert!(http(&addr, "POST", &format!("/job/{job}/build"))
-            .await
-            .contains(" 201 "));
+        let (status, _) = served.request("POST", &format!("/job/{job}/build")).await;
+        assert!(status.contains(" 201 "), "{status}");
     }
-    wait_for(&addr, "/job/quick/1/api/json", "\"result\":\"SUCCESS\"").await;
-    wait_for(&addr, "/job/slow/1/api/json", "\"building\":true").await;
+    served
+        .wait_for("/job/quick/1/api/json", "\"result\":\"SUCCESS\"")
+        .await;
+    served
+        .wait_for("/job/slow/1/api/json", "\"building\":true")
+        .await;
 
     let profile = dir.join("chromium-profile");
     let page = format!("http://{addr}/?log=quick/1");
@@ -137,15 +87,6 @@ async fn the_page_shows_queue_running_builds_results_and_a_log() {
         assert!(dom.contains(expected), "missing {expected:?} in:\n{dom}");
     }
 
-    kill(
-        Pid::from_raw(i32::try_from(serve.id().unwrap()).unwrap()),
-        Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = tokio::time::timeout(LIMIT, serve.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status}");
+    served.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
