@@ -5,13 +5,14 @@
 //!
 //! Heartbeats are left out: they would drown everything else.
 
-use corral_proto::convert::*;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use super::calls::{hex, Call, CallKind};
-use corral::{Event, FrameworkId, Offer, Role, TaskId, TaskState, TaskStatus};
-use corral_proto::pb;
+use super::calls::{hex, summary, unreadable_summary};
+use corral::{
+    Call, CallKind, Event, FrameworkId, InverseItem, MasterEvent, Offer, ProtocolError, Role,
+    TaskId, TaskState, TaskStatus,
+};
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,8 +35,19 @@ pub enum What {
         /// `Err` holds the refusal's message.
         outcome: Result<(), String>,
     },
-    /// The master put an event on the framework's stream.
-    Delivered(Box<pb::Event>),
+    /// The master received a call the recorder could not read (a type the
+    /// SDK never sends, a missing payload, a bad role), and answered it.
+    Unreadable {
+        /// The call type's wire name (`"MESSAGE"`), `"?"` when unknown.
+        kind: &'static str,
+        /// Why it could not be read.
+        error: ProtocolError,
+        /// `Err` holds the refusal's message.
+        outcome: Result<(), String>,
+    },
+    /// The master put an event on the framework's stream (as the framework
+    /// reads it).
+    Delivered(Box<MasterEvent>),
     /// A fault lost an event or an acknowledgement on the wire.
     Lost {
         /// What was lost (an event, or a call for lost acknowledgements).
@@ -241,7 +253,18 @@ impl fmt::Display for Entry {
         write!(f, "{:>10.3}s {who:<14} ", self.at.as_secs_f64())?;
         match &self.what {
             What::Call { call, outcome } => {
-                write!(f, "-> {call}")?;
+                write!(f, "-> {}", summary(call))?;
+                if let Err(e) = outcome {
+                    write!(f, "  [refused: {e}]")?;
+                }
+                Ok(())
+            }
+            What::Unreadable {
+                kind,
+                error,
+                outcome,
+            } => {
+                write!(f, "-> {}", unreadable_summary(kind, error))?;
                 if let Err(e) = outcome {
                     write!(f, "  [refused: {e}]")?;
                 }
@@ -259,73 +282,66 @@ impl fmt::Display for Entry {
     }
 }
 
-fn task_state_name(state: i32) -> &'static str {
-    pb::TaskState::try_from(state).map_or("?", |s| s.as_str_name())
-}
-
 /// One line for an event on the wire.
-pub(crate) fn summarize_event(event: &pb::Event) -> String {
-    use pb::event::Type;
-    let kind = event
-        .r#type
-        .and_then(|t| Type::try_from(t).ok())
-        .map_or("?", |t| t.as_str_name());
-    let detail = match event.r#type.and_then(|t| Type::try_from(t).ok()) {
-        Some(Type::Offers) => event.offers.as_ref().map(|o| {
-            o.offers
+pub(crate) fn summarize_event(event: &MasterEvent) -> String {
+    let (kind, detail) = match event {
+        MasterEvent::Subscribed(s) => ("SUBSCRIBED", s.framework_id.to_string()),
+        MasterEvent::Offers { offers, malformed } => {
+            let mut items: Vec<String> = offers
                 .iter()
-                .map(|offer| {
-                    let role = offer
-                        .allocation_info
-                        .as_ref()
-                        .and_then(|a| a.role.as_deref())
-                        .unwrap_or("*");
-                    let resources = corral::Resources::from_pb(&offer.resources)
-                        .map(|r| r.unallocated().to_string())
-                        .unwrap_or_else(|e| format!("<{e}>"));
+                .map(|o| {
                     format!(
-                        "{} {} role={role} {resources}",
-                        offer.id.value, offer.agent_id.value
+                        "{} {} role={} {}",
+                        o.id,
+                        o.agent_id,
+                        o.role,
+                        o.resources.unallocated()
                     )
                 })
-                .collect::<Vec<_>>()
-                .join("; ")
-        }),
-        Some(Type::Rescind) => event.rescind.as_ref().map(|r| r.offer_id.value.clone()),
-        Some(Type::Update) => event.update.as_ref().map(|u| {
-            let s = &u.status;
-            let mut text = format!("{} {}", s.task_id.value, task_state_name(s.state));
+                .collect();
+            items.extend(malformed.iter().map(|m| format!("<{}>", m.error)));
+            ("OFFERS", items.join("; "))
+        }
+        MasterEvent::InverseOffers(items) => {
+            let ids: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    InverseItem::Maintenance(o) => o.id.to_string(),
+                    InverseItem::Revocation(n) => format!("{} (revoking)", n.id),
+                    InverseItem::Malformed(m) => format!("<{}>", m.error),
+                })
+                .collect();
+            ("INVERSE_OFFERS", ids.join(","))
+        }
+        MasterEvent::Rescind(id) => ("RESCIND", id.to_string()),
+        MasterEvent::RescindInverseOffer(id) => ("RESCIND_INVERSE_OFFER", id.to_string()),
+        MasterEvent::Update(s) => {
+            let mut text = format!("{} {:?}", s.task_id, s.state);
             if let Some(uuid) = &s.uuid {
                 let _ = write!(text, " uuid={}", hex(uuid));
             }
-            if let Some(reason) = s
-                .reason
-                .and_then(|r| pb::task_status::Reason::try_from(r).ok())
-            {
-                let _ = write!(text, " {}", reason.as_str_name());
+            if let Some(reason) = s.reason {
+                let _ = write!(text, " {reason:?}");
             }
             let failed = matches!(
-                pb::TaskState::try_from(s.state),
-                Ok(pb::TaskState::TaskError
-                    | pb::TaskState::TaskFailed
-                    | pb::TaskState::TaskLost
-                    | pb::TaskState::TaskDropped)
+                s.state,
+                TaskState::Error | TaskState::Failed | TaskState::Lost | TaskState::Dropped
             );
             if let (true, Some(message)) = (failed, &s.message) {
                 let _ = write!(text, " \"{message}\"");
             }
-            text
-        }),
-        Some(Type::Subscribed) => event
-            .subscribed
-            .as_ref()
-            .map(|s| s.framework_id.value.clone()),
-        Some(Type::Error) => event.error.as_ref().map(|e| e.message.clone()),
-        _ => None,
+            ("UPDATE", text)
+        }
+        MasterEvent::Message { agent_id, .. } => ("MESSAGE", agent_id.to_string()),
+        MasterEvent::Failure(failure) => ("FAILURE", format!("{failure:?}")),
+        MasterEvent::Error(message) => ("ERROR", message.clone()),
+        MasterEvent::Heartbeat => ("HEARTBEAT", String::new()),
+        MasterEvent::Malformed(error) => ("?", error.to_string()),
     };
-    match detail {
-        Some(d) if !d.is_empty() => format!("{kind} {d}"),
-        _ => kind.to_owned(),
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} {detail}")
     }
 }
 
