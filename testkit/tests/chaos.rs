@@ -14,8 +14,8 @@ mod support;
 
 use std::time::Duration;
 
-use corral::{AgentId, Capability, Driver, InverseItem, MasterEvent, Resources, Role};
 use corral::Reason;
+use corral::{AgentId, Capability, Driver, InverseItem, MasterEvent, Resources, Role};
 use corral_testkit::allocator::Quota;
 use corral_testkit::harness::What;
 use corral_testkit::rng::SplitMix64;

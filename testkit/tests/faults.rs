@@ -9,8 +9,8 @@ mod support;
 
 use std::time::Duration;
 
-use corral::{AgentId, Driver, Event, Resources, TaskState};
 use corral::Reason;
+use corral::{AgentId, Driver, Event, Resources, TaskState};
 use corral_testkit::{Call, CallKind, Cluster, MasterConfig};
 use support::{info, jobs, partition_aware, task, Job, Workload};
 

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use corral::{AgentId, FrameworkId, TaskId};
 use corral::Reason;
+use corral::{AgentId, FrameworkId, TaskId};
 use corral_proto::convert::ReasonPb;
 use corral_proto::pb::TaskState;
 use tracing::warn;

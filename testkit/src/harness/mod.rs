@@ -41,9 +41,9 @@ pub mod script;
 mod trace;
 mod transport;
 
+pub use cluster::{Cluster, Injector, Running};
 /// The calls the recorder and the script speak: the SDK's own.
 pub use corral::{Call, CallKind};
-pub use cluster::{Cluster, Injector, Running};
 pub use faults::FaultError;
 pub use recorded::Recorded;
 pub use script::{Accepted, Script, ScriptError, ScriptTransport};

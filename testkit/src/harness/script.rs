@@ -140,7 +140,10 @@ impl Script {
 
     /// Waits for SUBSCRIBE and answers SUBSCRIBED with `framework` (the id
     /// the framework asked for, if it asked for one). Returns the call.
-    pub async fn expect_subscribe(&self, framework: &FrameworkId) -> Result<Subscribe, ScriptError> {
+    pub async fn expect_subscribe(
+        &self,
+        framework: &FrameworkId,
+    ) -> Result<Subscribe, ScriptError> {
         let subscribe = match self.expect(CallKind::Subscribe).await? {
             Call::Subscribe(subscribe) => subscribe,
             other => return Err(unexpected(CallKind::Subscribe, &other)),
