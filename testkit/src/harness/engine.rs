@@ -17,9 +17,9 @@ use corral_proto::convert::event_from_pb;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-use super::calls::{received, summary};
+use super::calls::summary;
 use super::network::{Network, Verdict};
-use super::trace::{summarize_event, Trace, What};
+use super::trace::{received, summarize_event, Trace, What};
 use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
 
 pub(crate) type EventSender = mpsc::UnboundedSender<Result<MasterEvent, TransportError>>;

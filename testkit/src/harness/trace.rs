@@ -13,6 +13,9 @@ use corral::{
     Call, CallKind, Event, FrameworkId, InverseItem, MasterEvent, Offer, ProtocolError, Role,
     TaskId, TaskState, TaskStatus,
 };
+use corral_proto::convert::call_from_pb;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -282,6 +285,25 @@ impl fmt::Display for Entry {
     }
 }
 
+/// What the recorder keeps of a call the master received: `What::Call`
+/// when it reads, `What::Unreadable` with the wire type's name otherwise.
+pub(crate) fn received(call: &pb::Call, outcome: Result<(), String>) -> What {
+    match call_from_pb(call) {
+        Ok((_, call)) => What::Call {
+            call: Box::new(call),
+            outcome,
+        },
+        Err(error) => What::Unreadable {
+            kind: call
+                .r#type
+                .and_then(|t| CallType::try_from(t).ok())
+                .map_or("?", |t| t.as_str_name()),
+            error,
+            outcome,
+        },
+    }
+}
+
 /// One line for an event on the wire.
 pub(crate) fn summarize_event(event: &MasterEvent) -> String {
     let (kind, detail) = match event {
@@ -386,5 +408,76 @@ fn summarize_seen(event: &Event) -> String {
         Event::Error(message) => format!("error {message}"),
         Event::Disconnected(why) => format!("disconnected: {why:?}"),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use corral::{FrameworkId, TaskId};
+    use corral_proto::convert::call_to_pb;
+
+    use super::super::calls::{summary, unreadable_summary};
+
+    use super::*;
+
+    #[test]
+    fn a_kill_is_recorded_typed_with_its_task_and_grace() {
+        let kill = Call::Kill {
+            task: TaskId::from("t-1"),
+            agent: None,
+            grace: Some(Duration::from_secs(7)),
+        };
+        let wire = call_to_pb(Some(&FrameworkId::from("fw")), &kill);
+        let What::Call { call, outcome } = received(&wire, Ok(())) else {
+            panic!("a kill reads");
+        };
+        assert_eq!(*call, kill);
+        assert_eq!(outcome, Ok(()));
+        assert_eq!(summary(&call), "KILL t-1");
+    }
+
+    #[test]
+    fn hostile_calls_are_kept_as_unreadable_with_their_kind_never_a_panic() {
+        let cases = [
+            // A type the SDK never sends.
+            (Some(CallType::Message as i32), "MESSAGE"),
+            // An unknown type number.
+            (Some(9999), "?"),
+            // No type at all.
+            (None, "?"),
+            // A known type without its payload.
+            (Some(CallType::Kill as i32), "KILL"),
+        ];
+        for (r#type, name) in cases {
+            let wire = pb::Call {
+                r#type,
+                ..Default::default()
+            };
+            let What::Unreadable {
+                kind,
+                error,
+                outcome,
+            } = received(&wire, Err("refused".into()))
+            else {
+                panic!("{type:?} must not read");
+            };
+            assert_eq!(kind, name);
+            assert_eq!(outcome, Err("refused".to_owned()));
+            assert!(unreadable_summary(kind, &error).starts_with(name));
+        }
+        // A bad role in a REVIVE: unreadable, named.
+        let wire = pb::Call {
+            r#type: Some(CallType::Revive as i32),
+            revive: Some(pb::call::Revive {
+                roles: vec!["../etc".into()],
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            received(&wire, Ok(())),
+            What::Unreadable { kind: "REVIVE", .. }
+        ));
     }
 }
