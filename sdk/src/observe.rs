@@ -179,7 +179,7 @@ mod tests {
             deliver(&mut observed, &driver, event).await;
         }
         assert_eq!(*shown.lock().unwrap(), every::events(), "observed");
-        assert_eq!(observed.inner().seen, every::events(), "forwarded");
+        assert_eq!(observed.inner().seen(), every::events(), "forwarded");
         assert_eq!(observed.wants_offers(&Role::from("busy")), Some(true));
     }
 }

@@ -42,6 +42,8 @@ use crate::{
 /// rather than forwarding each method by hand: every forwarder in this
 /// crate is checked by a test that drives one event of each kind through
 /// it, and a hand-written one would silently skip a method added later.
+/// When you must write one, check it the same way with
+/// [`every::assert_forwards_everything`] (feature `mock`).
 ///
 /// [`offers`]: Scheduler::offers
 /// [`status_update`]: Scheduler::status_update
@@ -271,136 +273,9 @@ impl<S: Scheduler + ?Sized> Scheduler for &mut S {
     }
 }
 
-/// One event of every kind, and the check that the list covers every kind:
-/// what the forwarders' tests drive through [`deliver`].
-#[cfg(test)]
-pub(crate) mod every {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::{Resources, TaskState, Unavailability};
-
-    /// The index of `event`'s kind. Exhaustive: a new kind of event does
-    /// not compile until it is added here and to [`events`].
-    fn kind(event: &Event) -> usize {
-        match event {
-            Event::Subscribed(_) => 0,
-            Event::Offers(_) => 1,
-            Event::InverseOffers(_) => 2,
-            Event::Revocation(_) => 3,
-            Event::Rescinded(_) => 4,
-            Event::InverseOfferRescinded(_) => 5,
-            Event::Update(_) => 6,
-            Event::Message { .. } => 7,
-            Event::Failure(_) => 8,
-            Event::Error(_) => 9,
-            Event::Disconnected(_) => 10,
-            Event::Timer(_) => 11,
-        }
-    }
-    const KINDS: usize = 12;
-
-    /// One event of each kind.
-    pub(crate) fn events() -> Vec<Event> {
-        let events = vec![
-            Event::Subscribed(Subscribed::new("fw", Duration::from_secs(1))),
-            Event::Offers(vec![Offer::new(
-                "o1",
-                "a1",
-                Resources::new().with_cpus(1.0),
-            )]),
-            Event::InverseOffers(vec![InverseOffer::new(
-                "io1",
-                Some("a1".into()),
-                Unavailability {
-                    start: Duration::ZERO,
-                    duration: None,
-                },
-                Resources::new(),
-            )]),
-            Event::Revocation(RevocationNotice::new(
-                "r1",
-                "a1",
-                ["t1".into()],
-                Resources::new().with_cpus(1.0).revocable(),
-                Duration::from_secs(9),
-            )),
-            Event::Rescinded("o2".into()),
-            Event::InverseOfferRescinded("io2".into()),
-            Event::Update(TaskStatus::new("t1", TaskState::Running)),
-            Event::Message {
-                agent_id: "a1".into(),
-                executor_id: "e1".into(),
-                data: b"hi".to_vec(),
-            },
-            Event::Failure(Failure::agent("a2")),
-            Event::Error("bye".into()),
-            Event::Disconnected(Disconnect::MasterSilent(Duration::from_secs(5))),
-            Event::Timer(7),
-        ];
-        let mut covered: Vec<usize> = events.iter().map(kind).collect();
-        covered.dedup();
-        assert_eq!(
-            covered,
-            (0..KINDS).collect::<Vec<_>>(),
-            "one event per kind"
-        );
-        events
-    }
-
-    /// A scheduler that turns every call back into the event it came from.
-    #[derive(Default)]
-    pub(crate) struct Probe {
-        pub seen: Vec<Event>,
-    }
-
-    #[async_trait]
-    impl Scheduler for Probe {
-        async fn subscribed(&mut self, _: &dyn Driver, info: &Subscribed) {
-            self.seen.push(Event::Subscribed(info.clone()));
-        }
-        async fn offers(&mut self, _: &dyn Driver, offers: Vec<Offer>) {
-            self.seen.push(Event::Offers(offers));
-        }
-        async fn inverse_offers(&mut self, _: &dyn Driver, offers: Vec<InverseOffer>) {
-            self.seen.push(Event::InverseOffers(offers));
-        }
-        async fn revocation(&mut self, _: &dyn Driver, notice: RevocationNotice) {
-            self.seen.push(Event::Revocation(notice));
-        }
-        async fn rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
-            self.seen.push(Event::Rescinded(offer.clone()));
-        }
-        async fn inverse_offer_rescinded(&mut self, _: &dyn Driver, offer: &OfferId) {
-            self.seen.push(Event::InverseOfferRescinded(offer.clone()));
-        }
-        async fn status_update(&mut self, _: &dyn Driver, status: &TaskStatus) {
-            self.seen.push(Event::Update(status.clone()));
-        }
-        async fn message(&mut self, _: &dyn Driver, a: &AgentId, e: &ExecutorId, data: &[u8]) {
-            self.seen.push(Event::Message {
-                agent_id: a.clone(),
-                executor_id: e.clone(),
-                data: data.to_vec(),
-            });
-        }
-        async fn failure(&mut self, _: &dyn Driver, failure: &Failure) {
-            self.seen.push(Event::Failure(failure.clone()));
-        }
-        async fn error(&mut self, _: &dyn Driver, message: &str) {
-            self.seen.push(Event::Error(message.to_owned()));
-        }
-        async fn disconnected(&mut self, _: &dyn Driver, why: &Disconnect) {
-            self.seen.push(Event::Disconnected(why.clone()));
-        }
-        async fn timer(&mut self, _: &dyn Driver, tag: u64) {
-            self.seen.push(Event::Timer(tag));
-        }
-        fn wants_offers(&self, role: &Role) -> Option<bool> {
-            Some(role.as_str() == "busy")
-        }
-    }
-}
+#[cfg(any(test, feature = "mock"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod every;
 
 #[cfg(test)]
 mod tests {
@@ -467,7 +342,7 @@ mod tests {
             assert_eq!(forwarder.wants_offers(&Role::from("idle")), Some(false));
         }
         assert_eq!(
-            probe.seen,
+            probe.seen(),
             super::every::events(),
             "nothing skipped, in order"
         );

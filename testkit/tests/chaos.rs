@@ -14,8 +14,8 @@ mod support;
 
 use std::time::Duration;
 
-use corral::{AgentId, Capability, Driver, Resources, Role};
-use corral_proto::pb::task_status::Reason;
+use corral::Reason;
+use corral::{AgentId, Capability, Driver, InverseItem, MasterEvent, Resources, Role};
 use corral_testkit::allocator::Quota;
 use corral_testkit::harness::What;
 use corral_testkit::rng::SplitMix64;
@@ -191,12 +191,14 @@ async fn chaos(seed: u64) -> u64 {
             let What::Delivered(event) = &e.what else {
                 return (n, m);
             };
-            let offers = event.inverse_offers.iter().flat_map(|i| &i.inverse_offers);
-            let revoking = offers
-                .clone()
-                .filter(|o| !o.revoked_task_ids.is_empty())
+            let MasterEvent::InverseOffers(items) = &**event else {
+                return (n, m);
+            };
+            let revoking = items
+                .iter()
+                .filter(|i| matches!(i, InverseItem::Revocation(_)))
                 .count();
-            (n + revoking, m + offers.count() - revoking)
+            (n + revoking, m + items.len() - revoking)
         });
         eprintln!(
             "seed {seed}: {faults} faults, {notices} revocation notices, {maintenance} maintenance inverse offers, {} lost on the wire, {killed} kills, {} trace lines, {:?} virtual",

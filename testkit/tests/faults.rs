@@ -9,8 +9,8 @@ mod support;
 
 use std::time::Duration;
 
+use corral::Reason;
 use corral::{AgentId, Driver, Event, Resources, TaskState};
-use corral_proto::pb::task_status::Reason;
 use corral_testkit::{Call, CallKind, Cluster, MasterConfig};
 use support::{info, jobs, partition_aware, task, Job, Workload};
 
@@ -44,7 +44,7 @@ async fn master_failover_mid_launch_keeps_tasks_and_the_framework_id() {
     let subscribes = trace.calls_of_kind(fw.id(), CallKind::Subscribe);
     assert_eq!(subscribes.len(), 2, "{}", trace.dump());
     assert!(
-        matches!(subscribes[1], Call::Subscribe { framework_id: Some(id), .. } if id == fw.id()),
+        matches!(subscribes[1], Call::Subscribe(s) if s.framework.id.as_ref() == Some(fw.id())),
         "{:?}",
         subscribes[1]
     );

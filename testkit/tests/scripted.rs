@@ -7,7 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use corral::{AckMode, Config, Driver, Framework, FrameworkId, Resources, TaskState};
+use async_trait::async_trait;
+use corral::{
+    AckMode, Config, Driver, Framework, FrameworkId, MalformedItem, MasterEvent, Offer,
+    ProtocolError, Resources, Scheduler, TaskId, TaskState, TaskStatus,
+};
 use corral_testkit::{Call, CallKind, Cluster, MasterConfig, Script};
 use support::{info, jobs, task, Workload};
 
@@ -22,13 +26,8 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
 
     let fw = FrameworkId::new("fw-1");
     let subscribe = script.expect_subscribe(&fw).await.unwrap();
-    assert!(matches!(
-        subscribe,
-        Call::Subscribe {
-            framework_id: None,
-            ..
-        }
-    ));
+    assert_eq!(subscribe.framework.id, None, "a new framework");
+    assert_eq!(subscribe.framework.name, "scripted");
 
     // 4 cpus hold two 1.5-cpu tasks, not three.
     let resources = Resources::parse("cpus:4;mem:1024").unwrap();
@@ -71,10 +70,7 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
     );
     let run = tokio::spawn(framework.run(restarted));
     let again = script.expect_subscribe(&fw).await.unwrap();
-    assert!(
-        matches!(&again, Call::Subscribe { framework_id: Some(id), .. } if id.as_str() == "fw-1"),
-        "{again:?}"
-    );
+    assert_eq!(again.framework.id, Some(fw.clone()), "{again:?}");
     let uuid = script
         .update(&task("t-0"), "agent-a", TaskState::Finished)
         .unwrap();
@@ -84,6 +80,74 @@ async fn scripted_offers_launch_exactly_what_fits_and_every_update_is_acknowledg
         Some(TaskState::Finished)
     );
     run.abort();
+}
+
+/// Kills every task it hears is running, with a 7 s grace period.
+struct Killer;
+
+#[async_trait]
+impl Scheduler for Killer {
+    async fn offers(&mut self, _: &dyn Driver, offers: Vec<Offer>) {
+        let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["good-1", "good-2"], "only the readable offers");
+    }
+
+    async fn status_update(&mut self, driver: &dyn Driver, status: &TaskStatus) {
+        if status.state == TaskState::Running {
+            driver
+                .kill(&status.task_id, Some(Duration::from_secs(7)))
+                .await
+                .expect("kill");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scripted_kill_is_a_typed_call_with_its_task_and_grace() {
+    let script = Script::new();
+    script.ignore(&[CallKind::Reconcile, CallKind::Acknowledge]);
+    let framework = Framework::new(info("killer", "batch"), script.transport());
+    let driver = framework.driver();
+    let run = tokio::spawn(framework.run(Killer));
+    let fw = FrameworkId::new("fw-1");
+    script.expect_subscribe(&fw).await.unwrap();
+
+    // One malformed offer among good ones, as a transport yields it: the
+    // good ones are shown, the bad one declined by its id.
+    let good = |id: &str| Offer::new(id, "agent-a", Resources::new().with_cpus(1.0));
+    script
+        .send(MasterEvent::Offers {
+            offers: vec![good("good-1"), good("good-2")],
+            malformed: vec![MalformedItem::new(
+                Some("bad-1".into()),
+                ProtocolError::new("offer resources", "a negative cpus"),
+            )],
+        })
+        .unwrap();
+    // The bad one at once, the good ones when the handler left them.
+    for ids in [vec!["bad-1"], vec!["good-1", "good-2"]] {
+        let declined = script.expect(CallKind::Decline).await.unwrap();
+        let Call::Decline { offers, .. } = &declined else {
+            panic!("{declined:?}")
+        };
+        let got: Vec<&str> = offers.iter().map(|o| o.as_str()).collect();
+        assert_eq!(got, ids);
+    }
+
+    script
+        .update(&task("t-0"), "agent-a", TaskState::Running)
+        .unwrap();
+    let kill = script.expect(CallKind::Kill).await.unwrap();
+    assert_eq!(
+        kill,
+        Call::Kill {
+            task: TaskId::from("t-0"),
+            agent: Some("agent-a".into()),
+            grace: Some(Duration::from_secs(7)),
+        }
+    );
+    driver.stop();
+    run.await.unwrap().unwrap();
 }
 
 #[tokio::test(start_paused = true)]

@@ -788,6 +788,27 @@ impl Core {
         }
     }
 
+    /// A release's kill of `task` came back `result`: a refusal as unknown
+    /// means the task is gone already (what the release wanted), so the
+    /// release goes on; any other failure stops it before the master is
+    /// told the notice was answered.
+    pub fn release_kill_answer(
+        &self,
+        task: &TaskId,
+        result: Result<(), Error>,
+    ) -> Result<(), Error> {
+        match result {
+            Err(Error::Transport(TransportError::Rejected {
+                kind: RejectKind::NotFound,
+                ..
+            })) => {
+                tracing::debug!(%task, "revoked task already gone");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// The tasks of `notice` to kill for a release: those not seen ending or
     /// already being killed. Fails when disconnected, before any kill.
     pub fn release_plan(&self, notice: &RevocationNotice) -> Result<Vec<TaskId>, Error> {

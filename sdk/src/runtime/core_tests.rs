@@ -596,6 +596,34 @@ fn a_release_kills_the_live_tasks_on_the_notices_agent_and_nothing_when_disconne
 }
 
 #[test]
+fn a_release_goes_on_past_a_task_already_gone_and_stops_on_any_other_failure() {
+    let core = core(Config::default());
+    let task = TaskId::from("t1");
+    let refused = |kind| {
+        Err(Error::Transport(crate::TransportError::rejected(
+            kind,
+            "refused by the master",
+        )))
+    };
+    assert!(core.release_kill_answer(&task, Ok(())).is_ok());
+    assert!(
+        core.release_kill_answer(&task, refused(crate::RejectKind::NotFound))
+            .is_ok(),
+        "gone already: what the release wanted"
+    );
+    for kind in [crate::RejectKind::InvalidArgument, crate::RejectKind::Other] {
+        assert!(matches!(
+            core.release_kill_answer(&task, refused(kind)),
+            Err(Error::Transport(crate::TransportError::Rejected { kind: k, .. })) if k == kind
+        ));
+    }
+    assert!(matches!(
+        core.release_kill_answer(&task, Err(Error::Disconnected)),
+        Err(Error::Disconnected)
+    ));
+}
+
+#[test]
 fn a_request_is_stamped_with_its_role_and_checked_before_sending() {
     let core = core(Config::default());
     let wanted = Resources::new()

@@ -248,11 +248,7 @@ impl Driver for DriverHandle {
                 .lock()
                 .kill_on(task, Some(notice.agent_id.clone()), None)?;
             let result = self.send(out).await;
-            if is_not_found(&result) {
-                tracing::debug!(%task, "revoked task already gone");
-            } else {
-                result?;
-            }
+            self.shared.lock().release_kill_answer(task, result)?;
         }
         let answer = self
             .accept_inverse_offers(std::slice::from_ref(&notice.id))

@@ -83,6 +83,13 @@ impl Accept {
             refuse: None,
         }
     }
+
+    /// Every task the ACCEPT launches (LAUNCH and LAUNCH_GROUP), in order.
+    pub fn tasks(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.operations.iter().flat_map(|op| match op {
+            Operation::Launch(tasks) | Operation::LaunchGroup { tasks, .. } => tasks.iter(),
+        })
+    }
 }
 
 /// A call from the framework to the master.
@@ -177,6 +184,33 @@ pub enum CallKind {
     UpdateFramework,
     /// [`Call::Request`].
     Request,
+}
+
+impl CallKind {
+    /// The call type's name on the wire (`"KILL"`), for logs and records.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallKind::Subscribe => "SUBSCRIBE",
+            CallKind::Teardown => "TEARDOWN",
+            CallKind::Accept => "ACCEPT",
+            CallKind::Decline => "DECLINE",
+            CallKind::AcceptInverseOffers => "ACCEPT_INVERSE_OFFERS",
+            CallKind::DeclineInverseOffers => "DECLINE_INVERSE_OFFERS",
+            CallKind::Revive => "REVIVE",
+            CallKind::Suppress => "SUPPRESS",
+            CallKind::Kill => "KILL",
+            CallKind::Acknowledge => "ACKNOWLEDGE",
+            CallKind::Reconcile => "RECONCILE",
+            CallKind::UpdateFramework => "UPDATE_FRAMEWORK",
+            CallKind::Request => "REQUEST",
+        }
+    }
+}
+
+impl std::fmt::Display for CallKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Call {

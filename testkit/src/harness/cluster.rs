@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use corral::inputs::{self, Closed, InputSender};
 use corral::WithInputs;
-use corral::{AgentId, Config, Driver, Framework, FrameworkId, FrameworkInfo, Scheduler, TaskId};
+use corral::{
+    AgentId, Config, Driver, Framework, FrameworkId, FrameworkInfo, Reason, Scheduler, TaskId,
+};
 use corral::{DriverHandle, Error, Stopped};
-use corral_proto::pb::task_status::Reason;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -596,7 +597,7 @@ impl Cluster {
         reason: Reason,
         message: &str,
     ) -> Result<(), FaultError> {
-        let text = format!("task {task} fails ({})", reason.as_str_name());
+        let text = format!("task {task} fails ({reason:?})");
         self.fault(Some(fw), &text, |engine, now| {
             faults::fail_task(engine, now, fw, task, reason, message)
         })

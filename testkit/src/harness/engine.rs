@@ -12,17 +12,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use corral::error::{RejectKind, TransportError};
-use corral::{Event, FrameworkId};
-use corral_proto::pb;
+use corral::{Call, Event, FrameworkId, MasterEvent};
+use corral_proto::convert::event_from_pb;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-use super::calls::Call;
+use super::calls::summary;
 use super::network::{Network, Verdict};
-use super::trace::{summarize_event, Trace, What};
+use super::trace::{received, summarize_event, Trace, What};
 use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
 
-pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
+pub(crate) type EventSender = mpsc::UnboundedSender<Result<MasterEvent, TransportError>>;
 
 struct Link {
     framework: Option<FrameworkId>,
@@ -187,7 +187,7 @@ impl Engine {
         &mut self,
         stream: StreamId,
         framework: Option<FrameworkId>,
-    ) -> mpsc::UnboundedReceiver<Result<pb::Event, TransportError>> {
+    ) -> mpsc::UnboundedReceiver<Result<MasterEvent, TransportError>> {
         let (sender, receiver) = mpsc::unbounded_channel();
         self.links.insert(stream, Link { framework, sender });
         receiver
@@ -210,18 +210,11 @@ impl Engine {
         &mut self,
         now: Duration,
         framework: Option<FrameworkId>,
-        call: &pb::Call,
+        call: &corral_proto::pb::Call,
         outcome: &Result<(), CallError>,
     ) {
         let outcome = outcome.as_ref().map(|_| ()).map_err(ToString::to_string);
-        self.trace.push(
-            now,
-            framework,
-            What::Call {
-                call: Box::new(Call::from_pb(call)),
-                outcome,
-            },
-        );
+        self.trace.push(now, framework, received(call, outcome));
     }
 
     /// Records what a handler saw.
@@ -250,13 +243,13 @@ impl Engine {
     }
 
     /// Records an acknowledgement lost on the wire.
-    pub fn record_lost_call(&mut self, framework: FrameworkId, call: &pb::Call) {
+    pub fn record_lost_call(&mut self, framework: FrameworkId, call: &Call) {
         let now = self.now();
         self.trace.push(
             now,
             Some(framework),
             What::Lost {
-                what: Call::from_pb(call).to_string(),
+                what: summary(call),
                 why: "acknowledgement dropped",
             },
         );
@@ -277,7 +270,8 @@ impl Engine {
                     if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
                         link.framework.get_or_insert_with(|| fw.clone());
                     }
-                    match self.network.route(now, framework.as_ref(), &stream, *event) {
+                    let event = event_from_pb(*event);
+                    match self.network.route(now, framework.as_ref(), &stream, event) {
                         Verdict::Deliver(events) => {
                             for event in events {
                                 self.send(now, framework.clone(), &stream, event);
@@ -337,12 +331,12 @@ impl Engine {
         now: Duration,
         framework: Option<FrameworkId>,
         stream: &StreamId,
-        event: pb::Event,
+        event: MasterEvent,
     ) {
         let Some(link) = self.links.get(stream) else {
             return;
         };
-        let heartbeat = event.r#type == Some(pb::event::Type::Heartbeat as i32);
+        let heartbeat = matches!(event, MasterEvent::Heartbeat);
         if !heartbeat {
             self.trace
                 .push(now, framework, What::Delivered(Box::new(event.clone())));

@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use corral::Reason;
 use corral::{AgentId, FrameworkId, TaskId};
-use corral_proto::pb::task_status::Reason;
+use corral_proto::convert::ReasonPb;
 use corral_proto::pb::TaskState;
 use tracing::warn;
 
@@ -122,7 +123,7 @@ pub(crate) fn fail_task(
     message: &str,
 ) -> Result<(), FaultError> {
     reachable_agent(engine, fw, task)?;
-    warn!(framework = %fw, %task, reason = reason.as_str_name(), "fault: task fails");
+    warn!(framework = %fw, %task, ?reason, "fault: task fails");
     engine.core.agent_status(
         now,
         AgentReport {
@@ -130,7 +131,9 @@ pub(crate) fn fail_task(
             task: task.clone(),
             state: TaskState::TaskFailed,
             message: message.to_owned(),
-            reason: Some(reason),
+            // A reason of a newer corral-types than this crate's wire
+            // knows goes out without one.
+            reason: reason.to_pb(),
             sandbox: None,
             unstoppable: false,
         },

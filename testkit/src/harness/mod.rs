@@ -11,7 +11,8 @@
 //!   agent (and its return), a task that fails or ignores its kill, each
 //!   injected through public operations of the wire and the core's books
 //!   (`faults.rs`), never through fault state the master reads;
-//! - a recorder ([`Trace`]): every call (typed: [`Call`]), every event on the wire, every
+//! - a recorder ([`Trace`]): every call (typed: the SDK's own [`Call`]),
+//!   every event on the wire (as the framework reads it), every
 //!   event a handler saw, every fault, stamped with virtual time, with
 //!   assertion helpers and a readable dump;
 //! - the master's invariants, checked after every step; a broken one fails
@@ -40,8 +41,9 @@ pub mod script;
 mod trace;
 mod transport;
 
-pub use calls::{Call, CallKind};
 pub use cluster::{Cluster, Injector, Running};
+/// The calls the recorder and the script speak: the SDK's own.
+pub use corral::{Call, CallKind};
 pub use faults::FaultError;
 pub use recorded::Recorded;
 pub use script::{Accepted, Script, ScriptError, ScriptTransport};

@@ -11,8 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use corral::FrameworkId;
-use corral_proto::pb;
+use corral::{FrameworkId, MasterEvent};
 
 use crate::master::StreamId;
 
@@ -32,7 +31,7 @@ struct WireFaults {
 pub(crate) struct Held {
     pub release_at: Duration,
     pub stream: StreamId,
-    pub event: pb::Event,
+    pub event: MasterEvent,
     pub why: &'static str,
 }
 
@@ -41,9 +40,9 @@ pub(crate) struct Held {
 pub(crate) enum Verdict {
     /// Deliver these, in order (one event, or a duplicate pair, or an
     /// event followed by one it overtook).
-    Deliver(Vec<pb::Event>),
+    Deliver(Vec<MasterEvent>),
     /// Lost, for this reason (the event is handed back for the record).
-    Lost(&'static str, Box<pb::Event>),
+    Lost(&'static str, Box<MasterEvent>),
     /// Held back; the engine releases it later.
     Held,
 }
@@ -116,15 +115,12 @@ impl Network {
         now: Duration,
         fw: Option<&FrameworkId>,
         stream: &StreamId,
-        event: pb::Event,
+        event: MasterEvent,
     ) -> Verdict {
         if self.silent.contains(stream) {
             return Verdict::Lost("master silent on this stream", Box::new(event));
         }
-        let reliable_update = event
-            .update
-            .as_ref()
-            .is_some_and(|u| u.status.uuid.is_some());
+        let reliable_update = matches!(&event, MasterEvent::Update(s) if s.uuid.is_some());
         let Some(fw) = fw.filter(|_| reliable_update) else {
             return Verdict::Deliver(vec![event]);
         };

@@ -6,7 +6,11 @@
 //!
 //! Not built on [`corral::Observed`]: `Observed` passes inputs through
 //! unobserved, so the trace would lose the inputs the handler saw, and a
-//! second wrapper to see them would be a hand-written forwarder again.
+//! second wrapper to see them would be a hand-written forwarder again. So
+//! this one forwards by hand, and its test drives one event of every kind
+//! through the SDK's own dispatch point (`corral::scheduler::every`, whose
+//! list of events grows with the trait): a method it fails to forward, or
+//! to record, fails that test.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -142,5 +146,28 @@ where
             self.shared.changed.notify_waiters();
         }
         self.inner.input(driver, input).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use corral::scheduler::every::{self, Probe};
+    use corral::MockDriver;
+
+    use super::*;
+    use crate::master::{MasterConfig, MasterCore};
+
+    #[tokio::test(start_paused = true)]
+    async fn the_recorder_forwards_and_records_every_event_and_forwards_the_demand() {
+        let shared = EngineShared::new(MasterCore::new(MasterConfig::default()).unwrap());
+        let mut recorded = Recorded::new(Probe::default(), shared.clone());
+        every::assert_forwards_everything(&mut recorded, &MockDriver::new(), |r| &r.inner).await;
+        let trace = shared.lock().trace.clone();
+        let seen: Vec<Event> = trace
+            .seen(&FrameworkId::from("fw"))
+            .into_iter()
+            .cloned()
+            .collect();
+        assert_eq!(seen, every::events(), "every event recorded, in order");
     }
 }

@@ -9,7 +9,6 @@
 //! is stopped and started again with its persisted state subscribes again
 //! on the same script, which carries on.
 
-use corral_proto::convert::*;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -17,15 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use corral::error::TransportError;
 use corral::transport::{Session, Subscription, Transport};
-use corral::{AgentId, FrameworkId, OfferId, Resources, Role, TaskId, TaskState};
-use corral::{Call as CorralCall, Subscribe};
-use corral_proto::convert::{call_to_pb, event_from_pb, subscribe_to_pb};
-use corral_proto::pb;
+use corral::{
+    Accept, AgentId, Call, CallKind, FrameworkId, MasterEvent, Offer, OfferId, Resources, Source,
+    Subscribe, Subscribed, TaskId, TaskState, TaskStatus,
+};
 use futures::StreamExt;
 use tokio::sync::{mpsc, Notify};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use super::calls::{launched_tasks, Call, CallKind};
+use super::calls::summary;
 
 /// How long an `expect_*` waits for the framework's call (virtual time).
 const EXPECT_LIMIT: Duration = Duration::from_secs(60);
@@ -57,9 +56,9 @@ pub enum ScriptError {
 
 #[derive(Default)]
 struct ScriptState {
-    calls: VecDeque<pb::Call>,
+    calls: VecDeque<Call>,
     ignored: BTreeSet<CallKind>,
-    stream: Option<mpsc::UnboundedSender<Result<pb::Event, TransportError>>>,
+    stream: Option<mpsc::UnboundedSender<Result<MasterEvent, TransportError>>>,
     streams: u64,
     uuids: u64,
 }
@@ -73,13 +72,14 @@ pub struct Script {
 
 /// What an ACCEPT asked for.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Accepted {
     /// The offers used.
     pub offer_ids: Vec<OfferId>,
     /// Every task launched (LAUNCH and LAUNCH_GROUP), in order.
     pub tasks: Vec<TaskId>,
-    /// The whole call.
-    pub call: Call,
+    /// The whole call (its tasks in full: [`Accept::tasks`]).
+    pub accept: Accept,
 }
 
 impl Script {
@@ -108,13 +108,6 @@ impl Script {
     /// Waits for the framework's next call of `kind` (skipping ignored
     /// kinds); any other call is an error.
     pub async fn expect(&self, kind: CallKind) -> Result<Call, ScriptError> {
-        self.expect_wire(kind)
-            .await
-            .map(|call| Call::from_pb(&call))
-    }
-
-    /// [`Script::expect`], as it came on the wire.
-    async fn expect_wire(&self, kind: CallKind) -> Result<pb::Call, ScriptError> {
         let expected = kind.name().to_owned();
         let deadline = tokio::time::Instant::now() + EXPECT_LIMIT;
         loop {
@@ -124,14 +117,13 @@ impl Script {
             {
                 let mut state = self.lock();
                 while let Some(call) = state.calls.pop_front() {
-                    let typed = Call::from_pb(&call);
-                    if typed.kind() == kind {
+                    if call.kind() == kind {
                         return Ok(call);
                     }
-                    if !state.ignored.contains(&typed.kind()) {
+                    if !state.ignored.contains(&call.kind()) {
                         return Err(ScriptError::Unexpected {
                             expected,
-                            got: typed.to_string(),
+                            got: summary(&call),
                         });
                     }
                 }
@@ -148,30 +140,28 @@ impl Script {
 
     /// Waits for SUBSCRIBE and answers SUBSCRIBED with `framework` (the id
     /// the framework asked for, if it asked for one). Returns the call.
-    pub async fn expect_subscribe(&self, framework: &FrameworkId) -> Result<Call, ScriptError> {
-        let call = self.expect_wire(CallKind::Subscribe).await?;
-        let asked = call
-            .subscribe
-            .as_ref()
-            .and_then(|s| s.framework_info.id.as_ref())
-            .map(FrameworkId::from);
-        let id = asked.unwrap_or_else(|| framework.clone());
-        self.send(
-            "SUBSCRIBED",
-            pb::Event {
-                r#type: Some(pb::event::Type::Subscribed as i32),
-                subscribed: Some(pb::event::Subscribed {
-                    framework_id: id.to_pb(),
-                    heartbeat_interval_seconds: Some(15.0),
-                    master_info: None,
-                }),
-                ..Default::default()
-            },
-        )?;
-        Ok(Call::from_pb(&call))
+    pub async fn expect_subscribe(
+        &self,
+        framework: &FrameworkId,
+    ) -> Result<Subscribe, ScriptError> {
+        let subscribe = match self.expect(CallKind::Subscribe).await? {
+            Call::Subscribe(subscribe) => subscribe,
+            other => return Err(unexpected(CallKind::Subscribe, &other)),
+        };
+        let id = subscribe
+            .framework
+            .id
+            .clone()
+            .unwrap_or_else(|| framework.clone());
+        self.send(MasterEvent::Subscribed(Subscribed::new(
+            id,
+            Duration::from_secs(15),
+        )))?;
+        Ok(subscribe)
     }
 
-    /// Sends one offer of `resources` on `agent` for `role`.
+    /// Sends one offer of `resources` on `agent` for `role` (host name
+    /// `{agent}.local`).
     pub fn offer(
         &self,
         framework: &FrameworkId,
@@ -180,60 +170,43 @@ impl Script {
         role: &str,
         resources: &Resources,
     ) -> Result<OfferId, ScriptError> {
-        let role = Role::new(role);
-        let offer = pb::Offer {
-            id: OfferId::new(id).to_pb(),
-            framework_id: framework.to_pb(),
-            agent_id: AgentId::new(agent).to_pb(),
-            hostname: format!("{agent}.local"),
-            allocation_info: Some(pb::resource::AllocationInfo {
-                role: Some(role.as_str().to_owned()),
-            }),
-            resources: resources.allocated_to(&role).to_pb(),
-            ..Default::default()
-        };
-        self.send(
-            "OFFERS",
-            pb::Event {
-                r#type: Some(pb::event::Type::Offers as i32),
-                offers: Some(pb::event::Offers {
-                    offers: vec![offer],
-                }),
-                ..Default::default()
-            },
-        )?;
+        let offer = Offer::new(id, agent, resources.clone())
+            .with_role(role)
+            .with_framework(framework.clone())
+            .with_hostname(format!("{agent}.local"));
+        self.send_offers(vec![offer])?;
         Ok(OfferId::new(id))
+    }
+
+    /// Sends these offers in one OFFERS event.
+    pub fn send_offers(&self, offers: Vec<Offer>) -> Result<(), ScriptError> {
+        self.send(MasterEvent::Offers {
+            offers,
+            malformed: Vec::new(),
+        })
     }
 
     /// Rescinds an offer.
     pub fn rescind(&self, offer: &OfferId) -> Result<(), ScriptError> {
-        self.send(
-            "RESCIND",
-            pb::Event {
-                r#type: Some(pb::event::Type::Rescind as i32),
-                rescind: Some(pb::event::Rescind {
-                    offer_id: offer.to_pb(),
-                }),
-                ..Default::default()
-            },
-        )
+        self.send(MasterEvent::Rescind(offer.clone()))
     }
 
     /// Waits for an ACCEPT and returns what it launches.
     pub async fn expect_accept(&self) -> Result<Accepted, ScriptError> {
-        let call = self.expect_wire(CallKind::Accept).await?;
-        let accept = call.accept.clone().unwrap_or_default();
+        let accept = match self.expect(CallKind::Accept).await? {
+            Call::Accept(accept) => accept,
+            other => return Err(unexpected(CallKind::Accept, &other)),
+        };
         Ok(Accepted {
-            offer_ids: accept.offer_ids.iter().map(OfferId::from).collect(),
-            tasks: launched_tasks(&accept)
-                .map(|t| TaskId::from(&t.task_id))
-                .collect(),
-            call: Call::from_pb(&call),
+            offer_ids: accept.offers.clone(),
+            tasks: accept.tasks().map(|t| t.id.clone()).collect(),
+            accept,
         })
     }
 
     /// Sends a reliable status update (with a fresh uuid) for `task` on
-    /// `agent`; returns the uuid, to match the acknowledgement.
+    /// `agent`, from its executor; returns the uuid, to match the
+    /// acknowledgement.
     pub fn update(
         &self,
         task: &TaskId,
@@ -247,24 +220,12 @@ impl Script {
             uuid.extend_from_slice(&s.uuids.to_be_bytes());
             uuid
         };
-        self.send(
-            "UPDATE",
-            pb::Event {
-                r#type: Some(pb::event::Type::Update as i32),
-                update: Some(pb::event::Update {
-                    status: pb::TaskStatus {
-                        task_id: task.to_pb(),
-                        state: state.to_pb() as i32,
-                        agent_id: Some(AgentId::new(agent).to_pb()),
-                        source: Some(pb::task_status::Source::Executor as i32),
-                        uuid: Some(uuid.clone()),
-                        timestamp: Some(0.0),
-                        ..Default::default()
-                    },
-                }),
-                ..Default::default()
-            },
-        )?;
+        self.send(MasterEvent::Update(
+            TaskStatus::new(task.clone(), state)
+                .with_agent(AgentId::new(agent))
+                .with_source(Source::Executor)
+                .with_uuid(uuid.clone()),
+        ))?;
         Ok(uuid)
     }
 
@@ -276,7 +237,7 @@ impl Script {
         if !matches {
             return Err(ScriptError::Unexpected {
                 expected: format!("ACKNOWLEDGE of {task}"),
-                got: call.to_string(),
+                got: summary(&call),
             });
         }
         Ok(())
@@ -288,8 +249,11 @@ impl Script {
         self.lock().stream = None;
     }
 
-    /// Sends any event on the current subscription.
-    pub fn send(&self, what: &'static str, event: pb::Event) -> Result<(), ScriptError> {
+    /// Sends any event on the current subscription, as the framework's
+    /// transport would yield it (a malformed one included:
+    /// [`MasterEvent::Malformed`], or offers in `Offers::malformed`).
+    pub fn send(&self, event: MasterEvent) -> Result<(), ScriptError> {
+        let what = event_name(&event);
         let state = self.lock();
         let sender = state
             .stream
@@ -300,9 +264,34 @@ impl Script {
             .map_err(|_| ScriptError::NotSubscribed(what))
     }
 
-    fn arrive(&self, call: pb::Call) {
+    fn arrive(&self, call: Call) {
         self.lock().calls.push_back(call);
         self.arrived.notify_waiters();
+    }
+}
+
+/// `expect` returned another kind than asked for (it does not).
+fn unexpected(expected: CallKind, got: &Call) -> ScriptError {
+    ScriptError::Unexpected {
+        expected: expected.name().to_owned(),
+        got: summary(got),
+    }
+}
+
+/// The wire name of an event's type, for errors.
+fn event_name(event: &MasterEvent) -> &'static str {
+    match event {
+        MasterEvent::Subscribed(_) => "SUBSCRIBED",
+        MasterEvent::Offers { .. } => "OFFERS",
+        MasterEvent::InverseOffers(_) => "INVERSE_OFFERS",
+        MasterEvent::Rescind(_) => "RESCIND",
+        MasterEvent::RescindInverseOffer(_) => "RESCIND_INVERSE_OFFER",
+        MasterEvent::Update(_) => "UPDATE",
+        MasterEvent::Message { .. } => "MESSAGE",
+        MasterEvent::Failure(_) => "FAILURE",
+        MasterEvent::Error(_) => "ERROR",
+        MasterEvent::Heartbeat => "HEARTBEAT",
+        MasterEvent::Malformed(_) => "a malformed event",
     }
 }
 
@@ -315,7 +304,6 @@ pub struct ScriptTransport {
 #[async_trait]
 impl Transport for ScriptTransport {
     async fn subscribe(&self, call: Subscribe) -> Result<Subscription, TransportError> {
-        let call = subscribe_to_pb(&call);
         let (sender, receiver) = mpsc::unbounded_channel();
         let stream_id = {
             let mut state = self.script.lock();
@@ -323,18 +311,15 @@ impl Transport for ScriptTransport {
             state.stream = Some(sender);
             format!("script-{}", state.streams)
         };
-        self.script.arrive(call);
+        self.script.arrive(Call::Subscribe(call));
         Ok(Subscription {
             stream_id,
-            events: UnboundedReceiverStream::new(receiver)
-                .map(|item| item.map(event_from_pb))
-                .boxed(),
+            events: UnboundedReceiverStream::new(receiver).boxed(),
         })
     }
 
-    async fn send(&self, session: &Session, call: CorralCall) -> Result<(), TransportError> {
-        self.script
-            .arrive(call_to_pb(Some(&session.framework_id), &call));
+    async fn send(&self, _session: &Session, call: Call) -> Result<(), TransportError> {
+        self.script.arrive(call);
         Ok(())
     }
 }

@@ -5,13 +5,17 @@
 //!
 //! Heartbeats are left out: they would drown everything else.
 
-use corral_proto::convert::*;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use super::calls::{hex, Call, CallKind};
-use corral::{Event, FrameworkId, Offer, Role, TaskId, TaskState, TaskStatus};
+use super::calls::{hex, summary, unreadable_summary};
+use corral::{
+    Call, CallKind, Event, FrameworkId, InverseItem, MasterEvent, Offer, ProtocolError, Role,
+    TaskId, TaskState, TaskStatus,
+};
+use corral_proto::convert::call_from_pb;
 use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
 
 /// One line of the trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,8 +38,19 @@ pub enum What {
         /// `Err` holds the refusal's message.
         outcome: Result<(), String>,
     },
-    /// The master put an event on the framework's stream.
-    Delivered(Box<pb::Event>),
+    /// The master received a call the recorder could not read (a type the
+    /// SDK never sends, a missing payload, a bad role), and answered it.
+    Unreadable {
+        /// The call type's wire name (`"MESSAGE"`), `"?"` when unknown.
+        kind: &'static str,
+        /// Why it could not be read.
+        error: ProtocolError,
+        /// `Err` holds the refusal's message.
+        outcome: Result<(), String>,
+    },
+    /// The master put an event on the framework's stream (as the framework
+    /// reads it).
+    Delivered(Box<MasterEvent>),
     /// A fault lost an event or an acknowledgement on the wire.
     Lost {
         /// What was lost (an event, or a call for lost acknowledgements).
@@ -241,7 +256,18 @@ impl fmt::Display for Entry {
         write!(f, "{:>10.3}s {who:<14} ", self.at.as_secs_f64())?;
         match &self.what {
             What::Call { call, outcome } => {
-                write!(f, "-> {call}")?;
+                write!(f, "-> {}", summary(call))?;
+                if let Err(e) = outcome {
+                    write!(f, "  [refused: {e}]")?;
+                }
+                Ok(())
+            }
+            What::Unreadable {
+                kind,
+                error,
+                outcome,
+            } => {
+                write!(f, "-> {}", unreadable_summary(kind, error))?;
                 if let Err(e) = outcome {
                     write!(f, "  [refused: {e}]")?;
                 }
@@ -259,73 +285,85 @@ impl fmt::Display for Entry {
     }
 }
 
-fn task_state_name(state: i32) -> &'static str {
-    pb::TaskState::try_from(state).map_or("?", |s| s.as_str_name())
+/// What the recorder keeps of a call the master received: `What::Call`
+/// when it reads, `What::Unreadable` with the wire type's name otherwise.
+pub(crate) fn received(call: &pb::Call, outcome: Result<(), String>) -> What {
+    match call_from_pb(call) {
+        Ok((_, call)) => What::Call {
+            call: Box::new(call),
+            outcome,
+        },
+        Err(error) => What::Unreadable {
+            kind: call
+                .r#type
+                .and_then(|t| CallType::try_from(t).ok())
+                .map_or("?", |t| t.as_str_name()),
+            error,
+            outcome,
+        },
+    }
 }
 
 /// One line for an event on the wire.
-pub(crate) fn summarize_event(event: &pb::Event) -> String {
-    use pb::event::Type;
-    let kind = event
-        .r#type
-        .and_then(|t| Type::try_from(t).ok())
-        .map_or("?", |t| t.as_str_name());
-    let detail = match event.r#type.and_then(|t| Type::try_from(t).ok()) {
-        Some(Type::Offers) => event.offers.as_ref().map(|o| {
-            o.offers
+pub(crate) fn summarize_event(event: &MasterEvent) -> String {
+    let (kind, detail) = match event {
+        MasterEvent::Subscribed(s) => ("SUBSCRIBED", s.framework_id.to_string()),
+        MasterEvent::Offers { offers, malformed } => {
+            let mut items: Vec<String> = offers
                 .iter()
-                .map(|offer| {
-                    let role = offer
-                        .allocation_info
-                        .as_ref()
-                        .and_then(|a| a.role.as_deref())
-                        .unwrap_or("*");
-                    let resources = corral::Resources::from_pb(&offer.resources)
-                        .map(|r| r.unallocated().to_string())
-                        .unwrap_or_else(|e| format!("<{e}>"));
+                .map(|o| {
                     format!(
-                        "{} {} role={role} {resources}",
-                        offer.id.value, offer.agent_id.value
+                        "{} {} role={} {}",
+                        o.id,
+                        o.agent_id,
+                        o.role,
+                        o.resources.unallocated()
                     )
                 })
-                .collect::<Vec<_>>()
-                .join("; ")
-        }),
-        Some(Type::Rescind) => event.rescind.as_ref().map(|r| r.offer_id.value.clone()),
-        Some(Type::Update) => event.update.as_ref().map(|u| {
-            let s = &u.status;
-            let mut text = format!("{} {}", s.task_id.value, task_state_name(s.state));
+                .collect();
+            items.extend(malformed.iter().map(|m| format!("<{}>", m.error)));
+            ("OFFERS", items.join("; "))
+        }
+        MasterEvent::InverseOffers(items) => {
+            let ids: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    InverseItem::Maintenance(o) => o.id.to_string(),
+                    InverseItem::Revocation(n) => format!("{} (revoking)", n.id),
+                    InverseItem::Malformed(m) => format!("<{}>", m.error),
+                })
+                .collect();
+            ("INVERSE_OFFERS", ids.join(","))
+        }
+        MasterEvent::Rescind(id) => ("RESCIND", id.to_string()),
+        MasterEvent::RescindInverseOffer(id) => ("RESCIND_INVERSE_OFFER", id.to_string()),
+        MasterEvent::Update(s) => {
+            let mut text = format!("{} {:?}", s.task_id, s.state);
             if let Some(uuid) = &s.uuid {
                 let _ = write!(text, " uuid={}", hex(uuid));
             }
-            if let Some(reason) = s
-                .reason
-                .and_then(|r| pb::task_status::Reason::try_from(r).ok())
-            {
-                let _ = write!(text, " {}", reason.as_str_name());
+            if let Some(reason) = s.reason {
+                let _ = write!(text, " {reason:?}");
             }
             let failed = matches!(
-                pb::TaskState::try_from(s.state),
-                Ok(pb::TaskState::TaskError
-                    | pb::TaskState::TaskFailed
-                    | pb::TaskState::TaskLost
-                    | pb::TaskState::TaskDropped)
+                s.state,
+                TaskState::Error | TaskState::Failed | TaskState::Lost | TaskState::Dropped
             );
             if let (true, Some(message)) = (failed, &s.message) {
                 let _ = write!(text, " \"{message}\"");
             }
-            text
-        }),
-        Some(Type::Subscribed) => event
-            .subscribed
-            .as_ref()
-            .map(|s| s.framework_id.value.clone()),
-        Some(Type::Error) => event.error.as_ref().map(|e| e.message.clone()),
-        _ => None,
+            ("UPDATE", text)
+        }
+        MasterEvent::Message { agent_id, .. } => ("MESSAGE", agent_id.to_string()),
+        MasterEvent::Failure(failure) => ("FAILURE", format!("{failure:?}")),
+        MasterEvent::Error(message) => ("ERROR", message.clone()),
+        MasterEvent::Heartbeat => ("HEARTBEAT", String::new()),
+        MasterEvent::Malformed(error) => ("?", error.to_string()),
     };
-    match detail {
-        Some(d) if !d.is_empty() => format!("{kind} {d}"),
-        _ => kind.to_owned(),
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} {detail}")
     }
 }
 
@@ -370,5 +408,76 @@ fn summarize_seen(event: &Event) -> String {
         Event::Error(message) => format!("error {message}"),
         Event::Disconnected(why) => format!("disconnected: {why:?}"),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use corral::{FrameworkId, TaskId};
+    use corral_proto::convert::call_to_pb;
+
+    use super::super::calls::{summary, unreadable_summary};
+
+    use super::*;
+
+    #[test]
+    fn a_kill_is_recorded_typed_with_its_task_and_grace() {
+        let kill = Call::Kill {
+            task: TaskId::from("t-1"),
+            agent: None,
+            grace: Some(Duration::from_secs(7)),
+        };
+        let wire = call_to_pb(Some(&FrameworkId::from("fw")), &kill);
+        let What::Call { call, outcome } = received(&wire, Ok(())) else {
+            panic!("a kill reads");
+        };
+        assert_eq!(*call, kill);
+        assert_eq!(outcome, Ok(()));
+        assert_eq!(summary(&call), "KILL t-1");
+    }
+
+    #[test]
+    fn hostile_calls_are_kept_as_unreadable_with_their_kind_never_a_panic() {
+        let cases = [
+            // A type the SDK never sends.
+            (Some(CallType::Message as i32), "MESSAGE"),
+            // An unknown type number.
+            (Some(9999), "?"),
+            // No type at all.
+            (None, "?"),
+            // A known type without its payload.
+            (Some(CallType::Kill as i32), "KILL"),
+        ];
+        for (r#type, name) in cases {
+            let wire = pb::Call {
+                r#type,
+                ..Default::default()
+            };
+            let What::Unreadable {
+                kind,
+                error,
+                outcome,
+            } = received(&wire, Err("refused".into()))
+            else {
+                panic!("{type:?} must not read");
+            };
+            assert_eq!(kind, name);
+            assert_eq!(outcome, Err("refused".to_owned()));
+            assert!(unreadable_summary(kind, &error).starts_with(name));
+        }
+        // A bad role in a REVIVE: unreadable, named.
+        let wire = pb::Call {
+            r#type: Some(CallType::Revive as i32),
+            revive: Some(pb::call::Revive {
+                roles: vec!["../etc".into()],
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            received(&wire, Ok(())),
+            What::Unreadable { kind: "REVIVE", .. }
+        ));
     }
 }

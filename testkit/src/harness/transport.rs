@@ -10,10 +10,8 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use corral::error::TransportError;
 use corral::transport::{Session, Subscription, Transport};
-use corral::{Call, Subscribe};
-use corral_proto::convert::{call_to_pb, event_from_pb, subscribe_to_pb};
-use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
+use corral::{Call, CallKind, MasterEvent, Subscribe};
+use corral_proto::convert::{call_to_pb, subscribe_to_pb};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
@@ -57,19 +55,20 @@ impl Transport for ClusterTransport {
         };
         Ok(Subscription {
             stream_id: stream.to_string(),
-            events: events.map(|item| item.map(event_from_pb)).boxed(),
+            events: events.boxed(),
         })
     }
 
     async fn send(&self, session: &Session, call: Call) -> Result<(), TransportError> {
         let stream_id = session.stream_id.as_str();
-        let call = call_to_pb(Some(&session.framework_id), &call);
+        let is_ack = call.kind() == CallKind::Acknowledge;
+        let plain = call;
+        let call = call_to_pb(Some(&session.framework_id), &plain);
         let result = self.shared.step(|engine, now| {
             let framework = engine.framework_of(stream_id);
-            let is_ack = call.r#type == Some(CallType::Acknowledge as i32);
             if let (true, Some(fw)) = (is_ack, &framework) {
                 if engine.network.take_ack_loss(fw) {
-                    engine.record_lost_call(fw.clone(), &call);
+                    engine.record_lost_call(fw.clone(), &plain);
                     // The framework believes it was delivered.
                     return Ok(());
                 }
@@ -86,13 +85,13 @@ impl Transport for ClusterTransport {
 
 /// A subscription's events; dropping it disconnects the framework.
 struct DroppingStream {
-    receiver: mpsc::UnboundedReceiver<Result<pb::Event, TransportError>>,
+    receiver: mpsc::UnboundedReceiver<Result<MasterEvent, TransportError>>,
     stream: StreamId,
     shared: Arc<EngineShared>,
 }
 
 impl Stream for DroppingStream {
-    type Item = Result<pb::Event, TransportError>;
+    type Item = Result<MasterEvent, TransportError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.receiver.poll_recv(cx)

@@ -322,6 +322,22 @@ mod tests {
     use super::super::call::call_to_pb;
     use super::*;
 
+    #[test]
+    fn every_call_kind_is_named_as_on_the_wire() {
+        let mut named = 0;
+        for value in 0..64 {
+            let Ok(wire) = CallType::try_from(value) else {
+                continue;
+            };
+            if let Some(kind) = CallKind::from_pb(wire) {
+                assert_eq!(kind.name(), wire.as_str_name(), "{kind:?}");
+                assert_eq!(kind.to_pb(), wire);
+                named += 1;
+            }
+        }
+        assert_eq!(named, 13, "one wire type per kind of call");
+    }
+
     fn round_trip(call: Call) {
         let fw = FrameworkId::from("fw-1");
         let wire = call_to_pb(Some(&fw), &call);
