@@ -456,6 +456,27 @@ mod tests {
         assert!(local.is_some_and(|dir| dir.is_absolute()), "{local:?}");
     }
 
+    #[test]
+    fn standby_and_update_retry_flags_parse() {
+        let plain = args(&[]);
+        assert_eq!(plain.standby_of, None);
+        assert_eq!(
+            config(&plain).unwrap().status_update_retry,
+            Duration::from_secs(10)
+        );
+        let a = args(&[
+            "--standby-of",
+            "10.0.0.1:5050",
+            "--status-update-retry",
+            "300ms",
+        ]);
+        assert_eq!(a.standby_of.as_deref(), Some("10.0.0.1:5050"));
+        assert_eq!(
+            config(&a).unwrap().status_update_retry,
+            Duration::from_millis(300)
+        );
+    }
+
     fn args(flags: &[&str]) -> Args {
         Args::parse_from(std::iter::once("mock-master").chain(flags.iter().copied()))
     }
