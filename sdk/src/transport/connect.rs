@@ -8,7 +8,7 @@
 //! | `grpc://127.0.0.1:5050` | [`GrpcTransport`]: corral's own protocol (the testkit's mock master) |
 //! | `http://10.0.0.1:5050`, `https://…`, bare `10.0.0.1:5050` | [`HttpTransport`]: the Mesos v1 scheduler HTTP API (Mesos, clusterd) |
 //! | `m1:5050,m2:5050` | [`HttpTransport`] trying the masters in turn, following a standby's redirect |
-//! | `zk://zk1:2181/mesos` | not yet: detection works ([`crate::detect`]), the HTTP transport does not follow a detected leader yet |
+//! | `zk://zk1:2181/mesos` | [`HttpTransport`] to the leader detected in ZooKeeper ([`crate::detect`]), followed across failovers (feature `zookeeper`) |
 //!
 //! The grammar and every parse error are [`MasterSpec`]'s. A string that
 //! names something this build cannot reach is a typed [`ConnectError`],
@@ -39,11 +39,10 @@ pub enum ConnectError {
     /// corral has no `http` feature.
     #[error("{0} is a Mesos HTTP master, but corral was built without its `http` feature")]
     HttpDisabled(String),
-    /// A `zk://` master: the leader can be detected
-    /// ([`crate::detect::ZkDetector`]), but no transport follows a detected
-    /// leader yet. Pass the leader's `http://host:port` instead.
-    #[error("{0}: ZooKeeper detection is not wired into a transport yet; pass the leader's http://host:port")]
-    ZooKeeperNotYet(String),
+    /// A `zk://` master, but this build of corral has no `zookeeper`
+    /// feature (or no `http` feature, which the detected masters speak).
+    #[error("{0} names a ZooKeeper ensemble, but corral was built without its `zookeeper` and `http` features")]
+    ZooKeeperDisabled(String),
     /// The transport refused its configuration (e.g. a bad URL).
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -73,8 +72,31 @@ pub fn connect(master: &str) -> Result<MasterTransport, ConnectError> {
             many => Err(ConnectError::GrpcList(many.len())),
         },
         MasterSpec::Http(_) => http(&spec),
-        MasterSpec::ZooKeeper(_) => Err(ConnectError::ZooKeeperNotYet(spec.to_string())),
+        MasterSpec::ZooKeeper(zk) => zookeeper(zk, &spec),
     }
+}
+
+/// The HTTP transport to the leader a [`crate::detect::ZkDetector`]
+/// (started here, on the current runtime) finds under the URL's path.
+#[cfg(all(feature = "zookeeper", feature = "http"))]
+fn zookeeper(
+    zk: &crate::detect::ZkSpec,
+    spec: &MasterSpec,
+) -> Result<MasterTransport, ConnectError> {
+    let watch = crate::detect::ZkDetector::new(zk.clone()).start();
+    Ok(MasterTransport::Http(Box::new(HttpTransport::detected(
+        crate::transport::HttpConfig::new(Vec::<String>::new()),
+        watch,
+        spec.to_string(),
+    )?)))
+}
+
+#[cfg(not(all(feature = "zookeeper", feature = "http")))]
+fn zookeeper(
+    _zk: &crate::detect::ZkSpec,
+    spec: &MasterSpec,
+) -> Result<MasterTransport, ConnectError> {
+    Err(ConnectError::ZooKeeperDisabled(spec.to_string()))
 }
 
 #[cfg(feature = "http")]
@@ -142,9 +164,20 @@ mod tests {
             connect("grpc://a:1,b:2"),
             Err(ConnectError::GrpcList(2))
         ));
+        #[cfg(not(all(feature = "zookeeper", feature = "http")))]
         assert!(matches!(
             connect("zk://127.0.0.1:2181/mesos"),
-            Err(ConnectError::ZooKeeperNotYet(_))
+            Err(ConnectError::ZooKeeperDisabled(_))
         ));
+    }
+
+    #[cfg(all(feature = "zookeeper", feature = "http"))]
+    #[tokio::test]
+    async fn a_zookeeper_url_gives_the_http_transport_named_without_its_secret() {
+        let zk = connect("zk://user:secret@127.0.0.1:1/mesos").expect("zk");
+        assert!(matches!(zk, MasterTransport::Http(_)), "{zk:?}");
+        let name = zk.endpoint();
+        assert!(name.starts_with("zk://"), "{name}");
+        assert!(!name.contains("secret"), "{name}");
     }
 }
