@@ -173,7 +173,7 @@ mod tests {
 
     #[cfg(all(feature = "zookeeper", feature = "http"))]
     #[tokio::test]
-    async fn a_zookeeper_url_gives_the_http_transport_named_without_its_secret() {
+    async fn a_zookeeper_url_gives_the_http_transport_that_detects_its_leader() {
         let zk = connect("zk://user:secret@127.0.0.1:1/mesos").expect("zk");
         assert!(matches!(zk, MasterTransport::Http(_)), "{zk:?}");
         let name = zk.endpoint();
