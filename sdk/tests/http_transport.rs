@@ -740,3 +740,32 @@ async fn with_no_leader_detected_subscribe_is_unavailable_after_the_request_time
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn connect_with_credentials_sends_basic_auth_on_every_request() {
+    let mut server = serve(Mode::Leader, Some("principal:secret")).await;
+    let anonymous = corral::connect_with(&server.url, None).unwrap();
+    assert!(matches!(
+        anonymous.subscribe(subscribe()).await,
+        Err(TransportError::Rejected {
+            kind: RejectKind::Unauthorized,
+            ..
+        })
+    ));
+    let transport = corral::connect_with(
+        &server.url,
+        Some(("principal".to_owned(), "secret".to_owned())),
+    )
+    .unwrap();
+    let _sub = transport.subscribe(subscribe()).await.unwrap();
+    let _tx = server.streams.recv().await.unwrap();
+    transport.send(&session(), Call::Teardown).await.unwrap();
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for request in &seen[1..] {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Basic cHJpbmNpcGFsOnNlY3JldA==")
+        );
+    }
+}
