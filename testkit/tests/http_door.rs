@@ -573,3 +573,53 @@ async fn offers_follow_the_capabilities_update_framework_gives() {
     tokio::time::timeout(WAIT, run).await.expect("in time");
     master.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn calls_naming_gone_offers_or_no_pending_update_get_202_as_from_mesos() {
+    let master = MockMaster::start(config()).await.expect("master");
+    let run = async {
+        let response = request(
+            &master,
+            post(Some(corral_mesos::JSON), None, subscribe_json(r#""web""#)),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let stream_id = response.headers()["mesos-stream-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let mut body = response.into_body();
+        let first = records(&mut body, 1).await.remove(0);
+        let framework_id = corral_mesos::json::event_from_json(&first)
+            .expect("an event")
+            .subscribed
+            .expect("SUBSCRIBED")
+            .framework_id
+            .value;
+        let send = |text: String| {
+            let mut call = post(Some(corral_mesos::JSON), None, text.into_bytes());
+            call.headers_mut()
+                .insert("mesos-stream-id", stream_id.parse().expect("header"));
+            request(&master, call)
+        };
+        let fw = format!(r#""framework_id":{{"value":"{framework_id}"}}"#);
+        let decline = format!(
+            r#"{{"type":"DECLINE",{fw},"decline":{{"offer_ids":[{{"value":"no-such-offer"}}]}}}}"#
+        );
+        let answer = send(decline).await;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED);
+        assert_eq!(body_text(answer).await, "");
+        let ack = format!(
+            r#"{{"type":"ACKNOWLEDGE",{fw},"acknowledge":{{"agent_id":{{"value":"agent-0"}},"task_id":{{"value":"no-such-task"}},"uuid":"AAAAAAAAAAAAAAAAAAAAAA=="}}}}"#
+        );
+        let answer = send(ack).await;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED);
+        // An ACCEPT of a gone offer: 202 too (its tasks get TASK_LOST).
+        let accept = format!(
+            r#"{{"type":"ACCEPT",{fw},"accept":{{"offer_ids":[{{"value":"no-such-offer"}}],"operations":[]}}}}"#
+        );
+        assert_eq!(send(accept).await.status(), StatusCode::ACCEPTED);
+    };
+    tokio::time::timeout(WAIT, run).await.expect("in time");
+    master.shutdown().await.expect("clean shutdown");
+}

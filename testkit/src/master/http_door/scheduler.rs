@@ -11,7 +11,7 @@ use futures::StreamExt;
 use http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tokio::sync::oneshot;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::wire::{read_call, shape_of, to_master, update_shape_of, write_event, Media};
 use super::Door;
@@ -51,6 +51,18 @@ fn status_of(err: &CallError) -> StatusCode {
             ErrorKind::InvalidArgument | ErrorKind::NotFound => StatusCode::BAD_REQUEST,
         },
     }
+}
+
+/// Whether Mesos answers `err` to a call of `kind` with 202 all the same:
+/// a DECLINE naming offers that are gone (the usable ones are declined, the
+/// others ignored), an ACKNOWLEDGE of an update that is not pending (the
+/// master ignores it).
+fn ignored_by_mesos(kind: Option<CallType>, err: &CallError) -> bool {
+    matches!(
+        (kind, err),
+        (Some(CallType::Decline), CallError::UnknownOffers(_))
+            | (Some(CallType::Acknowledge), CallError::UnknownUpdate { .. })
+    )
 }
 
 fn refused(err: &CallError) -> Response {
@@ -189,6 +201,10 @@ pub(super) async fn scheduler(State(door): State<Door>, request: Request) -> Res
     }
     match answer_rx.await {
         Err(_) => stopped(),
+        Ok(Err(err)) if ignored_by_mesos(kind, &err) => {
+            info!(%err, "scheduler API call partly ignored, answered 202 as Mesos does");
+            empty(StatusCode::ACCEPTED)
+        }
         Ok(Err(err)) => refused(&err),
         Ok(Ok(())) if kind == Some(CallType::UpdateFramework) => {
             // Offers sent from now on follow the new capabilities.
