@@ -82,8 +82,10 @@ pub enum MasterTransport {
 }
 
 /// Parses `master` (see the module docs) and builds its transport, with
-/// the framework credentials of the environment, if any (see
-/// [Credentials](self#credentials)). Connects lazily: a master that is
+/// the framework credentials of the environment, if any:
+/// `CORRAL_PRINCIPAL` with `CORRAL_SECRET_FILE` (a file holding the
+/// secret) or `CORRAL_SECRET`, sent by the HTTP transport as basic
+/// authentication. Connects lazily: a master that is
 /// down now is retried by the runtime. Call it inside a tokio runtime (the
 /// gRPC channel starts its task there).
 pub fn connect(master: &str) -> Result<MasterTransport, ConnectError> {
