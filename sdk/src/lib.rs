@@ -99,7 +99,7 @@ pub use observe::Observed;
 pub use runtime::{AckMode, Config, Framework, Stopped};
 pub use scheduler::Scheduler;
 pub use stream::EventStream;
-pub use transport::{connect, ConnectError, MasterTransport};
+pub use transport::{connect, connect_with, ConnectError, MasterTransport};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use transport::{Credentials, Encoding, HttpConfig, HttpTransport};

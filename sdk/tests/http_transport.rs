@@ -642,3 +642,130 @@ async fn an_unchanged_framework_runs_over_http() {
         .iter()
         .all(|s| s.stream_id.as_deref() == Some(STREAM_ID)));
 }
+
+/// A detected leader at `port`, as a detector would tell it.
+fn detected(port: u16, sequence: u32) -> corral::detect::Detection {
+    use corral::detect::{leader, HostPreference, HttpScheme, Member};
+    let member = Member::parse(&format!("json.info_{sequence:010}")).unwrap();
+    let data =
+        format!(r#"{{"address":{{"ip":"127.0.0.1","port":{port}}},"hostname":"localhost"}}"#);
+    let leader = leader::leader_from_data(
+        "/mesos",
+        &member,
+        data.as_bytes(),
+        HttpScheme::Http,
+        HostPreference::Ip,
+    )
+    .unwrap();
+    corral::detect::Detection::Leader(Arc::new(leader))
+}
+
+#[tokio::test]
+async fn a_detected_leader_is_waited_for_subscribed_to_and_followed_when_it_changes() {
+    use corral::detect::{Detection, LeaderWatch};
+    let mut first = serve(Mode::Leader, None).await;
+    let mut second = serve(Mode::Leader, None).await;
+    let (tell, told) = tokio::sync::mpsc::unbounded_channel::<Detection>();
+    let watch = LeaderWatch::spawn(move |sender| async move {
+        let mut told = told;
+        while let Some(detection) = told.recv().await {
+            sender.send_replace(detection);
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut probe = watch.clone();
+    let transport = HttpTransport::detected(
+        HttpConfig::new(Vec::<String>::new()).with_request_timeout(Duration::from_secs(30)),
+        watch,
+        "zk://zk:2181/mesos",
+    )
+    .unwrap();
+    assert_eq!(transport.endpoint(), "zk://zk:2181/mesos");
+    // No leader yet: SUBSCRIBE waits for one.
+    tell.send(Detection::NoLeader).unwrap();
+    let subscribing = tokio::spawn({
+        let transport = transport.clone();
+        async move { transport.subscribe(subscribe()).await.map(|_| ()) }
+    });
+    tokio::task::yield_now().await;
+    assert!(!subscribing.is_finished(), "subscribed with no leader");
+    tell.send(detected(first.port, 1)).unwrap();
+    subscribing.await.unwrap().unwrap();
+    let _tx = first.streams.recv().await.unwrap();
+    transport.send(&session(), Call::Teardown).await.unwrap();
+    assert_eq!(
+        first.seen.lock().unwrap().len(),
+        2,
+        "SUBSCRIBE and TEARDOWN"
+    );
+    // Failover: the next SUBSCRIBE goes to the new leader, and so do the
+    // calls of its subscription.
+    tell.send(detected(second.port, 2)).unwrap();
+    while probe.current().leader().map(|l| l.endpoint.port) != Some(second.port) {
+        probe.changed().await.unwrap();
+    }
+    let _sub = transport.subscribe(subscribe()).await.unwrap();
+    assert_eq!(
+        first.seen.lock().unwrap().len(),
+        2,
+        "the second SUBSCRIBE went to the old leader"
+    );
+    let _tx = second.streams.recv().await.unwrap();
+    transport.send(&session(), Call::Teardown).await.unwrap();
+    assert_eq!(second.seen.lock().unwrap().len(), 2);
+    assert_eq!(
+        first.seen.lock().unwrap().len(),
+        2,
+        "nothing more to the old leader"
+    );
+    assert_eq!(transport.leader().as_deref(), Some(second.url.as_str()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_no_leader_detected_subscribe_is_unavailable_after_the_request_timeout() {
+    use corral::detect::{Detection, LeaderWatch};
+    let transport = HttpTransport::detected(
+        HttpConfig::new(Vec::<String>::new()).with_request_timeout(Duration::from_secs(5)),
+        LeaderWatch::fixed(Detection::NoLeader),
+        "zk://zk:2181/mesos",
+    )
+    .unwrap();
+    match transport.subscribe(subscribe()).await {
+        Err(TransportError::Unavailable(m)) => {
+            assert!(
+                m.contains("zk://zk:2181/mesos") && m.contains("no master leads"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connect_with_credentials_sends_basic_auth_on_every_request() {
+    let mut server = serve(Mode::Leader, Some("principal:secret")).await;
+    let anonymous = corral::connect_with(&server.url, None).unwrap();
+    assert!(matches!(
+        anonymous.subscribe(subscribe()).await,
+        Err(TransportError::Rejected {
+            kind: RejectKind::Unauthorized,
+            ..
+        })
+    ));
+    let transport = corral::connect_with(
+        &server.url,
+        Some(("principal".to_owned(), "secret".to_owned())),
+    )
+    .unwrap();
+    let _sub = transport.subscribe(subscribe()).await.unwrap();
+    let _tx = server.streams.recv().await.unwrap();
+    transport.send(&session(), Call::Teardown).await.unwrap();
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for request in &seen[1..] {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Basic cHJpbmNpcGFsOnNlY3JldA==")
+        );
+    }
+}

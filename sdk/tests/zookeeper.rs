@@ -532,3 +532,132 @@ async fn detect_again_after_a_lost_connection_and_a_lost_session() {
         );
     }
 }
+
+/// A fake Mesos master's scheduler endpoint on a loopback port: every
+/// request gets a chunked 200 holding one SUBSCRIBED record (protobuf),
+/// and the stream stays open. Each request's arrival is told on `hits`.
+#[cfg(feature = "http")]
+struct FakeHttpMaster {
+    port: u16,
+    task: JoinHandle<()>,
+}
+
+#[cfg(feature = "http")]
+impl FakeHttpMaster {
+    async fn start(hits: tokio::sync::mpsc::UnboundedSender<u16>) -> FakeHttpMaster {
+        use prost::Message;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let subscribed = corral::MasterEvent::Subscribed(corral::Subscribed::new(
+            "fw-zk",
+            Duration::from_secs(15),
+        ));
+        let event =
+            corral_mesos::convert::event_to_mesos(&corral::FrameworkId::from("fw-zk"), &subscribed)
+                .unwrap();
+        let record = corral_mesos::recordio::encode(&event.encode_to_vec());
+        let task = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                    if stream.read_exact(&mut byte).await.is_err() {
+                        break;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = hits.send(port);
+                let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
+                    Mesos-Stream-Id: zk-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .to_vec();
+                reply.extend(format!("{:x}\r\n", record.len()).into_bytes());
+                reply.extend_from_slice(&record);
+                reply.extend_from_slice(b"\r\n");
+                let _ = stream.write_all(&reply).await;
+                open.push(stream);
+            }
+        });
+        FakeHttpMaster { port, task }
+    }
+
+    /// Stops listening and closes its streams.
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(feature = "http")]
+#[tokio::test]
+async fn detect_the_leader_through_connect_and_subscribe_to_it_then_to_the_next() {
+    use corral::Transport;
+    use futures::StreamExt;
+    let Some(server) =
+        server("detect_the_leader_through_connect_and_subscribe_to_it_then_to_the_next")
+    else {
+        return;
+    };
+    let path = unique_path("connect");
+    let admin = connect(&server).await;
+    mkdir(&admin, &path).await;
+    let (hits_tx, mut hits) = tokio::sync::mpsc::unbounded_channel();
+    let first = FakeHttpMaster::start(hits_tx.clone()).await;
+    let second = FakeHttpMaster::start(hits_tx).await;
+    let a = FakeMaster::join(&server, &path, &master_info("127.0.0.1", first.port)).await;
+
+    let transport = corral::connect(&format!("zk://{server}{path}")).expect("a zk:// master");
+    let subscribe = || {
+        corral::Subscribe::new(
+            corral::FrameworkInfo::new("fw").with_user("me"),
+            std::collections::BTreeSet::new(),
+        )
+    };
+    let mut sub = tokio::time::timeout(STEP, transport.subscribe(subscribe()))
+        .await
+        .expect("SUBSCRIBE through ZooKeeper timed out")
+        .expect("SUBSCRIBE through ZooKeeper");
+    assert_eq!(hits.recv().await, Some(first.port));
+    assert_eq!(sub.stream_id, "zk-stream");
+    match sub.events.next().await {
+        Some(Ok(corral::MasterEvent::Subscribed(s))) => {
+            assert_eq!(s.framework_id.as_str(), "fw-zk")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Failover: the first master goes (its znode and its socket), the
+    // second joins; a new SUBSCRIBE reaches the second.
+    let b = FakeMaster::join(&server, &path, &master_info("127.0.0.1", second.port)).await;
+    a.leave().await;
+    first.stop();
+    drop(sub);
+    let mut watch = ZkDetector::new(spec(&server, &path))
+        .with_options(quick_options())
+        .start();
+    wait_for_leader(&mut watch, second.port).await;
+    // The transport's own detector may lag the test's by a moment: a
+    // SUBSCRIBE to the stopped master fails and is tried again, as the
+    // runtime would.
+    let mut resubscribed = None;
+    for _ in 0..50 {
+        match tokio::time::timeout(STEP, transport.subscribe(subscribe())).await {
+            Ok(Ok(sub)) => {
+                resubscribed = Some(sub);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(
+        resubscribed.is_some(),
+        "no SUBSCRIBE reached the new leader"
+    );
+    assert_eq!(hits.recv().await, Some(second.port));
+    assert_eq!(
+        transport.endpoint(),
+        format!("http://127.0.0.1:{}", second.port)
+    );
+    drop(b);
+    second.stop();
+}

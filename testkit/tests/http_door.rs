@@ -486,3 +486,140 @@ async fn a_standby_redirects_protocol_relative_to_the_leader_or_answers_503() {
     orphan.shutdown().await.expect("standby stops");
     master.shutdown().await.expect("clean shutdown");
 }
+
+/// Reads events from a JSON SUBSCRIBE body until an OFFERS event.
+async fn next_offers(body: &mut hyper::body::Incoming) -> Vec<corral_mesos::pb::v1::Offer> {
+    for _ in 0..100 {
+        let record = records(body, 1).await.remove(0);
+        let event = corral_mesos::json::event_from_json(&record).expect("a JSON event");
+        if let Some(list) = event.offers {
+            return list.offers;
+        }
+    }
+    panic!("no OFFERS event in 100 records");
+}
+
+#[tokio::test]
+async fn offers_follow_the_capabilities_update_framework_gives() {
+    let master = MockMaster::start(config()).await.expect("master");
+    let run = async {
+        let info = |capabilities: &str| {
+            format!(
+                r#"{{"user":"me","name":"grows","failover_timeout":60,"capabilities":[{capabilities}]"#
+            )
+        };
+        let subscribe = format!(
+            r#"{{"type":"SUBSCRIBE","subscribe":{{"framework_info":{}}}}}}}"#,
+            info("")
+        );
+        let response = request(
+            &master,
+            post(Some(corral_mesos::JSON), None, subscribe.into_bytes()),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let stream_id = response.headers()["mesos-stream-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let mut body = response.into_body();
+        let first = records(&mut body, 1).await.remove(0);
+        let framework_id = corral_mesos::json::event_from_json(&first)
+            .expect("an event")
+            .subscribed
+            .expect("SUBSCRIBED")
+            .framework_id
+            .value;
+        let offers = next_offers(&mut body).await;
+        assert!(
+            offers.iter().all(|o| o.allocation_info.is_none()),
+            "{offers:?}"
+        );
+
+        let send = |text: String| {
+            let mut call = post(Some(corral_mesos::JSON), None, text.into_bytes());
+            call.headers_mut()
+                .insert("mesos-stream-id", stream_id.parse().expect("header"));
+            request(&master, call)
+        };
+        let with_id = info(r#"{"type":"MULTI_ROLE"}"#).replacen(
+            '{',
+            &format!(r#"{{"id":{{"value":"{framework_id}"}},"#),
+            1,
+        );
+        let update = format!(
+            r#"{{"type":"UPDATE_FRAMEWORK","framework_id":{{"value":"{framework_id}"}},"update_framework":{{"framework_info":{with_id}}}}}}}"#
+        );
+        let answer = send(update).await;
+        let status = answer.status();
+        assert_eq!(status, StatusCode::OK, "{}", body_text(answer).await);
+        let ids: Vec<String> = offers
+            .iter()
+            .map(|o| format!(r#"{{"value":"{}"}}"#, o.id.value))
+            .collect();
+        let decline = format!(
+            r#"{{"type":"DECLINE","framework_id":{{"value":"{framework_id}"}},"decline":{{"offer_ids":[{}],"filters":{{"refuse_seconds":0}}}}}}"#,
+            ids.join(",")
+        );
+        assert_eq!(send(decline).await.status(), StatusCode::ACCEPTED);
+        // Offered again, now written for a MULTI_ROLE framework.
+        let offers = next_offers(&mut body).await;
+        assert!(!offers.is_empty());
+        for offer in &offers {
+            assert!(offer.allocation_info.is_some(), "{offer:?}");
+            assert!(offer.resources.iter().all(|r| r.allocation_info.is_some()));
+        }
+    };
+    tokio::time::timeout(WAIT, run).await.expect("in time");
+    master.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn calls_naming_gone_offers_or_no_pending_update_get_202_as_from_mesos() {
+    let master = MockMaster::start(config()).await.expect("master");
+    let run = async {
+        let response = request(
+            &master,
+            post(Some(corral_mesos::JSON), None, subscribe_json(r#""web""#)),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let stream_id = response.headers()["mesos-stream-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let mut body = response.into_body();
+        let first = records(&mut body, 1).await.remove(0);
+        let framework_id = corral_mesos::json::event_from_json(&first)
+            .expect("an event")
+            .subscribed
+            .expect("SUBSCRIBED")
+            .framework_id
+            .value;
+        let send = |text: String| {
+            let mut call = post(Some(corral_mesos::JSON), None, text.into_bytes());
+            call.headers_mut()
+                .insert("mesos-stream-id", stream_id.parse().expect("header"));
+            request(&master, call)
+        };
+        let fw = format!(r#""framework_id":{{"value":"{framework_id}"}}"#);
+        let decline = format!(
+            r#"{{"type":"DECLINE",{fw},"decline":{{"offer_ids":[{{"value":"no-such-offer"}}]}}}}"#
+        );
+        let answer = send(decline).await;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED);
+        assert_eq!(body_text(answer).await, "");
+        let ack = format!(
+            r#"{{"type":"ACKNOWLEDGE",{fw},"acknowledge":{{"agent_id":{{"value":"agent-0"}},"task_id":{{"value":"no-such-task"}},"uuid":"AAAAAAAAAAAAAAAAAAAAAA=="}}}}"#
+        );
+        let answer = send(ack).await;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED);
+        // An ACCEPT of a gone offer: 202 too (its tasks get TASK_LOST).
+        let accept = format!(
+            r#"{{"type":"ACCEPT",{fw},"accept":{{"offer_ids":[{{"value":"no-such-offer"}}],"operations":[]}}}}"#
+        );
+        assert_eq!(send(accept).await.status(), StatusCode::ACCEPTED);
+    };
+    tokio::time::timeout(WAIT, run).await.expect("in time");
+    master.shutdown().await.expect("clean shutdown");
+}

@@ -23,7 +23,7 @@ mod grpc;
 #[cfg(feature = "http")]
 mod http;
 
-pub use connect::{connect, ConnectError, MasterTransport};
+pub use connect::{connect, connect_with, ConnectError, MasterTransport};
 pub use grpc::GrpcTransport;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

@@ -21,6 +21,16 @@
 //!     --reserve 'all=cpus(eng):1;mem(eng):1024'
 //! ```
 //!
+//! The same address serves the Mesos v1 scheduler HTTP API
+//! (`POST /api/v1/scheduler`), so Mesos clients run unmodified against it.
+//! `--standby-of HOST:PORT` starts a standby master instead: its door
+//! answers 307 to that leader (503 with `none`), for testing clients'
+//! redirect code:
+//!
+//! ```text
+//! mock-master --listen 127.0.0.1:5051 --standby-of 127.0.0.1:5050
+//! ```
+//!
 //! Logs go to stderr (`RUST_LOG` filters them, default `info`). Ctrl-C ends
 //! every event stream and stops the server.
 
@@ -31,7 +41,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use corral::{Resources, Role};
-use corral_testkit::master::{MasterConfig, MockMaster};
+use corral_testkit::master::{MasterConfig, MockMaster, StandbyMaster};
 use tracing_subscriber::EnvFilter;
 
 mod config_file;
@@ -131,6 +141,16 @@ struct Args {
     /// How many completed tasks the master keeps per framework.
     #[arg(long, default_value_t = corral_testkit::master::tasks::DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK)]
     max_completed_tasks_per_framework: usize,
+    /// First resend delay of a status update the framework has not
+    /// acknowledged (it doubles up to 10 min).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    status_update_retry: Duration,
+    /// Run as a standby (non-leading) master of the leader at `HOST:PORT`:
+    /// the Mesos door answers 307 to it (`Location: //HOST:PORT/...`), and
+    /// nothing else is served; `none` answers 503 (no leader elected). For
+    /// testing clients' redirect and failover code.
+    #[arg(long, value_name = "HOST:PORT")]
+    standby_of: Option<String>,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -238,6 +258,7 @@ fn build(args: &Args, file: Option<ConfigFile>) -> Result<MasterConfig, String> 
         .max_connected_frameworks(args.max_frameworks)
         .event_queue_capacity(args.event_queue)
         .max_completed_tasks_per_framework(args.max_completed_tasks_per_framework)
+        .status_update_retry(args.status_update_retry)
         .seed(args.seed);
     for (name, value) in &args.attributes {
         config = config.attribute_all(name, value);
@@ -290,6 +311,31 @@ fn build(args: &Args, file: Option<ConfigFile>) -> Result<MasterConfig, String> 
     Ok(config)
 }
 
+/// Serves a standby master's door on `listen` until Ctrl-C: 307 to
+/// `leader`, or 503 when it is `none`.
+async fn standby(listen: SocketAddr, leader: &str) -> ExitCode {
+    let leader = (!leader.eq_ignore_ascii_case("none")).then(|| leader.to_owned());
+    let standby = match StandbyMaster::start_on(listen, leader.clone()).await {
+        Ok(standby) => standby,
+        Err(err) => {
+            tracing::error!("cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(endpoint = %standby.endpoint(), leader = ?leader, "standby master ready");
+    if let Err(err) = tokio::signal::ctrl_c().await {
+        tracing::error!("cannot wait for Ctrl-C: {err}");
+    }
+    tracing::info!("shutting down");
+    match standby.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("shutdown failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -300,6 +346,9 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
+    if let Some(leader) = &args.standby_of {
+        return standby(args.listen, leader).await;
+    }
     let config = match config(&args) {
         Ok(config) => config,
         Err(err) => {
@@ -405,6 +454,27 @@ mod tests {
         let built = config(&args).unwrap();
         let local = built.agents.iter().find_map(|a| a.kind.work_dir());
         assert!(local.is_some_and(|dir| dir.is_absolute()), "{local:?}");
+    }
+
+    #[test]
+    fn standby_and_update_retry_flags_parse() {
+        let plain = args(&[]);
+        assert_eq!(plain.standby_of, None);
+        assert_eq!(
+            config(&plain).unwrap().status_update_retry,
+            Duration::from_secs(10)
+        );
+        let a = args(&[
+            "--standby-of",
+            "10.0.0.1:5050",
+            "--status-update-retry",
+            "300ms",
+        ]);
+        assert_eq!(a.standby_of.as_deref(), Some("10.0.0.1:5050"));
+        assert_eq!(
+            config(&a).unwrap().status_update_retry,
+            Duration::from_millis(300)
+        );
     }
 
     fn args(flags: &[&str]) -> Args {

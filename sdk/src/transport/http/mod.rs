@@ -23,8 +23,13 @@
 //!   PEM file ([`HttpConfig::with_ca_file`]; an `https` master without one
 //!   is refused at construction: no system roots are read).
 //!
-//! Where the masters come from is the caller's business: the transport is
-//! built from a list of base URLs, so a ZooKeeper detector can feed it.
+//! The masters are a list of base URLs ([`HttpTransport::with_config`]),
+//! or whatever a detector tells ([`HttpTransport::detected`]: a
+//! [`LeaderWatch`], e.g. ZooKeeper's for `zk://`): each SUBSCRIBE then goes
+//! to the leader detected at that moment (waiting, up to the request
+//! timeout, while none is known), and the calls of that subscription to the
+//! master that accepted it. After a failover the old stream breaks, the
+//! runtime subscribes again, and so reaches the new leader.
 
 mod codec;
 
@@ -47,6 +52,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Session, Subscription, Transport};
+use crate::detect::{Detection, LeaderWatch};
 use crate::error::{RejectKind, TransportError};
 use crate::{Call, MasterEvent, Subscribe};
 
@@ -213,6 +219,9 @@ pub struct HttpTransport {
     /// The master that last answered (the leader, after redirects).
     leader: Arc<Mutex<Option<Uri>>>,
     authorization: Option<HeaderValue>,
+    /// A detector's view of the leader, and how to name it (`zk://…`,
+    /// without credentials), when the masters are detected.
+    detector: Option<(LeaderWatch, Arc<str>)>,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -220,6 +229,7 @@ impl std::fmt::Debug for HttpTransport {
         f.debug_struct("HttpTransport")
             .field("masters", &self.config.masters)
             .field("encoding", &self.config.encoding)
+            .field("detected_from", &self.detector.as_ref().map(|(_, s)| s))
             .finish_non_exhaustive()
     }
 }
@@ -254,7 +264,28 @@ impl HttpTransport {
 
     /// A transport with this configuration. Connects lazily.
     pub fn with_config(config: HttpConfig) -> Result<Self, TransportError> {
-        if config.masters.is_empty() {
+        Self::build(config, None)
+    }
+
+    /// A transport to whichever master `watch` tells leads (its
+    /// [`Leader::base_url`](crate::detect::Leader::base_url)), named
+    /// `source` in messages (say `zk://zk1:2181/mesos`, without
+    /// credentials). `config.masters`, if any, are tried after the
+    /// detected leader. Connects lazily.
+    pub fn detected(
+        config: HttpConfig,
+        watch: LeaderWatch,
+        source: impl Into<String>,
+    ) -> Result<Self, TransportError> {
+        let source: String = source.into();
+        Self::build(config, Some((watch, Arc::from(source))))
+    }
+
+    fn build(
+        config: HttpConfig,
+        detector: Option<(LeaderWatch, Arc<str>)>,
+    ) -> Result<Self, TransportError> {
+        if config.masters.is_empty() && detector.is_none() {
             return Err(TransportError::Unavailable(
                 "no master URL given".to_owned(),
             ));
@@ -291,7 +322,41 @@ impl HttpTransport {
             streams,
             leader: Arc::new(Mutex::new(None)),
             authorization,
+            detector,
         })
+    }
+
+    /// The leader the detector tells now, if there is a detector and it
+    /// knows one.
+    fn detected_now(&self) -> Option<Uri> {
+        let (watch, _) = self.detector.as_ref()?;
+        let detection = watch.clone().current();
+        parse_master(&detection.leader()?.base_url).ok()
+    }
+
+    /// The leader the detector tells, waiting for one up to the request
+    /// timeout.
+    async fn detected_leader(
+        &self,
+        watch: &LeaderWatch,
+        source: &str,
+    ) -> Result<Uri, TransportError> {
+        let mut watch = watch.clone();
+        let waited = tokio::time::timeout(self.config.request_timeout, watch.leader()).await;
+        match waited {
+            Ok(Some(leader)) => parse_master(&leader.base_url),
+            Ok(None) => Err(TransportError::Unavailable(format!(
+                "{source}: the master detector has stopped"
+            ))),
+            Err(_) => Err(TransportError::Unavailable(match watch.current() {
+                Detection::Error(e) => format!("{source}: the leading master is unusable: {e}"),
+                Detection::NoLeader => format!("{source}: no master leads"),
+                _ => format!(
+                    "{source}: no leading master detected within {:?}",
+                    self.config.request_timeout
+                ),
+            })),
+        }
     }
 
     /// The master believed to lead, if one has answered.
@@ -308,13 +373,15 @@ impl HttpTransport {
         }
     }
 
-    /// The leader first (if known), then every master in order.
+    /// The leader first (if known: the master that last answered, else the
+    /// detected one), then every master in order.
     fn candidates(&self) -> Vec<Uri> {
         let mut out: Vec<Uri> = self
             .leader
             .lock()
             .ok()
             .and_then(|l| l.clone())
+            .or_else(|| self.detected_now())
             .into_iter()
             .collect();
         for m in self.masters.iter() {
@@ -499,7 +566,18 @@ impl Transport for HttpTransport {
         let body = codec::encode_call(&mesos, self.config.encoding)
             .map_err(|e| TransportError::Unavailable(format!("cannot encode SUBSCRIBE: {e}")))?;
         let mut last = TransportError::Unavailable("no master tried".to_owned());
-        for base in self.candidates() {
+        let candidates = match &self.detector {
+            // The detector is the authority on who leads now: its leader
+            // first, then the configured masters (not the master that
+            // answered before, which may be the one that failed).
+            Some((watch, source)) => {
+                let leader = self.detected_leader(watch, source).await?;
+                let others = self.masters.iter().filter(|m| **m != leader).cloned();
+                std::iter::once(leader.clone()).chain(others).collect()
+            }
+            None => self.candidates(),
+        };
+        for base in candidates {
             let (response, leader) = match self.post(&self.streams, base, &body, None, true).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -580,8 +658,16 @@ impl Transport for HttpTransport {
     }
 
     fn endpoint(&self) -> String {
-        self.leader()
-            .unwrap_or_else(|| self.config.masters.join(","))
+        if let Some(leader) = self.leader() {
+            return leader;
+        }
+        match &self.detector {
+            Some((_, source)) => match self.detected_now() {
+                Some(leader) => base_text(&leader),
+                None => source.to_string(),
+            },
+            None => self.config.masters.join(","),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! door (307 to the leader, 503 without one).
 
 mod scheduler;
+mod shapes;
 mod standby;
 mod wire;
 
@@ -33,6 +34,8 @@ struct Door {
     commands: Commands,
     /// Where this master listens (it is its own leader).
     addr: SocketAddr,
+    /// How each open event stream's offers are written.
+    shapes: shapes::Shapes,
 }
 
 /// `grpc` with the door's routes added.
@@ -43,7 +46,11 @@ pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> R
         .route("/health", get(health))
         .route("/redirect", get(redirect))
         .route("/master/redirect", get(redirect))
-        .with_state(Door { commands, addr });
+        .with_state(Door {
+            commands,
+            addr,
+            shapes: shapes::Shapes::default(),
+        });
     Routes::from(grpc.prepare().into_axum_router().merge(door))
 }
 

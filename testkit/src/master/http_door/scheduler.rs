@@ -11,9 +11,9 @@ use futures::StreamExt;
 use http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tokio::sync::oneshot;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::wire::{read_call, shape_of, to_master, write_event, Media};
+use super::wire::{read_call, shape_of, to_master, update_shape_of, write_event, Media};
 use super::Door;
 use crate::master::commands::Command;
 use crate::master::error::{CallError, ErrorKind};
@@ -51,6 +51,18 @@ fn status_of(err: &CallError) -> StatusCode {
             ErrorKind::InvalidArgument | ErrorKind::NotFound => StatusCode::BAD_REQUEST,
         },
     }
+}
+
+/// Whether Mesos answers `err` to a call of `kind` with 202 all the same:
+/// a DECLINE naming offers that are gone (the usable ones are declined, the
+/// others ignored), an ACKNOWLEDGE of an update that is not pending (the
+/// master ignores it).
+fn ignored_by_mesos(kind: Option<CallType>, err: &CallError) -> bool {
+    matches!(
+        (kind, err),
+        (Some(CallType::Decline), CallError::UnknownOffers(_))
+            | (Some(CallType::Acknowledge), CallError::UnknownUpdate { .. })
+    )
 }
 
 fn refused(err: &CallError) -> Response {
@@ -178,6 +190,7 @@ pub(super) async fn scheduler(State(door): State<Door>, request: Request) -> Res
         .await;
     }
     let (reply, answer_rx) = oneshot::channel();
+    let stream = stream_id.clone();
     let command = Command::Call {
         stream_id,
         call: master_call,
@@ -188,8 +201,18 @@ pub(super) async fn scheduler(State(door): State<Door>, request: Request) -> Res
     }
     match answer_rx.await {
         Err(_) => stopped(),
+        Ok(Err(err)) if ignored_by_mesos(kind, &err) => {
+            info!(%err, "scheduler API call partly ignored, answered 202 as Mesos does");
+            empty(StatusCode::ACCEPTED)
+        }
         Ok(Err(err)) => refused(&err),
-        Ok(Ok(())) if kind == Some(CallType::UpdateFramework) => empty(StatusCode::OK),
+        Ok(Ok(())) if kind == Some(CallType::UpdateFramework) => {
+            // Offers sent from now on follow the new capabilities.
+            if let (Some(stream), Some(shape)) = (stream, update_shape_of(&call)) {
+                door.shapes.update(&stream, shape);
+            }
+            empty(StatusCode::OK)
+        }
         Ok(Ok(())) => empty(StatusCode::ACCEPTED),
     }
 }
@@ -221,14 +244,19 @@ async fn subscribe(
             format!("stream id {stream_id} is not a header value"),
         );
     };
-    let records = events.map(move |event| match event {
-        Ok(event) => write_event(&event, media, shape).map_err(|err| {
-            warn!(%err, "event stream ended: an event has no Mesos form");
-            StreamEnd::Event(err)
-        }),
-        Err(status) => {
-            debug!(%status, "event stream ended by the master");
-            Err(StreamEnd::Master(status))
+    let (shape, registered) = door.shapes.open(stream_id.as_str(), shape);
+    let records = events.map(move |event| {
+        // The guard lives as long as the stream: its shape goes with it.
+        let _registered = &registered;
+        match event {
+            Ok(event) => write_event(&event, media, shape.get()).map_err(|err| {
+                warn!(%err, "event stream ended: an event has no Mesos form");
+                StreamEnd::Event(err)
+            }),
+            Err(status) => {
+                debug!(%status, "event stream ended by the master");
+                Err(StreamEnd::Master(status))
+            }
         }
     });
     let mut response = Response::new(Body::from_stream(records));

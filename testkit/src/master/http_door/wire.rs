@@ -87,6 +87,14 @@ pub(super) fn shape_of(call: &mpb::Call) -> OfferShape {
         .unwrap_or_default()
 }
 
+/// The shape of offers for the framework once `call` (an
+/// UPDATE_FRAMEWORK) has succeeded.
+pub(super) fn update_shape_of(call: &mpb::Call) -> Option<OfferShape> {
+    call.update_framework
+        .as_ref()
+        .map(|u| OfferShape::of(&u.framework_info))
+}
+
 /// One event as a RecordIO record in `media`, shaped for the framework.
 pub(super) fn write_event(
     event: &pb::Event,
