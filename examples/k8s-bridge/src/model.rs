@@ -104,9 +104,14 @@ pub struct PodPlan {
     pub grace: Duration,
     /// The pod's PriorityClass, if it names one.
     pub priority_class: Option<String>,
-    /// The task's command: the first container's command and args, or its
-    /// image when it has none.
+    /// The task's command as shown: the first container's command and
+    /// args joined by spaces, or its image when it has none.
     pub command: String,
+    /// The first container's command and args, as the argv the task runs
+    /// (no shell in between, as the kubelet runs them); empty when it has
+    /// neither, and the task then runs `command` (the image's name)
+    /// through the shell.
+    pub argv: Vec<String>,
     /// Task labels for simulated agents (the `corral.sim/` annotations).
     pub sim_labels: Vec<(String, String)>,
 }
@@ -154,6 +159,7 @@ pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
     let first = &spec.containers[0];
     let mut words: Vec<String> = first.command.clone().unwrap_or_default();
     words.extend(first.args.clone().unwrap_or_default());
+    let argv = words.clone();
     let command = if words.is_empty() {
         first.image.clone().unwrap_or_else(|| first.name.clone())
     } else {
@@ -175,6 +181,7 @@ pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
         grace,
         priority_class: spec.priority_class_name.clone(),
         command,
+        argv,
         sim_labels,
     })
 }
@@ -234,6 +241,7 @@ mod tests {
         assert_eq!(plan.grace, DEFAULT_GRACE);
         assert_eq!(plan.requests.cpus(), MIN_CPUS);
         assert_eq!(plan.command, "sleep 3600");
+        assert_eq!(plan.argv, ["sleep", "3600"]);
         assert!(matches!(
             pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [] }\n"),
             Err(ModelError::NoContainers)

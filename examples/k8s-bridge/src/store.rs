@@ -13,19 +13,23 @@
 //! replacement.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use corral::{AgentId, Resources, Role, TaskId};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PodSpec, ResourceQuota};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::Object;
+use crate::manifest::{Kind, Object};
 use crate::model::{self, ModelError, PodPlan};
 use crate::quantity::{self, QuantityError};
 
 /// A namespaced object's key: `(namespace, name)`.
 pub type Key = (String, String);
+
+/// The namespace that is never deleted (Kubernetes refuses to).
+pub const PROTECTED_NAMESPACE: &str = "default";
 
 /// A new pod's Pending reason, before any offer was tried.
 pub const WAITING: &str = "waiting for offers";
@@ -65,6 +69,16 @@ pub struct PodEntry {
     pub agent: Option<AgentId>,
     /// Whether it runs on revocable (lent) resources.
     pub revocable: bool,
+    /// Its metadata as applied (bare pods) or from its template.
+    pub meta: ObjectMeta,
+    /// Its spec as applied or from its template.
+    pub spec: PodSpec,
+    /// Its task's stdout file (local agents), for `kubectl logs`.
+    pub stdout: Option<PathBuf>,
+    /// How its task ended, once it has: the status's message.
+    pub ended: Option<String>,
+    /// When it was deleted (it is Terminating).
+    pub deleted_at: Option<SystemTime>,
 }
 
 impl PodEntry {
@@ -88,8 +102,19 @@ pub struct DeploymentEntry {
     pub template_spec: PodSpec,
     /// The plan every replica follows.
     pub plan: PodPlan,
+    /// Bumped on every change of its spec (`metadata.generation`).
+    pub generation: i64,
     /// The next pod's suffix.
     next: u64,
+}
+
+/// When an object was first created, and its uid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Unique among the store's objects, never reused.
+    pub uid: u64,
+    /// Its creation (wall clock).
+    pub created_at: SystemTime,
 }
 
 /// A kill the bridge must send.
@@ -140,6 +165,12 @@ pub enum ApplyError {
     /// A Deployment with negative replicas.
     #[error("Deployment/{0}: replicas must not be negative")]
     NegativeReplicas(String),
+    /// The namespace `default` may not be deleted.
+    #[error("namespaces \"{0}\" is forbidden: this namespace may not be deleted")]
+    ProtectedNamespace(String),
+    /// A pod's spec changed: Kubernetes allows only a few fields to.
+    #[error("Pod \"{0}\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`")]
+    PodSpecChanged(String),
 }
 
 /// Every object the bridge holds.
@@ -163,6 +194,12 @@ pub struct Store {
     pub deployments: BTreeMap<Key, DeploymentEntry>,
     /// Pods.
     pub pods: BTreeMap<Key, PodEntry>,
+    /// The objects as applied (a Deployment's pods are not: they are
+    /// made from its template), by kind and key (cluster-scoped kinds
+    /// have an empty namespace).
+    pub applied: BTreeMap<(Kind, Key), Object>,
+    /// Every object's uid and creation time, pods included.
+    pub stamps: BTreeMap<(Kind, Key), Stamp>,
     created: u64,
 }
 
@@ -180,6 +217,33 @@ impl Store {
 
     /// Applies one object (create, or replace what can be replaced).
     pub fn apply(&mut self, object: Object) -> Result<(), ApplyError> {
+        let record = (object.kind(), object.key());
+        let copy = object.clone();
+        self.apply_inner(object)?;
+        if record.0 != Kind::Pod || self.pods.contains_key(&record.1) {
+            self.stamp(record.0, record.1.clone());
+            self.applied.insert(record, copy);
+        }
+        Ok(())
+    }
+
+    fn stamp(&mut self, kind: Kind, key: Key) {
+        if !self.stamps.contains_key(&(kind, key.clone())) {
+            self.created += 1;
+            let stamp = Stamp {
+                uid: self.created,
+                created_at: SystemTime::now(),
+            };
+            self.stamps.insert((kind, key), stamp);
+        }
+    }
+
+    fn forget(&mut self, kind: Kind, key: &Key) {
+        self.applied.remove(&(kind, key.clone()));
+        self.stamps.remove(&(kind, key.clone()));
+    }
+
+    fn apply_inner(&mut self, object: Object) -> Result<(), ApplyError> {
         let what = object.describe();
         match object {
             Object::Namespace(ns) => {
@@ -201,9 +265,19 @@ impl Store {
                 let spec = pod.spec.ok_or_else(|| ApplyError::NoSpec(what.clone()))?;
                 let plan = model::plan(&pod.metadata, &spec)
                     .map_err(|source| ApplyError::Model { what, source })?;
-                let name = pod.metadata.name.unwrap_or_default();
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let key = (ns.clone(), name.clone());
+                if let Some(existing) = self.pods.get_mut(&key) {
+                    // Only the metadata of a pod may change.
+                    if existing.plan != plan || existing.spec.containers != spec.containers {
+                        return Err(ApplyError::PodSpecChanged(name));
+                    }
+                    existing.meta.labels = pod.metadata.labels;
+                    existing.meta.annotations = pod.metadata.annotations;
+                    return Ok(());
+                }
                 self.admit(&ns, &name, &plan)?;
-                self.add_pod((ns, name), plan, None);
+                self.add_pod(key, plan, None, pod.metadata, spec);
             }
             Object::Deployment(d) => self.apply_deployment(d, what)?,
         }
@@ -253,15 +327,24 @@ impl Store {
         let replicas = spec.replicas.unwrap_or(1);
         let replicas =
             u32::try_from(replicas).map_err(|_| ApplyError::NegativeReplicas(name.clone()))?;
-        let template_meta = spec.template.metadata.unwrap_or_default();
+        let template_meta = spec.template.metadata.clone().unwrap_or_default();
         let template_spec = spec
             .template
             .spec
+            .clone()
             .ok_or_else(|| ApplyError::NoSpec(what.clone()))?;
         let plan = model::plan(&template_meta, &template_spec)
             .map_err(|source| ApplyError::Model { what, source })?;
         let key = (ns, name);
-        let next = self.deployments.get(&key).map_or(1, |d| d.next);
+        let (next, generation) = match self.deployments.get(&key) {
+            None => (1, 1),
+            Some(d) => {
+                let same = d.replicas == replicas
+                    && d.template_meta == template_meta
+                    && d.template_spec == template_spec;
+                (d.next, d.generation + i64::from(!same))
+            }
+        };
         self.deployments.insert(
             key,
             DeploymentEntry {
@@ -269,14 +352,22 @@ impl Store {
                 template_meta,
                 template_spec,
                 plan,
+                generation,
                 next,
             },
         );
         Ok(())
     }
 
-    fn add_pod(&mut self, key: Key, plan: PodPlan, owner: Option<String>) {
-        self.created += 1;
+    fn add_pod(
+        &mut self,
+        key: Key,
+        plan: PodPlan,
+        owner: Option<String>,
+        meta: ObjectMeta,
+        spec: PodSpec,
+    ) {
+        self.stamp(Kind::Pod, key.clone());
         self.pods.insert(
             key,
             PodEntry {
@@ -287,8 +378,19 @@ impl Store {
                 task: None,
                 agent: None,
                 revocable: false,
+                meta,
+                spec,
+                stdout: None,
+                ended: None,
+                deleted_at: None,
             },
         );
+    }
+
+    /// Forgets a pod whose task has ended (or that never had one).
+    pub fn remove_pod(&mut self, key: &Key) -> Option<PodEntry> {
+        self.forget(Kind::Pod, key);
+        self.pods.remove(key)
     }
 
     /// Sets a Deployment's replicas (`kubectl scale`). False if there is
@@ -296,6 +398,9 @@ impl Store {
     pub fn scale(&mut self, key: &Key, replicas: u32) -> bool {
         match self.deployments.get_mut(key) {
             Some(d) => {
+                if d.replicas != replicas {
+                    d.generation += 1;
+                }
                 d.replicas = replicas;
                 true
             }
@@ -307,18 +412,25 @@ impl Store {
     /// one becomes Terminating and its kill is returned. `None` also for
     /// a pod already Terminating or ended (nothing to kill).
     pub fn delete_pod(&mut self, key: &Key) -> Option<Kill> {
+        self.delete_pod_with_grace(key, None)
+    }
+
+    /// [`Store::delete_pod`] with the grace period the request asks
+    /// (`gracePeriodSeconds`) instead of the pod's own.
+    pub fn delete_pod_with_grace(&mut self, key: &Key, grace: Option<Duration>) -> Option<Kill> {
         let pod = self.pods.get_mut(key)?;
         match (&pod.phase, &pod.task) {
             (Phase::Starting | Phase::Running, Some(task)) => {
                 pod.phase = Phase::Terminating;
+                pod.deleted_at = Some(SystemTime::now());
                 Some(Kill {
                     task: task.clone(),
-                    grace: pod.plan.grace,
+                    grace: grace.unwrap_or(pod.plan.grace),
                 })
             }
             (Phase::Terminating, _) => None,
             _ => {
-                self.pods.remove(key);
+                self.remove_pod(key);
                 None
             }
         }
@@ -355,6 +467,10 @@ impl Store {
                 };
                 let pod = format!("{name}-{}", deployment.next);
                 let plan = deployment.plan.clone();
+                let mut meta = deployment.template_meta.clone();
+                meta.name = Some(pod.clone());
+                meta.namespace = Some(ns.clone());
+                let spec = deployment.template_spec.clone();
                 let key = (ns.clone(), name.clone());
                 if let Err(e) = self.admit(&ns, &pod, &plan) {
                     // As a ReplicaSet's FailedCreate: retried at the next
@@ -366,7 +482,7 @@ impl Store {
                 if let Some(deployment) = self.deployments.get_mut(&key) {
                     deployment.next += 1;
                 }
-                self.add_pod((ns.clone(), pod), plan, Some(name.clone()));
+                self.add_pod((ns.clone(), pod), plan, Some(name.clone()), meta, spec);
             }
         }
         kills
@@ -378,11 +494,13 @@ impl Store {
     /// last pod has ended ([`Store::finish_namespaces`]). False if there is
     /// no such namespace.
     pub fn delete_namespace(&mut self, ns: &str) -> Option<Vec<Kill>> {
-        if !self.namespaces.contains_key(ns) {
+        if !self.namespaces.contains_key(ns) || ns == PROTECTED_NAMESPACE {
             return None;
         }
         self.terminating.insert(ns.to_owned());
         self.deployments.retain(|(dns, _), _| dns != ns);
+        self.applied
+            .retain(|(kind, (dns, _)), _| *kind == Kind::Namespace || dns != ns);
         self.failed_create.retain(|(dns, _), _| dns != ns);
         self.quotas.remove(ns);
         self.quota_names.remove(ns);
@@ -406,6 +524,7 @@ impl Store {
         for ns in done {
             self.terminating.remove(&ns);
             self.namespaces.remove(&ns);
+            self.forget(Kind::Namespace, &(String::new(), ns));
         }
     }
 
@@ -436,6 +555,40 @@ impl Store {
         };
         check("requests.cpu", cpus, plan.requests.cpus(), hard.cpus())?;
         check("requests.memory", mem, plan.requests.mem(), hard.mem())
+    }
+
+    /// Deletes a Deployment and its pods (the launched ones are killed,
+    /// returned). `None` if there is no such Deployment.
+    pub fn delete_deployment(&mut self, key: &Key) -> Option<Vec<Kill>> {
+        self.deployments.remove(key)?;
+        self.failed_create.remove(key);
+        self.forget(Kind::Deployment, key);
+        let pods: Vec<Key> = self
+            .pods
+            .iter()
+            .filter(|((ns, _), p)| ns == &key.0 && p.owner.as_deref() == Some(key.1.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        Some(pods.iter().filter_map(|k| self.delete_pod(k)).collect())
+    }
+
+    /// Deletes a ResourceQuota or a PriorityClass; false if there is none.
+    pub fn delete_other(&mut self, kind: Kind, key: &Key) -> bool {
+        if self.applied.remove(&(kind, key.clone())).is_none() {
+            return false;
+        }
+        self.stamps.remove(&(kind, key.clone()));
+        match kind {
+            Kind::ResourceQuota => {
+                self.quotas.remove(&key.0);
+                self.quota_names.remove(&key.0);
+            }
+            Kind::PriorityClass => {
+                self.priority_classes.remove(&key.1);
+            }
+            _ => {}
+        }
+        true
     }
 
     /// The pod running as `task`.
