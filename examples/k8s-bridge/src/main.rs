@@ -82,9 +82,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         objects.len(),
         args.manifests.display()
     );
-    let work_dir = match &args.work_dir {
-        Some(dir) => std::path::absolute(dir)?,
-        None => std::env::temp_dir().join(format!("k8s-bridge-{}", std::process::id())),
+    // A work directory of our own choosing is removed at the end.
+    let (work_dir, ours) = match &args.work_dir {
+        Some(dir) => (std::path::absolute(dir)?, false),
+        None => (
+            std::env::temp_dir().join(format!("k8s-bridge-{}", std::process::id())),
+            true,
+        ),
     };
     let agents = args
         .agents
@@ -95,12 +99,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         resources: Resources::parse(&args.agent_resources)?,
         master: args.master,
         listen: args.listen,
-        work_dir,
+        work_dir: work_dir.clone(),
         kubeconfig: args.kubeconfig,
         run_for: args.run_ms.map(Duration::from_millis),
     };
     let printing = options.run_for.is_some();
-    let bridge = demo::serve(objects, options).await?;
+    let outcome = demo::serve(objects, options).await;
+    if ours {
+        if let Err(e) = std::fs::remove_dir_all(&work_dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("k8s-bridge: removing {}: {e}", work_dir.display());
+            }
+        }
+    }
+    let bridge = outcome?;
     if printing {
         print!("{}", demo::placement(bridge.store()));
     }

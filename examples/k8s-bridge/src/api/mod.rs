@@ -48,17 +48,42 @@ pub const MAX_BODY: usize = 4 << 20;
 /// The most of a log file returned.
 pub const MAX_LOG: u64 = 8 << 20;
 
+/// Where the API's writes go: the bridge's inputs.
+#[async_trait::async_trait]
+pub trait Inbox: Send + Sync + std::fmt::Debug {
+    /// Hands `input` to the bridge; false if it has stopped.
+    async fn deliver(&self, input: Input) -> bool;
+}
+
+#[async_trait::async_trait]
+impl Inbox for InputSender<Input> {
+    async fn deliver(&self, input: Input) -> bool {
+        self.send(input).await.is_ok()
+    }
+}
+
+#[async_trait::async_trait]
+impl Inbox for tokio::sync::mpsc::Sender<Input> {
+    async fn deliver(&self, input: Input) -> bool {
+        self.send(input).await.is_ok()
+    }
+}
+
 /// What the API's handlers share.
 #[derive(Clone, Debug)]
 pub struct Api {
-    inputs: InputSender<Input>,
+    inbox: Arc<dyn Inbox>,
     catalog: channel::Receiver<Arc<Snapshot>>,
 }
 
 impl Api {
-    /// The API over the bridge's inputs and catalog.
-    pub fn new(inputs: InputSender<Input>, catalog: channel::Receiver<Arc<Snapshot>>) -> Self {
-        Api { inputs, catalog }
+    /// The API over the bridge's inputs (`corral::inputs`, or any
+    /// [`Inbox`]) and catalog.
+    pub fn new(inbox: impl Inbox + 'static, catalog: channel::Receiver<Arc<Snapshot>>) -> Self {
+        Api {
+            inbox: Arc::new(inbox),
+            catalog,
+        }
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -67,12 +92,7 @@ impl Api {
 
     async fn call(&self, call: Call) -> Result<(), CallOutcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        if self
-            .inputs
-            .send(Input::Call(Box::new(call), reply))
-            .await
-            .is_err()
-        {
+        if !self.inbox.deliver(Input::Call(Box::new(call), reply)).await {
             return Err(CallOutcome::Stopped);
         }
         match answer.await {
