@@ -64,6 +64,14 @@ echo "frontend pods now: $names"
 [ "$(echo "$names" | wc -w)" -eq 4 ] || fail "not replaced: $names"
 case " $names " in *" $victim "*) fail "$victim came back" ;; esac
 
+echo "-- a rolling update (kubectl set image sends a strategic merge patch)"
+k -n web set image deploy/frontend server=example/frontend:1.5
+k -n web rollout status deploy/frontend --timeout=50s
+images=$(k -n web get pods -l app=frontend -o jsonpath='{.items[*].spec.containers[0].image}')
+echo "frontend images now: $images"
+[ "$(echo "$images" | tr ' ' '\n' | grep -c 'example/frontend:1.5')" -eq 4 ] || fail "not rolled out: $images"
+names=$(k -n web get pods -l app=frontend -o jsonpath='{.items[*].metadata.name}')
+
 echo "-- read a pod's log"
 pod=$(echo "$names" | cut -d' ' -f1)
 k -n web logs "$pod" | tee "$work/log"

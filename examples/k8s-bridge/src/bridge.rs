@@ -518,7 +518,11 @@ impl Scheduler for Bridge {
             pod.ended = status.message.clone();
         }
         match status.state {
-            TaskState::Running if pod.phase == Phase::Starting => pod.phase = Phase::Running,
+            TaskState::Running if pod.phase == Phase::Starting => {
+                pod.phase = Phase::Running;
+                // A rolling update may take its next step.
+                self.settle(driver, Vec::new()).await;
+            }
             state if state.is_terminal() => {
                 if pod.phase == Phase::Terminating || pod.owner.is_some() {
                     // Deleted, scaled away or revoked; or a Deployment's

@@ -107,12 +107,14 @@ fn deployment(store: &Store, key: &Key, value: &mut Value) {
         .collect();
     let live = mine.iter().filter(|p| p.is_live()).count();
     let ready = mine.iter().filter(|p| p.phase == Phase::Running).count();
-    // Pods are made from the current template only: every live one is
-    // up to date (rolling updates are not built).
+    let updated = mine
+        .iter()
+        .filter(|p| p.is_live() && p.revision == d.revision)
+        .count();
     let mut status = json!({
         "observedGeneration": d.generation,
         "replicas": live,
-        "updatedReplicas": live,
+        "updatedReplicas": updated,
         "readyReplicas": ready,
         "availableReplicas": ready,
         "unavailableReplicas": live.saturating_sub(ready),

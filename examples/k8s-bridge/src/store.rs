@@ -79,6 +79,9 @@ pub struct PodEntry {
     pub ended: Option<String>,
     /// When it was deleted (it is Terminating).
     pub deleted_at: Option<SystemTime>,
+    /// Its Deployment's template revision when it was made (0 for a
+    /// bare pod).
+    pub revision: u64,
 }
 
 impl PodEntry {
@@ -104,6 +107,14 @@ pub struct DeploymentEntry {
     pub plan: PodPlan,
     /// Bumped on every change of its spec (`metadata.generation`).
     pub generation: i64,
+    /// Bumped on every change of its pod template: pods of an older one
+    /// are replaced by a rolling update.
+    pub revision: u64,
+    /// How far above `replicas` a rolling update may go.
+    pub max_surge: u32,
+    /// How far below `replicas` available pods may go in a rolling
+    /// update.
+    pub max_unavailable: u32,
     /// The next pod's suffix.
     next: u64,
 }
@@ -165,6 +176,15 @@ pub enum ApplyError {
     /// A Deployment with negative replicas.
     #[error("Deployment/{0}: replicas must not be negative")]
     NegativeReplicas(String),
+    /// A rolling update with both maxSurge and maxUnavailable 0, or a
+    /// value that is neither a count nor a percentage.
+    #[error("Deployment.apps \"{name}\" is invalid: spec.strategy.rollingUpdate: {why}")]
+    BadStrategy {
+        /// The Deployment.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// The namespace `default` may not be deleted.
     #[error("namespaces \"{0}\" is forbidden: this namespace may not be deleted")]
     ProtectedNamespace(String),
@@ -201,6 +221,69 @@ pub struct Store {
     /// Every object's uid and creation time, pods included.
     pub stamps: BTreeMap<(Kind, Key), Stamp>,
     created: u64,
+}
+
+/// A Deployment's maxSurge and maxUnavailable, as counts (Kubernetes's
+/// defaults, 25% each; a percentage of surge rounds up, of unavailable
+/// down). `Recreate` is every old pod first: no surge, all unavailable.
+fn strategy(
+    name: &str,
+    strategy: Option<&k8s_openapi::api::apps::v1::DeploymentStrategy>,
+    replicas: u32,
+) -> Result<(u32, u32), ApplyError> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let bad = |why: String| ApplyError::BadStrategy {
+        name: name.to_owned(),
+        why,
+    };
+    if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+        return Ok((0, replicas));
+    }
+    let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
+    let read = |value: Option<&IntOrString>, field: &str, round_up: bool| {
+        let pct = |p: f64| {
+            let exact = p * f64::from(replicas) / 100.0;
+            (if round_up {
+                exact.ceil()
+            } else {
+                exact.floor()
+            }) as u32
+        };
+        match value {
+            None => Ok(pct(25.0)),
+            Some(IntOrString::Int(n)) => {
+                u32::try_from(*n).map_err(|_| bad(format!("{field}: must not be negative")))
+            }
+            Some(IntOrString::String(text)) => text
+                .strip_suffix('%')
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| *n <= 100 || round_up)
+                .map(|n| pct(f64::from(n)))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{field}: {:?} is not a count or a percentage",
+                        text.chars().take(20).collect::<String>()
+                    ))
+                }),
+        }
+    };
+    let surge = read(rolling.and_then(|r| r.max_surge.as_ref()), "maxSurge", true)?;
+    let unavailable = read(
+        rolling.and_then(|r| r.max_unavailable.as_ref()),
+        "maxUnavailable",
+        false,
+    )?;
+    if surge == 0 && unavailable == 0 {
+        // Kubernetes refuses both 0 when written so; 25% of a small
+        // Deployment rounding to 0 falls back to one unavailable, as its
+        // controller does.
+        let written = rolling.is_some_and(|r| r.max_surge.is_some() && r.max_unavailable.is_some());
+        if written {
+            return Err(bad("may not be 0 when maxSurge is 0".to_owned()));
+        }
+        return Ok((0, 1));
+    }
+    Ok((surge, unavailable))
 }
 
 fn namespace_of(meta: &ObjectMeta) -> String {
@@ -335,14 +418,19 @@ impl Store {
             .ok_or_else(|| ApplyError::NoSpec(what.clone()))?;
         let plan = model::plan(&template_meta, &template_spec)
             .map_err(|source| ApplyError::Model { what, source })?;
+        let (max_surge, max_unavailable) = strategy(&name, spec.strategy.as_ref(), replicas)?;
         let key = (ns, name);
-        let (next, generation) = match self.deployments.get(&key) {
-            None => (1, 1),
+        let (next, generation, revision) = match self.deployments.get(&key) {
+            None => (1, 1, 1),
             Some(d) => {
-                let same = d.replicas == replicas
-                    && d.template_meta == template_meta
-                    && d.template_spec == template_spec;
-                (d.next, d.generation + i64::from(!same))
+                let same_template =
+                    d.template_meta == template_meta && d.template_spec == template_spec;
+                let same = same_template && d.replicas == replicas;
+                (
+                    d.next,
+                    d.generation + i64::from(!same),
+                    d.revision + u64::from(!same_template),
+                )
             }
         };
         self.deployments.insert(
@@ -353,6 +441,9 @@ impl Store {
                 template_spec,
                 plan,
                 generation,
+                revision,
+                max_surge,
+                max_unavailable,
                 next,
             },
         );
@@ -383,6 +474,7 @@ impl Store {
                 stdout: None,
                 ended: None,
                 deleted_at: None,
+                revision: 0,
             },
         );
     }
@@ -441,51 +533,117 @@ impl Store {
     pub fn reconcile_deployments(&mut self) -> Vec<Kill> {
         let mut kills = Vec::new();
         let keys: Vec<Key> = self.deployments.keys().cloned().collect();
-        for (ns, name) in keys {
-            let mut live: Vec<(Key, bool, u64)> = self
-                .pods
-                .iter()
-                .filter(|((pns, _), p)| {
-                    pns == &ns && p.owner.as_deref() == Some(&name) && p.is_live()
-                })
-                .map(|(k, p)| (k.clone(), matches!(p.phase, Phase::Pending(_)), p.created))
-                .collect();
-            let want = self.deployments[&(ns.clone(), name.clone())].replicas as usize;
-            let count = live.len();
-            if count > want {
-                // Pending first, then newest.
-                live.sort_by_key(|(_, pending, created)| {
-                    (std::cmp::Reverse(*pending), std::cmp::Reverse(*created))
-                });
-                for (key, _, _) in live.into_iter().take(count - want) {
-                    kills.extend(self.delete_pod(&key));
-                }
-            }
-            for _ in count..want {
-                let Some(deployment) = self.deployments.get(&(ns.clone(), name.clone())) else {
-                    break;
-                };
-                let pod = format!("{name}-{}", deployment.next);
-                let plan = deployment.plan.clone();
-                let mut meta = deployment.template_meta.clone();
-                meta.name = Some(pod.clone());
-                meta.namespace = Some(ns.clone());
-                let spec = deployment.template_spec.clone();
-                let key = (ns.clone(), name.clone());
-                if let Err(e) = self.admit(&ns, &pod, &plan) {
-                    // As a ReplicaSet's FailedCreate: retried at the next
-                    // reconciliation (when a pod of the namespace ends).
-                    self.failed_create.insert(key, e.to_string());
-                    break;
-                }
-                self.failed_create.remove(&key);
-                if let Some(deployment) = self.deployments.get_mut(&key) {
-                    deployment.next += 1;
-                }
-                self.add_pod((ns.clone(), pod), plan, Some(name.clone()), meta, spec);
-            }
+        for key in keys {
+            kills.extend(self.reconcile_one(&key));
         }
         kills
+    }
+
+    /// One Deployment: replicas kept, and a rolling update carried one
+    /// step further. New pods (of the current template) are made while
+    /// all live pods number fewer than `replicas + maxSurge`; old pods go
+    /// (not yet Running ones first, then the newest) while the Running
+    /// pods stay at least `replicas - maxUnavailable`. It is called after
+    /// every change, a pod becoming Running included, so a rollout moves
+    /// as pods come up.
+    fn reconcile_one(&mut self, key: &Key) -> Vec<Kill> {
+        let (ns, name) = key;
+        let Some(d) = self.deployments.get(key) else {
+            return Vec::new();
+        };
+        let (want, revision) = (d.replicas as usize, d.revision);
+        let (surge, unavailable) = (d.max_surge as usize, d.max_unavailable as usize);
+        // (key, current template, placed and running, not placed, created)
+        let live: Vec<(Key, bool, bool, bool, u64)> = self
+            .pods
+            .iter()
+            .filter(|((pns, _), p)| pns == ns && p.owner.as_deref() == Some(name) && p.is_live())
+            .map(|(k, p)| {
+                (
+                    k.clone(),
+                    p.revision == revision,
+                    p.phase == Phase::Running,
+                    matches!(p.phase, Phase::Pending(_)),
+                    p.created,
+                )
+            })
+            .collect();
+        let order = |pods: &mut Vec<(Key, bool, bool, bool, u64)>| {
+            // Pending first, then not yet Running, then newest.
+            pods.sort_by_key(|(_, _, running, pending, created)| {
+                (
+                    std::cmp::Reverse(*pending),
+                    *running,
+                    std::cmp::Reverse(*created),
+                )
+            })
+        };
+        let mut kills = Vec::new();
+        let (mut new, mut old): (Vec<_>, Vec<_>) = live.into_iter().partition(|p| p.1);
+        let mut available = new.iter().chain(&old).filter(|p| p.2).count();
+        let min_available = want.saturating_sub(unavailable);
+        // Surplus of the current template (a scale down).
+        if new.len() > want {
+            order(&mut new);
+            let surplus = new.len() - want;
+            for (k, _, running, _, _) in new.drain(..surplus) {
+                available -= usize::from(running);
+                kills.extend(self.delete_pod(&k));
+            }
+        }
+        // Old pods go as long as enough pods stay Running.
+        order(&mut old);
+        let mut total = new.len() + old.len();
+        for (k, _, running, _, _) in old {
+            if running && available <= min_available {
+                continue;
+            }
+            available -= usize::from(running);
+            total -= 1;
+            kills.extend(self.delete_pod(&k));
+        }
+        // New pods, within maxSurge while old ones remain.
+        let mut count = new.len();
+        while count < want && total < want + surge {
+            if !self.create_replica(key) {
+                break;
+            }
+            count += 1;
+            total += 1;
+        }
+        kills
+    }
+
+    /// Makes one pod of a Deployment's current template; false if quota
+    /// admission refuses it (kept as its FailedCreate reason).
+    fn create_replica(&mut self, key: &Key) -> bool {
+        let (ns, name) = key;
+        let Some(deployment) = self.deployments.get(key) else {
+            return false;
+        };
+        let pod = format!("{name}-{}", deployment.next);
+        let plan = deployment.plan.clone();
+        let revision = deployment.revision;
+        let mut meta = deployment.template_meta.clone();
+        meta.name = Some(pod.clone());
+        meta.namespace = Some(ns.clone());
+        let spec = deployment.template_spec.clone();
+        if let Err(e) = self.admit(ns, &pod, &plan) {
+            // As a ReplicaSet's FailedCreate: retried at the next
+            // reconciliation (when a pod of the namespace ends).
+            self.failed_create.insert(key.clone(), e.to_string());
+            return false;
+        }
+        self.failed_create.remove(key);
+        if let Some(deployment) = self.deployments.get_mut(key) {
+            deployment.next += 1;
+        }
+        let pod_key = (ns.clone(), pod);
+        self.add_pod(pod_key.clone(), plan, Some(name.clone()), meta, spec);
+        if let Some(p) = self.pods.get_mut(&pod_key) {
+            p.revision = revision;
+        }
+        true
     }
 
     /// Deletes a namespace as Kubernetes does: its Deployments and quota go
