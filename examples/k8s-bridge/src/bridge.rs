@@ -43,6 +43,9 @@ use crate::store::{ApplyError, Key, Kill, Phase, PodEntry, Store};
 /// scheduler retries unschedulable pods too).
 pub const RETRY_REFUSE: Duration = Duration::from_secs(1);
 
+/// How long the master keeps the bridge's tasks while it is away.
+pub const FAILOVER_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// Tuning of the bridge.
 #[derive(Clone, Debug, Default)]
 pub struct BridgeConfig {
@@ -163,6 +166,9 @@ impl Bridge {
             .with_capability(Capability::RevocableResources)
             // Deleted pods are reported Terminating while their grace runs.
             .with_capability(Capability::TaskKillingState)
+            // A master failover (or a lost connection) leaves the pods
+            // running while the runtime resubscribes.
+            .with_failover_timeout(FAILOVER_TIMEOUT)
     }
 
     /// Publishes the catalog to `publisher` after every change (and now,

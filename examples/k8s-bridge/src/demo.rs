@@ -307,20 +307,19 @@ pub async fn serve(objects: Vec<Object>, options: ServeOptions) -> Result<Bridge
     });
 
     let run_for = options.run_for;
+    // Either way the framework is torn down: the master kills its pods
+    // (the bridge keeps no state to resume them with).
     let stopper = async move {
         match run_for {
-            Some(d) => {
-                tokio::time::sleep(d).await;
-                driver.stop();
-            }
+            Some(d) => tokio::time::sleep(d).await,
             None => {
                 stop_signal().await;
                 println!("stopping: tearing the framework down");
-                if let Err(e) = driver.teardown().await {
-                    tracing::warn!(error = %e, "teardown failed");
-                    driver.stop();
-                }
             }
+        }
+        if let Err(e) = driver.teardown().await {
+            tracing::warn!(error = %e, "teardown failed");
+            driver.stop();
         }
     };
     let outcome = {

@@ -533,3 +533,68 @@ async fn a_rolling_update_never_drops_below_replicas_minus_max_unavailable() {
     assert_eq!((d.revision, d.max_surge, d.max_unavailable), (2, 1, 1));
     assert!(store.pods.values().all(|p| p.phase == Phase::Running));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_master_failover_keeps_every_pod_and_starts_none_twice() {
+    let mut cluster = Cluster::start(two_agents()).await.unwrap();
+    let manifests = format!(
+        "{}---\n{}",
+        namespace("web"),
+        deployment("web", "nginx", 4, "")
+    );
+    let (running, _injector) = start(&mut cluster, &manifests, BridgeConfig::default()).await;
+    let fw = running.id().clone();
+    cluster
+        .run_until(secs(30), |s, _| running_in(s, &fw, "web") == 4)
+        .await;
+    let before = {
+        let mut ids = Vec::new();
+        cluster
+            .run_until(secs(1), |s, _| {
+                ids = live_tasks(s, &fw);
+                true
+            })
+            .await;
+        ids.sort();
+        ids
+    };
+    let accepts = cluster.trace().calls_of_kind(&fw, CallKind::Accept).len();
+
+    cluster.fail_over_master();
+    cluster
+        .run_until(secs(60), |s, trace| {
+            trace.calls_of_kind(&fw, CallKind::Subscribe).len() == 2
+                && trace.calls_of_kind(&fw, CallKind::Reconcile).len() >= 1
+                && running_in(s, &fw, "web") == 4
+        })
+        .await;
+    cluster.advance(secs(10)).await;
+
+    let trace = cluster.trace();
+    assert_eq!(
+        trace.calls_of_kind(&fw, CallKind::Subscribe).len(),
+        2,
+        "resubscribed once"
+    );
+    assert_eq!(
+        trace.calls_of_kind(&fw, CallKind::Accept).len(),
+        accepts,
+        "nothing launched again"
+    );
+    let mut after = Vec::new();
+    cluster
+        .run_until(secs(1), |s, _| {
+            after = live_tasks(s, &fw);
+            true
+        })
+        .await;
+    after.sort();
+    assert_eq!(after, before, "the same tasks run");
+    let bridge = stop(running).await;
+    assert_eq!(bridge.store().pods.len(), 4);
+    assert!(bridge
+        .store()
+        .pods
+        .values()
+        .all(|p| p.phase == Phase::Running));
+}
