@@ -564,7 +564,7 @@ async fn a_master_failover_keeps_every_pod_and_starts_none_twice() {
     cluster
         .run_until(secs(60), |s, trace| {
             trace.calls_of_kind(&fw, CallKind::Subscribe).len() == 2
-                && trace.calls_of_kind(&fw, CallKind::Reconcile).len() >= 1
+                && !trace.calls_of_kind(&fw, CallKind::Reconcile).is_empty()
                 && running_in(s, &fw, "web") == 4
         })
         .await;
