@@ -431,15 +431,21 @@ impl Misfit {
     }
 }
 
-/// Whether `offer`'s agent has every attribute the pod's nodeSelector asks.
+/// Whether `offer`'s agent has every attribute the pod's nodeSelector asks
+/// and matches its required node affinity.
 fn selector_matches(pod: &PodEntry, offer: &Offer) -> bool {
-    pod.plan.node_selector.iter().all(|(k, v)| {
+    let value = |k: &str| {
         if k == HOSTNAME_LABEL {
-            &offer.hostname == v
+            Some(offer.hostname.as_str())
         } else {
-            offer.attribute(k) == Some(v.as_str())
+            offer.attribute(k)
         }
-    })
+    };
+    pod.plan
+        .node_selector
+        .iter()
+        .all(|(k, v)| value(k) == Some(v.as_str()))
+        && crate::model::affinity_holds(&pod.plan.node_affinity, value)
 }
 
 /// An error with its sources, on one line.
