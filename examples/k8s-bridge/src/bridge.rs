@@ -33,14 +33,18 @@ use corral::{
     TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
 };
 
-use crate::manifest::Object;
+use crate::catalog::Publisher;
+use crate::manifest::{Kind, Object};
 use crate::model::HOSTNAME_LABEL;
-use crate::store::{Key, Kill, Phase, PodEntry, Store};
+use crate::store::{ApplyError, Key, Kill, Phase, PodEntry, Store};
 
 /// How long an offer that placed nothing is refused while its role still
 /// has Pending pods: short, so placement is retried soon (the Kubernetes
 /// scheduler retries unschedulable pods too).
 pub const RETRY_REFUSE: Duration = Duration::from_secs(1);
+
+/// How long the master keeps the bridge's tasks while it is away.
+pub const FAILOVER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Tuning of the bridge.
 #[derive(Clone, Debug, Default)]
@@ -51,9 +55,64 @@ pub struct BridgeConfig {
     pub revocable_below: i32,
 }
 
+/// A request of the Kubernetes API, answered through its reply channel
+/// once the store has taken it (and the catalog shows the result).
+#[derive(Debug)]
+pub enum Call {
+    /// POST: create an object that must not exist yet.
+    Create(Object),
+    /// PUT, or a PATCH's result: replace an object that exists, if it is
+    /// still at `resource_version` (when given).
+    Replace {
+        /// The new object.
+        object: Object,
+        /// The version the change was made against.
+        resource_version: Option<u64>,
+    },
+    /// DELETE.
+    Delete {
+        /// Its kind.
+        kind: Kind,
+        /// Its key (empty namespace for cluster-scoped kinds).
+        key: Key,
+        /// `gracePeriodSeconds` (pods), instead of the pod's own.
+        grace: Option<Duration>,
+    },
+    /// The scale subresource: a Deployment's replicas.
+    Scale {
+        /// The Deployment.
+        key: Key,
+        /// Its new replicas.
+        replicas: u32,
+    },
+}
+
+/// Why a [`Call`] was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No such object.
+    #[error("not found")]
+    NotFound,
+    /// A create of an object that exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The object changed since the version the request was made against.
+    #[error("the object has been modified; please apply your changes to the latest version and try again")]
+    Conflict,
+    /// The store refused it.
+    #[error(transparent)]
+    Refused(#[from] ApplyError),
+}
+
+/// The reply end of a [`Call`].
+pub type Reply = tokio::sync::oneshot::Sender<Result<(), CallError>>;
+
 /// What the Kubernetes side asks of the bridge.
 #[derive(Debug)]
 pub enum Input {
+    /// A request of the Kubernetes API, with where to answer (boxed: an
+    /// object is large).
+    Call(Box<Call>, Reply),
     /// `kubectl apply`: objects to create or replace, in order.
     Apply(Vec<Object>),
     /// `kubectl delete pod`.
@@ -76,6 +135,8 @@ pub struct Bridge {
     launches: u64,
     /// Refusals of applied objects, in order, for the caller to report.
     refused: Vec<String>,
+    /// What the Kubernetes API serves, if it is in front.
+    catalog: Option<Publisher>,
 }
 
 impl Bridge {
@@ -105,6 +166,109 @@ impl Bridge {
             .with_capability(Capability::RevocableResources)
             // Deleted pods are reported Terminating while their grace runs.
             .with_capability(Capability::TaskKillingState)
+            // A master failover (or a lost connection) leaves the pods
+            // running while the runtime resubscribes.
+            .with_failover_timeout(FAILOVER_TIMEOUT)
+    }
+
+    /// Publishes the catalog to `publisher` after every change (and now,
+    /// with what is preloaded): the Kubernetes API reads it.
+    pub fn with_catalog(mut self, publisher: Publisher) -> Self {
+        self.catalog = Some(publisher);
+        self.publish();
+        self
+    }
+
+    fn publish(&mut self) {
+        if let Some(catalog) = &mut self.catalog {
+            catalog.publish(&self.store);
+        }
+    }
+
+    /// Tells the API the bridge has stopped (its requests would wait for
+    /// nothing).
+    pub fn close_catalog(&mut self) {
+        if let Some(catalog) = &mut self.catalog {
+            catalog.close();
+        }
+    }
+
+    /// One API request: the change, its kills.
+    fn call(&mut self, call: Call) -> Result<Vec<Kill>, CallError> {
+        let rv_of = |this: &Self, kind: Kind, key: &Key| {
+            this.catalog
+                .as_ref()
+                .and_then(|c| c.current().get(kind, key).map(|e| e.rv))
+        };
+        match call {
+            Call::Create(object) => {
+                let (kind, key) = (object.kind(), object.key());
+                if self.exists(kind, &key) {
+                    return Err(CallError::AlreadyExists);
+                }
+                self.store.apply(object)?;
+                Ok(Vec::new())
+            }
+            Call::Replace {
+                object,
+                resource_version,
+            } => {
+                let (kind, key) = (object.kind(), object.key());
+                if !self.exists(kind, &key) {
+                    return Err(CallError::NotFound);
+                }
+                if resource_version.is_some() && resource_version != rv_of(self, kind, &key) {
+                    return Err(CallError::Conflict);
+                }
+                self.store.apply(object)?;
+                Ok(Vec::new())
+            }
+            Call::Delete { kind, key, grace } => match kind {
+                Kind::Pod => {
+                    if !self.store.pods.contains_key(&key) {
+                        return Err(CallError::NotFound);
+                    }
+                    Ok(self
+                        .store
+                        .delete_pod_with_grace(&key, grace)
+                        .into_iter()
+                        .collect())
+                }
+                Kind::Deployment => self
+                    .store
+                    .delete_deployment(&key)
+                    .ok_or(CallError::NotFound),
+                Kind::Namespace if key.1 == crate::store::PROTECTED_NAMESPACE => Err(
+                    CallError::Refused(ApplyError::ProtectedNamespace(key.1.clone())),
+                ),
+                Kind::Namespace => self
+                    .store
+                    .delete_namespace(&key.1)
+                    .ok_or(CallError::NotFound),
+                Kind::ResourceQuota | Kind::PriorityClass => {
+                    if self.store.delete_other(kind, &key) {
+                        Ok(Vec::new())
+                    } else {
+                        Err(CallError::NotFound)
+                    }
+                }
+            },
+            Call::Scale { key, replicas } => {
+                if self.store.scale(&key, replicas) {
+                    Ok(Vec::new())
+                } else {
+                    Err(CallError::NotFound)
+                }
+            }
+        }
+    }
+
+    fn exists(&self, kind: Kind, key: &Key) -> bool {
+        match kind {
+            Kind::Pod => self.store.pods.contains_key(key),
+            Kind::Namespace => self.store.namespaces.contains_key(&key.1),
+            _ => self.store.applied.contains_key(&(kind, key.clone())),
+        }
     }
 
     /// The objects and pods, to read.
@@ -202,7 +366,11 @@ impl Bridge {
             let mut task = TaskInfo::new(task_id.clone())
                 .with_name(format!("{}/{}", key.0, key.1))
                 .with_resources(needs)
-                .with_command(CommandInfo::shell(pod.plan.command.clone()))
+                .with_command(if pod.plan.argv.is_empty() {
+                    CommandInfo::shell(pod.plan.command.clone())
+                } else {
+                    CommandInfo::argv(pod.plan.argv.clone())
+                })
                 .with_grace_period(pod.plan.grace);
             for (k, v) in &pod.plan.sim_labels {
                 task = task.with_label(k.clone(), v.clone());
@@ -263,15 +431,21 @@ impl Misfit {
     }
 }
 
-/// Whether `offer`'s agent has every attribute the pod's nodeSelector asks.
+/// Whether `offer`'s agent has every attribute the pod's nodeSelector asks
+/// and matches its required node affinity.
 fn selector_matches(pod: &PodEntry, offer: &Offer) -> bool {
-    pod.plan.node_selector.iter().all(|(k, v)| {
+    let value = |k: &str| {
         if k == HOSTNAME_LABEL {
-            &offer.hostname == v
+            Some(offer.hostname.as_str())
         } else {
-            offer.attribute(k) == Some(v.as_str())
+            offer.attribute(k)
         }
-    })
+    };
+    pod.plan
+        .node_selector
+        .iter()
+        .all(|(k, v)| value(k) == Some(v.as_str()))
+        && crate::model::affinity_holds(&pod.plan.node_affinity, value)
 }
 
 /// An error with its sources, on one line.
@@ -323,6 +497,7 @@ impl Scheduler for Bridge {
                 }
             }
         }
+        self.publish();
     }
 
     async fn revocation(&mut self, driver: &dyn Driver, notice: RevocationNotice) {
@@ -331,9 +506,11 @@ impl Scheduler for Bridge {
                 if let Some(pod) = self.store.pods.get_mut(&key) {
                     tracing::info!(pod = %format!("{}/{}", key.0, key.1), "revoked");
                     pod.phase = Phase::Terminating;
+                    pod.deleted_at = Some(std::time::SystemTime::now());
                 }
             }
         }
+        self.publish();
         if let Err(e) = driver.release(&notice).await {
             tracing::error!(notice = %notice.id, error = %e, "release failed; the master takes them at the deadline");
         }
@@ -346,13 +523,23 @@ impl Scheduler for Bridge {
         let Some(pod) = self.store.pods.get_mut(&key) else {
             return;
         };
+        if let Some(stdout) = status.stdout_path() {
+            pod.stdout = Some(stdout.to_path_buf());
+        }
+        if status.state.is_terminal() {
+            pod.ended = status.message.clone();
+        }
         match status.state {
-            TaskState::Running if pod.phase == Phase::Starting => pod.phase = Phase::Running,
+            TaskState::Running if pod.phase == Phase::Starting => {
+                pod.phase = Phase::Running;
+                // A rolling update may take its next step.
+                self.settle(driver, Vec::new()).await;
+            }
             state if state.is_terminal() => {
                 if pod.phase == Phase::Terminating || pod.owner.is_some() {
                     // Deleted, scaled away or revoked; or a Deployment's
                     // pod that ended: its Deployment replaces it.
-                    self.store.pods.remove(&key);
+                    self.store.remove_pod(&key);
                 } else if state == TaskState::Finished {
                     pod.phase = Phase::Succeeded;
                 } else {
@@ -362,6 +549,7 @@ impl Scheduler for Bridge {
             }
             _ => {}
         }
+        self.publish();
     }
 
     fn wants_offers(&self, role: &Role) -> Option<bool> {
@@ -378,6 +566,21 @@ impl WithInputs for Bridge {
     async fn input(&mut self, driver: &dyn Driver, input: Input) {
         let mut kills = Vec::new();
         match input {
+            Input::Call(call, reply) => {
+                let outcome = self.call(*call);
+                let answer = match outcome {
+                    Ok(call_kills) => {
+                        kills = call_kills;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                self.settle(driver, kills).await;
+                self.publish();
+                // The requester may have given up (its connection closed).
+                let _ = reply.send(answer);
+                return;
+            }
             Input::Apply(objects) => self.apply(objects),
             Input::DeletePod(key) => kills.extend(self.store.delete_pod(&key)),
             Input::Scale(key, replicas) => {
@@ -397,5 +600,6 @@ impl WithInputs for Bridge {
             },
         }
         self.settle(driver, kills).await;
+        self.publish();
     }
 }

@@ -11,6 +11,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ResourceQuota};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 /// One object the bridge understands.
@@ -28,18 +29,132 @@ pub enum Object {
     PriorityClass(PriorityClass),
 }
 
+/// The kinds the bridge serves, one per [`Object`] variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `v1` Namespace.
+    Namespace,
+    /// `v1` Pod.
+    Pod,
+    /// `apps/v1` Deployment.
+    Deployment,
+    /// `v1` ResourceQuota.
+    ResourceQuota,
+    /// `scheduling.k8s.io/v1` PriorityClass.
+    PriorityClass,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 5] = [
+        Kind::Namespace,
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::ResourceQuota,
+        Kind::PriorityClass,
+    ];
+
+    /// The kind's name (`Pod`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::ResourceQuota => "ResourceQuota",
+            Kind::PriorityClass => "PriorityClass",
+        }
+    }
+
+    /// The `apiVersion` it is served at.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Deployment => "apps/v1",
+            Kind::PriorityClass => "scheduling.k8s.io/v1",
+            _ => "v1",
+        }
+    }
+
+    /// Whether its objects live in a namespace.
+    pub fn namespaced(self) -> bool {
+        matches!(self, Kind::Pod | Kind::Deployment | Kind::ResourceQuota)
+    }
+}
+
 impl Object {
     /// `Kind/name`, as kubectl names objects.
     pub fn describe(&self) -> String {
-        let (kind, meta) = match self {
-            Object::Namespace(o) => ("Namespace", &o.metadata),
-            Object::Pod(o) => ("Pod", &o.metadata),
-            Object::Deployment(o) => ("Deployment", &o.metadata),
-            Object::ResourceQuota(o) => ("ResourceQuota", &o.metadata),
-            Object::PriorityClass(o) => ("PriorityClass", &o.metadata),
-        };
-        format!("{kind}/{}", meta.name.as_deref().unwrap_or(""))
+        format!(
+            "{}/{}",
+            self.kind().name(),
+            self.meta().name.as_deref().unwrap_or("")
+        )
     }
+
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Namespace(_) => Kind::Namespace,
+            Object::Pod(_) => Kind::Pod,
+            Object::Deployment(_) => Kind::Deployment,
+            Object::ResourceQuota(_) => Kind::ResourceQuota,
+            Object::PriorityClass(_) => Kind::PriorityClass,
+        }
+    }
+
+    /// Its metadata.
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            Object::Namespace(o) => &o.metadata,
+            Object::Pod(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
+            Object::ResourceQuota(o) => &o.metadata,
+            Object::PriorityClass(o) => &o.metadata,
+        }
+    }
+
+    /// Its metadata, to change.
+    pub fn meta_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Object::Namespace(o) => &mut o.metadata,
+            Object::Pod(o) => &mut o.metadata,
+            Object::Deployment(o) => &mut o.metadata,
+            Object::ResourceQuota(o) => &mut o.metadata,
+            Object::PriorityClass(o) => &mut o.metadata,
+        }
+    }
+
+    /// Its key: `(namespace, name)`, the namespace `default` if a
+    /// namespaced object names none, empty for cluster-scoped kinds.
+    pub fn key(&self) -> (String, String) {
+        let meta = self.meta();
+        let ns = if self.kind().namespaced() {
+            meta.namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_owned())
+        } else {
+            String::new()
+        };
+        (ns, meta.name.clone().unwrap_or_default())
+    }
+
+    /// As JSON, the way the API serves it (with `apiVersion` and `kind`).
+    pub fn to_value(&self) -> Value {
+        let value = match self {
+            Object::Namespace(o) => serde_json::to_value(o),
+            Object::Pod(o) => serde_json::to_value(o),
+            Object::Deployment(o) => serde_json::to_value(o),
+            Object::ResourceQuota(o) => serde_json::to_value(o),
+            Object::PriorityClass(o) => serde_json::to_value(o),
+        };
+        // The k8s-openapi types serialize infallibly into a Value.
+        value.unwrap_or(Value::Null)
+    }
+}
+
+/// One JSON object (a request body) into its typed object; `document` is
+/// 1. The same checks as [`parse`].
+pub fn from_value(value: Value) -> Result<Object, ManifestError> {
+    one(1, value)
 }
 
 /// Why a manifest was refused.

@@ -63,6 +63,9 @@ pub enum ModelError {
         #[source]
         source: QuantityError,
     },
+    /// A required node affinity that cannot be read.
+    #[error("affinity.nodeAffinity: {0}")]
+    Affinity(String),
     /// A negative `terminationGracePeriodSeconds`.
     #[error("terminationGracePeriodSeconds {0} is negative")]
     NegativeGrace(i64),
@@ -100,15 +103,116 @@ pub struct PodPlan {
     pub limits: Resources,
     /// Agent attributes that must match (`nodeSelector`).
     pub node_selector: BTreeMap<String, String>,
+    /// Required node affinity: the agent must match one term (each a
+    /// list of requirements that must all hold). Empty: any agent.
+    pub node_affinity: Vec<Vec<Requirement>>,
     /// The kill grace period.
     pub grace: Duration,
     /// The pod's PriorityClass, if it names one.
     pub priority_class: Option<String>,
-    /// The task's command: the first container's command and args, or its
-    /// image when it has none.
+    /// The task's command as shown: the first container's command and
+    /// args joined by spaces, or its image when it has none.
     pub command: String,
+    /// The first container's command and args, as the argv the task runs
+    /// (no shell in between, as the kubelet runs them); empty when it has
+    /// neither, and the task then runs `command` (the image's name)
+    /// through the shell.
+    pub argv: Vec<String>,
     /// Task labels for simulated agents (the `corral.sim/` annotations).
     pub sim_labels: Vec<(String, String)>,
+}
+
+/// One requirement of a node-affinity term, on an agent attribute
+/// (`kubernetes.io/hostname` is the agent's hostname).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// `In`: the attribute is one of the values.
+    In(String, Vec<String>),
+    /// `NotIn`: the attribute is absent or none of the values.
+    NotIn(String, Vec<String>),
+    /// `Exists`.
+    Exists(String),
+    /// `DoesNotExist`.
+    DoesNotExist(String),
+    /// `Gt` / `Lt`: the attribute, an integer, is greater / less than the
+    /// value.
+    Compare(String, std::cmp::Ordering, i64),
+}
+
+impl Requirement {
+    /// Whether an agent whose attribute `key` is `value(key)` satisfies it.
+    pub fn holds<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> bool {
+        match self {
+            Requirement::In(k, vs) => value(k).is_some_and(|v| vs.iter().any(|x| x == v)),
+            Requirement::NotIn(k, vs) => !value(k).is_some_and(|v| vs.iter().any(|x| x == v)),
+            Requirement::Exists(k) => value(k).is_some(),
+            Requirement::DoesNotExist(k) => value(k).is_none(),
+            Requirement::Compare(k, order, n) => value(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v.cmp(n) == *order),
+        }
+    }
+}
+
+/// Whether an agent matches a plan's required node affinity.
+pub fn affinity_holds<'a>(
+    terms: &[Vec<Requirement>],
+    value: impl Fn(&str) -> Option<&'a str>,
+) -> bool {
+    terms.is_empty()
+        || terms
+            .iter()
+            .any(|term| term.iter().all(|r| r.holds(&value)))
+}
+
+fn requirements(spec: &PodSpec) -> Result<Vec<Vec<Requirement>>, ModelError> {
+    let terms = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .map(|s| s.node_selector_terms.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for term in terms {
+        if term.match_fields.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(ModelError::Affinity(
+                "matchFields is not supported".to_owned(),
+            ));
+        }
+        let mut all = Vec::new();
+        for e in term.match_expressions.unwrap_or_default() {
+            let values = e.values.unwrap_or_default();
+            let number = |values: &[String]| match values {
+                [one] => one.parse::<i64>().map_err(|_| {
+                    ModelError::Affinity(format!("{}: {:?} is not an integer", e.operator, one))
+                }),
+                _ => Err(ModelError::Affinity(format!(
+                    "{} takes one value",
+                    e.operator
+                ))),
+            };
+            all.push(match e.operator.as_str() {
+                "In" => Requirement::In(e.key, values),
+                "NotIn" => Requirement::NotIn(e.key, values),
+                "Exists" => Requirement::Exists(e.key),
+                "DoesNotExist" => Requirement::DoesNotExist(e.key),
+                "Gt" => Requirement::Compare(e.key, std::cmp::Ordering::Greater, number(&values)?),
+                "Lt" => Requirement::Compare(e.key, std::cmp::Ordering::Less, number(&values)?),
+                other => {
+                    return Err(ModelError::Affinity(format!(
+                        "unknown operator {:?}",
+                        other.chars().take(20).collect::<String>()
+                    )))
+                }
+            });
+        }
+        out.push(all);
+    }
+    Ok(out)
 }
 
 /// Reads a pod's plan from its metadata and spec.
@@ -154,6 +258,7 @@ pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
     let first = &spec.containers[0];
     let mut words: Vec<String> = first.command.clone().unwrap_or_default();
     words.extend(first.args.clone().unwrap_or_default());
+    let argv = words.clone();
     let command = if words.is_empty() {
         first.image.clone().unwrap_or_else(|| first.name.clone())
     } else {
@@ -172,9 +277,11 @@ pub fn plan(meta: &ObjectMeta, spec: &PodSpec) -> Result<PodPlan, ModelError> {
             .with_mem(if mem > 0.0 { mem } else { MIN_MEM_MB }),
         limits: Resources::new().with_cpus(cpu_limit).with_mem(mem_limit),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
+        node_affinity: requirements(spec)?,
         grace,
         priority_class: spec.priority_class_name.clone(),
         command,
+        argv,
         sim_labels,
     })
 }
@@ -229,11 +336,43 @@ mod tests {
     }
 
     #[test]
+    fn required_node_affinity_is_read_and_matched() {
+        let plan = pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n        - matchExpressions:\n          - { key: disktype, operator: In, values: [ssd, nvme] }\n          - { key: zone, operator: NotIn, values: [z9] }\n        - matchExpressions:\n          - { key: gpus, operator: Gt, values: [\"1\"] }\n  containers: [ { name: a } ]\n").unwrap();
+        assert_eq!(plan.node_affinity.len(), 2);
+        let agent = |attrs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| attrs.iter().find(|(a, _)| *a == k).map(|(_, v)| *v)
+        };
+        assert!(affinity_holds(
+            &plan.node_affinity,
+            agent(&[("disktype", "ssd"), ("zone", "z1")])
+        ));
+        assert!(!affinity_holds(
+            &plan.node_affinity,
+            agent(&[("disktype", "ssd"), ("zone", "z9")])
+        ));
+        assert!(!affinity_holds(
+            &plan.node_affinity,
+            agent(&[("disktype", "hdd")])
+        ));
+        assert!(affinity_holds(&plan.node_affinity, agent(&[("gpus", "2")])));
+        assert!(!affinity_holds(
+            &plan.node_affinity,
+            agent(&[("gpus", "1")])
+        ));
+        assert!(affinity_holds(&[], agent(&[])));
+        assert!(matches!(
+            pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [ { matchExpressions: [ { key: a, operator: Near } ] } ] } } }\n  containers: [ { name: a } ]\n"),
+            Err(ModelError::Affinity(_))
+        ));
+    }
+
+    #[test]
     fn defaults_and_refusals() {
         let plan = pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n  - name: a\n    command: [sleep]\n    args: [\"3600\"]\n").unwrap();
         assert_eq!(plan.grace, DEFAULT_GRACE);
         assert_eq!(plan.requests.cpus(), MIN_CPUS);
         assert_eq!(plan.command, "sleep 3600");
+        assert_eq!(plan.argv, ["sleep", "3600"]);
         assert!(matches!(
             pod("apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [] }\n"),
             Err(ModelError::NoContainers)

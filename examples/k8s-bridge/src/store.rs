@@ -13,19 +13,23 @@
 //! replacement.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use corral::{AgentId, Resources, Role, TaskId};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PodSpec, ResourceQuota};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::manifest::Object;
+use crate::manifest::{Kind, Object};
 use crate::model::{self, ModelError, PodPlan};
 use crate::quantity::{self, QuantityError};
 
 /// A namespaced object's key: `(namespace, name)`.
 pub type Key = (String, String);
+
+/// The namespace that is never deleted (Kubernetes refuses to).
+pub const PROTECTED_NAMESPACE: &str = "default";
 
 /// A new pod's Pending reason, before any offer was tried.
 pub const WAITING: &str = "waiting for offers";
@@ -65,6 +69,19 @@ pub struct PodEntry {
     pub agent: Option<AgentId>,
     /// Whether it runs on revocable (lent) resources.
     pub revocable: bool,
+    /// Its metadata as applied (bare pods) or from its template.
+    pub meta: ObjectMeta,
+    /// Its spec as applied or from its template.
+    pub spec: PodSpec,
+    /// Its task's stdout file (local agents), for `kubectl logs`.
+    pub stdout: Option<PathBuf>,
+    /// How its task ended, once it has: the status's message.
+    pub ended: Option<String>,
+    /// When it was deleted (it is Terminating).
+    pub deleted_at: Option<SystemTime>,
+    /// Its Deployment's template revision when it was made (0 for a
+    /// bare pod).
+    pub revision: u64,
 }
 
 impl PodEntry {
@@ -88,8 +105,27 @@ pub struct DeploymentEntry {
     pub template_spec: PodSpec,
     /// The plan every replica follows.
     pub plan: PodPlan,
+    /// Bumped on every change of its spec (`metadata.generation`).
+    pub generation: i64,
+    /// Bumped on every change of its pod template: pods of an older one
+    /// are replaced by a rolling update.
+    pub revision: u64,
+    /// How far above `replicas` a rolling update may go.
+    pub max_surge: u32,
+    /// How far below `replicas` available pods may go in a rolling
+    /// update.
+    pub max_unavailable: u32,
     /// The next pod's suffix.
     next: u64,
+}
+
+/// When an object was first created, and its uid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Unique among the store's objects, never reused.
+    pub uid: u64,
+    /// Its creation (wall clock).
+    pub created_at: SystemTime,
 }
 
 /// A kill the bridge must send.
@@ -140,6 +176,21 @@ pub enum ApplyError {
     /// A Deployment with negative replicas.
     #[error("Deployment/{0}: replicas must not be negative")]
     NegativeReplicas(String),
+    /// A rolling update with both maxSurge and maxUnavailable 0, or a
+    /// value that is neither a count nor a percentage.
+    #[error("Deployment.apps \"{name}\" is invalid: spec.strategy.rollingUpdate: {why}")]
+    BadStrategy {
+        /// The Deployment.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The namespace `default` may not be deleted.
+    #[error("namespaces \"{0}\" is forbidden: this namespace may not be deleted")]
+    ProtectedNamespace(String),
+    /// A pod's spec changed: Kubernetes allows only a few fields to.
+    #[error("Pod \"{0}\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`")]
+    PodSpecChanged(String),
 }
 
 /// Every object the bridge holds.
@@ -163,7 +214,76 @@ pub struct Store {
     pub deployments: BTreeMap<Key, DeploymentEntry>,
     /// Pods.
     pub pods: BTreeMap<Key, PodEntry>,
+    /// The objects as applied (a Deployment's pods are not: they are
+    /// made from its template), by kind and key (cluster-scoped kinds
+    /// have an empty namespace).
+    pub applied: BTreeMap<(Kind, Key), Object>,
+    /// Every object's uid and creation time, pods included.
+    pub stamps: BTreeMap<(Kind, Key), Stamp>,
     created: u64,
+}
+
+/// A Deployment's maxSurge and maxUnavailable, as counts (Kubernetes's
+/// defaults, 25% each; a percentage of surge rounds up, of unavailable
+/// down). `Recreate` is every old pod first: no surge, all unavailable.
+fn strategy(
+    name: &str,
+    strategy: Option<&k8s_openapi::api::apps::v1::DeploymentStrategy>,
+    replicas: u32,
+) -> Result<(u32, u32), ApplyError> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let bad = |why: String| ApplyError::BadStrategy {
+        name: name.to_owned(),
+        why,
+    };
+    if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+        return Ok((0, replicas));
+    }
+    let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
+    let read = |value: Option<&IntOrString>, field: &str, round_up: bool| {
+        let pct = |p: f64| {
+            let exact = p * f64::from(replicas) / 100.0;
+            (if round_up {
+                exact.ceil()
+            } else {
+                exact.floor()
+            }) as u32
+        };
+        match value {
+            None => Ok(pct(25.0)),
+            Some(IntOrString::Int(n)) => {
+                u32::try_from(*n).map_err(|_| bad(format!("{field}: must not be negative")))
+            }
+            Some(IntOrString::String(text)) => text
+                .strip_suffix('%')
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| *n <= 100 || round_up)
+                .map(|n| pct(f64::from(n)))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{field}: {:?} is not a count or a percentage",
+                        text.chars().take(20).collect::<String>()
+                    ))
+                }),
+        }
+    };
+    let surge = read(rolling.and_then(|r| r.max_surge.as_ref()), "maxSurge", true)?;
+    let unavailable = read(
+        rolling.and_then(|r| r.max_unavailable.as_ref()),
+        "maxUnavailable",
+        false,
+    )?;
+    if surge == 0 && unavailable == 0 {
+        // Kubernetes refuses both 0 when written so; 25% of a small
+        // Deployment rounding to 0 falls back to one unavailable, as its
+        // controller does.
+        let written = rolling.is_some_and(|r| r.max_surge.is_some() && r.max_unavailable.is_some());
+        if written {
+            return Err(bad("may not be 0 when maxSurge is 0".to_owned()));
+        }
+        return Ok((0, 1));
+    }
+    Ok((surge, unavailable))
 }
 
 fn namespace_of(meta: &ObjectMeta) -> String {
@@ -180,6 +300,33 @@ impl Store {
 
     /// Applies one object (create, or replace what can be replaced).
     pub fn apply(&mut self, object: Object) -> Result<(), ApplyError> {
+        let record = (object.kind(), object.key());
+        let copy = object.clone();
+        self.apply_inner(object)?;
+        if record.0 != Kind::Pod || self.pods.contains_key(&record.1) {
+            self.stamp(record.0, record.1.clone());
+            self.applied.insert(record, copy);
+        }
+        Ok(())
+    }
+
+    fn stamp(&mut self, kind: Kind, key: Key) {
+        if !self.stamps.contains_key(&(kind, key.clone())) {
+            self.created += 1;
+            let stamp = Stamp {
+                uid: self.created,
+                created_at: SystemTime::now(),
+            };
+            self.stamps.insert((kind, key), stamp);
+        }
+    }
+
+    fn forget(&mut self, kind: Kind, key: &Key) {
+        self.applied.remove(&(kind, key.clone()));
+        self.stamps.remove(&(kind, key.clone()));
+    }
+
+    fn apply_inner(&mut self, object: Object) -> Result<(), ApplyError> {
         let what = object.describe();
         match object {
             Object::Namespace(ns) => {
@@ -201,9 +348,19 @@ impl Store {
                 let spec = pod.spec.ok_or_else(|| ApplyError::NoSpec(what.clone()))?;
                 let plan = model::plan(&pod.metadata, &spec)
                     .map_err(|source| ApplyError::Model { what, source })?;
-                let name = pod.metadata.name.unwrap_or_default();
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let key = (ns.clone(), name.clone());
+                if let Some(existing) = self.pods.get_mut(&key) {
+                    // Only the metadata of a pod may change.
+                    if existing.plan != plan || existing.spec.containers != spec.containers {
+                        return Err(ApplyError::PodSpecChanged(name));
+                    }
+                    existing.meta.labels = pod.metadata.labels;
+                    existing.meta.annotations = pod.metadata.annotations;
+                    return Ok(());
+                }
                 self.admit(&ns, &name, &plan)?;
-                self.add_pod((ns, name), plan, None);
+                self.add_pod(key, plan, None, pod.metadata, spec);
             }
             Object::Deployment(d) => self.apply_deployment(d, what)?,
         }
@@ -253,15 +410,29 @@ impl Store {
         let replicas = spec.replicas.unwrap_or(1);
         let replicas =
             u32::try_from(replicas).map_err(|_| ApplyError::NegativeReplicas(name.clone()))?;
-        let template_meta = spec.template.metadata.unwrap_or_default();
+        let template_meta = spec.template.metadata.clone().unwrap_or_default();
         let template_spec = spec
             .template
             .spec
+            .clone()
             .ok_or_else(|| ApplyError::NoSpec(what.clone()))?;
         let plan = model::plan(&template_meta, &template_spec)
             .map_err(|source| ApplyError::Model { what, source })?;
+        let (max_surge, max_unavailable) = strategy(&name, spec.strategy.as_ref(), replicas)?;
         let key = (ns, name);
-        let next = self.deployments.get(&key).map_or(1, |d| d.next);
+        let (next, generation, revision) = match self.deployments.get(&key) {
+            None => (1, 1, 1),
+            Some(d) => {
+                let same_template =
+                    d.template_meta == template_meta && d.template_spec == template_spec;
+                let same = same_template && d.replicas == replicas;
+                (
+                    d.next,
+                    d.generation + i64::from(!same),
+                    d.revision + u64::from(!same_template),
+                )
+            }
+        };
         self.deployments.insert(
             key,
             DeploymentEntry {
@@ -269,14 +440,25 @@ impl Store {
                 template_meta,
                 template_spec,
                 plan,
+                generation,
+                revision,
+                max_surge,
+                max_unavailable,
                 next,
             },
         );
         Ok(())
     }
 
-    fn add_pod(&mut self, key: Key, plan: PodPlan, owner: Option<String>) {
-        self.created += 1;
+    fn add_pod(
+        &mut self,
+        key: Key,
+        plan: PodPlan,
+        owner: Option<String>,
+        meta: ObjectMeta,
+        spec: PodSpec,
+    ) {
+        self.stamp(Kind::Pod, key.clone());
         self.pods.insert(
             key,
             PodEntry {
@@ -287,8 +469,20 @@ impl Store {
                 task: None,
                 agent: None,
                 revocable: false,
+                meta,
+                spec,
+                stdout: None,
+                ended: None,
+                deleted_at: None,
+                revision: 0,
             },
         );
+    }
+
+    /// Forgets a pod whose task has ended (or that never had one).
+    pub fn remove_pod(&mut self, key: &Key) -> Option<PodEntry> {
+        self.forget(Kind::Pod, key);
+        self.pods.remove(key)
     }
 
     /// Sets a Deployment's replicas (`kubectl scale`). False if there is
@@ -296,6 +490,9 @@ impl Store {
     pub fn scale(&mut self, key: &Key, replicas: u32) -> bool {
         match self.deployments.get_mut(key) {
             Some(d) => {
+                if d.replicas != replicas {
+                    d.generation += 1;
+                }
                 d.replicas = replicas;
                 true
             }
@@ -307,18 +504,25 @@ impl Store {
     /// one becomes Terminating and its kill is returned. `None` also for
     /// a pod already Terminating or ended (nothing to kill).
     pub fn delete_pod(&mut self, key: &Key) -> Option<Kill> {
+        self.delete_pod_with_grace(key, None)
+    }
+
+    /// [`Store::delete_pod`] with the grace period the request asks
+    /// (`gracePeriodSeconds`) instead of the pod's own.
+    pub fn delete_pod_with_grace(&mut self, key: &Key, grace: Option<Duration>) -> Option<Kill> {
         let pod = self.pods.get_mut(key)?;
         match (&pod.phase, &pod.task) {
             (Phase::Starting | Phase::Running, Some(task)) => {
                 pod.phase = Phase::Terminating;
+                pod.deleted_at = Some(SystemTime::now());
                 Some(Kill {
                     task: task.clone(),
-                    grace: pod.plan.grace,
+                    grace: grace.unwrap_or(pod.plan.grace),
                 })
             }
             (Phase::Terminating, _) => None,
             _ => {
-                self.pods.remove(key);
+                self.remove_pod(key);
                 None
             }
         }
@@ -329,47 +533,117 @@ impl Store {
     pub fn reconcile_deployments(&mut self) -> Vec<Kill> {
         let mut kills = Vec::new();
         let keys: Vec<Key> = self.deployments.keys().cloned().collect();
-        for (ns, name) in keys {
-            let mut live: Vec<(Key, bool, u64)> = self
-                .pods
-                .iter()
-                .filter(|((pns, _), p)| {
-                    pns == &ns && p.owner.as_deref() == Some(&name) && p.is_live()
-                })
-                .map(|(k, p)| (k.clone(), matches!(p.phase, Phase::Pending(_)), p.created))
-                .collect();
-            let want = self.deployments[&(ns.clone(), name.clone())].replicas as usize;
-            let count = live.len();
-            if count > want {
-                // Pending first, then newest.
-                live.sort_by_key(|(_, pending, created)| {
-                    (std::cmp::Reverse(*pending), std::cmp::Reverse(*created))
-                });
-                for (key, _, _) in live.into_iter().take(count - want) {
-                    kills.extend(self.delete_pod(&key));
-                }
-            }
-            for _ in count..want {
-                let Some(deployment) = self.deployments.get(&(ns.clone(), name.clone())) else {
-                    break;
-                };
-                let pod = format!("{name}-{}", deployment.next);
-                let plan = deployment.plan.clone();
-                let key = (ns.clone(), name.clone());
-                if let Err(e) = self.admit(&ns, &pod, &plan) {
-                    // As a ReplicaSet's FailedCreate: retried at the next
-                    // reconciliation (when a pod of the namespace ends).
-                    self.failed_create.insert(key, e.to_string());
-                    break;
-                }
-                self.failed_create.remove(&key);
-                if let Some(deployment) = self.deployments.get_mut(&key) {
-                    deployment.next += 1;
-                }
-                self.add_pod((ns.clone(), pod), plan, Some(name.clone()));
-            }
+        for key in keys {
+            kills.extend(self.reconcile_one(&key));
         }
         kills
+    }
+
+    /// One Deployment: replicas kept, and a rolling update carried one
+    /// step further. New pods (of the current template) are made while
+    /// all live pods number fewer than `replicas + maxSurge`; old pods go
+    /// (not yet Running ones first, then the newest) while the Running
+    /// pods stay at least `replicas - maxUnavailable`. It is called after
+    /// every change, a pod becoming Running included, so a rollout moves
+    /// as pods come up.
+    fn reconcile_one(&mut self, key: &Key) -> Vec<Kill> {
+        let (ns, name) = key;
+        let Some(d) = self.deployments.get(key) else {
+            return Vec::new();
+        };
+        let (want, revision) = (d.replicas as usize, d.revision);
+        let (surge, unavailable) = (d.max_surge as usize, d.max_unavailable as usize);
+        // (key, current template, placed and running, not placed, created)
+        let live: Vec<(Key, bool, bool, bool, u64)> = self
+            .pods
+            .iter()
+            .filter(|((pns, _), p)| pns == ns && p.owner.as_deref() == Some(name) && p.is_live())
+            .map(|(k, p)| {
+                (
+                    k.clone(),
+                    p.revision == revision,
+                    p.phase == Phase::Running,
+                    matches!(p.phase, Phase::Pending(_)),
+                    p.created,
+                )
+            })
+            .collect();
+        let order = |pods: &mut Vec<(Key, bool, bool, bool, u64)>| {
+            // Pending first, then not yet Running, then newest.
+            pods.sort_by_key(|(_, _, running, pending, created)| {
+                (
+                    std::cmp::Reverse(*pending),
+                    *running,
+                    std::cmp::Reverse(*created),
+                )
+            })
+        };
+        let mut kills = Vec::new();
+        let (mut new, mut old): (Vec<_>, Vec<_>) = live.into_iter().partition(|p| p.1);
+        let mut available = new.iter().chain(&old).filter(|p| p.2).count();
+        let min_available = want.saturating_sub(unavailable);
+        // Surplus of the current template (a scale down).
+        if new.len() > want {
+            order(&mut new);
+            let surplus = new.len() - want;
+            for (k, _, running, _, _) in new.drain(..surplus) {
+                available -= usize::from(running);
+                kills.extend(self.delete_pod(&k));
+            }
+        }
+        // Old pods go as long as enough pods stay Running.
+        order(&mut old);
+        let mut total = new.len() + old.len();
+        for (k, _, running, _, _) in old {
+            if running && available <= min_available {
+                continue;
+            }
+            available -= usize::from(running);
+            total -= 1;
+            kills.extend(self.delete_pod(&k));
+        }
+        // New pods, within maxSurge while old ones remain.
+        let mut count = new.len();
+        while count < want && total < want + surge {
+            if !self.create_replica(key) {
+                break;
+            }
+            count += 1;
+            total += 1;
+        }
+        kills
+    }
+
+    /// Makes one pod of a Deployment's current template; false if quota
+    /// admission refuses it (kept as its FailedCreate reason).
+    fn create_replica(&mut self, key: &Key) -> bool {
+        let (ns, name) = key;
+        let Some(deployment) = self.deployments.get(key) else {
+            return false;
+        };
+        let pod = format!("{name}-{}", deployment.next);
+        let plan = deployment.plan.clone();
+        let revision = deployment.revision;
+        let mut meta = deployment.template_meta.clone();
+        meta.name = Some(pod.clone());
+        meta.namespace = Some(ns.clone());
+        let spec = deployment.template_spec.clone();
+        if let Err(e) = self.admit(ns, &pod, &plan) {
+            // As a ReplicaSet's FailedCreate: retried at the next
+            // reconciliation (when a pod of the namespace ends).
+            self.failed_create.insert(key.clone(), e.to_string());
+            return false;
+        }
+        self.failed_create.remove(key);
+        if let Some(deployment) = self.deployments.get_mut(key) {
+            deployment.next += 1;
+        }
+        let pod_key = (ns.clone(), pod);
+        self.add_pod(pod_key.clone(), plan, Some(name.clone()), meta, spec);
+        if let Some(p) = self.pods.get_mut(&pod_key) {
+            p.revision = revision;
+        }
+        true
     }
 
     /// Deletes a namespace as Kubernetes does: its Deployments and quota go
@@ -378,11 +652,13 @@ impl Store {
     /// last pod has ended ([`Store::finish_namespaces`]). False if there is
     /// no such namespace.
     pub fn delete_namespace(&mut self, ns: &str) -> Option<Vec<Kill>> {
-        if !self.namespaces.contains_key(ns) {
+        if !self.namespaces.contains_key(ns) || ns == PROTECTED_NAMESPACE {
             return None;
         }
         self.terminating.insert(ns.to_owned());
         self.deployments.retain(|(dns, _), _| dns != ns);
+        self.applied
+            .retain(|(kind, (dns, _)), _| *kind == Kind::Namespace || dns != ns);
         self.failed_create.retain(|(dns, _), _| dns != ns);
         self.quotas.remove(ns);
         self.quota_names.remove(ns);
@@ -406,6 +682,7 @@ impl Store {
         for ns in done {
             self.terminating.remove(&ns);
             self.namespaces.remove(&ns);
+            self.forget(Kind::Namespace, &(String::new(), ns));
         }
     }
 
@@ -436,6 +713,40 @@ impl Store {
         };
         check("requests.cpu", cpus, plan.requests.cpus(), hard.cpus())?;
         check("requests.memory", mem, plan.requests.mem(), hard.mem())
+    }
+
+    /// Deletes a Deployment and its pods (the launched ones are killed,
+    /// returned). `None` if there is no such Deployment.
+    pub fn delete_deployment(&mut self, key: &Key) -> Option<Vec<Kill>> {
+        self.deployments.remove(key)?;
+        self.failed_create.remove(key);
+        self.forget(Kind::Deployment, key);
+        let pods: Vec<Key> = self
+            .pods
+            .iter()
+            .filter(|((ns, _), p)| ns == &key.0 && p.owner.as_deref() == Some(key.1.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        Some(pods.iter().filter_map(|k| self.delete_pod(k)).collect())
+    }
+
+    /// Deletes a ResourceQuota or a PriorityClass; false if there is none.
+    pub fn delete_other(&mut self, kind: Kind, key: &Key) -> bool {
+        if self.applied.remove(&(kind, key.clone())).is_none() {
+            return false;
+        }
+        self.stamps.remove(&(kind, key.clone()));
+        match kind {
+            Kind::ResourceQuota => {
+                self.quotas.remove(&key.0);
+                self.quota_names.remove(&key.0);
+            }
+            Kind::PriorityClass => {
+                self.priority_classes.remove(&key.1);
+            }
+            _ => {}
+        }
+        true
     }
 
     /// The pod running as `task`.

@@ -447,3 +447,154 @@ async fn a_pod_over_its_namespace_quota_is_refused_and_the_rest_run() {
     let why = &bridge.store().failed_create[&key("web", "nginx")];
     assert!(why.starts_with("pods \"nginx-3\" is forbidden"), "{why}");
 }
+
+/// The pod number of a task id `web.nginx-7.12`.
+fn pod_number(task: &str) -> u64 {
+    task.split('.')
+        .nth(1)
+        .and_then(|pod| pod.rsplit('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rolling_update_never_drops_below_replicas_minus_max_unavailable() {
+    let mut cluster = Cluster::start(two_agents()).await.unwrap();
+    // 4 replicas: Kubernetes's defaults give maxSurge 1 (25%, up) and
+    // maxUnavailable 1 (25%, down). Old pods take 2 s to stop.
+    let v1 = deployment(
+        "web",
+        "nginx",
+        4,
+        "      terminationGracePeriodSeconds: 5\n",
+    );
+    let sim =
+        "    metadata: { labels: { app: nginx }, annotations: { corral.sim/cleanup: \"2000\" } }\n";
+    let v1 = v1.replace("    metadata: { labels: { app: nginx } }\n", sim);
+    let manifests = format!("{}---\n{v1}", namespace("web"));
+    let (running, injector) = start(&mut cluster, &manifests, BridgeConfig::default()).await;
+    let fw = running.id().clone();
+    cluster
+        .run_until(secs(30), |s, _| running_in(s, &fw, "web") == 4)
+        .await;
+
+    // A new template (another grace period): every pod is replaced.
+    let v2 = v1.replace(
+        "terminationGracePeriodSeconds: 5",
+        "terminationGracePeriodSeconds: 6",
+    );
+    injector
+        .send(Input::Apply(parse(&v2).unwrap()))
+        .await
+        .unwrap();
+    let (mut min_running, mut max_live) = (usize::MAX, 0);
+    cluster
+        .run_until(secs(120), |s, _| {
+            let live = live_tasks(s, &fw);
+            min_running = min_running.min(running_in(s, &fw, "web"));
+            // Terminating pods do not count toward the surge (as in
+            // Kubernetes, whose ReplicaSets do not count them).
+            let not_killing = s
+                .tasks
+                .iter()
+                .filter(|t| {
+                    t.framework == fw && !t.state.is_terminal() && t.state != TaskState::Killing
+                })
+                .count();
+            max_live = max_live.max(not_killing);
+            let running: Vec<&str> = s
+                .tasks
+                .iter()
+                .filter(|t| t.framework == fw && t.state == TaskState::Running)
+                .map(|t| t.id.as_str())
+                .collect();
+            live.len() == 4 && running.len() == 4 && running.iter().all(|t| pod_number(t) > 4)
+        })
+        .await;
+    cluster.advance(secs(1)).await;
+    assert!(
+        min_running >= 3,
+        "available fell to {min_running}, below 4 - 1"
+    );
+    assert!(
+        max_live <= 5,
+        "{max_live} pods live and not terminating, above 4 + 1"
+    );
+    let bridge = stop(running).await;
+    let store = bridge.store();
+    let pods: Vec<u64> = store
+        .pods
+        .keys()
+        .map(|(_, n)| n.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(pods.len(), 4, "{pods:?}");
+    assert!(pods.iter().all(|n| *n > 4), "old pods left: {pods:?}");
+    let d = &store.deployments[&key("web", "nginx")];
+    assert_eq!((d.revision, d.max_surge, d.max_unavailable), (2, 1, 1));
+    assert!(store.pods.values().all(|p| p.phase == Phase::Running));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_master_failover_keeps_every_pod_and_starts_none_twice() {
+    let mut cluster = Cluster::start(two_agents()).await.unwrap();
+    let manifests = format!(
+        "{}---\n{}",
+        namespace("web"),
+        deployment("web", "nginx", 4, "")
+    );
+    let (running, _injector) = start(&mut cluster, &manifests, BridgeConfig::default()).await;
+    let fw = running.id().clone();
+    cluster
+        .run_until(secs(30), |s, _| running_in(s, &fw, "web") == 4)
+        .await;
+    let before = {
+        let mut ids = Vec::new();
+        cluster
+            .run_until(secs(1), |s, _| {
+                ids = live_tasks(s, &fw);
+                true
+            })
+            .await;
+        ids.sort();
+        ids
+    };
+    let accepts = cluster.trace().calls_of_kind(&fw, CallKind::Accept).len();
+
+    cluster.fail_over_master();
+    cluster
+        .run_until(secs(60), |s, trace| {
+            trace.calls_of_kind(&fw, CallKind::Subscribe).len() == 2
+                && !trace.calls_of_kind(&fw, CallKind::Reconcile).is_empty()
+                && running_in(s, &fw, "web") == 4
+        })
+        .await;
+    cluster.advance(secs(10)).await;
+
+    let trace = cluster.trace();
+    assert_eq!(
+        trace.calls_of_kind(&fw, CallKind::Subscribe).len(),
+        2,
+        "resubscribed once"
+    );
+    assert_eq!(
+        trace.calls_of_kind(&fw, CallKind::Accept).len(),
+        accepts,
+        "nothing launched again"
+    );
+    let mut after = Vec::new();
+    cluster
+        .run_until(secs(1), |s, _| {
+            after = live_tasks(s, &fw);
+            true
+        })
+        .await;
+    after.sort();
+    assert_eq!(after, before, "the same tasks run");
+    let bridge = stop(running).await;
+    assert_eq!(bridge.store().pods.len(), 4);
+    assert!(bridge
+        .store()
+        .pods
+        .values()
+        .all(|p| p.phase == Phase::Running));
+}

@@ -187,3 +187,43 @@ fn a_deleted_namespace_stays_terminating_until_its_last_pod_ends() {
     assert!(store.namespaces.is_empty());
     assert!(store.delete_namespace("web").is_none());
 }
+
+fn with_strategy(replicas: u32, strategy: &str) -> Result<(u32, u32), ApplyError> {
+    let mut store = Store::default();
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{ name: web }}\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata: {{ name: nginx, namespace: web }}\n\
+         spec:\n  replicas: {replicas}\n  strategy: {strategy}\n  selector: {{ matchLabels: {{ app: nginx }} }}\n\
+         \x20 template:\n    spec:\n      containers: [ {{ name: nginx, image: nginx }} ]\n"
+    );
+    for object in parse(&text).unwrap() {
+        store.apply(object)?;
+    }
+    let d = &store.deployments[&key("web", "nginx")];
+    Ok((d.max_surge, d.max_unavailable))
+}
+
+#[test]
+fn max_surge_and_max_unavailable_read_as_kubernetes_reads_them() {
+    // Defaults 25%: surge rounds up, unavailable down (0 becomes 1 when
+    // both would be 0).
+    assert_eq!(with_strategy(10, "{}").unwrap(), (3, 2));
+    assert_eq!(with_strategy(2, "{}").unwrap(), (1, 0));
+    let rolling =
+        |s: &str, u: &str| format!("{{ rollingUpdate: {{ maxSurge: {s}, maxUnavailable: {u} }} }}");
+    assert_eq!(with_strategy(10, &rolling("2", "\"30%\"")).unwrap(), (2, 3));
+    assert_eq!(with_strategy(3, &rolling("\"50%\"", "0")).unwrap(), (2, 0));
+    assert_eq!(with_strategy(4, "{ type: Recreate }").unwrap(), (0, 4));
+    assert!(matches!(
+        with_strategy(4, &rolling("0", "0")),
+        Err(ApplyError::BadStrategy { .. })
+    ));
+    assert!(matches!(
+        with_strategy(4, &rolling("\"lots\"", "1")),
+        Err(ApplyError::BadStrategy { .. })
+    ));
+    assert!(matches!(
+        with_strategy(4, &rolling("-1", "1")),
+        Err(ApplyError::BadStrategy { .. })
+    ));
+}
