@@ -105,6 +105,7 @@ mod calls;
 mod commands;
 pub mod config;
 pub mod core;
+pub(crate) mod driver;
 mod edge;
 pub mod error;
 mod http_door;
