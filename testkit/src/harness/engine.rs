@@ -23,7 +23,7 @@ use super::network::{Network, Verdict};
 use super::trace::{summarize_event, Trace, What};
 use crate::agent::AgentOrder;
 use crate::master::driver::{self, Delivery, Owner};
-use crate::master::{CallError, ErrorKind, MasterCore, StreamId};
+use crate::master::{self, outbox, CallError, ErrorKind, MasterCore, StreamId};
 
 pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
 
@@ -321,14 +321,10 @@ impl Owner for Engine {
         &mut self.core
     }
 
-    fn deliver(&mut self, now: Duration, stream: StreamId, event: pb::Event) -> Delivery {
+    fn deliver(&mut self, now: Duration, stream: StreamId, event: master::Event) -> Delivery {
         let framework = self.links.get(&stream).and_then(|l| l.framework.clone());
-        let framework = framework.or_else(|| {
-            event
-                .subscribed
-                .as_ref()
-                .map(|s| FrameworkId::from(&s.framework_id))
-        });
+        let framework = framework.or_else(|| event.subscribed().cloned());
+        let event = outbox::encode(&event);
         if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
             link.framework.get_or_insert_with(|| fw.clone());
         }

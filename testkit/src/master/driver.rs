@@ -24,10 +24,8 @@
 
 use std::time::Duration;
 
-use corral_proto::pb;
-
 use super::core::MasterCore;
-use super::outbox::{Outgoing, StreamId};
+use super::effects::{Event, Outgoing, StreamId};
 use crate::agent::AgentOrder;
 
 /// What became of an event handed to the owner.
@@ -45,8 +43,9 @@ pub(crate) trait Owner {
     /// The core it owns.
     fn core(&mut self) -> &mut MasterCore;
 
-    /// Puts `event` on `stream`.
-    fn deliver(&mut self, now: Duration, stream: StreamId, event: pb::Event) -> Delivery;
+    /// Puts `event` on `stream` (encoding it for its wire:
+    /// [`encode`](super::outbox::encode)).
+    fn deliver(&mut self, now: Duration, stream: StreamId, event: Event) -> Delivery;
 
     /// Ends `stream` after what was delivered on it.
     fn close(&mut self, stream: StreamId);

@@ -29,8 +29,9 @@ use super::commands::{Command, Commands, Dropped, EventStream, QueueStats, COMMA
 use super::config::{AgentSpec, ConfigError};
 use super::core::MasterCore;
 use super::driver::{self, Delivery, Owner};
+use super::effects::{Event, StreamId};
 use super::error::{CallError, ErrorKind};
-use super::outbox::StreamId;
+use super::outbox;
 use super::state::MasterState;
 use crate::agent::{AgentOrder, LocalRunner, Reports, RunnerConfig};
 
@@ -225,12 +226,12 @@ impl Owner for Actor {
 
     /// A full queue means its subscriber stopped reading: the stream is
     /// dropped, and the loop disconnects its framework.
-    fn deliver(&mut self, _now: Duration, stream: StreamId, event: pb::Event) -> Delivery {
+    fn deliver(&mut self, _now: Duration, stream: StreamId, event: Event) -> Delivery {
         let Some(sender) = self.streams.get(&stream) else {
             debug!(%stream, "event for a closed stream dropped");
             return Delivery::Done;
         };
-        match sender.try_send(Ok(event)) {
+        match sender.try_send(Ok(outbox::encode(&event))) {
             Ok(()) => {
                 let depth = sender.max_capacity() - sender.capacity();
                 self.queue.peak = self.queue.peak.max(depth);
