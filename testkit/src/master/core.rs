@@ -203,6 +203,38 @@ impl MasterCore {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Whether a task has a state change scheduled (starting, running for
+    /// a while, stopping).
+    pub fn has_pending_transitions(&self) -> bool {
+        self.tasks.next_deadline().is_some()
+    }
+
+    /// Whether every status update has been acknowledged.
+    pub fn all_updates_acknowledged(&self) -> bool {
+        self.updates.is_empty()
+    }
+
+    /// The current stream of `fw`, if it is connected.
+    pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
+        self.frameworks.stream_of(fw).cloned()
+    }
+
+    /// Whether `fw` is subscribed or within its failover timeout.
+    pub fn is_registered(&self, fw: &FrameworkId) -> bool {
+        self.frameworks.contains(fw)
+    }
+
+    /// How many tasks the master has on its books: the live ones and the
+    /// completed ones its bounded history keeps.
+    pub fn task_count(&self) -> usize {
+        self.tasks.live_count() + self.tasks.completed_count()
+    }
+
+    /// How many tasks were ever launched (never decreases).
+    pub fn launch_count(&self) -> u64 {
+        self.tasks.launches()
+    }
+
     pub(super) fn connected(&self, now: Duration, stream: &StreamId) -> Connection {
         Connection::Connected {
             stream: stream.clone(),

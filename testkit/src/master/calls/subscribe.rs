@@ -6,6 +6,8 @@
 //! connected frameworks.
 
 use crate::master::books::frameworks::FrameworkRecord;
+use crate::master::books::frameworks::ValidFramework;
+use crate::master::calls;
 use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
@@ -15,57 +17,30 @@ use crate::master::error::CallError;
 use crate::master::processes::allocation;
 use crate::master::processes::maintenance_offers;
 use crate::master::processes::reclaim;
-use crate::master::validate;
-use crate::master::validate::ValidFramework;
 use corral::FrameworkId;
-use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
 use tracing::warn;
+
+/// SUBSCRIBE, decoded and checked (`edge.rs`): the framework id it
+/// names (none: a new framework) and its valid FrameworkInfo.
+#[derive(Debug)]
+pub(in crate::master) struct Subscribe {
+    /// The id named by the call and its FrameworkInfo (they agree).
+    pub id: Option<FrameworkId>,
+    /// The FrameworkInfo, checked.
+    pub valid: ValidFramework,
+}
 
 /// Handles a SUBSCRIBE (new framework, resubscription or failover).
 /// `Err`: the RPC fails and no stream opens.
 pub(in crate::master) fn subscribe(
     core: &mut MasterCore,
     now: Duration,
-    call: pb::Call,
+    input: Subscribe,
 ) -> Result<Subscription, CallError> {
-    let result = try_subscribe(core, now, call);
-    if let Err(err) = &result {
-        warn!(%err, "SUBSCRIBE refused");
-    }
-    result
-}
-
-fn try_subscribe(
-    core: &mut MasterCore,
-    now: Duration,
-    call: pb::Call,
-) -> Result<Subscription, CallError> {
-    let kind = validate::call_type(&call)?;
-    if kind != CallType::Subscribe {
-        return Err(CallError::WrongRpc {
-            call: kind.as_str_name(),
-            rpc: "Send",
-        });
-    }
-    let subscribe = call.subscribe.ok_or(CallError::MissingPayload {
-        call: "SUBSCRIBE",
-        field: "subscribe",
-    })?;
-    let info = subscribe.framework_info;
-    let call_id = call.framework_id.map(|id| id.value);
-    let info_id = info.id.as_ref().map(|id| id.value.clone());
-    if call_id != info_id {
-        return Err(CallError::FrameworkIdMismatch {
-            call: call_id,
-            info: info_id,
-        });
-    }
-    let valid = validate::framework_info(&info, &subscribe.suppressed_roles)?;
-    let id = info_id.map(FrameworkId::new);
+    let Subscribe { id, valid } = input;
     let removed = id.as_ref().is_some_and(|id| core.frameworks.is_removed(id));
     if !removed {
         check_framework_cap(core, id.as_ref())?;
@@ -139,7 +114,7 @@ fn resubscribe(
     let Some(record) = core.frameworks.get(&id) else {
         return Err(CallError::Internal(format!("framework {id} vanished")));
     };
-    validate::immutable_fields(&record.identity, &valid.identity)?;
+    calls::immutable_fields(&record.identity, &valid.identity)?;
     if let Some(old) = record.stream().cloned() {
         debug!(framework = %id, %old, "closing the old stream of a resubscribing framework");
         core.outbox.push(Outgoing::Close { stream: old });

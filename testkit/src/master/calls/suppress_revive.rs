@@ -6,7 +6,6 @@ use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
-use crate::master::validate;
 use corral::FrameworkId;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ pub(in crate::master) fn revive(
     fw: &FrameworkId,
     roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
+    let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
     allocator_ok(
         &mut core.broken,
         core.allocator.revive(fw, &roles),
@@ -35,7 +34,7 @@ pub(in crate::master) fn suppress(
     fw: &FrameworkId,
     roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
+    let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
     allocator_ok(
         &mut core.broken,
         core.allocator.suppress(fw, &roles),
