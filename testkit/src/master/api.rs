@@ -27,7 +27,6 @@ use crate::master::calls::teardown;
 use crate::master::calls::update_framework;
 use crate::master::config::AgentSpec;
 use crate::master::config::ConfigError;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
 use crate::master::core::Touched;
@@ -334,11 +333,10 @@ impl MasterCore {
         if let Some(failover_deadline) = self.frameworks.disconnect(now, &id) {
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
-        allocator_ok(
-            &mut self.broken,
-            self.allocator.activate_framework(&id, false),
-            "deactivate",
-        );
+        {
+            let result = self.allocator.activate_framework(&id, false);
+            self.note(result, "deactivate");
+        };
         self.withdraw_offers(now, &id);
         self.updates.pause(&id);
     }
@@ -352,7 +350,7 @@ impl MasterCore {
         self.allocator
             .add_agent(agent.id.clone(), agent.resources.clone())?;
         info!(agent = %agent.id, resources = %agent.resources, "agent added");
-        self.touched.all = true;
+        self.touch_all();
         self.agents.add(agent)?;
         allocation::allocate_now(self, now);
         Ok(())
@@ -378,18 +376,12 @@ impl MasterCore {
         for (fw, status) in self.updates.due(now) {
             self.emit(&fw, Event::Update(status));
         }
-        if self.next_allocation <= now {
+        if self.allocation_due(now) {
             allocation::allocate_now(self, now);
-            self.next_allocation = self
-                .next_allocation
-                .saturating_add(self.config.allocation_interval);
-            if self.next_allocation <= now {
-                self.next_allocation = now.saturating_add(self.config.allocation_interval);
-            }
         }
-        let interval = self.config.heartbeat_interval;
+        let interval = self.config().heartbeat_interval;
         for stream in self.frameworks.due_heartbeats(now, interval) {
-            self.outbox.push(Outgoing::Event {
+            self.push(Outgoing::Event {
                 stream,
                 event: Box::new(Event::Heartbeat),
             });
@@ -399,7 +391,7 @@ impl MasterCore {
     /// When [`MasterCore::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Duration> {
         [
-            Some(self.next_allocation),
+            Some(self.next_allocation()),
             self.tasks.next_deadline(),
             self.updates.next_deadline(),
             self.offers.next_expiry(),

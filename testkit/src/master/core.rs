@@ -54,23 +54,23 @@ pub struct Subscription {
 /// The mock master's state machine. See the module docs.
 #[derive(Debug)]
 pub struct MasterCore {
-    pub(super) config: MasterConfig,
-    pub(super) master_info: MasterInfo,
+    config: MasterConfig,
+    master_info: MasterInfo,
     pub(super) allocator: Allocator,
     pub(super) agents: AgentBook,
     pub(super) frameworks: FrameworkBook,
     pub(super) offers: OfferBook,
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
-    pub(super) outbox: Vec<Outgoing>,
+    outbox: Vec<Outgoing>,
     pub(super) revocations: RevocationBook,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
-    pub(super) broken: Vec<Broken>,
+    broken: Vec<Broken>,
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
-    pub(super) touched: Touched,
-    pub(super) next_allocation: Duration,
-    pub(super) stream_counter: u64,
+    touched: Touched,
+    next_allocation: Duration,
+    stream_counter: u64,
 }
 
 impl MasterCore {
@@ -242,6 +242,40 @@ impl MasterCore {
         }
     }
 
+    /// Puts `effect` on the effect list.
+    pub(super) fn push(&mut self, effect: Outgoing) {
+        self.outbox.push(effect);
+    }
+
+    /// Keeps an allocator refusal (see [`MasterCore::take_broken`]).
+    pub(super) fn note(&mut self, result: Result<(), AllocatorError>, what: &'static str) {
+        allocator_ok(&mut self.broken, result, what);
+    }
+
+    /// Records that an allocation cycle ran.
+    pub(super) fn mark_cycle(&mut self) {
+        self.touched.cycle = true;
+    }
+
+    /// Whether the periodic allocation is due at `now`; if so, its next
+    /// time is set (one interval on, or from `now` if it fell behind).
+    pub(super) fn allocation_due(&mut self, now: Duration) -> bool {
+        if self.next_allocation > now {
+            return false;
+        }
+        let interval = self.config.allocation_interval;
+        self.next_allocation = self.next_allocation.saturating_add(interval);
+        if self.next_allocation <= now {
+            self.next_allocation = now.saturating_add(interval);
+        }
+        true
+    }
+
+    /// When the periodic allocation next runs.
+    pub(super) fn next_allocation(&self) -> Duration {
+        self.next_allocation
+    }
+
     /// SUBSCRIBED for `fw`.
     pub(super) fn subscribed(&self, fw: &FrameworkId) -> Event {
         Event::Subscribed {
@@ -347,11 +381,7 @@ const BROKEN_KEPT: usize = 64;
 /// Logs an allocator refusal and keeps it in `broken`: the master's books
 /// and the allocator's disagree, which is a bug in the mock (the harness
 /// reports it as a broken invariant).
-pub(super) fn allocator_ok(
-    broken: &mut Vec<Broken>,
-    result: Result<(), AllocatorError>,
-    what: &'static str,
-) {
+fn allocator_ok(broken: &mut Vec<Broken>, result: Result<(), AllocatorError>, what: &'static str) {
     if let Err(err) = result {
         error!(%err, what, "allocator refused a master request (books disagree)");
         if broken.len() < BROKEN_KEPT {

@@ -2,7 +2,6 @@
 //! the sum per role the allocator is told.
 
 use crate::master::calls;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
@@ -81,10 +80,9 @@ pub(in crate::master) fn request(
 pub(in crate::master) fn sync_requests(core: &mut MasterCore, roles: &BTreeSet<Role>) {
     for role in roles {
         let sum = core.frameworks.demand(role);
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.request(role, &sum),
-            "request",
-        );
+        {
+            let result = core.allocator.request(role, &sum);
+            core.note(result, "request");
+        };
     }
 }

@@ -8,7 +8,6 @@
 use crate::master::books::frameworks::FrameworkRecord;
 use crate::master::books::frameworks::ValidFramework;
 use crate::master::calls;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
 use crate::master::effects::Event;
@@ -49,11 +48,11 @@ pub(in crate::master) fn subscribe(
         Some(id) if removed => {
             let stream = core.next_stream_id();
             warn!(framework = %id, "SUBSCRIBE of a removed framework; answering ERROR");
-            core.outbox.push(Outgoing::Event {
+            core.push(Outgoing::Event {
                 stream: stream.clone(),
                 event: Box::new(Event::Error(format!("framework {id} has been removed"))),
             });
-            core.outbox.push(Outgoing::Close {
+            core.push(Outgoing::Close {
                 stream: stream.clone(),
             });
             Ok(Subscription {
@@ -74,7 +73,7 @@ pub(in crate::master) fn subscribe(
 /// `max_connected_frameworks` (a framework already connected replaces
 /// its own stream).
 fn check_framework_cap(core: &MasterCore, id: Option<&FrameworkId>) -> Result<(), CallError> {
-    let max = core.config.max_connected_frameworks;
+    let max = core.config().max_connected_frameworks;
     let connected_already = id.is_some_and(|id| core.frameworks.stream_of(id).is_some());
     let connected = core.frameworks.connected_count();
     if !connected_already && connected >= max {
@@ -117,19 +116,18 @@ fn resubscribe(
     calls::immutable_fields(&record.identity, &valid.identity)?;
     if let Some(old) = record.stream().cloned() {
         debug!(framework = %id, %old, "closing the old stream of a resubscribing framework");
-        core.outbox.push(Outgoing::Close { stream: old });
+        core.push(Outgoing::Close { stream: old });
     }
     // The new scheduler instance does not know the old one's offers.
     core.withdraw_offers(now, &id);
     apply_framework_info(core, &id, valid);
     let stream = core.next_stream_id();
-    let next_heartbeat = now.saturating_add(core.config.heartbeat_interval);
+    let next_heartbeat = now.saturating_add(core.config().heartbeat_interval);
     core.frameworks.connect(&id, stream.clone(), next_heartbeat);
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.activate_framework(&id, true),
-        "activate",
-    );
+    {
+        let result = core.allocator.activate_framework(&id, true);
+        core.note(result, "activate");
+    };
     info!(framework = %id, %stream, "framework resubscribed");
     core.emit(&id, core.subscribed(&id));
     for status in core.updates.resume(now, &id) {
@@ -157,17 +155,15 @@ pub(in crate::master) fn apply_framework_info(
     };
     let (spec, unsuppressed, gained_roles) =
         (applied.spec, applied.unsuppressed, applied.gained_roles);
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.update_framework(id, spec),
-        "update_framework",
-    );
+    {
+        let result = core.allocator.update_framework(id, spec);
+        core.note(result, "update_framework");
+    };
     if !unsuppressed.is_empty() {
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.revive(id, &unsuppressed),
-            "revive",
-        );
+        {
+            let result = core.allocator.revive(id, &unsuppressed);
+            core.note(result, "revive");
+        };
     }
     gained_roles || !unsuppressed.is_empty()
 }

@@ -2,7 +2,6 @@
 //! cleared, an allocation at once).
 
 use crate::master::calls;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
@@ -18,11 +17,10 @@ pub(in crate::master) fn revive(
     roles: Vec<String>,
 ) -> Result<(), CallError> {
     let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.revive(fw, &roles),
-        "revive",
-    );
+    {
+        let result = core.allocator.revive(fw, &roles);
+        core.note(result, "revive");
+    };
     core.frameworks.unsuppress(fw, &roles);
     allocation::allocate_now(core, now);
     Ok(())
@@ -35,11 +33,10 @@ pub(in crate::master) fn suppress(
     roles: Vec<String>,
 ) -> Result<(), CallError> {
     let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.suppress(fw, &roles),
-        "suppress",
-    );
+    {
+        let result = core.allocator.suppress(fw, &roles);
+        core.note(result, "suppress");
+    };
     core.frameworks.suppress(fw, &roles);
     Ok(())
 }

@@ -19,7 +19,7 @@ use tracing::error;
 
 /// Runs an allocation cycle and turns each allocation into an offer.
 pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
-    core.touched.cycle = true;
+    core.mark_cycle();
     reclaim::reclaim(core, now);
     maintenance_offers::send_maintenance_offers(core);
     // One OFFERS event per framework per cycle, holding all its offers.
@@ -60,7 +60,7 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
             agent: allocation.agent,
             role: allocation.role,
             resources: allocation.resources,
-            expires_at: core.config.offer_timeout.and_then(|t| now.checked_add(t)),
+            expires_at: core.config().offer_timeout.and_then(|t| now.checked_add(t)),
         });
         batches.entry(allocation.framework).or_default().push(offer);
     }

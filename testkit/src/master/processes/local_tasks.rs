@@ -126,10 +126,9 @@ pub(in crate::master) fn launch_local(
         command = order.command.describe(), "launch on a local agent");
     core.agents.forget_sandbox(&launch.framework, &launch.id);
     core.tasks.launch_external(now, launch);
-    core.outbox
-        .push(Outgoing::Order(Box::new(AgentOrder::Launch(Box::new(
-            order,
-        )))));
+    core.push(Outgoing::Order(Box::new(AgentOrder::Launch(Box::new(
+        order,
+    )))));
 }
 
 /// KILL of a task on a local agent: this task only (not its task
@@ -160,7 +159,7 @@ pub(in crate::master) fn kill_local(
         }
         core.report(now, fw, status);
     }
-    core.outbox.push(Outgoing::Order(Box::new(AgentOrder::Kill {
+    core.push(Outgoing::Order(Box::new(AgentOrder::Kill {
         framework: fw.clone(),
         task: task.clone(),
         grace,
@@ -174,9 +173,8 @@ pub(in crate::master) fn stop_local_framework(core: &mut MasterCore, fw: &Framew
         .live_of(fw)
         .any(|t| is_local_agent(core, &t.agent));
     if has_local {
-        core.outbox
-            .push(Outgoing::Order(Box::new(AgentOrder::StopFramework {
-                framework: fw.clone(),
-            })));
+        core.push(Outgoing::Order(Box::new(AgentOrder::StopFramework {
+            framework: fw.clone(),
+        })));
     }
 }

@@ -164,7 +164,7 @@ fn reclaim_on_agent(core: &mut MasterCore, now: Duration, reclaim: Reclaim) {
             owner: reclaim.owner.clone(),
             tasks: tasks.into_iter().map(|(id, _)| id).collect(),
             resources,
-            deadline: now.saturating_add(core.config.revocation_notice),
+            deadline: now.saturating_add(core.config().revocation_notice),
             answer: None,
             enforced: false,
         };
