@@ -287,3 +287,74 @@ fn no_book_names_the_wire() {
         .collect();
     assert!(wire.is_empty(), "books naming the wire: {wire:?}");
 }
+
+/// The files of `master/` that may name the wire: the edge (decoding calls,
+/// encoding events, the checks of wire values, the wire forms around local
+/// agents), the gRPC services and what carries their messages to the actor
+/// (the handle that mounts them, the command channel, the actor, the
+/// operator API's service and client), and the HTTP door (an edge of its
+/// own). Everything else — the core, the books, the calls, the processes,
+/// the driver loop — works on plain types.
+fn may_name_the_wire(module: &Module) -> bool {
+    let m: Vec<&str> = module.iter().map(String::as_str).collect();
+    matches!(
+        m.as_slice(),
+        ["master"]
+            | ["master", "edge" | "outbox" | "validate" | "local_wire"]
+            | ["master", "server" | "commands"]
+            | ["master", "operator", "pb" | "service" | "client"]
+            | ["master", "http_door", ..]
+    )
+}
+
+/// Whether `text` (a file's code, tests left out) names the wire.
+fn names_the_wire(text: &str) -> bool {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .any(|l| l.contains("pb::") || l.contains("proto::pb") || l.contains("corral_proto"))
+}
+
+/// The master's own tests: modules only compiled for `cargo test`.
+fn is_test_file(module: &Module, files: &BTreeMap<Module, String>) -> bool {
+    let Some((name, parent)) = module.split_last() else {
+        return false;
+    };
+    files
+        .get(parent)
+        .is_some_and(|text| text.contains(&format!("#[cfg(test)]\nmod {name};")))
+}
+
+/// Only the wire edge and the gRPC services of the master name `pb`.
+#[test]
+fn only_the_edge_and_the_services_of_the_master_name_the_wire() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    collect(&root, &root, &mut files);
+    let master: Vec<&Module> = files
+        .keys()
+        .filter(|m| m.first().map(String::as_str) == Some("master"))
+        .collect();
+    assert!(master.len() >= 40, "the walk found the master: {master:?}");
+    let wire: Vec<String> = files
+        .iter()
+        .filter(|(m, _)| m.first().map(String::as_str) == Some("master"))
+        .filter(|(m, _)| !may_name_the_wire(m) && !is_test_file(m, &files))
+        .filter(|(_, text)| {
+            names_the_wire(text.split("#[cfg(test)]\nmod tests {").next().unwrap_or(""))
+        })
+        .map(|(m, _)| m.join("/"))
+        .collect();
+    assert!(
+        wire.is_empty(),
+        "master files naming the wire outside its edge: {wire:?}"
+    );
+}
+
+#[test]
+fn the_wire_check_sees_a_file_naming_the_wire() {
+    assert!(names_the_wire("use corral_proto::pb;\n"));
+    assert!(names_the_wire("fn f(e: pb::Event) {}\n"));
+    assert!(!names_the_wire("// pb::Event in a comment\nfn f() {}\n"));
+    assert!(!may_name_the_wire(&vec!["master".into(), "core".into()]));
+    assert!(may_name_the_wire(&vec!["master".into(), "edge".into()]));
+}

@@ -1,6 +1,6 @@
-//! The core's entry points, one per input: [`MasterCore::subscribe`] and
-//! [`MasterCore::handle`] (the call dispatcher: the stream check, then one
-//! handler in `calls/`), [`MasterCore::tick`] (the timers, through the
+//! The core's entry points, one per input, on plain types: `open` (a
+//! decoded SUBSCRIBE) and `apply` (every other decoded call: one handler
+//! in `calls/`; the wire's calls are decoded in `edge.rs`), [`MasterCore::tick`] (the timers, through the
 //! processes in `processes/`), [`MasterCore::disconnect`],
 //! [`MasterCore::add_agent`], and the operations of the operator, of
 //! maintenance, of agent loss and of local agents. Each forwards to the call
@@ -27,11 +27,12 @@ use crate::master::calls::teardown;
 use crate::master::calls::update_framework;
 use crate::master::config::AgentSpec;
 use crate::master::config::ConfigError;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
 use crate::master::core::Touched;
-use crate::master::edge;
+use crate::master::effects::Event;
+use crate::master::effects::Outgoing;
+use crate::master::effects::StreamId;
 use crate::master::error::CallError;
 use crate::master::invariants;
 use crate::master::operator;
@@ -39,33 +40,65 @@ use crate::master::operator::views;
 use crate::master::operator::AgentResources;
 use crate::master::operator::OperatorError;
 use crate::master::operator::RoleInfo;
-use crate::master::outbox;
-use crate::master::outbox::Outgoing;
-use crate::master::outbox::StreamId;
 use crate::master::processes::agent_loss;
 use crate::master::processes::allocation;
 use crate::master::processes::local_tasks;
 use crate::master::processes::maintenance;
 use crate::master::processes::reclaim;
-use crate::master::validate;
+use crate::master::state;
+use crate::master::state::MasterState;
 use corral::AgentId;
 use corral::FrameworkId;
 use corral::Resources;
 use corral::Role;
 use corral::TaskId;
-use corral_proto::pb;
-use corral_proto::pb::call::Type as CallType;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
-use tracing::warn;
+
+/// A call of a subscribed framework, decoded from its wire (`edge.rs`):
+/// one variant per call, holding its handler's plain input.
+#[derive(Debug)]
+pub(in crate::master) enum Input {
+    /// TEARDOWN.
+    Teardown,
+    /// ACCEPT.
+    Accept(accept::Accept),
+    /// DECLINE.
+    Decline(decline::Decline),
+    /// REVIVE of these roles (all if none).
+    Revive(Vec<String>),
+    /// SUPPRESS of these roles (all if none).
+    Suppress(Vec<String>),
+    /// KILL.
+    Kill(kill::Kill),
+    /// ACKNOWLEDGE.
+    Acknowledge(acknowledge::Acknowledge),
+    /// RECONCILE.
+    Reconcile(reconcile::Reconcile),
+    /// UPDATE_FRAMEWORK.
+    UpdateFramework(update_framework::UpdateFramework),
+    /// REQUEST.
+    Request(request::Request),
+    /// ACCEPT_INVERSE_OFFERS (`accept`) or DECLINE_INVERSE_OFFERS.
+    InverseOffers {
+        /// The inverse offers answered.
+        ids: Vec<corral::OfferId>,
+        /// Accepted, or declined.
+        accept: bool,
+    },
+}
 
 impl MasterCore {
-    /// Handles a SUBSCRIBE (new framework, resubscription or failover).
-    /// `Err`: the RPC fails and no stream opens.
-    pub fn subscribe(&mut self, now: Duration, call: pb::Call) -> Result<Subscription, CallError> {
-        subscribe::subscribe(self, now, call)
+    /// Handles a decoded SUBSCRIBE (the wire's is decoded by
+    /// [`MasterCore::subscribe`] in `edge.rs`).
+    pub(in crate::master) fn open(
+        &mut self,
+        now: Duration,
+        input: subscribe::Subscribe,
+    ) -> Result<Subscription, CallError> {
+        subscribe::subscribe(self, now, input)
     }
 
     /// Loses `agent` to a partition. See the module docs.
@@ -123,6 +156,11 @@ impl MasterCore {
     /// task being killed, change nothing.
     pub fn agent_status(&mut self, now: Duration, report: AgentReport) {
         local_tasks::agent_status(self, now, report)
+    }
+
+    /// A snapshot of the books.
+    pub fn state(&self, now: Duration) -> MasterState {
+        state::snapshot(self, now)
     }
 
     /// Checks every invariant; the first one broken, described.
@@ -225,137 +263,48 @@ impl MasterCore {
         views::all_agent_resources(self)
     }
 
-    /// Handles a non-SUBSCRIBE call sent with `mesos-stream-id` = `stream`.
-    pub fn handle(
+    /// Handles a decoded call of `fw`, whose stream
+    /// [`MasterCore::check_stream`] has checked: one arm per call, each
+    /// forwarding to its handler in `calls/`.
+    pub(in crate::master) fn apply(
         &mut self,
         now: Duration,
-        stream: Option<&str>,
-        call: pb::Call,
+        fw: &FrameworkId,
+        input: Input,
     ) -> Result<(), CallError> {
-        let kind = call.r#type;
-        let framework = call.framework_id.as_ref().map(|f| f.value.clone());
-        let result = self.try_handle(now, stream, call);
-        reclaim::sweep_revocations(self);
-        if let Err(err) = &result {
-            let kind = kind
-                .and_then(|k| CallType::try_from(k).ok())
-                .map_or("?", |k| k.as_str_name());
-            warn!(call = kind, framework = ?framework, %err, "call refused");
-        }
-        result
-    }
-
-    fn try_handle(
-        &mut self,
-        now: Duration,
-        stream: Option<&str>,
-        call: pb::Call,
-    ) -> Result<(), CallError> {
-        let kind = validate::call_type(&call)?;
-        if kind == CallType::Subscribe {
-            return Err(CallError::WrongRpc {
-                call: "SUBSCRIBE",
-                rpc: "Subscribe",
-            });
-        }
-        let fw = call
-            .framework_id
-            .as_ref()
-            .map(FrameworkId::from)
-            .ok_or(CallError::MissingFrameworkId)?;
-        let stream = stream.ok_or(CallError::MissingStreamId)?;
-        self.check_stream(&fw, stream)?;
-        let missing = |field: &'static str| CallError::MissingPayload {
-            call: kind.as_str_name(),
-            field,
-        };
-        match kind {
-            CallType::Teardown => {
-                teardown::remove_framework(self, now, &fw, "torn down by the framework");
+        match input {
+            Input::Teardown => {
+                teardown::remove_framework(self, now, fw, "torn down by the framework");
                 Ok(())
             }
-            CallType::Accept => accept::accept(
-                self,
-                now,
-                &fw,
-                call.accept.ok_or_else(|| missing("accept"))?,
-            ),
-            CallType::Decline => decline::decline(
-                self,
-                now,
-                &fw,
-                edge::decline(&call.decline.ok_or_else(|| missing("decline"))?),
-            ),
-            CallType::Revive => suppress_revive::revive(
-                self,
-                now,
-                &fw,
-                call.revive.map(|r| r.roles).unwrap_or_default(),
-            ),
-            CallType::Suppress => suppress_revive::suppress(
-                self,
-                &fw,
-                call.suppress.map(|s| s.roles).unwrap_or_default(),
-            ),
-            CallType::Kill => kill::kill(
-                self,
-                now,
-                &fw,
-                edge::kill(&call.kill.ok_or_else(|| missing("kill"))?),
-            ),
-            CallType::Acknowledge => acknowledge::acknowledge(
-                self,
-                now,
-                &fw,
-                edge::acknowledge(&call.acknowledge.ok_or_else(|| missing("acknowledge"))?)?,
-            ),
-            CallType::Reconcile => reconcile::reconcile(
-                self,
-                now,
-                &fw,
-                edge::reconcile(&call.reconcile.unwrap_or_default()),
-            ),
-            CallType::UpdateFramework => update_framework::update_framework(
-                self,
-                now,
-                &fw,
-                edge::update_framework(
-                    &fw,
-                    &call
-                        .update_framework
-                        .ok_or_else(|| missing("update_framework"))?,
-                )?,
-            ),
-            CallType::Request => request::request(self, now, &fw, call.request.unwrap_or_default()),
-            CallType::AcceptInverseOffers => inverse_offers::inverse_offer_answer(
-                self,
-                &fw,
-                edge::inverse_offer_ids(
-                    &call
-                        .accept_inverse_offers
-                        .map(|c| c.inverse_offer_ids)
-                        .unwrap_or_default(),
-                ),
-                true,
-            ),
-            CallType::DeclineInverseOffers => inverse_offers::inverse_offer_answer(
-                self,
-                &fw,
-                edge::inverse_offer_ids(
-                    &call
-                        .decline_inverse_offers
-                        .map(|c| c.inverse_offer_ids)
-                        .unwrap_or_default(),
-                ),
-                false,
-            ),
-            CallType::Shutdown | CallType::Message | CallType::Unknown | CallType::Subscribe => {
-                Err(CallError::UnsupportedCall(kind.as_str_name()))
+            Input::Accept(accept) => accept::accept(self, now, fw, accept),
+            Input::Decline(decline) => decline::decline(self, now, fw, decline),
+            Input::Revive(roles) => suppress_revive::revive(self, now, fw, roles),
+            Input::Suppress(roles) => suppress_revive::suppress(self, fw, roles),
+            Input::Kill(kill) => kill::kill(self, now, fw, kill),
+            Input::Acknowledge(ack) => acknowledge::acknowledge(self, now, fw, ack),
+            Input::Reconcile(reconcile) => reconcile::reconcile(self, now, fw, reconcile),
+            Input::UpdateFramework(update) => {
+                update_framework::update_framework(self, now, fw, update)
+            }
+            Input::Request(request) => request::request(self, now, fw, request),
+            Input::InverseOffers { ids, accept } => {
+                inverse_offers::inverse_offer_answer(self, fw, ids, accept)
             }
         }
     }
 
-    fn check_stream(&self, fw: &FrameworkId, stream: &str) -> Result<(), CallError> {
+    /// Rescinds the notices whose tasks have all ended (after every call).
+    pub(in crate::master) fn sweep_notices(&mut self) {
+        reclaim::sweep_revocations(self);
+    }
+
+    /// Whether `stream` is `fw`'s current stream.
+    pub(in crate::master) fn check_stream(
+        &self,
+        fw: &FrameworkId,
+        stream: &str,
+    ) -> Result<(), CallError> {
         let not_subscribed = || CallError::NotSubscribed {
             framework: fw.clone(),
         };
@@ -384,11 +333,10 @@ impl MasterCore {
         if let Some(failover_deadline) = self.frameworks.disconnect(now, &id) {
             info!(framework = %id, %stream, ?failover_deadline, "framework disconnected");
         }
-        allocator_ok(
-            &mut self.broken,
-            self.allocator.activate_framework(&id, false),
-            "deactivate",
-        );
+        {
+            let result = self.allocator.activate_framework(&id, false);
+            self.note(result, "deactivate");
+        };
         self.withdraw_offers(now, &id);
         self.updates.pause(&id);
     }
@@ -402,7 +350,7 @@ impl MasterCore {
         self.allocator
             .add_agent(agent.id.clone(), agent.resources.clone())?;
         info!(agent = %agent.id, resources = %agent.resources, "agent added");
-        self.touched.all = true;
+        self.touch_all();
         self.agents.add(agent)?;
         allocation::allocate_now(self, now);
         Ok(())
@@ -426,22 +374,16 @@ impl MasterCore {
             self.rescind(now, &offer);
         }
         for (fw, status) in self.updates.due(now) {
-            self.emit(&fw, outbox::update(status));
+            self.emit(&fw, Event::Update(status));
         }
-        if self.next_allocation <= now {
+        if self.allocation_due(now) {
             allocation::allocate_now(self, now);
-            self.next_allocation = self
-                .next_allocation
-                .saturating_add(self.config.allocation_interval);
-            if self.next_allocation <= now {
-                self.next_allocation = now.saturating_add(self.config.allocation_interval);
-            }
         }
-        let interval = self.config.heartbeat_interval;
+        let interval = self.config().heartbeat_interval;
         for stream in self.frameworks.due_heartbeats(now, interval) {
-            self.outbox.push(Outgoing::Event {
+            self.push(Outgoing::Event {
                 stream,
-                event: Box::new(outbox::heartbeat()),
+                event: Box::new(Event::Heartbeat),
             });
         }
     }
@@ -449,7 +391,7 @@ impl MasterCore {
     /// When [`MasterCore::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Duration> {
         [
-            Some(self.next_allocation),
+            Some(self.next_allocation()),
             self.tasks.next_deadline(),
             self.updates.next_deadline(),
             self.offers.next_expiry(),

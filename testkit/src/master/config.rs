@@ -119,7 +119,8 @@ pub struct MasterConfig {
     pub status_update_retry_max: Duration,
     /// An offer must hold at least one of these (default `cpus:0.01` or `mem:32`).
     pub min_allocatable: Vec<Resources>,
-    /// Seed of every random choice (allocator shuffle, status update uuids).
+    /// Seed of every random choice: the order in which each allocation cycle
+    /// visits the agents (one draw per cycle), and the status update uuids.
     pub seed: u64,
     /// The master's id in `MasterInfo` (default `corral-mock-master`).
     pub master_id: String,

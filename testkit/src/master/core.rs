@@ -22,9 +22,10 @@ use super::books::tasks::Transitioned;
 use super::books::updates::StatusUpdates;
 use super::config::ConfigError;
 use super::config::MasterConfig;
-use super::outbox;
-use super::outbox::Outgoing;
-use super::outbox::StreamId;
+use super::effects::Event;
+use super::effects::MasterInfo;
+use super::effects::Outgoing;
+use super::effects::StreamId;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
 use crate::allocator::AllocatorError;
@@ -35,10 +36,7 @@ use corral::Resources;
 use corral::Source;
 use corral::TaskId;
 use corral::TaskStatus;
-use corral_proto::convert::*;
-use corral_proto::pb;
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 use tracing::debug;
 use tracing::error;
@@ -56,23 +54,23 @@ pub struct Subscription {
 /// The mock master's state machine. See the module docs.
 #[derive(Debug)]
 pub struct MasterCore {
-    pub(super) config: MasterConfig,
-    pub(super) master_info: pb::MasterInfo,
+    config: MasterConfig,
+    master_info: MasterInfo,
     pub(super) allocator: Allocator,
     pub(super) agents: AgentBook,
     pub(super) frameworks: FrameworkBook,
     pub(super) offers: OfferBook,
     pub(super) tasks: TaskTable,
     pub(super) updates: StatusUpdates,
-    pub(super) outbox: Vec<Outgoing>,
+    outbox: Vec<Outgoing>,
     pub(super) revocations: RevocationBook,
     /// Allocator refusals not yet taken (see [`MasterCore::take_broken`]).
-    pub(super) broken: Vec<Broken>,
+    broken: Vec<Broken>,
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
-    pub(super) touched: Touched,
-    pub(super) next_allocation: Duration,
-    pub(super) stream_counter: u64,
+    touched: Touched,
+    next_allocation: Duration,
+    stream_counter: u64,
 }
 
 impl MasterCore {
@@ -93,12 +91,11 @@ impl MasterCore {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;
             agents.add(agent.clone())?;
         }
-        let master_info = pb::MasterInfo {
+        let master_info = MasterInfo {
             id: config.master_id.clone(),
-            ip: u32::from(Ipv4Addr::LOCALHOST),
             port: 0,
-            hostname: Some(config.hostname.clone()),
-            version: Some(format!("corral-testkit {}", env!("CARGO_PKG_VERSION"))),
+            hostname: config.hostname.clone(),
+            version: format!("corral-testkit {}", env!("CARGO_PKG_VERSION")),
         };
         Ok(Self {
             tasks: TaskTable::with_history(
@@ -130,7 +127,7 @@ impl MasterCore {
 
     /// Sets the port announced in `MasterInfo`.
     pub fn set_port(&mut self, port: u16) {
-        self.master_info.port = u32::from(port);
+        self.master_info.port = port;
     }
 
     /// The configuration the master runs with.
@@ -206,10 +203,85 @@ impl MasterCore {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Whether a task has a state change scheduled (starting, running for
+    /// a while, stopping).
+    pub fn has_pending_transitions(&self) -> bool {
+        self.tasks.next_deadline().is_some()
+    }
+
+    /// Whether every status update has been acknowledged.
+    pub fn all_updates_acknowledged(&self) -> bool {
+        self.updates.is_empty()
+    }
+
+    /// The current stream of `fw`, if it is connected.
+    pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
+        self.frameworks.stream_of(fw).cloned()
+    }
+
+    /// Whether `fw` is subscribed or within its failover timeout.
+    pub fn is_registered(&self, fw: &FrameworkId) -> bool {
+        self.frameworks.contains(fw)
+    }
+
+    /// How many tasks the master has on its books: the live ones and the
+    /// completed ones its bounded history keeps.
+    pub fn task_count(&self) -> usize {
+        self.tasks.live_count() + self.tasks.completed_count()
+    }
+
+    /// How many tasks were ever launched (never decreases).
+    pub fn launch_count(&self) -> u64 {
+        self.tasks.launches()
+    }
+
     pub(super) fn connected(&self, now: Duration, stream: &StreamId) -> Connection {
         Connection::Connected {
             stream: stream.clone(),
             next_heartbeat: now.saturating_add(self.config.heartbeat_interval),
+        }
+    }
+
+    /// Puts `effect` on the effect list.
+    pub(super) fn push(&mut self, effect: Outgoing) {
+        self.outbox.push(effect);
+    }
+
+    /// Keeps an allocator refusal (see [`MasterCore::take_broken`]).
+    pub(super) fn note(&mut self, result: Result<(), AllocatorError>, what: &'static str) {
+        allocator_ok(&mut self.broken, result, what);
+    }
+
+    /// Records that an allocation cycle ran.
+    pub(super) fn mark_cycle(&mut self) {
+        self.touched.cycle = true;
+    }
+
+    /// Whether the periodic allocation is due at `now`; if so, its next
+    /// time is set (one interval on, or from `now` if it fell behind).
+    pub(super) fn allocation_due(&mut self, now: Duration) -> bool {
+        if self.next_allocation > now {
+            return false;
+        }
+        let interval = self.config.allocation_interval;
+        self.next_allocation = self.next_allocation.saturating_add(interval);
+        if self.next_allocation <= now {
+            self.next_allocation = now.saturating_add(interval);
+        }
+        true
+    }
+
+    /// When the periodic allocation next runs.
+    pub(super) fn next_allocation(&self) -> Duration {
+        self.next_allocation
+    }
+
+    /// SUBSCRIBED for `fw`.
+    pub(super) fn subscribed(&self, fw: &FrameworkId) -> Event {
+        Event::Subscribed {
+            framework: fw.clone(),
+            heartbeat: self.config.heartbeat_interval,
+            master: self.master_info.clone(),
         }
     }
 
@@ -219,7 +291,7 @@ impl MasterCore {
     }
 
     /// Queues `event` for `fw`'s stream; dropped if it is not connected.
-    pub(super) fn emit(&mut self, fw: &FrameworkId, event: pb::Event) {
+    pub(super) fn emit(&mut self, fw: &FrameworkId, event: Event) {
         if let Some(stream) = self.frameworks.stream_of(fw) {
             self.outbox.push(Outgoing::Event {
                 stream: stream.clone(),
@@ -231,7 +303,7 @@ impl MasterCore {
     /// Sends a status update reliably (uuid, resent until acknowledged).
     pub(super) fn report(&mut self, now: Duration, fw: &FrameworkId, status: TaskStatus) {
         if let Some(status) = self.updates.push(now, fw, status) {
-            self.emit(fw, outbox::update(status));
+            self.emit(fw, Event::Update(status));
         }
     }
 
@@ -240,7 +312,7 @@ impl MasterCore {
         status.agent_id = Some(step.agent.clone());
         status.executor_id = step.executor.clone();
         status.message = step.message;
-        debug!(framework = %step.framework, task = %step.task, state = step.state.to_pb().as_str_name(), "task state");
+        debug!(framework = %step.framework, task = %step.task, state = ?step.state, "task state");
         if is_terminal(step.state) {
             self.agents
                 .task_ended(&step.agent, &step.framework, &step.task);
@@ -270,7 +342,7 @@ impl MasterCore {
     /// recovered without a filter.
     pub(super) fn rescind(&mut self, now: Duration, offer: &OfferId) {
         if let Some(record) = self.offers.retire(offer, Retirement::Rescinded) {
-            self.emit(&record.framework, outbox::rescind(offer));
+            self.emit(&record.framework, Event::Rescind(offer.clone()));
             self.recover(
                 now,
                 &record.framework,
@@ -309,11 +381,7 @@ const BROKEN_KEPT: usize = 64;
 /// Logs an allocator refusal and keeps it in `broken`: the master's books
 /// and the allocator's disagree, which is a bug in the mock (the harness
 /// reports it as a broken invariant).
-pub(super) fn allocator_ok(
-    broken: &mut Vec<Broken>,
-    result: Result<(), AllocatorError>,
-    what: &'static str,
-) {
+fn allocator_ok(broken: &mut Vec<Broken>, result: Result<(), AllocatorError>, what: &'static str) {
     if let Err(err) = result {
         error!(%err, what, "allocator refused a master request (books disagree)");
         if broken.len() < BROKEN_KEPT {

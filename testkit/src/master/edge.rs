@@ -1,24 +1,264 @@
-//! The wire edge of the scheduler API: decodes a `pb::Call`'s payload into
-//! the plain input of its handler in `calls/`, with the validation that
-//! needs no master state (uuids, filters, kill policies, the FrameworkInfo
-//! of UPDATE_FRAMEWORK). Handlers then work on plain types only; a second
+//! The incoming wire edge of the scheduler API: the core's wire entry
+//! points, [`MasterCore::subscribe`] and [`MasterCore::handle`], which
+//! check a `pb::Call` (its type, framework id and stream, in that order),
+//! decode its payload into the plain input of its handler in `calls/`
+//! (with the validation that needs no master state: uuids, filters, kill
+//! policies, FrameworkInfo, resources), and hand it to the core's plain
+//! entry points (`api.rs`: `open`, `apply`). The wire forms a local
+//! agent's reports carry are in `local_wire.rs`. Handlers work on plain types only; a second
 //! front door decodes its own wire into the same inputs.
 //!
 //! Outgoing events are encoded in `outbox.rs`.
 
-use corral::{AgentId, FrameworkId, OfferId, TaskId};
-use corral_proto::pb;
+use std::time::Duration;
 
+use corral::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, TaskId};
+use corral_proto::convert::*;
+use corral_proto::pb;
+use corral_proto::pb::call::Type as CallType;
+use corral_proto::pb::offer::operation::Type as OperationType;
+use tracing::warn;
+
+use super::api::Input;
+use super::calls::accept::{Accept, ExecutorInput, Operation, TaskInput};
 use super::calls::acknowledge::Acknowledge;
 use super::calls::decline::Decline;
 use super::calls::kill::Kill;
 use super::calls::reconcile::Reconcile;
+use super::calls::request::Request;
+use super::calls::subscribe::Subscribe;
 use super::calls::update_framework::UpdateFramework;
+use super::core::{MasterCore, Subscription};
 use super::error::CallError;
-use super::processes::local_tasks::LocalCommand;
-use super::sim::duration_info;
+use super::local_wire::local_command;
 use super::validate;
-use crate::agent::CommandSpec;
+
+impl MasterCore {
+    /// Handles a SUBSCRIBE (new framework, resubscription or failover).
+    /// `Err`: the RPC fails and no stream opens.
+    pub fn subscribe(&mut self, now: Duration, call: pb::Call) -> Result<Subscription, CallError> {
+        let result = subscribe(call).and_then(|input| self.open(now, input));
+        if let Err(err) = &result {
+            warn!(%err, "SUBSCRIBE refused");
+        }
+        result
+    }
+
+    /// Handles a non-SUBSCRIBE call sent with `mesos-stream-id` = `stream`.
+    pub fn handle(
+        &mut self,
+        now: Duration,
+        stream: Option<&str>,
+        call: pb::Call,
+    ) -> Result<(), CallError> {
+        let kind = call.r#type;
+        let framework = call.framework_id.as_ref().map(|f| f.value.clone());
+        let result = self.try_handle(now, stream, call);
+        self.sweep_notices();
+        if let Err(err) = &result {
+            let kind = kind
+                .and_then(|k| CallType::try_from(k).ok())
+                .map_or("?", |k| k.as_str_name());
+            warn!(call = kind, framework = ?framework, %err, "call refused");
+        }
+        result
+    }
+
+    fn try_handle(
+        &mut self,
+        now: Duration,
+        stream: Option<&str>,
+        call: pb::Call,
+    ) -> Result<(), CallError> {
+        let kind = validate::call_type(&call)?;
+        if kind == CallType::Subscribe {
+            return Err(CallError::WrongRpc {
+                call: "SUBSCRIBE",
+                rpc: "Subscribe",
+            });
+        }
+        let fw = call
+            .framework_id
+            .as_ref()
+            .map(FrameworkId::from)
+            .ok_or(CallError::MissingFrameworkId)?;
+        let stream = stream.ok_or(CallError::MissingStreamId)?;
+        self.check_stream(&fw, stream)?;
+        let input = input(kind, call)?;
+        self.apply(now, &fw, input)
+    }
+}
+
+/// SUBSCRIBE: a SUBSCRIBE call ([`CallError::WrongRpc`] otherwise) with
+/// its payload, whose FrameworkInfo names the call's framework id (if
+/// any) and is valid.
+fn subscribe(call: pb::Call) -> Result<Subscribe, CallError> {
+    let kind = validate::call_type(&call)?;
+    if kind != CallType::Subscribe {
+        return Err(CallError::WrongRpc {
+            call: kind.as_str_name(),
+            rpc: "Send",
+        });
+    }
+    let subscribe = call.subscribe.ok_or(CallError::MissingPayload {
+        call: "SUBSCRIBE",
+        field: "subscribe",
+    })?;
+    let info = subscribe.framework_info;
+    let call_id = call.framework_id.map(|id| id.value);
+    let info_id = info.id.as_ref().map(|id| id.value.clone());
+    if call_id != info_id {
+        return Err(CallError::FrameworkIdMismatch {
+            call: call_id,
+            info: info_id,
+        });
+    }
+    let valid = validate::framework_info(&info, &subscribe.suppressed_roles)?;
+    Ok(Subscribe {
+        id: info_id.map(FrameworkId::new),
+        valid,
+    })
+}
+
+/// The payload of a call of type `kind` (not SUBSCRIBE) as its handler's
+/// input.
+fn input(kind: CallType, call: pb::Call) -> Result<Input, CallError> {
+    let missing = |field: &'static str| CallError::MissingPayload {
+        call: kind.as_str_name(),
+        field,
+    };
+    Ok(match kind {
+        CallType::Teardown => Input::Teardown,
+        CallType::Accept => Input::Accept(accept(call.accept.ok_or_else(|| missing("accept"))?)),
+        CallType::Decline => {
+            Input::Decline(decline(&call.decline.ok_or_else(|| missing("decline"))?))
+        }
+        CallType::Revive => Input::Revive(call.revive.map(|r| r.roles).unwrap_or_default()),
+        CallType::Suppress => Input::Suppress(call.suppress.map(|s| s.roles).unwrap_or_default()),
+        CallType::Kill => Input::Kill(kill(&call.kill.ok_or_else(|| missing("kill"))?)),
+        CallType::Acknowledge => Input::Acknowledge(acknowledge(
+            &call.acknowledge.ok_or_else(|| missing("acknowledge"))?,
+        )?),
+        CallType::Reconcile => Input::Reconcile(reconcile(&call.reconcile.unwrap_or_default())),
+        CallType::UpdateFramework => {
+            let fw = call
+                .framework_id
+                .as_ref()
+                .map(FrameworkId::from)
+                .ok_or(CallError::MissingFrameworkId)?;
+            Input::UpdateFramework(update_framework(
+                &fw,
+                &call
+                    .update_framework
+                    .ok_or_else(|| missing("update_framework"))?,
+            )?)
+        }
+        CallType::Request => Input::Request(request(&call.request.unwrap_or_default())),
+        CallType::AcceptInverseOffers => Input::InverseOffers {
+            ids: inverse_offer_ids(
+                &call
+                    .accept_inverse_offers
+                    .map(|c| c.inverse_offer_ids)
+                    .unwrap_or_default(),
+            ),
+            accept: true,
+        },
+        CallType::DeclineInverseOffers => Input::InverseOffers {
+            ids: inverse_offer_ids(
+                &call
+                    .decline_inverse_offers
+                    .map(|c| c.inverse_offer_ids)
+                    .unwrap_or_default(),
+            ),
+            accept: false,
+        },
+        CallType::Shutdown | CallType::Message | CallType::Unknown | CallType::Subscribe => {
+            return Err(CallError::UnsupportedCall(kind.as_str_name()))
+        }
+    })
+}
+
+/// ACCEPT: the offers, the filter, each operation with its tasks and
+/// resources read; what cannot be read is kept in place for the handler.
+pub fn accept(accept: pb::call::Accept) -> Accept {
+    Accept {
+        offers: accept.offer_ids.iter().map(OfferId::from).collect(),
+        refuse: validate::refuse_filter(accept.filters.as_ref()),
+        operations: accept.operations.into_iter().map(operation).collect(),
+    }
+}
+
+fn operation(operation: pb::offer::Operation) -> Operation {
+    let malformed = |why: &str| Operation::Malformed(why.to_owned());
+    match operation.r#type() {
+        OperationType::Launch => match operation.launch {
+            Some(launch) => Operation::Launch(launch.task_infos.iter().map(task).collect()),
+            None => malformed("LAUNCH without 'launch'"),
+        },
+        OperationType::LaunchGroup => match operation.launch_group {
+            Some(group) => Operation::LaunchGroup {
+                executor: Box::new(executor(&group.executor)),
+                tasks: group.task_group.tasks.iter().map(task).collect(),
+            },
+            None => malformed("LAUNCH_GROUP without 'launch_group'"),
+        },
+        OperationType::Reserve => match operation.reserve {
+            Some(reserve) => Operation::Reserve(resources(&reserve.resources)),
+            None => malformed("RESERVE without 'reserve'"),
+        },
+        OperationType::Unreserve => match operation.unreserve {
+            Some(unreserve) => Operation::Unreserve(resources(&unreserve.resources)),
+            None => malformed("UNRESERVE without 'unreserve'"),
+        },
+        OperationType::Unknown => malformed("operation has no known type"),
+    }
+}
+
+fn resources(list: &[pb::Resource]) -> Result<Resources, String> {
+    Resources::from_pb(list).map_err(|e| e.to_string())
+}
+
+fn task(task: &pb::TaskInfo) -> TaskInput {
+    let agent = AgentId::from(&task.agent_id);
+    TaskInput {
+        id: TaskId::from(&task.task_id),
+        local: local_command(&agent, task),
+        agent,
+        resources: resources(&task.resources),
+        has_command: task.command.is_some(),
+        executor: task.executor.as_ref().map(executor),
+        labels: labels_from_pb(task.labels.as_ref()),
+        command: task.command.as_ref().and_then(|c| c.value.clone()),
+        kill_grace: task
+            .kill_policy
+            .as_ref()
+            .and_then(|p| p.grace_period.as_ref())
+            .map(duration_info),
+    }
+}
+
+fn executor(executor: &pb::ExecutorInfo) -> ExecutorInput {
+    ExecutorInput {
+        id: ExecutorId::from(&executor.executor_id),
+        resources: resources(&executor.resources),
+    }
+}
+
+/// REQUEST: each request's resources.
+pub fn request(request: &pb::call::Request) -> Request {
+    Request {
+        requests: request
+            .requests
+            .iter()
+            .map(|one| resources(&one.resources))
+            .collect(),
+    }
+}
+
+/// A DurationInfo as a Duration; negative counts as zero.
+pub fn duration_info(d: &pb::DurationInfo) -> Duration {
+    Duration::from_nanos(u64::try_from(d.nanoseconds).unwrap_or(0))
+}
 
 /// ACKNOWLEDGE: the task and its update's uuid (16 bytes, else
 /// [`CallError::MalformedUuid`]).
@@ -92,30 +332,9 @@ pub fn update_framework(
     })
 }
 
-/// The command a task on a local agent runs: `task` must have one that
-/// can be run (the refusal names `agent`).
-pub(in crate::master) fn local_command(
-    agent: &AgentId,
-    task: &pb::TaskInfo,
-) -> Result<LocalCommand, String> {
-    let command = task.command.as_ref().ok_or_else(|| {
-        format!("local agent {agent} runs command tasks only: this task has no command")
-    })?;
-    let spec = CommandSpec::from_pb(command).map_err(|e| e.to_string())?;
-    let environment = command
-        .environment
-        .iter()
-        .flat_map(|env| &env.variables)
-        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
-        .collect();
-    Ok(LocalCommand { spec, environment })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_proto::convert::IdPb;
-    use std::time::Duration;
 
     #[test]
     fn acknowledge_needs_a_16_byte_uuid() {
@@ -149,6 +368,12 @@ mod tests {
         });
         assert_eq!(k.grace, Some(Duration::from_secs(2)));
         assert_eq!(k.agent, None);
+    }
+
+    #[test]
+    fn negative_grace_is_zero() {
+        let d = pb::DurationInfo { nanoseconds: -3 };
+        assert_eq!(duration_info(&d), Duration::ZERO);
     }
 
     #[test]

@@ -28,28 +28,32 @@
 //! allocator and the effect list, and the helpers every call and process
 //! shares (`emit`, `report`, `recover`, `rescind`, `withdraw_offers`).
 //! Its inherent methods stand in three files only: `core.rs` (construction,
-//! accessors, helpers), `api.rs` (the entry points) and `state.rs`
-//! (read-only snapshots).
+//! accessors, helpers), `api.rs` (the plain entry points) and `edge.rs`
+//! (the wire's entry points, [`MasterCore::subscribe`] and
+//! [`MasterCore::handle`]).
 //!
-//! **Entry points** (`api.rs`): [`MasterCore::subscribe`],
-//! [`MasterCore::handle`] (every other call: the stream check, then one
-//! match arm per call type), [`MasterCore::tick`] (timers),
+//! **Entry points** (`api.rs`, plain types): `open` (a decoded
+//! SUBSCRIBE) and `apply` (every other decoded call, one match arm per
+//! call: the `Input` enum), [`MasterCore::tick`] (timers),
 //! [`MasterCore::disconnect`], [`MasterCore::add_agent`],
 //! [`MasterCore::agent_status`] (an agent's report on one of its tasks),
 //! the operator's operations, maintenance and agent loss
-//! ([`MasterCore::lose_agent`], [`MasterCore::restore_agent`]). Each
-//! forwards to the call or process that owns the work. What must be sent
-//! leaves in one effect list ([`MasterCore::take_outbox`]: events, stream
-//! ends and orders for local agents, in order). The faults the harness
-//! injects go through these public operations (`crate::harness`'s
-//! `faults.rs`); the core keeps no fault state.
+//! ([`MasterCore::lose_agent`], [`MasterCore::restore_agent`]), and
+//! [`MasterCore::state`] (a snapshot, built in `state.rs`). Each forwards
+//! to the call or process that owns the work. What must be sent leaves in
+//! one effect list of plain values (`effects.rs`: [`Outgoing`], [`Event`],
+//! taken with [`MasterCore::take_outbox`]: events, stream ends and orders
+//! for local agents, in order). The faults the harness injects go through
+//! these public operations (`crate::harness`'s `faults.rs`); the core keeps
+//! no fault state.
 //!
-//! **Calls** (`calls/`, one file per call, each a function over the
-//! core): `subscribe.rs`, `accept.rs`, `decline.rs`, `suppress_revive.rs`,
-//! `kill.rs` (KILL and the kill process every kill goes through),
-//! `acknowledge.rs`, `reconcile.rs`, `update_framework.rs`, `request.rs`,
-//! `inverse_offers.rs` (ACCEPT/DECLINE_INVERSE_OFFERS), `teardown.rs`
-//! (TEARDOWN and removing a framework for good).
+//! **Calls** (`calls/`, one file per call, each its plain input type and
+//! a function over the core): `subscribe.rs`, `accept.rs`, `decline.rs`,
+//! `suppress_revive.rs`, `kill.rs` (KILL and the kill process every kill
+//! goes through), `acknowledge.rs`, `reconcile.rs`, `update_framework.rs`,
+//! `request.rs`, `inverse_offers.rs` (ACCEPT/DECLINE_INVERSE_OFFERS),
+//! `teardown.rs` (TEARDOWN and removing a framework for good); checks they
+//! share (roles named, immutable fields) in `calls/mod.rs`.
 //!
 //! **Processes** (`processes/`) that span books: `allocation.rs` (one
 //! OFFERS event per framework per cycle), `reclaim.rs` (revocation
@@ -59,41 +63,59 @@
 //!
 //! Only calls and processes touch more than one book; `invariants.rs` and
 //! `state.rs` read them. The operator API's operations are in
-//! `operator/` (functions over the core too).
+//! `operator/` (functions over the core too). `sim.rs` reads a simulated
+//! task's behaviour from its (decoded) labels.
 //!
-//! **The wire**: `edge.rs` (a call's payload decoded into its handler's
-//! plain input), `validate.rs` (what a call must hold), `outbox.rs` (the
-//! events built, from plain statuses), `commands.rs` and `server.rs` (the actor that owns the
-//! core, the bounded command channel, a bounded event queue per
-//! subscription whose slow reader is disconnected, the tonic service),
-//! `operator/` (the operator API's service and client), `transport.rs`
-//! (in-memory pipes). Raw access for the master's own wire tests:
+//! **The driver loop** (`driver.rs`): the one loop both owners of a core
+//! run, the gRPC actor (`server.rs`) and the harness's engine: an input,
+//! then the effect list drained to the owner (an event its subscriber
+//! cannot take disconnects it), then the owner's check. A trigger that
+//! must run once per step (e.g. "allocate soon") is added there.
+//!
+//! **The wire** (the only files of the master that name `pb`;
+//! `tests/import_graph.rs` checks it): the edge, `edge.rs` (a `pb::Call`
+//! checked and decoded into its handler's plain input), `validate.rs`
+//! (the checks of wire values: call type, FrameworkInfo, filters, uuids),
+//! `outbox.rs` (plain events encoded into `pb::Event`s, at delivery),
+//! `local_wire.rs` (the wire forms around local agents); the gRPC
+//! services, `server.rs` (the actor that owns the core, the bounded
+//! event queue per subscription whose slow reader is disconnected, the
+//! tonic service), `commands.rs` (the bounded command channel and the
+//! event stream handed to a subscriber), this file (the handle that mounts
+//! the services), `operator/`'s `pb.rs`, `service.rs` and `client.rs`;
+//! and the HTTP door (`http_door/`, an edge of its own). `transport.rs`:
+//! in-memory pipes. Raw access for the master's own wire tests:
 //! [`crate::wire`].
 //!
 //! # Where a call goes
 //!
 //! gRPC `Send` → `server.rs` (`MasterService::send`) → `Command::Call` on
-//! the bounded channel → the actor → [`MasterCore::handle`] (`api.rs`): the
-//! call type and stream are checked (`validate.rs`, `check_stream`), then
-//! one match arm in `try_handle` decodes the payload (`edge.rs`, e.g.
-//! `edge::decline` → `calls::decline::Decline`) and calls the handler,
-//! `calls::decline::decline` → the books and the allocator change →
-//! events in the effect list → the actor's `route` puts them on each
-//! subscription's bounded queue (and hands local agents their orders). The
-//! harness ([`crate::harness`]) calls the same [`MasterCore::handle`] from
-//! its in-process transport and routes the same effect list through its
-//! simulated wire.
+//! the bounded channel → the actor, one step of the driver loop →
+//! [`MasterCore::handle`] (`edge.rs`): the call type, framework id and
+//! stream are checked (`validate.rs`, `check_stream`), the payload is
+//! decoded into an `Input` (e.g. `edge::decline` →
+//! `calls::decline::Decline`) → `MasterCore::apply` (`api.rs`) → the
+//! handler, `calls::decline::decline` → the books and the allocator change
+//! → plain events in the effect list → the driver loop hands each to the
+//! actor, which encodes it (`outbox::encode`) onto the subscription's
+//! bounded queue (and hands local agents their orders). The harness
+//! ([`crate::harness`]) calls the same [`MasterCore::handle`] from its
+//! in-process transport, in a step of the same driver loop, and routes the
+//! same effect list through its simulated wire.
 //!
 //! # Adding a call
 //!
-//! 1. What it must carry: a check in `validate.rs` (a typed
-//!    [`CallError`] for each refusal, with its [`ErrorKind`]).
-//! 2. Its handler: a new file `calls/<call>.rs` with its plain input type
-//!    and one function over the core, reading and changing the books through their operations;
-//!    events through `emit`/`report`; work that spans books through the
-//!    processes (e.g. `processes::allocation::allocate_now`).
-//! 3. Its decoder in `edge.rs` (wire payload → plain input), and one match
-//!    arm in `try_handle` (`api.rs`).
+//! 1. Its handler: a new file `calls/<call>.rs` with its plain input type
+//!    and one function over the core, reading and changing the books
+//!    through their operations; events through `emit`/`report`; work that
+//!    spans books through the processes (e.g.
+//!    `processes::allocation::allocate_now`). A refusal is a typed
+//!    [`CallError`] with its [`ErrorKind`] (`error.rs`).
+//! 2. Its variant in `api.rs`'s `Input` and one match arm in `apply`.
+//! 3. Its decoder in `edge.rs` (wire payload → plain input, with the
+//!    checks of wire values from `validate.rs`) and its arm in `input`; a
+//!    second front door (`http_door/`) decodes its own wire into the same
+//!    input.
 //! 4. Its trace form in `crate::harness` (`calls.rs`: a [`Call`](crate::Call)
 //!    variant and its [`CallKind`](crate::CallKind)).
 //! 5. Tests: the core alone (`tests/master_core.rs`), over gRPC
@@ -105,10 +127,13 @@ mod calls;
 mod commands;
 pub mod config;
 pub mod core;
+pub(crate) mod driver;
 mod edge;
+pub mod effects;
 pub mod error;
 mod http_door;
 mod invariants;
+mod local_wire;
 pub mod operator;
 pub mod outbox;
 mod processes;
@@ -138,10 +163,10 @@ pub use self::books::{offers, tasks, updates};
 pub use self::commands::{EventStream, QueueStats};
 pub use self::config::{AgentKind, AgentSpec, ConfigError, MasterConfig};
 pub use self::core::{Broken, MasterCore, Subscription, Touched};
+pub use self::effects::{Event, MasterInfo, Outgoing, StreamId};
 pub use self::error::{CallError, ErrorKind};
 pub use self::http_door::{StandbyMaster, MESOS_VERSION};
 pub use self::operator::{OperatorClient, OperatorError};
-pub use self::outbox::{Outgoing, StreamId};
 pub use self::server::STREAM_ID_HEADER;
 pub use self::state::{AgentSnapshot, FrameworkSnapshot, MasterState, OfferSnapshot, TaskSnapshot};
 

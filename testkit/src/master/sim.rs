@@ -10,8 +10,6 @@
 
 use std::time::Duration;
 
-use corral_proto::pb;
-
 /// Label: run time in milliseconds.
 pub const DURATION_LABEL: &str = "corral.sim/duration";
 /// Label: exit code; anything but `"0"` fails the task.
@@ -32,46 +30,41 @@ pub struct SimPlan {
     pub kill_grace: Option<Duration>,
 }
 
+/// What of a task the simulation reads (decoded from the wire at the
+/// edge).
+#[derive(Clone, Copy, Debug)]
+pub struct SimTask<'a> {
+    /// The task's labels, key and value.
+    pub labels: &'a [(String, String)],
+    /// Its command line, if it has one.
+    pub command: Option<&'a str>,
+    /// The grace period of its kill policy.
+    pub kill_grace: Option<Duration>,
+}
+
 /// Reads the plan of `task`; an error message for a malformed label.
-pub fn plan(task: &pb::TaskInfo) -> Result<SimPlan, String> {
+pub fn plan(task: &SimTask<'_>) -> Result<SimPlan, String> {
     let label = |key: &str| {
-        task.labels.as_ref().and_then(|labels| {
-            labels
-                .labels
-                .iter()
-                .find(|l| l.key == key)
-                .map(|l| l.value.as_deref().unwrap_or(""))
-        })
+        task.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     };
     let run_for = match label(DURATION_LABEL) {
         Some(text) => Some(millis(DURATION_LABEL, text)?),
-        None => task
-            .command
-            .as_ref()
-            .and_then(|c| c.value.as_deref())
-            .and_then(sleep_seconds),
+        None => task.command.and_then(sleep_seconds),
     };
     let exit_ok = label(EXIT_LABEL).is_none_or(|code| code.trim() == "0");
     let cleanup = match label(CLEANUP_LABEL) {
         Some(text) => millis(CLEANUP_LABEL, text)?,
         None => Duration::ZERO,
     };
-    let kill_grace = task
-        .kill_policy
-        .as_ref()
-        .and_then(|p| p.grace_period.as_ref())
-        .map(duration_info);
     Ok(SimPlan {
         run_for,
         exit_ok,
         cleanup,
-        kill_grace,
+        kill_grace: task.kill_grace,
     })
-}
-
-/// A DurationInfo as a Duration; negative counts as zero.
-pub fn duration_info(d: &pb::DurationInfo) -> Duration {
-    Duration::from_nanos(u64::try_from(d.nanoseconds).unwrap_or(0))
 }
 
 fn millis(key: &str, text: &str) -> Result<Duration, String> {
@@ -101,34 +94,27 @@ fn sleep_seconds(command: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn task(labels: &[(&str, &str)], command: Option<&str>) -> pb::TaskInfo {
-        pb::TaskInfo {
-            labels: Some(pb::Labels {
-                labels: labels
-                    .iter()
-                    .map(|(k, v)| pb::Label {
-                        key: (*k).to_owned(),
-                        value: Some((*v).to_owned()),
-                    })
-                    .collect(),
-            }),
-            command: command.map(|c| pb::CommandInfo {
-                value: Some(c.to_owned()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+    fn plan_of(labels: &[(&str, &str)], command: Option<&str>) -> Result<SimPlan, String> {
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        plan(&SimTask {
+            labels: &labels,
+            command,
+            kill_grace: None,
+        })
     }
 
     #[test]
     fn duration_from_label_then_command() {
-        let p = plan(&task(&[(DURATION_LABEL, "250")], Some("sleep 9"))).unwrap();
+        let p = plan_of(&[(DURATION_LABEL, "250")], Some("sleep 9")).unwrap();
         assert_eq!(p.run_for, Some(Duration::from_millis(250)));
-        let p = plan(&task(&[], Some("sleep 1.5"))).unwrap();
+        let p = plan_of(&[], Some("sleep 1.5")).unwrap();
         assert_eq!(p.run_for, Some(Duration::from_millis(1500)));
-        let p = plan(&task(&[], Some("sleep 1; echo"))).unwrap();
+        let p = plan_of(&[], Some("sleep 1; echo")).unwrap();
         assert_eq!(p.run_for, None);
-        let p = plan(&task(&[], None)).unwrap();
+        let p = plan_of(&[], None).unwrap();
         assert_eq!(
             (p.run_for, p.exit_ok, p.cleanup),
             (None, true, Duration::ZERO)
@@ -137,21 +123,15 @@ mod tests {
 
     #[test]
     fn exit_and_cleanup_labels() {
-        let p = plan(&task(&[(EXIT_LABEL, "1"), (CLEANUP_LABEL, "40")], None)).unwrap();
+        let p = plan_of(&[(EXIT_LABEL, "1"), (CLEANUP_LABEL, "40")], None).unwrap();
         assert!(!p.exit_ok);
         assert_eq!(p.cleanup, Duration::from_millis(40));
-        assert!(plan(&task(&[(EXIT_LABEL, "0")], None)).unwrap().exit_ok);
+        assert!(plan_of(&[(EXIT_LABEL, "0")], None).unwrap().exit_ok);
     }
 
     #[test]
     fn malformed_labels_are_errors() {
-        assert!(plan(&task(&[(DURATION_LABEL, "soon")], None)).is_err());
-        assert!(plan(&task(&[(CLEANUP_LABEL, "-5")], None)).is_err());
-    }
-
-    #[test]
-    fn negative_grace_is_zero() {
-        let d = pb::DurationInfo { nanoseconds: -3 };
-        assert_eq!(duration_info(&d), Duration::ZERO);
+        assert!(plan_of(&[(DURATION_LABEL, "soon")], None).is_err());
+        assert!(plan_of(&[(CLEANUP_LABEL, "-5")], None).is_err());
     }
 }

@@ -12,7 +12,6 @@ use super::books::agents::maintenance::Maintenance;
 use super::books::revocations::Notice;
 use super::config::AgentKind;
 use super::core::MasterCore;
-use super::outbox::StreamId;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,109 +136,75 @@ impl MasterState {
     }
 }
 
-impl MasterCore {
-    /// Whether a task has a state change scheduled (starting, running for
-    /// a while, stopping).
-    pub fn has_pending_transitions(&self) -> bool {
-        self.tasks.next_deadline().is_some()
-    }
-
-    /// Whether every status update has been acknowledged.
-    pub fn all_updates_acknowledged(&self) -> bool {
-        self.updates.is_empty()
-    }
-
-    /// The current stream of `fw`, if it is connected.
-    pub fn stream_of(&self, fw: &FrameworkId) -> Option<StreamId> {
-        self.frameworks.stream_of(fw).cloned()
-    }
-
-    /// Whether `fw` is subscribed or within its failover timeout.
-    pub fn is_registered(&self, fw: &FrameworkId) -> bool {
-        self.frameworks.contains(fw)
-    }
-
-    /// How many tasks the master has on its books: the live ones and the
-    /// completed ones its bounded history keeps.
-    pub fn task_count(&self) -> usize {
-        self.tasks.live_count() + self.tasks.completed_count()
-    }
-
-    /// How many tasks were ever launched (never decreases).
-    pub fn launch_count(&self) -> u64 {
-        self.tasks.launches()
-    }
-
-    /// A snapshot of the books.
-    pub fn state(&self, now: Duration) -> MasterState {
-        let frameworks = self
-            .frameworks
-            .iter()
-            .map(|r| FrameworkSnapshot {
-                id: r.id.clone(),
-                name: r.identity.name.clone(),
-                roles: r.roles.clone(),
-                suppressed: r.suppressed.clone(),
-                active: r.stream().is_some(),
-                stream_id: r.stream().map(ToString::to_string),
-                pending_updates: self.updates.pending_count(&r.id),
-                requests: r.requests.clone(),
-            })
-            .collect();
-        let tasks = self
-            .tasks
-            .iter()
-            .map(|t| TaskSnapshot {
-                framework: t.framework.clone(),
-                id: t.id.clone(),
-                agent: t.agent.clone(),
-                role: t.role.clone(),
-                state: t.state,
-                resources: t.resources.clone(),
-                sandbox: self.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
-            })
-            .collect();
-        let offers = self
-            .offers
-            .iter()
-            .map(|o| OfferSnapshot {
-                id: o.id.clone(),
-                framework: o.framework.clone(),
-                agent: o.agent.clone(),
-                role: o.role.clone(),
-                resources: o.resources.clone(),
-            })
-            .collect();
-        let agents = self
-            .agents
-            .specs()
-            .map(|a| {
-                let available = self.allocator.available(&a.id).unwrap_or_default();
-                // The allocator's total carries reservations made since.
-                let total = self
-                    .allocator
-                    .total(&a.id)
-                    .cloned()
-                    .unwrap_or_else(|| a.resources.clone());
-                AgentSnapshot {
-                    id: a.id.clone(),
-                    hostname: a.hostname.clone(),
-                    allocated: total.checked_sub(&available).unwrap_or_default(),
-                    total,
-                    lost: self.agents.is_lost(&a.id),
-                    kind: a.kind.clone(),
-                }
-            })
-            .collect();
-        MasterState {
-            now,
-            frameworks,
-            removed_frameworks: self.frameworks.removed().cloned().collect(),
-            tasks,
-            offers,
-            agents,
-            notices: self.revocations.iter().cloned().collect(),
-            maintenance: self.agents.all_maintenance(),
-        }
+/// A snapshot of `core`'s books at `now` ([`MasterCore::state`]).
+pub(super) fn snapshot(core: &MasterCore, now: Duration) -> MasterState {
+    let frameworks = core
+        .frameworks
+        .iter()
+        .map(|r| FrameworkSnapshot {
+            id: r.id.clone(),
+            name: r.identity.name.clone(),
+            roles: r.roles.clone(),
+            suppressed: r.suppressed.clone(),
+            active: r.stream().is_some(),
+            stream_id: r.stream().map(ToString::to_string),
+            pending_updates: core.updates.pending_count(&r.id),
+            requests: r.requests.clone(),
+        })
+        .collect();
+    let tasks = core
+        .tasks
+        .iter()
+        .map(|t| TaskSnapshot {
+            framework: t.framework.clone(),
+            id: t.id.clone(),
+            agent: t.agent.clone(),
+            role: t.role.clone(),
+            state: t.state,
+            resources: t.resources.clone(),
+            sandbox: core.sandbox(&t.framework, &t.id).map(|s| s.dir.clone()),
+        })
+        .collect();
+    let offers = core
+        .offers
+        .iter()
+        .map(|o| OfferSnapshot {
+            id: o.id.clone(),
+            framework: o.framework.clone(),
+            agent: o.agent.clone(),
+            role: o.role.clone(),
+            resources: o.resources.clone(),
+        })
+        .collect();
+    let agents = core
+        .agents
+        .specs()
+        .map(|a| {
+            let available = core.allocator.available(&a.id).unwrap_or_default();
+            // The allocator's total carries reservations made since.
+            let total = core
+                .allocator
+                .total(&a.id)
+                .cloned()
+                .unwrap_or_else(|| a.resources.clone());
+            AgentSnapshot {
+                id: a.id.clone(),
+                hostname: a.hostname.clone(),
+                allocated: total.checked_sub(&available).unwrap_or_default(),
+                total,
+                lost: core.agents.is_lost(&a.id),
+                kind: a.kind.clone(),
+            }
+        })
+        .collect();
+    MasterState {
+        now,
+        frameworks,
+        removed_frameworks: core.frameworks.removed().cloned().collect(),
+        tasks,
+        offers,
+        agents,
+        notices: core.revocations.iter().cloned().collect(),
+        maintenance: core.agents.all_maintenance(),
     }
 }

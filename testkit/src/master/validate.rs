@@ -102,50 +102,6 @@ pub fn framework_info(
     })
 }
 
-/// Checks that `new` keeps the fields a framework may not change.
-pub fn immutable_fields(old: &Identity, new: &Identity) -> Result<(), CallError> {
-    let changed = |field: &'static str, old: String, new: String| {
-        if old == new {
-            Ok(())
-        } else {
-            Err(CallError::ImmutableField { field, old, new })
-        }
-    };
-    changed("user", old.user.clone(), new.user.clone())?;
-    changed(
-        "principal",
-        old.principal.clone().unwrap_or_default(),
-        new.principal.clone().unwrap_or_default(),
-    )?;
-    changed(
-        "checkpoint",
-        old.checkpoint.to_string(),
-        new.checkpoint.to_string(),
-    )
-}
-
-/// The roles a REVIVE/SUPPRESS names: all of `subscribed` when empty; each
-/// must be one of `subscribed`.
-pub fn subscribed_roles(
-    requested: &[String],
-    subscribed: &BTreeSet<Role>,
-) -> Result<Vec<Role>, CallError> {
-    if requested.is_empty() {
-        return Ok(subscribed.iter().cloned().collect());
-    }
-    requested
-        .iter()
-        .map(|name| {
-            let role = Role::new(name.as_str());
-            if subscribed.contains(&role) {
-                Ok(role)
-            } else {
-                Err(CallError::RoleNotSubscribed { role })
-            }
-        })
-        .collect()
-}
-
 /// The filter duration of `filters`: `refuse_seconds` (default 5 s; negative
 /// or NaN means the default), capped at 365 days.
 pub fn refuse_filter(filters: Option<&pb::Filters>) -> Duration {
@@ -170,6 +126,7 @@ pub fn uuid(bytes: &[u8]) -> Result<[u8; 16], CallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::master::calls::{immutable_fields, subscribed_roles};
 
     fn info(roles: &[&str], caps: &[Capability]) -> pb::FrameworkInfo {
         pb::FrameworkInfo {

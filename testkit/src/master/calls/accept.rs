@@ -7,14 +7,13 @@ use crate::master::books::revocations::not_mixed;
 use crate::master::books::tasks::Launch;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
-use crate::master::edge;
 use crate::master::error::CallError;
+use crate::master::local_wire::LocalCommand;
 use crate::master::operator;
 use crate::master::processes::local_tasks;
-use crate::master::processes::local_tasks::LocalCommand;
 use crate::master::sim;
 use crate::master::sim::SimPlan;
-use crate::master::validate;
+use crate::master::sim::SimTask;
 use corral::AgentId;
 use corral::ExecutorId;
 use corral::FrameworkId;
@@ -25,21 +24,83 @@ use corral::Role;
 use corral::Source;
 use corral::TaskId;
 use corral::TaskState;
-use corral_proto::convert::*;
-use corral_proto::pb;
-use corral_proto::pb::offer::operation::Type as OperationType;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tracing::error;
 use tracing::info;
 use tracing::warn;
 
-/// One operation of an ACCEPT, in order.
+/// ACCEPT, decoded (`edge.rs`): the offers, the filter for what is left,
+/// and the operations in order.
+#[derive(Debug)]
+pub(in crate::master) struct Accept {
+    /// The offers accepted.
+    pub offers: Vec<OfferId>,
+    /// How long to refuse what the call leaves of them.
+    pub refuse: Duration,
+    /// The operations, in order.
+    pub operations: Vec<Operation>,
+}
+
+/// One operation as sent. What could not be read is kept where it stood,
+/// so that the call is refused at the point today's checks reach it.
+#[derive(Debug)]
+pub(in crate::master) enum Operation {
+    /// LAUNCH.
+    Launch(Vec<TaskInput>),
+    /// LAUNCH_GROUP: one executor, its tasks.
+    LaunchGroup {
+        /// The group's executor.
+        executor: Box<ExecutorInput>,
+        /// Its tasks.
+        tasks: Vec<TaskInput>,
+    },
+    /// RESERVE of these resources (or why they cannot be read).
+    Reserve(Result<Resources, String>),
+    /// UNRESERVE of these resources (or why they cannot be read).
+    Unreserve(Result<Resources, String>),
+    /// An operation that cannot be carried out: the whole call fails.
+    Malformed(String),
+}
+
+/// A task as sent.
+#[derive(Debug)]
+pub(in crate::master) struct TaskInput {
+    /// Its id.
+    pub id: TaskId,
+    /// The agent it names.
+    pub agent: AgentId,
+    /// Its resources (or why they cannot be read).
+    pub resources: Result<Resources, String>,
+    /// Whether it has a command.
+    pub has_command: bool,
+    /// Its executor, if it has one.
+    pub executor: Option<ExecutorInput>,
+    /// Its labels.
+    pub labels: Vec<(String, String)>,
+    /// Its command line.
+    pub command: Option<String>,
+    /// Its kill policy's grace period.
+    pub kill_grace: Option<Duration>,
+    /// What it would run on a local agent (or why it cannot).
+    pub local: Result<LocalCommand, String>,
+}
+
+/// An executor as sent.
+#[derive(Debug)]
+pub(in crate::master) struct ExecutorInput {
+    /// Its id.
+    pub id: ExecutorId,
+    /// Its resources (or why they cannot be read).
+    pub resources: Result<Resources, String>,
+}
+
+/// One operation of an ACCEPT, checked enough to be played.
 enum Op {
-    Tasks(Vec<pb::TaskInfo>),
+    Tasks(Vec<TaskInput>),
     Group {
-        executor: Box<pb::ExecutorInfo>,
-        tasks: Vec<pb::TaskInfo>,
+        executor: Box<ExecutorInput>,
+        tasks: Vec<TaskInput>,
     },
     /// Reserve these (in their reserved form) for their role.
     Reserve(Resources),
@@ -48,7 +109,7 @@ enum Op {
 }
 
 impl Op {
-    fn tasks(&self) -> &[pb::TaskInfo] {
+    fn tasks(&self) -> &[TaskInput] {
         match self {
             Op::Tasks(tasks) | Op::Group { tasks, .. } => tasks,
             Op::Reserve(_) | Op::Unreserve(_) => &[],
@@ -73,10 +134,16 @@ struct CheckedTask {
     local: Option<LocalCommand>,
 }
 
-/// Reads wire resources, giving entries without an allocation the offers'
-/// role, and checks every allocation role.
-fn stamp(pool: &OfferPool, list: &[pb::Resource], what: &str) -> Result<Resources, String> {
-    let parsed = Resources::from_pb(list).map_err(|e| format!("invalid {what} resources: {e}"))?;
+/// Gives a task's or executor's entries without an allocation the
+/// offers' role, and checks every allocation role.
+fn stamp(
+    pool: &OfferPool,
+    parsed: &Result<Resources, String>,
+    what: &str,
+) -> Result<Resources, String> {
+    let parsed = parsed
+        .as_ref()
+        .map_err(|e| format!("invalid {what} resources: {e}"))?;
     let mut out = Resources::new();
     for entry in parsed.iter() {
         let mut entry = entry.clone();
@@ -166,12 +233,12 @@ fn dry_run(pool: &OfferPool, operations: &[Op]) -> Result<(), CallError> {
 /// reserved for and allocated to the offers' role (`role`; allocation
 /// filled in when left out).
 fn reservation_resources(
-    list: &[pb::Resource],
+    parsed: Result<Resources, String>,
     what: &str,
     role: Option<&Role>,
 ) -> Result<Resources, CallError> {
     let invalid = |why: String| CallError::InvalidOperation(format!("{what}: {why}"));
-    let parsed = Resources::from_pb(list).map_err(|e| invalid(e.to_string()))?;
+    let parsed = parsed.map_err(invalid)?;
     if parsed.is_empty() {
         return Err(invalid("names no resources".into()));
     }
@@ -208,54 +275,20 @@ fn reservation_resources(
     Ok(out)
 }
 
-fn parse_operations(
-    operations: Vec<pb::offer::Operation>,
-    role: Option<&Role>,
-) -> Result<Vec<Op>, CallError> {
+fn parse_operations(operations: Vec<Operation>, role: Option<&Role>) -> Result<Vec<Op>, CallError> {
     let mut out = Vec::with_capacity(operations.len());
     for operation in operations {
-        match operation.r#type() {
-            OperationType::Launch => {
-                let launch = operation
-                    .launch
-                    .ok_or_else(|| CallError::InvalidOperation("LAUNCH without 'launch'".into()))?;
-                out.push(Op::Tasks(launch.task_infos));
+        out.push(match operation {
+            Operation::Launch(tasks) => Op::Tasks(tasks),
+            Operation::LaunchGroup { executor, tasks } => Op::Group { executor, tasks },
+            Operation::Reserve(resources) => {
+                Op::Reserve(reservation_resources(resources, "RESERVE", role)?)
             }
-            OperationType::LaunchGroup => {
-                let group = operation.launch_group.ok_or_else(|| {
-                    CallError::InvalidOperation("LAUNCH_GROUP without 'launch_group'".into())
-                })?;
-                out.push(Op::Group {
-                    executor: Box::new(group.executor),
-                    tasks: group.task_group.tasks,
-                });
+            Operation::Unreserve(resources) => {
+                Op::Unreserve(reservation_resources(resources, "UNRESERVE", role)?)
             }
-            OperationType::Reserve => {
-                let reserve = operation.reserve.ok_or_else(|| {
-                    CallError::InvalidOperation("RESERVE without 'reserve'".into())
-                })?;
-                out.push(Op::Reserve(reservation_resources(
-                    &reserve.resources,
-                    "RESERVE",
-                    role,
-                )?));
-            }
-            OperationType::Unreserve => {
-                let unreserve = operation.unreserve.ok_or_else(|| {
-                    CallError::InvalidOperation("UNRESERVE without 'unreserve'".into())
-                })?;
-                out.push(Op::Unreserve(reservation_resources(
-                    &unreserve.resources,
-                    "UNRESERVE",
-                    role,
-                )?));
-            }
-            OperationType::Unknown => {
-                return Err(CallError::InvalidOperation(
-                    "operation has no known type".into(),
-                ))
-            }
-        }
+            Operation::Malformed(why) => return Err(CallError::InvalidOperation(why)),
+        });
     }
     Ok(out)
 }
@@ -266,9 +299,9 @@ pub(in crate::master) fn accept(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    accept: pb::call::Accept,
+    accept: Accept,
 ) -> Result<(), CallError> {
-    let ids: Vec<OfferId> = accept.offer_ids.iter().map(OfferId::from).collect();
+    let ids = accept.offers;
     let (valid, problems) = core.offers.check_set(fw, &ids);
     let offer_role = valid.first().map(|o| o.role.clone());
     let operations = parse_operations(accept.operations, offer_role.as_ref())?;
@@ -327,8 +360,7 @@ pub(in crate::master) fn accept(
             Op::Unreserve(resources) => unreserve_in_offer(core, fw, &mut pool, &resources),
         }
     }
-    let refuse = validate::refuse_filter(accept.filters.as_ref());
-    core.recover(now, fw, &pool.agent, &pool.left, Some(refuse));
+    core.recover(now, fw, &pool.agent, &pool.left, Some(accept.refuse));
     Ok(())
 }
 
@@ -367,15 +399,15 @@ fn reject(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    task: &pb::TaskInfo,
+    task: &TaskInput,
     state: TaskState,
     reason: Reason,
     message: String,
 ) {
-    let id = TaskId::from(&task.task_id);
-    warn!(framework = %fw, task = %id, state = state.to_pb().as_str_name(), %message, "task refused");
-    let mut status = task_status(now, &id, state, Source::Master);
-    status.agent_id = Some(AgentId::from(&task.agent_id));
+    let id = &task.id;
+    warn!(framework = %fw, task = %id, ?state, %message, "task refused");
+    let mut status = task_status(now, id, state, Source::Master);
+    status.agent_id = Some(task.agent.clone());
     status.reason = Some(reason);
     status.message = Some(message);
     core.report(now, fw, status);
@@ -386,15 +418,15 @@ fn launch_task(
     now: Duration,
     fw: &FrameworkId,
     pool: &mut OfferPool,
-    task: pb::TaskInfo,
+    task: TaskInput,
 ) {
     let checked = check_task(core, fw, pool, &task, false).and_then(|checked| {
         // Exactly one of command and executor, as Mesos requires.
-        match (&task.command, &task.executor) {
-            (Some(_), Some(_)) => {
+        match (task.has_command, &task.executor) {
+            (true, Some(_)) => {
                 return Err("a task cannot have both a command and an executor".to_owned())
             }
-            (None, None) => return Err("a task needs a command or an executor".to_owned()),
+            (false, None) => return Err("a task needs a command or an executor".to_owned()),
             _ => {}
         }
         let executor = match &task.executor {
@@ -431,8 +463,8 @@ fn launch_group(
     now: Duration,
     fw: &FrameworkId,
     pool: &mut OfferPool,
-    executor: Box<pb::ExecutorInfo>,
-    tasks: Vec<pb::TaskInfo>,
+    executor: Box<ExecutorInput>,
+    tasks: Vec<TaskInput>,
 ) {
     let checked = (|| {
         if tasks.is_empty() {
@@ -456,7 +488,7 @@ fn launch_group(
                         Err(format!("duplicate task id {} in the group", c.id))
                     }
                 })
-                .map_err(|e| format!("task group invalid: task {}: {e}", task.task_id.value))?;
+                .map_err(|e| format!("task group invalid: task {}: {e}", task.id))?;
             charge += &one.resources;
             checked.push(one);
         }
@@ -583,10 +615,10 @@ fn check_task(
     core: &MasterCore,
     fw: &FrameworkId,
     pool: &OfferPool,
-    task: &pb::TaskInfo,
+    task: &TaskInput,
     in_group: bool,
 ) -> Result<CheckedTask, String> {
-    let id = TaskId::from(&task.task_id);
+    let id = task.id.clone();
     if id.as_str().is_empty() {
         return Err("task id must not be empty".to_owned());
     }
@@ -595,8 +627,8 @@ fn check_task(
             "duplicate task id {id}: a task with this id is still active"
         ));
     }
-    let agent = AgentId::from(&task.agent_id);
-    if agent != pool.agent {
+    let agent = &task.agent;
+    if *agent != pool.agent {
         return Err(format!(
             "task {id} is for agent {agent} but the offers are on agent {}",
             pool.agent
@@ -612,8 +644,12 @@ fn check_task(
     // Lent resources are taken back task by task: a task is either
     // revocable or not, never half of each.
     not_mixed(&resources, &format!("task {id}"))?;
-    let plan = sim::plan(task)?;
-    let local = local_tasks::check_local_task(core, &agent, || edge::local_command(&agent, task))?;
+    let plan = sim::plan(&SimTask {
+        labels: &task.labels,
+        command: task.command.as_deref(),
+        kill_grace: task.kill_grace,
+    })?;
+    let local = local_tasks::check_local_task(core, agent, || task.local.clone())?;
     Ok(CheckedTask {
         id,
         resources,
@@ -628,9 +664,9 @@ fn check_executor(
     core: &MasterCore,
     fw: &FrameworkId,
     pool: &OfferPool,
-    executor: &pb::ExecutorInfo,
+    executor: &ExecutorInput,
 ) -> Result<(ExecutorId, Resources, bool), String> {
-    let id = ExecutorId::from(&executor.executor_id);
+    let id = executor.id.clone();
     if id.as_str().is_empty() {
         return Err("executor id must not be empty".to_owned());
     }

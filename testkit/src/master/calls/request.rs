@@ -2,18 +2,23 @@
 //! the sum per role the allocator is told.
 
 use crate::master::calls;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
 use corral::FrameworkId;
 use corral::Resources;
 use corral::Role;
-use corral_proto::convert::*;
-use corral_proto::pb;
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+/// REQUEST, decoded (`edge.rs`): each request's resources, or why they
+/// cannot be read.
+#[derive(Debug, Default)]
+pub(in crate::master) struct Request {
+    /// The requests, in order.
+    pub requests: Vec<Result<Resources, String>>,
+}
 
 /// REQUEST: what the framework wants to hold in each named role, as
 /// explicit demand for the allocator (which reclaims lent resources for
@@ -27,7 +32,7 @@ pub(in crate::master) fn request(
     core: &mut MasterCore,
     now: Duration,
     fw: &FrameworkId,
-    request: pb::call::Request,
+    request: Request,
 ) -> Result<(), CallError> {
     let roles = calls::record(core, fw)?.roles.clone();
     let only_role = (roles.len() == 1)
@@ -35,7 +40,8 @@ pub(in crate::master) fn request(
         .flatten();
     let mut wanted: BTreeMap<Role, Resources> = BTreeMap::new();
     for one in &request.requests {
-        let parsed = Resources::from_pb(&one.resources)
+        let parsed = one
+            .as_ref()
             .map_err(|e| CallError::InvalidRequest(format!("invalid resources: {e}")))?;
         for entry in parsed.iter() {
             let role = match (&entry.allocation, &only_role) {
@@ -74,10 +80,9 @@ pub(in crate::master) fn request(
 pub(in crate::master) fn sync_requests(core: &mut MasterCore, roles: &BTreeSet<Role>) {
     for role in roles {
         let sum = core.frameworks.demand(role);
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.request(role, &sum),
-            "request",
-        );
+        {
+            let result = core.allocator.request(role, &sum);
+            core.note(result, "request");
+        };
     }
 }

@@ -2,11 +2,9 @@
 //! cleared, an allocation at once).
 
 use crate::master::calls;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
-use crate::master::validate;
 use corral::FrameworkId;
 use std::time::Duration;
 
@@ -18,12 +16,11 @@ pub(in crate::master) fn revive(
     fw: &FrameworkId,
     roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.revive(fw, &roles),
-        "revive",
-    );
+    let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
+    {
+        let result = core.allocator.revive(fw, &roles);
+        core.note(result, "revive");
+    };
     core.frameworks.unsuppress(fw, &roles);
     allocation::allocate_now(core, now);
     Ok(())
@@ -35,12 +32,11 @@ pub(in crate::master) fn suppress(
     fw: &FrameworkId,
     roles: Vec<String>,
 ) -> Result<(), CallError> {
-    let roles = validate::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.suppress(fw, &roles),
-        "suppress",
-    );
+    let roles = calls::subscribed_roles(&roles, &calls::record(core, fw)?.roles)?;
+    {
+        let result = core.allocator.suppress(fw, &roles);
+        core.note(result, "suppress");
+    };
     core.frameworks.suppress(fw, &roles);
     Ok(())
 }

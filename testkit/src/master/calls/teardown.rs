@@ -3,9 +3,8 @@
 //! resources recovered, the stream closed, the id remembered.
 
 use crate::master::calls::request;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
-use crate::master::outbox::Outgoing;
+use crate::master::effects::Outgoing;
 use crate::master::processes::local_tasks;
 use crate::master::processes::reclaim;
 use corral::FrameworkId;
@@ -31,14 +30,13 @@ pub(in crate::master) fn remove_framework(
     core.agents.forget_framework(fw);
     core.tasks.remove_framework(fw);
     core.updates.remove_framework(fw);
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.remove_framework(fw),
-        "remove_framework",
-    );
+    {
+        let result = core.allocator.remove_framework(fw);
+        core.note(result, "remove_framework");
+    };
     request::sync_requests(core, &record.requests.keys().cloned().collect());
     if let Some(stream) = record.stream() {
-        core.outbox.push(Outgoing::Close {
+        core.push(Outgoing::Close {
             stream: stream.clone(),
         });
     }

@@ -1,13 +1,12 @@
 //! UPDATE_FRAMEWORK: a new FrameworkInfo (same immutable fields); offers of
 //! roles it left are rescinded.
 
+use crate::master::books::frameworks::ValidFramework;
 use crate::master::calls;
 use crate::master::calls::subscribe;
 use crate::master::core::MasterCore;
 use crate::master::error::CallError;
 use crate::master::processes::allocation;
-use crate::master::validate;
-use crate::master::validate::ValidFramework;
 use corral::FrameworkId;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ pub(in crate::master) fn update_framework(
 ) -> Result<(), CallError> {
     let valid = update.valid;
     let record = calls::record(core, fw)?;
-    validate::immutable_fields(&record.identity, &valid.identity)?;
+    calls::immutable_fields(&record.identity, &valid.identity)?;
     let removed_roles: Vec<_> = record.roles.difference(&valid.roles).cloned().collect();
     for role in &removed_roles {
         for offer in core.offers.of_framework(fw, Some(role)) {

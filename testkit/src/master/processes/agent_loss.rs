@@ -17,7 +17,6 @@
 
 use crate::master::books::agents::AgentError;
 use crate::master::calls::kill;
-use crate::master::core::allocator_ok;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
 use crate::master::processes::allocation;
@@ -41,7 +40,7 @@ pub(in crate::master) fn lose_agent(
 ) -> Result<(), AgentError> {
     core.agents.mark_lost(now, agent)?;
     warn!(%agent, "agent lost");
-    core.touched.all = true;
+    core.touch_all();
     let offers: Vec<_> = core
         .offers
         .iter()
@@ -51,11 +50,10 @@ pub(in crate::master) fn lose_agent(
     for offer in offers {
         core.rescind(now, &offer);
     }
-    allocator_ok(
-        &mut core.broken,
-        core.allocator.remove_agent(agent),
-        "remove_agent",
-    );
+    {
+        let result = core.allocator.remove_agent(agent);
+        core.note(result, "remove_agent");
+    };
     let keys: Vec<(FrameworkId, TaskId)> = core
         .tasks
         .live_on(agent)
@@ -110,7 +108,7 @@ pub(in crate::master) fn restore_agent(
         .ok_or_else(|| AgentError::Unknown(agent.clone()))?;
     let returned = core.agents.mark_returned(agent)?;
     info!(%agent, lost_for = ?now.saturating_sub(returned.lost_at), "agent back");
-    core.touched.all = true;
+    core.touch_all();
     // What the returning tasks (and their executors) hold.
     let mut used: BTreeMap<FrameworkId, Resources> = BTreeMap::new();
     for task in core.tasks.live_on(agent) {
@@ -124,19 +122,18 @@ pub(in crate::master) fn restore_agent(
         }
     }
     let used: Vec<(FrameworkId, Resources)> = used.into_iter().collect();
-    allocator_ok(
-        &mut core.broken,
-        core.allocator
-            .add_agent_in_use(agent.clone(), spec.resources.clone(), &used),
-        "add_agent_in_use",
-    );
+    {
+        let result = core
+            .allocator
+            .add_agent_in_use(agent.clone(), spec.resources.clone(), &used);
+        core.note(result, "add_agent_in_use");
+    };
     if core.agents.is_down(agent) {
         // Back during its maintenance window: still offered to nobody.
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.deactivate_agent(agent),
-            "deactivate_agent",
-        );
+        {
+            let result = core.allocator.deactivate_agent(agent);
+            core.note(result, "deactivate_agent");
+        };
     }
     for (fw, task, state) in core.tasks.thaw_on(now, agent) {
         let executor = core.tasks.get(&fw, &task).and_then(|t| t.executor.clone());

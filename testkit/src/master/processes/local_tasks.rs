@@ -13,29 +13,21 @@
 
 use crate::agent::AgentOrder;
 use crate::agent::AgentReport;
-use crate::agent::CommandSpec;
 use crate::agent::SandboxPaths;
 use crate::agent::TaskLaunch;
 use crate::master::books::tasks::Launch;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
-use crate::master::outbox::Outgoing;
+use crate::master::effects::Outgoing;
+use crate::master::local_wire;
+use crate::master::local_wire::LocalCommand;
 use corral::AgentId;
 use corral::FrameworkId;
-use corral::Reason;
 use corral::Source;
 use corral::TaskId;
-use corral_proto::convert::*;
 use std::time::Duration;
 use tracing::debug;
 use tracing::info;
-
-/// What a task on a local agent runs, read at ACCEPT.
-#[derive(Clone, Debug, PartialEq)]
-pub(in crate::master) struct LocalCommand {
-    pub(in crate::master) spec: CommandSpec,
-    pub(in crate::master) environment: Vec<(String, String)>,
-}
 
 /// Whether `agent` runs its tasks as real processes.
 pub(in crate::master) fn is_local_agent(core: &MasterCore, agent: &AgentId) -> bool {
@@ -63,13 +55,12 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
         debug!(framework = %fw, task = %report.task, "report for a removed framework ignored");
         return;
     }
-    let Some(step) = core.tasks.report_external(
-        &fw,
-        &report.task,
-        corral::TaskState::from_pb(report.state),
-        Some(report.message),
-    ) else {
-        debug!(framework = %fw, task = %report.task, state = report.state.as_str_name(),
+    let (state, reason) = local_wire::report_state(&report);
+    let Some(step) = core
+        .tasks
+        .report_external(&fw, &report.task, state, Some(report.message))
+    else {
+        debug!(framework = %fw, task = %report.task, ?state,
             "report changes nothing (task unknown, ended, or being killed)");
         return;
     };
@@ -77,12 +68,12 @@ pub(in crate::master) fn agent_status(core: &mut MasterCore, now: Duration, repo
     status.agent_id = Some(step.agent.clone());
     status.executor_id = step.executor.clone();
     status.message = step.message;
-    status.reason = report.reason.map(Reason::from_pb);
+    status.reason = reason;
     if let Some(sandbox) = report.sandbox {
-        status.labels = labels_from_pb(Some(&sandbox.labels()));
+        status.labels = local_wire::sandbox_labels(&sandbox);
         core.agents.set_sandbox(&fw, &step.task, sandbox);
     }
-    debug!(framework = %fw, task = %step.task, state = step.state.to_pb().as_str_name(), "local task state");
+    debug!(framework = %fw, task = %step.task, state = ?step.state, "local task state");
     core.report(now, &fw, status);
     core.recover(now, &fw, &step.agent, &step.freed, None);
 }
@@ -135,10 +126,9 @@ pub(in crate::master) fn launch_local(
         command = order.command.describe(), "launch on a local agent");
     core.agents.forget_sandbox(&launch.framework, &launch.id);
     core.tasks.launch_external(now, launch);
-    core.outbox
-        .push(Outgoing::Order(Box::new(AgentOrder::Launch(Box::new(
-            order,
-        )))));
+    core.push(Outgoing::Order(Box::new(AgentOrder::Launch(Box::new(
+        order,
+    )))));
 }
 
 /// KILL of a task on a local agent: this task only (not its task
@@ -164,12 +154,12 @@ pub(in crate::master) fn kill_local(
         let mut status = task_status(now, task, corral::TaskState::Killing, Source::Executor);
         status.agent_id = Some(record.agent.clone());
         status.executor_id = record.executor.clone();
-        if let Some(labels) = sandbox(core, fw, task).map(SandboxPaths::labels) {
-            status.labels = labels_from_pb(Some(&labels));
+        if let Some(labels) = sandbox(core, fw, task).map(local_wire::sandbox_labels) {
+            status.labels = labels;
         }
         core.report(now, fw, status);
     }
-    core.outbox.push(Outgoing::Order(Box::new(AgentOrder::Kill {
+    core.push(Outgoing::Order(Box::new(AgentOrder::Kill {
         framework: fw.clone(),
         task: task.clone(),
         grace,
@@ -183,9 +173,8 @@ pub(in crate::master) fn stop_local_framework(core: &mut MasterCore, fw: &Framew
         .live_of(fw)
         .any(|t| is_local_agent(core, &t.agent));
     if has_local {
-        core.outbox
-            .push(Outgoing::Order(Box::new(AgentOrder::StopFramework {
-                framework: fw.clone(),
-            })));
+        core.push(Outgoing::Order(Box::new(AgentOrder::StopFramework {
+            framework: fw.clone(),
+        })));
     }
 }

@@ -18,9 +18,8 @@
 use crate::master::books::agents::maintenance::MaintenanceError;
 use crate::master::books::agents::maintenance::Window;
 use crate::master::calls::kill;
-use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
-use crate::master::outbox;
+use crate::master::effects::Event;
 use crate::master::processes::allocation;
 use crate::master::processes::maintenance_offers;
 use corral::AgentId;
@@ -44,7 +43,7 @@ pub(in crate::master) fn schedule_maintenance(
     info!(%agent, ?window, "maintenance scheduled");
     // A moved window asks every framework again.
     for (fw, offer) in old.map(|m| m.offers).unwrap_or_default() {
-        core.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        core.emit(&fw, Event::RescindInverseOffer(offer.id.clone()));
     }
     for id in core.offers.on_agent(agent) {
         core.rescind(now, &id);
@@ -66,14 +65,13 @@ pub(in crate::master) fn end_maintenance(
     })?;
     info!(%agent, "maintenance over");
     for (fw, offer) in maintenance.offers {
-        core.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        core.emit(&fw, Event::RescindInverseOffer(offer.id.clone()));
     }
     if maintenance.down && !core.agents.is_lost(agent) {
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.activate_agent(agent),
-            "activate_agent",
-        );
+        {
+            let result = core.allocator.activate_agent(agent);
+            core.note(result, "activate_agent");
+        };
     }
     // Offers made meanwhile carry the window; they are stale now.
     for id in core.offers.on_agent(agent) {
@@ -101,11 +99,10 @@ fn drain(core: &mut MasterCore, now: Duration, agent: &AgentId) {
     // A lost agent is out of the allocator; it is deactivated if it
     // comes back during the window.
     if !core.agents.is_lost(agent) {
-        allocator_ok(
-            &mut core.broken,
-            core.allocator.deactivate_agent(agent),
-            "deactivate_agent",
-        );
+        {
+            let result = core.allocator.deactivate_agent(agent);
+            core.note(result, "deactivate_agent");
+        };
     }
     for id in core.offers.on_agent(agent) {
         core.rescind(now, &id);
