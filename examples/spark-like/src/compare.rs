@@ -1,0 +1,130 @@
+//! Fine against coarse mode, measured (`spark-like compare`): the same
+//! synthetic job run in both modes, one after the other, on the embedded
+//! master with simulated agents and then with local agents (real
+//! processes), and the figures printed side by side.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::conf::SparkConf;
+use crate::dag::{DurationDist, JobSpec};
+use crate::report::Report;
+use crate::run::{run, Cluster, RunError, RunSpec};
+
+/// One comparison to make.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// What the table calls it.
+    pub label: String,
+    /// Task counts per stage.
+    pub tasks: Vec<usize>,
+    /// Each task's time.
+    pub task: Duration,
+    /// Where.
+    pub cluster: Cluster,
+    /// Cpus per agent (for the executors' size: one per agent).
+    pub agent_cpus: f64,
+    /// Memory per agent, MiB.
+    pub agent_mem: f64,
+}
+
+/// Runs `case` in coarse then fine mode and returns both reports.
+pub async fn compare(case: &Case, base: &SparkConf, seed: u64) -> Result<(Report, Report), RunError> {
+    let job = JobSpec::synthetic(&case.tasks, &DurationDist::Fixed(case.task), None, seed);
+    let mut out = Vec::new();
+    for coarse in [true, false] {
+        let mut conf = base.clone();
+        conf.coarse = coarse;
+        conf.executor_cores = case.agent_cpus;
+        conf.executor_memory_mb = case.agent_mem / 2.0;
+        conf.task_cpus = 1.0;
+        let (report, _) = run(RunSpec {
+            job: job.clone(),
+            conf,
+            cluster: case.cluster.clone(),
+            progress: false,
+            output: None,
+            verbose: false,
+        })
+        .await?;
+        out.push(report);
+    }
+    let fine = out.pop().expect("two runs");
+    let coarse = out.pop().expect("two runs");
+    Ok((coarse, fine))
+}
+
+/// Prints one case's two reports side by side.
+pub fn print(case: &Case, coarse: &Report, fine: &Report) {
+    let tasks: Vec<String> = case.tasks.iter().map(usize::to_string).collect();
+    println!(
+        "\n{}: stages of {} tasks of {} ms",
+        case.label,
+        tasks.join(" then "),
+        case.task.as_millis()
+    );
+    println!("  {:<34} {:>12} {:>12}", "", "coarse", "fine");
+    let row = |name: &str, c: String, f: String| println!("  {name:<34} {c:>12} {f:>12}");
+    row("makespan (s)", format!("{:.2}", coarse.makespan_s), format!("{:.2}", fine.makespan_s));
+    row(
+        "utilisation of held cpus",
+        format!("{:.0}%", coarse.utilisation * 100.0),
+        format!("{:.0}%", fine.utilisation * 100.0),
+    );
+    row(
+        "ready to running p50 (ms)",
+        format!("{:.1}", coarse.ready_to_running_p50_ms),
+        format!("{:.1}", fine.ready_to_running_p50_ms),
+    );
+    row(
+        "ready to running p99 (ms)",
+        format!("{:.1}", coarse.ready_to_running_p99_ms),
+        format!("{:.1}", fine.ready_to_running_p99_ms),
+    );
+    row("offers received", coarse.offers.to_string(), fine.offers.to_string());
+    row("SDK tasks launched", coarse.sdk_tasks.to_string(), fine.sdk_tasks.to_string());
+    row("peak cpus held", format!("{}", coarse.peak_cpus), format!("{}", fine.peak_cpus));
+    for r in [coarse, fine] {
+        if let Some(f) = &r.failure {
+            println!("  {} mode FAILED: {f}", r.mode);
+        }
+    }
+    println!(
+        "  fine/coarse makespan: {:.2}x",
+        fine.makespan_s / coarse.makespan_s.max(1e-9)
+    );
+}
+
+/// The cases: 10,000 then 1,000 tasks of 50 ms on 16 simulated
+/// agents of 4 cpus; 1,000 tasks of 200 ms on local agents. `scale`
+/// divides the task counts (1: as stated).
+pub fn default_cases(scale: usize, local: Option<(PathBuf, PathBuf)>) -> Vec<Case> {
+    let scale = scale.max(1);
+    let mut cases = vec![Case {
+        label: "simulated: 16 agents of 4 cpus, embedded master".into(),
+        tasks: vec![(10_000 / scale).max(1), (1_000 / scale).max(1)],
+        task: Duration::from_millis(50),
+        cluster: Cluster::Simulated {
+            agents: 16,
+            resources: "cpus:4;mem:16384".into(),
+        },
+        agent_cpus: 4.0,
+        agent_mem: 16384.0,
+    }];
+    if let Some((work_dir, program)) = local {
+        cases.push(Case {
+            label: "local: 4 agents of 4 cpus, real processes".into(),
+            tasks: vec![(1_000 / scale).max(1)],
+            task: Duration::from_millis(200),
+            cluster: Cluster::Local {
+                agents: 4,
+                resources: "cpus:4;mem:16384".into(),
+                work_dir,
+                program,
+            },
+            agent_cpus: 4.0,
+            agent_mem: 16384.0,
+        });
+    }
+    cases
+}
