@@ -326,7 +326,7 @@ impl Backend {
         let mut infos = Vec::new();
         let mut records = Vec::new();
         for (pending, resources) in planned {
-            let work = self.engine.work_of(pending.stage, pending.partition);
+            let work = self.engine.work_of(&pending);
             let attempt = self.engine.launched(pending, &offer.agent_id);
             let number = self.engine.attempt(attempt).map_or(1, |a| a.number);
             let (stage, partition) = self.engine.attempt(attempt).map_or((0, 0), |a| (a.stage, a.partition));
@@ -465,7 +465,7 @@ impl Backend {
                 }
                 let agent = exec.agent.clone();
                 let Some(pending) = self.engine.take_for(&agent, now) else { break };
-                let work = self.engine.work_of(pending.stage, pending.partition);
+                let work = self.engine.work_of(&pending);
                 let attempt = self.engine.launched(pending, &agent);
                 self.by_attempt.insert(attempt, id.clone());
                 let Some(exec) = self.executors.get_mut(&id) else { break };

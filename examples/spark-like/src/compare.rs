@@ -72,6 +72,21 @@ pub fn print(case: &Case, coarse: &Report, fine: &Report) {
         format!("{:.0}%", fine.utilisation * 100.0),
     );
     row(
+        "utilisation of the cluster",
+        format!("{:.0}%", coarse.cluster_utilisation.unwrap_or(0.0) * 100.0),
+        format!("{:.0}%", fine.cluster_utilisation.unwrap_or(0.0) * 100.0),
+    );
+    row(
+        "launch to running p50 (ms)",
+        format!("{:.1}", coarse.launch_to_running_p50_ms),
+        format!("{:.1}", fine.launch_to_running_p50_ms),
+    );
+    row(
+        "launch to running p99 (ms)",
+        format!("{:.1}", coarse.launch_to_running_p99_ms),
+        format!("{:.1}", fine.launch_to_running_p99_ms),
+    );
+    row(
         "ready to running p50 (ms)",
         format!("{:.1}", coarse.ready_to_running_p50_ms),
         format!("{:.1}", fine.ready_to_running_p50_ms),

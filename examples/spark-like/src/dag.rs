@@ -110,8 +110,14 @@ impl Stragglers {
 /// What the tasks of a stage do.
 #[derive(Clone, Debug)]
 pub enum StageKind {
-    /// Synthetic tasks, each running its time (ms, by partition).
-    Synthetic(Vec<u64>),
+    /// Synthetic tasks: each partition's time (ms) on its first attempts,
+    /// and without the straggling, which a speculative copy runs.
+    Synthetic {
+        /// Time by partition, stragglers included.
+        ms: Vec<u64>,
+        /// Time by partition, without straggling.
+        base: Vec<u64>,
+    },
     /// Word count's map side: one text partition each, shuffled to `reducers`.
     WordMap {
         /// The input's partitions.
@@ -186,22 +192,19 @@ impl JobSpec {
             .iter()
             .enumerate()
             .map(|(i, &n)| {
-                let durations = (0..n)
-                    .map(|_| {
-                        let mut d = dist.sample(&mut rng);
-                        if let Some(s) = stragglers {
-                            if rng.next_f64() < s.fraction {
-                                d = d.mul_f64(s.factor);
-                            }
-                        }
-                        d.as_millis() as u64
-                    })
-                    .collect();
+                let mut ms = Vec::with_capacity(n);
+                let mut base = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let d = dist.sample(&mut rng);
+                    base.push(d.as_millis() as u64);
+                    let straggles = stragglers.filter(|s| rng.next_f64() < s.fraction);
+                    ms.push(straggles.map_or(d, |s| d.mul_f64(s.factor)).as_millis() as u64);
+                }
                 StageSpec {
                     name: format!("stage {i}"),
                     partitions: n,
                     parents: if i == 0 { vec![] } else { vec![i - 1] },
-                    kind: StageKind::Synthetic(durations),
+                    kind: StageKind::Synthetic { ms, base },
                 }
             })
             .collect();
@@ -288,12 +291,12 @@ mod tests {
         assert!(DurationDist::parse("normal:5").is_err());
         let s = Stragglers::parse("0.1x10").unwrap();
         let job = JobSpec::synthetic(&[1000], &DurationDist::Fixed(Duration::from_millis(50)), Some(s), 1);
-        let StageKind::Synthetic(d) = &job.stages[0].kind else { panic!() };
+        let StageKind::Synthetic { ms: d, .. } = &job.stages[0].kind else { panic!() };
         let slow = d.iter().filter(|&&ms| ms == 500).count();
         assert!((50..150).contains(&slow), "about 10% straggle: {slow}");
         assert!(d.iter().all(|&ms| ms == 50 || ms == 500));
         let again = JobSpec::synthetic(&[1000], &DurationDist::Fixed(Duration::from_millis(50)), Some(s), 1);
-        let StageKind::Synthetic(d2) = &again.stages[0].kind else { panic!() };
+        let StageKind::Synthetic { ms: d2, .. } = &again.stages[0].kind else { panic!() };
         assert_eq!(d, d2);
         assert!(parse_tasks("10,0").is_err());
         assert_eq!(parse_tasks("10000,1000").unwrap(), [10000, 1000]);

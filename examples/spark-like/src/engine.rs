@@ -49,6 +49,8 @@ pub struct Attempt {
     pub speculative: bool,
     /// When its task became ready.
     pub ready_at: Instant,
+    /// When it was launched.
+    pub launched_at: Instant,
     /// When it started running (None: not yet).
     pub running_at: Option<Instant>,
 }
@@ -89,6 +91,8 @@ pub struct Stats {
     pub excluded: BTreeSet<AgentId>,
     /// Time from ready to running, of every attempt that ran.
     pub ready_to_running: Vec<Duration>,
+    /// Time from launch to running, of every attempt that ran.
+    pub launch_to_running: Vec<Duration>,
     /// Sum of task run times (cpu-seconds with `spark.task.cpus`).
     pub busy: Duration,
 }
@@ -232,10 +236,14 @@ impl Engine {
     }
 
     /// The work of a task, built from its stage and, for a reduce, its
-    /// parents' outputs.
-    pub fn work_of(&self, stage: usize, partition: usize) -> Work {
+    /// parents' outputs. A speculative copy of a synthetic task does not
+    /// straggle (the straggling was its attempt's, not its data's).
+    pub fn work_of(&self, pending: &Pending) -> Work {
+        let (stage, partition) = (pending.stage, pending.partition);
         match &self.job.stages[stage].kind {
-            StageKind::Synthetic(ms) => Work::Sleep { ms: ms[partition] },
+            StageKind::Synthetic { ms, base } => Work::Sleep {
+                ms: if pending.speculative { base[partition] } else { ms[partition] },
+            },
             StageKind::WordMap { parts, reducers } => Work::Map {
                 text: parts[partition].clone(),
                 reducers: *reducers,
@@ -275,6 +283,7 @@ impl Engine {
                 agent: agent.clone(),
                 speculative: pending.speculative,
                 ready_at: pending.ready_at,
+                launched_at: Instant::now(),
                 running_at: None,
             },
         );
@@ -294,6 +303,9 @@ impl Engine {
                 self.stats
                     .ready_to_running
                     .push(now.saturating_duration_since(a.ready_at));
+                self.stats
+                    .launch_to_running
+                    .push(now.saturating_duration_since(a.launched_at));
             }
         }
     }

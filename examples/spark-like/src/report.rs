@@ -49,8 +49,20 @@ pub struct Report {
     pub makespan_s: f64,
     /// Task run time over cpus held (cpu-seconds), as a fraction.
     pub utilisation: f64,
-    /// Most cpus held at once.
+    /// Task run time over the cluster's cpus during the makespan (known
+    /// for the embedded master only).
+    pub cluster_utilisation: Option<f64>,
+    /// Cpu-seconds of task run time.
+    pub busy_cpu_seconds: f64,
+    /// Most cpus held at once, as this framework counts them (from launch
+    /// to the task's terminal status, which can arrive after the master
+    /// has offered its resources again).
     pub peak_cpus: f64,
+    /// Launch (fine: ACCEPT; coarse: task sent to its executor) to
+    /// running, median, ms.
+    pub launch_to_running_p50_ms: f64,
+    /// Launch to running, 99th percentile, ms.
+    pub launch_to_running_p99_ms: f64,
     /// Ready-to-running latency, median, ms.
     pub ready_to_running_p50_ms: f64,
     /// Ready-to-running latency, 99th percentile, ms.
@@ -83,6 +95,8 @@ impl Report {
         let counters = backend.counters();
         let mut latencies = stats.ready_to_running.clone();
         latencies.sort();
+        let mut launches = stats.launch_to_running.clone();
+        launches.sort();
         let busy = stats.busy.as_secs_f64() * backend.conf().task_cpus;
         Report {
             job: engine.job().name.clone(),
@@ -112,7 +126,11 @@ impl Report {
             } else {
                 0.0
             },
+            cluster_utilisation: None,
+            busy_cpu_seconds: busy,
             peak_cpus: counters.peak_cpus,
+            launch_to_running_p50_ms: percentile(&launches, 0.5),
+            launch_to_running_p99_ms: percentile(&launches, 0.99),
             ready_to_running_p50_ms: percentile(&latencies, 0.5),
             ready_to_running_p99_ms: percentile(&latencies, 0.99),
             offers: counters.offers,
@@ -139,12 +157,20 @@ impl Report {
         if !self.excluded_agents.is_empty() {
             println!("  excluded agents: {}", self.excluded_agents.join(", "));
         }
+        let cluster = self
+            .cluster_utilisation
+            .map_or(String::new(), |u| format!(", of the cluster's: {:.0}%", u * 100.0));
         println!(
-            "  utilisation of the cpus held: {:.0}% (peak {} cpus); ready to running: p50 {:.1} ms, p99 {:.1} ms",
+            "  utilisation of the cpus held: {:.0}%{cluster}; makespan {:.2} s",
             self.utilisation * 100.0,
-            self.peak_cpus,
+            self.makespan_s
+        );
+        println!(
+            "  task ready to running: p50 {:.1} ms, p99 {:.1} ms (launch to running: p50 {:.1} ms, p99 {:.1} ms)",
             self.ready_to_running_p50_ms,
-            self.ready_to_running_p99_ms
+            self.ready_to_running_p99_ms,
+            self.launch_to_running_p50_ms,
+            self.launch_to_running_p99_ms
         );
         let d = &self.declines;
         println!(

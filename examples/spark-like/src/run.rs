@@ -97,6 +97,12 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
         check_output_dir(out)?;
     }
     let role = spec.conf.role.clone();
+    let cluster_cpus = match &spec.cluster {
+        Cluster::Simulated { agents, resources } | Cluster::Local { agents, resources, .. } => {
+            Resources::parse(resources).ok().map(|r| r.cpus() * *agents as f64)
+        }
+        Cluster::Remote(_) => None,
+    };
     let (master, endpoint, program) = match &spec.cluster {
         Cluster::Remote(url) => (None, url.clone(), None),
         Cluster::Simulated { agents, resources } | Cluster::Local { agents, resources, .. } => {
@@ -153,7 +159,10 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
         }
     }
     outcome?;
-    let report = Report::of(&backend);
+    let mut report = Report::of(&backend);
+    if let Some(cpus) = cluster_cpus.filter(|c| *c > 0.0) {
+        report.cluster_utilisation = Some((report.busy_cpu_seconds / (cpus * report.makespan_s.max(1e-9))).min(1.0));
+    }
     if let (Some(out), None) = (&spec.output, &report.failure) {
         write_output(&backend, out)?;
     }

@@ -49,8 +49,8 @@ impl Work {
     pub fn simulated_duration(&self) -> Duration {
         match self {
             Work::Sleep { ms } => Duration::from_millis(*ms),
-            Work::Map { text, .. } => Duration::from_millis(50 + text.len() as u64 / 5_000),
-            Work::Reduce { pairs } => Duration::from_millis(30 + pairs.len() as u64 / 500),
+            Work::Map { text, .. } => Duration::from_millis(50 + text.len() as u64 / 1_000),
+            Work::Reduce { pairs } => Duration::from_millis(30 + pairs.len() as u64 / 100),
         }
     }
 }
