@@ -57,6 +57,9 @@ pub enum Placement {
 /// The timer tag of the periodic tick (speculation, idle executors, locality).
 const TICK: u64 = 0;
 const TICK_EVERY: Duration = Duration::from_millis(100);
+/// Executors that fail (not killed by us, not lost with their agent)
+/// before the job gives up (as Spark's `spark.executor.maxNumFailures`).
+const MAX_EXECUTOR_FAILURES: u32 = 8;
 
 /// Offers declined, by the filter chosen.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -133,6 +136,7 @@ pub struct Backend {
     sim_work: BTreeMap<u64, Work>,
     local_work: BTreeMap<u64, Work>,
     next_executor: u64,
+    executor_failures: u32,
     held: f64,
     started: Instant,
     ended: Option<Instant>,
@@ -173,6 +177,7 @@ impl Backend {
             sim_work: BTreeMap::new(),
             local_work: BTreeMap::new(),
             next_executor: 0,
+            executor_failures: 0,
             held: 0.0,
             started: now,
             ended: None,
@@ -603,6 +608,16 @@ impl Backend {
         self.release(exec.cores, exec.launched);
         let message = status.message.clone().unwrap_or_else(|| format!("{:?}", status.state));
         let counts = status.state == TaskState::Failed && exec.state != ExecState::Draining && !agent_gone(status);
+        if matches!(status.state, TaskState::Failed | TaskState::Error) && exec.state != ExecState::Draining {
+            self.executor_failures += 1;
+            tracing::warn!(executor = %id, state = ?status.state, message = ?message, "executor failed");
+            if self.executor_failures >= MAX_EXECUTOR_FAILURES {
+                self.engine.abort(&format!(
+                    "{} executors failed; the last, {id}: {message}",
+                    self.executor_failures
+                ));
+            }
+        }
         for attempt in exec.running {
             self.attempt_failed(attempt, &format!("executor {id} ended: {message}"), counts);
         }
@@ -807,8 +822,17 @@ impl WithInputs for Backend {
                 FromExecutor::Started { attempt } => self.engine.running(attempt, now),
                 FromExecutor::Done { attempt, output } => {
                     let owner = self.by_attempt.get(&attempt).map(|t| t.as_str() == executor);
-                    if owner == Some(true) {
-                        kill = self.attempt_done(driver, attempt, output);
+                    let stage = self.engine.attempt(attempt).map(|a| a.stage);
+                    match stage {
+                        Some(stage) if owner == Some(true) => {
+                            if self.engine.output_fits(stage, &output) {
+                                kill = self.attempt_done(driver, attempt, output);
+                            } else {
+                                tracing::warn!(executor = ?executor, attempt, "an output of the wrong kind");
+                                self.attempt_failed(attempt, "the executor answered with an output of the wrong kind", true);
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 FromExecutor::Hello { .. } => {}

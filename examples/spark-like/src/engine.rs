@@ -264,6 +264,18 @@ impl Engine {
         }
     }
 
+    /// True when `output` is what a task of `stage` gives (a map task
+    /// buckets, a reduce counts, a synthetic task nothing); an executor
+    /// answering otherwise has failed the attempt.
+    pub fn output_fits(&self, stage: usize, output: &Output) -> bool {
+        matches!(
+            (&self.job.stages[stage].kind, output),
+            (StageKind::Synthetic { .. }, Output::Done)
+                | (StageKind::WordMap { .. }, Output::Buckets(_))
+                | (StageKind::WordReduce, Output::Counts(_))
+        )
+    }
+
     /// Records the launch of a pending task on `agent`; returns its attempt id.
     pub fn launched(&mut self, pending: Pending, agent: &AgentId) -> u64 {
         let id = self.next_attempt;
@@ -336,9 +348,12 @@ impl Engine {
         if a.speculative {
             self.stats.speculative_wins += 1;
         }
-        // A speculative copy still queued is not needed any more.
-        self.pending
-            .retain(|p| !(p.stage == a.stage && p.partition == a.partition));
+        // A speculative copy still queued is not needed any more (only a
+        // partition that was speculated can have one: no scan otherwise).
+        if run.speculated.contains(&a.partition) {
+            self.pending
+                .retain(|p| !(p.stage == a.stage && p.partition == a.partition));
+        }
         for l in &losers {
             self.attempts.remove(l);
         }
@@ -382,7 +397,8 @@ impl Engine {
             self.stats.requeued += 1;
         }
         let run = &self.stages[a.stage];
-        let queued = self.pending.iter().any(|p| p.stage == a.stage && p.partition == a.partition);
+        let queued = run.speculated.contains(&a.partition)
+            && self.pending.iter().any(|p| p.stage == a.stage && p.partition == a.partition);
         if run.running[a.partition].is_empty() && !queued && run.submitted {
             let prefer = self.preferred(a.stage, a.partition);
             self.pending.push_front(Pending {
@@ -483,6 +499,15 @@ impl Engine {
     /// True when speculation is on and some stage is running.
     pub fn speculating(&self) -> bool {
         self.speculation.is_some() && !self.attempts.is_empty()
+    }
+
+    /// Fails the job for a reason outside any one task (e.g. executors
+    /// that keep failing to start).
+    pub fn abort(&mut self, reason: &str) {
+        if self.failed.is_none() {
+            self.failed = Some(reason.chars().take(300).collect());
+            self.pending.clear();
+        }
     }
 
     /// Why the job failed, once it has.
