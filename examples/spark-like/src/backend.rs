@@ -216,7 +216,9 @@ impl Backend {
     }
 
     fn cores_room(&self, cpus: f64) -> bool {
-        self.conf.cores_max.is_none_or(|max| self.held + cpus <= max + 1e-9)
+        self.conf
+            .cores_max
+            .is_none_or(|max| self.held + cpus <= max + 1e-9)
     }
 
     fn hold(&mut self, cpus: f64) {
@@ -226,7 +228,10 @@ impl Backend {
 
     fn release(&mut self, cpus: f64, since: Instant) {
         self.held = (self.held - cpus).max(0.0);
-        self.counters.held_cpu_seconds += cpus * Instant::now().saturating_duration_since(since).as_secs_f64();
+        self.counters.held_cpu_seconds += cpus
+            * Instant::now()
+                .saturating_duration_since(since)
+                .as_secs_f64();
     }
 
     fn free_slots(&self) -> usize {
@@ -241,7 +246,11 @@ impl Backend {
         if self.over || !self.conf.coarse {
             return false;
         }
-        let live = self.executors.values().filter(|e| e.state != ExecState::Draining).count();
+        let live = self
+            .executors
+            .values()
+            .filter(|e| e.state != ExecState::Draining)
+            .count();
         if self.conf.max_executors.is_some_and(|m| live >= m) {
             return false;
         }
@@ -251,7 +260,13 @@ impl Backend {
         live < self.conf.min_executors || self.engine.pending_len() > self.free_slots()
     }
 
-    fn task_resources(&self, cpus: f64, mem: f64, offer_left: &Resources, lent: &Resources) -> Option<(Resources, bool)> {
+    fn task_resources(
+        &self,
+        cpus: f64,
+        mem: f64,
+        offer_left: &Resources,
+        lent: &Resources,
+    ) -> Option<(Resources, bool)> {
         let needs = Resources::new().with_cpus(cpus).with_mem(mem);
         if offer_left.contains(&needs) {
             return Some((needs, false));
@@ -334,7 +349,10 @@ impl Backend {
             let work = self.engine.work_of(&pending);
             let attempt = self.engine.launched(pending, &offer.agent_id);
             let number = self.engine.attempt(attempt).map_or(1, |a| a.number);
-            let (stage, partition) = self.engine.attempt(attempt).map_or((0, 0), |a| (a.stage, a.partition));
+            let (stage, partition) = self
+                .engine
+                .attempt(attempt)
+                .map_or((0, 0), |a| (a.stage, a.partition));
             let id = TaskId::new(format!("task-{stage}.{partition}-a{number}-{attempt}"));
             let mut info = TaskInfo::new(id.clone())
                 .with_resources(resources)
@@ -463,23 +481,26 @@ impl Backend {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
-            loop {
-                let Some(exec) = self.executors.get(&id) else { break };
+            while let Some(exec) = self.executors.get(&id) {
                 if exec.running.len() >= exec.slots || self.engine.pending_len() == 0 {
                     break;
                 }
                 let agent = exec.agent.clone();
-                let Some(pending) = self.engine.take_for(&agent, now) else { break };
+                let Some(pending) = self.engine.take_for(&agent, now) else {
+                    break;
+                };
                 let work = self.engine.work_of(&pending);
                 let attempt = self.engine.launched(pending, &agent);
                 self.by_attempt.insert(attempt, id.clone());
-                let Some(exec) = self.executors.get_mut(&id) else { break };
+                let Some(exec) = self.executors.get_mut(&id) else {
+                    break;
+                };
                 exec.running.insert(attempt);
                 match &exec.to {
                     Some(to) => {
-                        if to.send(ToExecutor::Run { attempt, work }).is_err() {
-                            // Its connection is gone; the Gone input requeues it.
-                        }
+                        // A closed connection is followed by its Gone
+                        // input, which requeues the attempt.
+                        let _ = to.send(ToExecutor::Run { attempt, work });
                     }
                     None => {
                         driver.wake_after(work.simulated_duration(), attempt);
@@ -491,7 +512,12 @@ impl Backend {
         }
     }
 
-    fn attempt_done(&mut self, driver: &dyn Driver, attempt: u64, output: Output) -> Vec<(u64, TaskId)> {
+    fn attempt_done(
+        &mut self,
+        driver: &dyn Driver,
+        attempt: u64,
+        output: Output,
+    ) -> Vec<(u64, TaskId)> {
         let now = Instant::now();
         let owner = self.by_attempt.remove(&attempt);
         if let Some(exec) = owner.as_ref().and_then(|id| self.executors.get_mut(id)) {
@@ -545,7 +571,11 @@ impl Backend {
         self.ended = Some(Instant::now());
         self.progress.finish(&self.engine);
         let fine: Vec<(f64, Instant)> = self.fine.values().map(|t| (t.cpus, t.launched)).collect();
-        let execs: Vec<(f64, Instant)> = self.executors.values().map(|e| (e.cores, e.launched)).collect();
+        let execs: Vec<(f64, Instant)> = self
+            .executors
+            .values()
+            .map(|e| (e.cores, e.launched))
+            .collect();
         for (cpus, since) in fine.into_iter().chain(execs) {
             self.release(cpus, since);
         }
@@ -573,14 +603,19 @@ impl Backend {
             return;
         }
         let now = Instant::now();
-        let mut live = self.executors.values().filter(|e| e.state != ExecState::Draining).count();
+        let mut live = self
+            .executors
+            .values()
+            .filter(|e| e.state != ExecState::Draining)
+            .count();
         let idle: Vec<TaskId> = self
             .executors
             .iter()
             .filter(|(_, e)| {
                 e.state == ExecState::Ready
                     && e.running.is_empty()
-                    && now.saturating_duration_since(e.idle_since) >= self.conf.executor_idle_timeout
+                    && now.saturating_duration_since(e.idle_since)
+                        >= self.conf.executor_idle_timeout
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -604,11 +639,20 @@ impl Backend {
     }
 
     fn executor_ended(&mut self, id: &TaskId, status: &TaskStatus) {
-        let Some(exec) = self.executors.remove(id) else { return };
+        let Some(exec) = self.executors.remove(id) else {
+            return;
+        };
         self.release(exec.cores, exec.launched);
-        let message = status.message.clone().unwrap_or_else(|| format!("{:?}", status.state));
-        let counts = status.state == TaskState::Failed && exec.state != ExecState::Draining && !agent_gone(status);
-        if matches!(status.state, TaskState::Failed | TaskState::Error) && exec.state != ExecState::Draining {
+        let message = status
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", status.state));
+        let counts = status.state == TaskState::Failed
+            && exec.state != ExecState::Draining
+            && !agent_gone(status);
+        if matches!(status.state, TaskState::Failed | TaskState::Error)
+            && exec.state != ExecState::Draining
+        {
             self.executor_failures += 1;
             tracing::warn!(executor = %id, state = ?status.state, message = ?message, "executor failed");
             if self.executor_failures >= MAX_EXECUTOR_FAILURES {
@@ -645,7 +689,11 @@ impl Scheduler for Backend {
                 self.decline(driver, &offer, "constraints").await;
                 continue;
             }
-            let needed = if self.conf.coarse { self.conf.executor_cores } else { self.conf.task_cpus };
+            let needed = if self.conf.coarse {
+                self.conf.executor_cores
+            } else {
+                self.conf.task_cpus
+            };
             if !self.cores_room(needed) {
                 self.decline(driver, &offer, "max cores").await;
                 continue;
@@ -665,9 +713,11 @@ impl Scheduler for Backend {
     async fn status_update(&mut self, driver: &dyn Driver, status: &TaskStatus) {
         let now = Instant::now();
         if agent_gone(status) {
-            if let Some(agent) = status.agent_id.clone().or_else(|| {
-                self.executors.get(&status.task_id).map(|e| e.agent.clone())
-            }) {
+            if let Some(agent) = status
+                .agent_id
+                .clone()
+                .or_else(|| self.executors.get(&status.task_id).map(|e| e.agent.clone()))
+            {
                 self.engine.agent_lost(&agent, now);
             }
         }
@@ -699,8 +749,10 @@ impl Scheduler for Backend {
                             // did not is failed when the connection ends.
                         }
                         _ => {
-                            let message = status.message.clone().unwrap_or_else(|| format!("{s:?}"));
-                            let counts = matches!(s, TaskState::Failed | TaskState::Error) && !agent_gone(status);
+                            let message =
+                                status.message.clone().unwrap_or_else(|| format!("{s:?}"));
+                            let counts = matches!(s, TaskState::Failed | TaskState::Error)
+                                && !agent_gone(status);
                             self.attempt_failed(attempt, &message, counts);
                         }
                     }
@@ -711,7 +763,9 @@ impl Scheduler for Backend {
             match status.state {
                 TaskState::Running => {
                     if let Some(e) = self.executors.get_mut(&status.task_id) {
-                        if e.state == ExecState::Launching && matches!(self.placement, Placement::Simulated) {
+                        if e.state == ExecState::Launching
+                            && matches!(self.placement, Placement::Simulated)
+                        {
                             e.state = ExecState::Ready;
                             e.idle_since = now;
                         }
@@ -821,7 +875,10 @@ impl WithInputs for Backend {
             Input::From { executor, message } => match message {
                 FromExecutor::Started { attempt } => self.engine.running(attempt, now),
                 FromExecutor::Done { attempt, output } => {
-                    let owner = self.by_attempt.get(&attempt).map(|t| t.as_str() == executor);
+                    let owner = self
+                        .by_attempt
+                        .get(&attempt)
+                        .map(|t| t.as_str() == executor);
                     let stage = self.engine.attempt(attempt).map(|a| a.stage);
                     match stage {
                         Some(stage) if owner == Some(true) => {
@@ -829,7 +886,11 @@ impl WithInputs for Backend {
                                 kill = self.attempt_done(driver, attempt, output);
                             } else {
                                 tracing::warn!(executor = ?executor, attempt, "an output of the wrong kind");
-                                self.attempt_failed(attempt, "the executor answered with an output of the wrong kind", true);
+                                self.attempt_failed(
+                                    attempt,
+                                    "the executor answered with an output of the wrong kind",
+                                    true,
+                                );
                             }
                         }
                         _ => {}
@@ -860,3 +921,7 @@ impl WithInputs for Backend {
         self.maybe_finish(driver).await;
     }
 }
+
+#[cfg(test)]
+#[path = "backend_tests.rs"]
+mod tests;

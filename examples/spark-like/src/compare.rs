@@ -6,7 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use corral::{Capability, Config, FrameworkInfo, Resources};
+use corral_testkit::{CallKind, MasterConfig};
+
+use crate::backend::{Backend, Placement};
 use crate::conf::SparkConf;
+use crate::progress::Progress;
 use crate::dag::{DurationDist, JobSpec};
 use crate::report::Report;
 use crate::run::{run, Cluster, RunError, RunSpec};
@@ -28,16 +33,82 @@ pub struct Case {
     pub agent_mem: f64,
 }
 
+fn conf_for(case: &Case, base: &SparkConf, coarse: bool) -> SparkConf {
+    let mut conf = base.clone();
+    conf.coarse = coarse;
+    conf.executor_cores = case.agent_cpus;
+    conf.executor_memory_mb = case.agent_mem / 2.0;
+    conf.task_cpus = 1.0;
+    conf
+}
+
+/// Runs a simulated `case` in both modes on the testkit's cluster on
+/// virtual time, with the master allocating every `interval`: the same
+/// master core and simulated agents, but no cpu time counts, so what is
+/// left is the protocol's and the allocator's latency. Runs on a thread
+/// of its own (a paused clock needs its own runtime).
+pub fn compare_virtual(case: &Case, base: &SparkConf, seed: u64, interval: Duration) -> Result<(Report, Report), String> {
+    let Cluster::Simulated { agents, resources } = &case.cluster else {
+        return Err("virtual time needs simulated agents".into());
+    };
+    let res = Resources::parse(resources).map_err(|e| e.to_string())?;
+    let cpus = res.cpus() * *agents as f64;
+    let job = JobSpec::synthetic(&case.tasks, &DurationDist::Fixed(case.task), None, seed);
+    let confs = [conf_for(case, base, true), conf_for(case, base, false)];
+    let agents = *agents;
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let mut out = Vec::new();
+            for conf in confs {
+                let config = MasterConfig::default()
+                    .agents(agents, res.clone())
+                    .role(conf.role.as_str(), 1.0)
+                    .allocation_interval(interval)
+                    .seed(seed);
+                let mut cluster = corral_testkit::Cluster::start(config).await.map_err(|e| e.to_string())?;
+                cluster.check_every_step(false);
+                let mut info = FrameworkInfo::new("spark-like").with_roles([conf.role.as_str()]);
+                if conf.revocable {
+                    info = info.with_capability(Capability::RevocableResources);
+                }
+                let backend = Backend::new(job.clone(), conf, Placement::Simulated, Progress::hidden());
+                let (running, _inputs) = cluster.launch_with_inputs(info, Config::default(), backend, 16).await;
+                let id = running.id().clone();
+                cluster
+                    .run_until(Duration::from_secs(3600), |_, trace| {
+                        !trace.calls_of_kind(&id, CallKind::Teardown).is_empty()
+                    })
+                    .await;
+                let (_, backend) = running.join().await;
+                let mut report = Report::of(&backend);
+                report.cluster_utilisation =
+                    Some((report.busy_cpu_seconds / (cpus * report.makespan_s.max(1e-9))).min(1.0));
+                out.push(report);
+                cluster.shutdown();
+            }
+            let fine = out.pop().ok_or("no run")?;
+            let coarse = out.pop().ok_or("no run")?;
+            Ok((coarse, fine))
+        })
+    });
+    thread.join().map_err(|_| "the virtual-time run panicked".to_string())?
+}
+
 /// Runs `case` in coarse then fine mode and returns both reports.
-pub async fn compare(case: &Case, base: &SparkConf, seed: u64) -> Result<(Report, Report), RunError> {
+pub async fn compare(
+    case: &Case,
+    base: &SparkConf,
+    seed: u64,
+) -> Result<(Report, Report), RunError> {
     let job = JobSpec::synthetic(&case.tasks, &DurationDist::Fixed(case.task), None, seed);
     let mut out = Vec::new();
     for coarse in [true, false] {
-        let mut conf = base.clone();
-        conf.coarse = coarse;
-        conf.executor_cores = case.agent_cpus;
-        conf.executor_memory_mb = case.agent_mem / 2.0;
-        conf.task_cpus = 1.0;
+        let conf = conf_for(case, base, coarse);
         let (report, _) = run(RunSpec {
             job: job.clone(),
             conf,
@@ -55,17 +126,20 @@ pub async fn compare(case: &Case, base: &SparkConf, seed: u64) -> Result<(Report
 }
 
 /// Prints one case's two reports side by side.
-pub fn print(case: &Case, coarse: &Report, fine: &Report) {
+pub fn print(label: &str, case: &Case, coarse: &Report, fine: &Report) {
     let tasks: Vec<String> = case.tasks.iter().map(usize::to_string).collect();
     println!(
-        "\n{}: stages of {} tasks of {} ms",
-        case.label,
+        "\n{label}: stages of {} tasks of {} ms",
         tasks.join(" then "),
         case.task.as_millis()
     );
     println!("  {:<34} {:>12} {:>12}", "", "coarse", "fine");
     let row = |name: &str, c: String, f: String| println!("  {name:<34} {c:>12} {f:>12}");
-    row("makespan (s)", format!("{:.2}", coarse.makespan_s), format!("{:.2}", fine.makespan_s));
+    row(
+        "makespan (s)",
+        format!("{:.2}", coarse.makespan_s),
+        format!("{:.2}", fine.makespan_s),
+    );
     row(
         "utilisation of held cpus",
         format!("{:.0}%", coarse.utilisation * 100.0),
@@ -96,9 +170,21 @@ pub fn print(case: &Case, coarse: &Report, fine: &Report) {
         format!("{:.1}", coarse.ready_to_running_p99_ms),
         format!("{:.1}", fine.ready_to_running_p99_ms),
     );
-    row("offers received", coarse.offers.to_string(), fine.offers.to_string());
-    row("SDK tasks launched", coarse.sdk_tasks.to_string(), fine.sdk_tasks.to_string());
-    row("peak cpus held", format!("{}", coarse.peak_cpus), format!("{}", fine.peak_cpus));
+    row(
+        "offers received",
+        coarse.offers.to_string(),
+        fine.offers.to_string(),
+    );
+    row(
+        "SDK tasks launched",
+        coarse.sdk_tasks.to_string(),
+        fine.sdk_tasks.to_string(),
+    );
+    row(
+        "peak cpus held",
+        format!("{}", coarse.peak_cpus),
+        format!("{}", fine.peak_cpus),
+    );
     for r in [coarse, fine] {
         if let Some(f) = &r.failure {
             println!("  {} mode FAILED: {f}", r.mode);

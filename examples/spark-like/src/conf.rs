@@ -80,12 +80,10 @@ impl Constraints {
 
     /// True when an agent with these attributes satisfies every constraint.
     pub fn matches<'a>(&self, attribute: impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.0
-            .iter()
-            .all(|(name, values)| match attribute(name) {
-                None => false,
-                Some(v) => values.is_empty() || values.iter().any(|want| want == v),
-            })
+        self.0.iter().all(|(name, values)| match attribute(name) {
+            None => false,
+            Some(v) => values.is_empty() || values.iter().any(|want| want == v),
+        })
     }
 
     /// True when there is no constraint.
@@ -221,7 +219,9 @@ fn parse_count(key: &str, v: &str, min: u64) -> Result<u64, ConfError> {
 /// in `bare` units (Spark's default unit for that key).
 pub fn parse_duration(key: &str, v: &str, bare: Duration) -> Result<Duration, ConfError> {
     let v = v.trim();
-    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
     let (number, unit) = v.split_at(split);
     let unit_len = match unit.trim() {
         "" => bare,
@@ -244,7 +244,9 @@ pub fn parse_duration(key: &str, v: &str, bare: Duration) -> Result<Duration, Co
 /// A Spark size in MiB: `512m`, `2g`, `1t`, `1024k`; a bare number is MiB.
 pub fn parse_mem_mb(key: &str, v: &str) -> Result<f64, ConfError> {
     let v = v.trim().to_ascii_lowercase();
-    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
     let (number, unit) = v.split_at(split);
     let scale = match unit.trim_end_matches('b') {
         "" | "m" => 1.0,
@@ -276,7 +278,9 @@ impl SparkConf {
             "spark.mesos.role" => {
                 if v.is_empty()
                     || v.len() > 128
-                    || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
                 {
                     return Err(bad_value(key, v, "a role name such as spark or eng/batch"));
                 }
@@ -358,11 +362,12 @@ impl SparkConf {
             path: path.to_owned(),
             source,
         })?;
-        self.load_str(&text).map_err(|(line, source)| ConfError::Line {
-            path: path.to_owned(),
-            line,
-            source: Box::new(source),
-        })
+        self.load_str(&text)
+            .map_err(|(line, source)| ConfError::Line {
+                path: path.to_owned(),
+                line,
+                source: Box::new(source),
+            })
     }
 
     /// Reads the text of a properties file; an error comes with its line.
@@ -374,7 +379,12 @@ impl SparkConf {
             }
             let split = line
                 .find(|c: char| c == '=' || c == ':' || c.is_whitespace())
-                .ok_or_else(|| (index + 1, ConfError::NotKeyValue(line.chars().take(80).collect())))?;
+                .ok_or_else(|| {
+                    (
+                        index + 1,
+                        ConfError::NotKeyValue(line.chars().take(80).collect()),
+                    )
+                })?;
             let (key, rest) = line.split_at(split);
             let rest = rest.trim_start();
             let value = rest
@@ -398,7 +408,9 @@ impl SparkConf {
 
     /// Task slots in one executor.
     pub fn slots_per_executor(&self) -> usize {
-        ((self.executor_cores / self.task_cpus) + 1e-9).floor().max(1.0) as usize
+        ((self.executor_cores / self.task_cpus) + 1e-9)
+            .floor()
+            .max(1.0) as usize
     }
 }
 
@@ -458,9 +470,19 @@ mod tests {
                 other => panic!("{arg}: {other:?}"),
             }
         }
-        assert!(matches!(conf.set_arg("hadoop.x=1"), Err(ConfError::NotSpark(_))));
-        assert!(matches!(conf.set_arg("spark.cores.max"), Err(ConfError::NotKeyValue(_))));
-        assert_eq!(conf, SparkConf::default(), "a refused value changes nothing");
+        assert!(matches!(
+            conf.set_arg("hadoop.x=1"),
+            Err(ConfError::NotSpark(_))
+        ));
+        assert!(matches!(
+            conf.set_arg("spark.cores.max"),
+            Err(ConfError::NotKeyValue(_))
+        ));
+        assert_eq!(
+            conf,
+            SparkConf::default(),
+            "a refused value changes nothing"
+        );
     }
 
     #[test]
@@ -471,7 +493,9 @@ mod tests {
         assert_eq!(conf.executor_cores, 4.0);
         assert_eq!(conf.task_max_failures, 2);
         assert!(conf.speculation);
-        let err = conf.load_str("spark.task.cpus 1\n\nspark.task.cpus zero\n").unwrap_err();
+        let err = conf
+            .load_str("spark.task.cpus 1\n\nspark.task.cpus zero\n")
+            .unwrap_err();
         assert_eq!(err.0, 3);
     }
 }

@@ -57,7 +57,8 @@ impl DurationDist {
     /// Parses `50ms`, `uniform:20ms-80ms`, `exp:50ms`.
     pub fn parse(text: &str) -> Result<Self, JobError> {
         let err = || JobError::Duration(text.chars().take(80).collect());
-        let d = |t: &str| parse_duration("--duration", t, Duration::from_millis(1)).map_err(|_| err());
+        let d =
+            |t: &str| parse_duration("--duration", t, Duration::from_millis(1)).map_err(|_| err());
         if let Some(range) = text.strip_prefix("uniform:") {
             let (a, b) = range.split_once('-').ok_or_else(err)?;
             let (a, b) = (d(a)?, d(b)?);
@@ -290,13 +291,27 @@ mod tests {
         assert!(DurationDist::parse("uniform:80ms-20ms").is_err());
         assert!(DurationDist::parse("normal:5").is_err());
         let s = Stragglers::parse("0.1x10").unwrap();
-        let job = JobSpec::synthetic(&[1000], &DurationDist::Fixed(Duration::from_millis(50)), Some(s), 1);
-        let StageKind::Synthetic { ms: d, .. } = &job.stages[0].kind else { panic!() };
+        let job = JobSpec::synthetic(
+            &[1000],
+            &DurationDist::Fixed(Duration::from_millis(50)),
+            Some(s),
+            1,
+        );
+        let StageKind::Synthetic { ms: d, .. } = &job.stages[0].kind else {
+            panic!()
+        };
         let slow = d.iter().filter(|&&ms| ms == 500).count();
         assert!((50..150).contains(&slow), "about 10% straggle: {slow}");
         assert!(d.iter().all(|&ms| ms == 50 || ms == 500));
-        let again = JobSpec::synthetic(&[1000], &DurationDist::Fixed(Duration::from_millis(50)), Some(s), 1);
-        let StageKind::Synthetic { ms: d2, .. } = &again.stages[0].kind else { panic!() };
+        let again = JobSpec::synthetic(
+            &[1000],
+            &DurationDist::Fixed(Duration::from_millis(50)),
+            Some(s),
+            1,
+        );
+        let StageKind::Synthetic { ms: d2, .. } = &again.stages[0].kind else {
+            panic!()
+        };
         assert_eq!(d, d2);
         assert!(parse_tasks("10,0").is_err());
         assert_eq!(parse_tasks("10000,1000").unwrap(), [10000, 1000]);

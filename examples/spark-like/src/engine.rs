@@ -135,7 +135,9 @@ impl Engine {
             next_attempt: 1,
             agent_failures: BTreeMap::new(),
             max_failures: conf.task_max_failures,
-            exclude_after: conf.exclude_on_failure.then_some(conf.exclude_after_failures),
+            exclude_after: conf
+                .exclude_on_failure
+                .then_some(conf.exclude_after_failures),
             locality_wait: conf.locality_wait,
             speculation: conf
                 .speculation
@@ -163,7 +165,11 @@ impl Engine {
             if self.stages[s].submitted || self.stage_complete(s) {
                 continue;
             }
-            if !self.job.stages[s].parents.iter().all(|&p| self.stage_complete(p)) {
+            if !self.job.stages[s]
+                .parents
+                .iter()
+                .all(|&p| self.stage_complete(p))
+            {
                 continue;
             }
             self.stages[s].submitted = true;
@@ -242,7 +248,11 @@ impl Engine {
         let (stage, partition) = (pending.stage, pending.partition);
         match &self.job.stages[stage].kind {
             StageKind::Synthetic { ms, base } => Work::Sleep {
-                ms: if pending.speculative { base[partition] } else { ms[partition] },
+                ms: if pending.speculative {
+                    base[partition]
+                } else {
+                    ms[partition]
+                },
             },
             StageKind::WordMap { parts, reducers } => Work::Map {
                 text: parts[partition].clone(),
@@ -344,7 +354,9 @@ impl Engine {
         if let Some(at) = a.running_at {
             run.durations.push(now.saturating_duration_since(at));
         }
-        let losers: Vec<u64> = std::mem::take(&mut run.running[a.partition]).into_iter().collect();
+        let losers: Vec<u64> = std::mem::take(&mut run.running[a.partition])
+            .into_iter()
+            .collect();
         if a.speculative {
             self.stats.speculative_wins += 1;
         }
@@ -380,7 +392,9 @@ impl Engine {
             let failures = run.failures[a.partition];
             let on_agent = self.agent_failures.entry(a.agent.clone()).or_default();
             *on_agent += 1;
-            if self.exclude_after.is_some_and(|n| *on_agent >= n) && self.stats.excluded.insert(a.agent.clone()) {
+            if self.exclude_after.is_some_and(|n| *on_agent >= n)
+                && self.stats.excluded.insert(a.agent.clone())
+            {
                 tracing::warn!(agent = ?a.agent.as_str(), failures = *on_agent, "agent excluded after failed tasks");
             }
             if failures >= self.max_failures {
@@ -398,7 +412,10 @@ impl Engine {
         }
         let run = &self.stages[a.stage];
         let queued = run.speculated.contains(&a.partition)
-            && self.pending.iter().any(|p| p.stage == a.stage && p.partition == a.partition);
+            && self
+                .pending
+                .iter()
+                .any(|p| p.stage == a.stage && p.partition == a.partition);
         if run.running[a.partition].is_empty() && !queued && run.submitted {
             let prefer = self.preferred(a.stage, a.partition);
             self.pending.push_front(Pending {
@@ -419,9 +436,12 @@ impl Engine {
     pub fn agent_lost(&mut self, agent: &AgentId, now: Instant) {
         let mut lost_stages = Vec::new();
         for s in 0..self.stages.len() {
-            let needed = self.job.stages.iter().enumerate().any(|(c, child)| {
-                child.parents.contains(&s) && !self.stage_complete(c)
-            });
+            let needed = self
+                .job
+                .stages
+                .iter()
+                .enumerate()
+                .any(|(c, child)| child.parents.contains(&s) && !self.stage_complete(c));
             if !needed {
                 continue;
             }
@@ -444,7 +464,11 @@ impl Engine {
         tracing::warn!(agent = ?agent.as_str(), stages = ?lost_stages, "agent lost: recomputing its shuffle output");
         // Stages reading a lost one wait for it again.
         for c in 0..self.stages.len() {
-            if self.job.stages[c].parents.iter().any(|p| lost_stages.contains(p)) {
+            if self.job.stages[c]
+                .parents
+                .iter()
+                .any(|p| lost_stages.contains(p))
+            {
                 self.stages[c].submitted = false;
                 self.pending.retain(|p| p.stage != c);
             }
@@ -462,21 +486,33 @@ impl Engine {
         for s in 0..self.stages.len() {
             let total = self.job.stages[s].partitions;
             let run = &self.stages[s];
-            if run.done_count == total || (run.done_count as f64) < quantile * total as f64 || run.durations.is_empty() {
+            if run.done_count == total
+                || (run.done_count as f64) < quantile * total as f64
+                || run.durations.is_empty()
+            {
                 continue;
             }
             let mut sorted = run.durations.clone();
             sorted.sort();
-            let threshold = sorted[sorted.len() / 2].mul_f64(multiplier).max(Duration::from_millis(1));
+            let threshold = sorted[sorted.len() / 2]
+                .mul_f64(multiplier)
+                .max(Duration::from_millis(1));
             let mut copies = Vec::new();
             for p in 0..total {
-                if run.done[p].is_some() || run.speculated.contains(&p) || run.running[p].len() != 1 {
+                if run.done[p].is_some() || run.speculated.contains(&p) || run.running[p].len() != 1
+                {
                     continue;
                 }
-                let Some(a) = run.running[p].iter().next().and_then(|id| self.attempts.get(id)) else {
+                let Some(a) = run.running[p]
+                    .iter()
+                    .next()
+                    .and_then(|id| self.attempts.get(id))
+                else {
                     continue;
                 };
-                if a.running_at.is_some_and(|at| now.saturating_duration_since(at) > threshold) {
+                if a.running_at
+                    .is_some_and(|at| now.saturating_duration_since(at) > threshold)
+                {
                     copies.push((p, a.agent.clone()));
                 }
             }

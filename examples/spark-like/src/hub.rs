@@ -51,7 +51,9 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) {
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     let executor = match wire::read::<_, FromExecutor>(&mut read).await {
-        Ok(Some(FromExecutor::Hello { executor })) => executor.chars().take(200).collect::<String>(),
+        Ok(Some(FromExecutor::Hello { executor })) => {
+            executor.chars().take(200).collect::<String>()
+        }
         other => {
             tracing::warn!(first = ?other.map(|m| m.map(|_| "not a hello")), "executor connection refused");
             return;
@@ -67,7 +69,10 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) {
         }
     });
     if inputs
-        .send(Input::Connected { executor: executor.clone(), to })
+        .send(Input::Connected {
+            executor: executor.clone(),
+            to,
+        })
         .await
         .is_err()
     {
@@ -77,7 +82,10 @@ async fn connection(stream: TcpStream, inputs: InputSender<Input>) {
         match wire::read::<_, FromExecutor>(&mut read).await {
             Ok(Some(message)) => {
                 if inputs
-                    .send(Input::From { executor: executor.clone(), message })
+                    .send(Input::From {
+                        executor: executor.clone(),
+                        message,
+                    })
                     .await
                     .is_err()
                 {

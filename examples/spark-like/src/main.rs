@@ -48,7 +48,11 @@ struct Common {
     #[arg(long, global = true, default_value_t = 4)]
     agents: usize,
     /// Resources of each embedded agent.
-    #[arg(long, global = true, default_value = "cpus:4;mem:8192;disk:10000;ports:[31000-32000]")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "cpus:4;mem:8192;disk:10000;ports:[31000-32000]"
+    )]
     agent_resources: String,
     /// Where local agents keep sandboxes (default: a directory under the system's temp dir).
     #[arg(long, global = true)]
@@ -120,7 +124,8 @@ enum Command {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "error".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -151,7 +156,10 @@ fn conf_of(common: &Common) -> Result<SparkConf, Box<dyn std::error::Error>> {
 
 fn cluster_of(common: &Common) -> Result<Cluster, Box<dyn std::error::Error>> {
     if common.local && common.master.is_some() {
-        return Err("--local runs the embedded master's agents locally; it cannot be used with --master".into());
+        return Err(
+            "--local runs the embedded master's agents locally; it cannot be used with --master"
+                .into(),
+        );
     }
     Ok(match (&common.master, common.local) {
         (Some(url), _) => Cluster::Remote(url.clone()),
@@ -200,8 +208,26 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let mut all = Vec::new();
         for case in compare::default_cases(scale, local) {
             let (coarse, fine) = compare::compare(&case, &conf, common.seed).await?;
-            compare::print(&case, &coarse, &fine);
+            compare::print(&case.label, &case, &coarse, &fine);
             all.push(serde_json::json!({ "case": case.label, "coarse": coarse, "fine": fine }));
+            if matches!(case.cluster, Cluster::Simulated { .. }) {
+                // The same on virtual time: no cpu time counts, so what is
+                // left is the master's allocation cycle and the protocol.
+                for interval in [100, 10] {
+                    let label = format!(
+                        "{} (the same on virtual time, allocation every {interval} ms)",
+                        case.label
+                    );
+                    let (coarse, fine) = compare::compare_virtual(
+                        &case,
+                        &conf,
+                        common.seed,
+                        std::time::Duration::from_millis(interval),
+                    )?;
+                    compare::print(&label, &case, &coarse, &fine);
+                    all.push(serde_json::json!({ "case": label, "coarse": coarse, "fine": fine }));
+                }
+            }
         }
         if let Some(path) = &common.json {
             std::fs::write(path, serde_json::to_vec_pretty(&all)?)?;
@@ -212,7 +238,14 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut check = None;
     let mut output_dir = None;
     let job = match command {
-        Command::Wordcount { input, output, generate, maps, reducers, verify } => {
+        Command::Wordcount {
+            input,
+            output,
+            generate,
+            maps,
+            reducers,
+            verify,
+        } => {
             let text = match &input {
                 Some(path) => read_input(path)?,
                 None => generate_text(generate, common.seed),
@@ -223,17 +256,25 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             };
             let dir = match output {
                 Some(dir) => dir,
-                None => std::env::temp_dir().join(format!("spark-like-wordcount-{}", std::process::id())),
+                None => std::env::temp_dir()
+                    .join(format!("spark-like-wordcount-{}", std::process::id())),
             };
             let reducers = reducers.unwrap_or(conf.default_parallelism);
-            println!("word count of {what}: {maps} map tasks, {reducers} reduce tasks, output in {}", dir.display());
+            println!(
+                "word count of {what}: {maps} map tasks, {reducers} reduce tasks, output in {}",
+                dir.display()
+            );
             if verify {
                 check = Some(spark_like::work::count_in_one_process(&text));
             }
             output_dir = Some(dir);
             JobSpec::word_count(&text, maps, reducers)
         }
-        Command::Synthetic { tasks, duration, stragglers } => {
+        Command::Synthetic {
+            tasks,
+            duration,
+            stragglers,
+        } => {
             let tasks = parse_tasks(&tasks)?;
             let dist = DurationDist::parse(&duration)?;
             let stragglers = stragglers.as_deref().map(Stragglers::parse).transpose()?;
@@ -247,10 +288,14 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             "coarse mode: executors of {} cpus / {} MiB, up to {} cpus",
             conf.executor_cores,
             conf.executor_memory_mb,
-            conf.cores_max.map_or("all offered".to_owned(), |c| c.to_string())
+            conf.cores_max
+                .map_or("all offered".to_owned(), |c| c.to_string())
         )
     } else {
-        format!("fine mode: one SDK task per batch task, {} cpus each", conf.task_cpus)
+        format!(
+            "fine mode: one SDK task per batch task, {} cpus each",
+            conf.task_cpus
+        )
     };
     println!("{mode}; role {}", conf.role);
     let (report, _backend) = run(RunSpec {
@@ -274,8 +319,17 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         let counts = read_output(dir)?;
         let mut top: Vec<(&String, &u64)> = counts.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let top: Vec<String> = top.iter().take(5).map(|(w, n)| format!("{w} {n}")).collect();
-        println!("  output: {} distinct words in {}/part-*; most frequent: {}", counts.len(), dir.display(), top.join(", "));
+        let top: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect();
+        println!(
+            "  output: {} distinct words in {}/part-*; most frequent: {}",
+            counts.len(),
+            dir.display(),
+            top.join(", ")
+        );
         if let Some(expected) = check {
             if expected == counts {
                 println!("  checked: equal to a single-process count");

@@ -52,7 +52,11 @@ impl Progress {
                     if !started || last[s] == quarter {
                         continue;
                     }
-                    if last[s] == usize::MAX && s > 0 && done == 0 && progress[s - 1].0 < progress[s - 1].1 {
+                    if last[s] == usize::MAX
+                        && s > 0
+                        && done == 0
+                        && progress[s - 1].0 < progress[s - 1].1
+                    {
                         continue;
                     }
                     last[s] = quarter;

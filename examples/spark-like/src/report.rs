@@ -100,7 +100,12 @@ impl Report {
         let busy = stats.busy.as_secs_f64() * backend.conf().task_cpus;
         Report {
             job: engine.job().name.clone(),
-            mode: if backend.conf().coarse { "coarse" } else { "fine" }.into(),
+            mode: if backend.conf().coarse {
+                "coarse"
+            } else {
+                "fine"
+            }
+            .into(),
             failure: engine.failure().map(str::to_owned),
             stages: engine
                 .job()
@@ -144,8 +149,14 @@ impl Report {
     /// The report for a person.
     pub fn print(&self) {
         match &self.failure {
-            None => println!("job {} ({} mode) succeeded in {:.2} s", self.job, self.mode, self.makespan_s),
-            Some(why) => println!("job {} ({} mode) FAILED after {:.2} s: {why}", self.job, self.mode, self.makespan_s),
+            None => println!(
+                "job {} ({} mode) succeeded in {:.2} s",
+                self.job, self.mode, self.makespan_s
+            ),
+            Some(why) => println!(
+                "job {} ({} mode) FAILED after {:.2} s: {why}",
+                self.job, self.mode, self.makespan_s
+            ),
         }
         for (i, s) in self.stages.iter().enumerate() {
             println!("  stage {i} {}: {}/{} tasks", s.name, s.done, s.tasks);
@@ -157,9 +168,9 @@ impl Report {
         if !self.excluded_agents.is_empty() {
             println!("  excluded agents: {}", self.excluded_agents.join(", "));
         }
-        let cluster = self
-            .cluster_utilisation
-            .map_or(String::new(), |u| format!(", of the cluster's: {:.0}%", u * 100.0));
+        let cluster = self.cluster_utilisation.map_or(String::new(), |u| {
+            format!(", of the cluster's: {:.0}%", u * 100.0)
+        });
         println!(
             "  utilisation of the cpus held: {:.0}%{cluster}; makespan {:.2} s",
             self.utilisation * 100.0,

@@ -98,17 +98,26 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
     }
     let role = spec.conf.role.clone();
     let cluster_cpus = match &spec.cluster {
-        Cluster::Simulated { agents, resources } | Cluster::Local { agents, resources, .. } => {
-            Resources::parse(resources).ok().map(|r| r.cpus() * *agents as f64)
-        }
+        Cluster::Simulated { agents, resources }
+        | Cluster::Local {
+            agents, resources, ..
+        } => Resources::parse(resources)
+            .ok()
+            .map(|r| r.cpus() * *agents as f64),
         Cluster::Remote(_) => None,
     };
     let (master, endpoint, program) = match &spec.cluster {
         Cluster::Remote(url) => (None, url.clone(), None),
-        Cluster::Simulated { agents, resources } | Cluster::Local { agents, resources, .. } => {
-            let res = Resources::parse(resources).map_err(|e| RunError::Resources(e.to_string()))?;
+        Cluster::Simulated { agents, resources }
+        | Cluster::Local {
+            agents, resources, ..
+        } => {
+            let res =
+                Resources::parse(resources).map_err(|e| RunError::Resources(e.to_string()))?;
             let (config, program) = match &spec.cluster {
-                Cluster::Local { work_dir, program, .. } => (
+                Cluster::Local {
+                    work_dir, program, ..
+                } => (
                     MasterConfig::default().local_agents(*agents, res, work_dir),
                     Some(program.clone()),
                 ),
@@ -122,8 +131,14 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
                 .addr()
                 .ok_or_else(|| RunError::Master("not listening on TCP".into()))?;
             if spec.verbose {
-                let kind = if program.is_some() { "local" } else { "simulated" };
-                println!("embedded mock master at grpc://{addr}: {agents} {kind} agents of {resources}");
+                let kind = if program.is_some() {
+                    "local"
+                } else {
+                    "simulated"
+                };
+                println!(
+                    "embedded mock master at grpc://{addr}: {agents} {kind} agents of {resources}"
+                );
             }
             (Some(master), format!("grpc://{addr}"), program)
         }
@@ -131,7 +146,9 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
     let (sender, receiver) = corral::inputs::channel(1024);
     let placement = match program {
         Some(program) => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(RunError::Hub)?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(RunError::Hub)?;
             let hub = listener.local_addr().map_err(RunError::Hub)?;
             tokio::spawn(crate::hub::serve(listener, sender.clone()));
             Placement::Local { program, hub }
@@ -161,7 +178,8 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
     outcome?;
     let mut report = Report::of(&backend);
     if let Some(cpus) = cluster_cpus.filter(|c| *c > 0.0) {
-        report.cluster_utilisation = Some((report.busy_cpu_seconds / (cpus * report.makespan_s.max(1e-9))).min(1.0));
+        report.cluster_utilisation =
+            Some((report.busy_cpu_seconds / (cpus * report.makespan_s.max(1e-9))).min(1.0));
     }
     if let (Some(out), None) = (&spec.output, &report.failure) {
         write_output(&backend, out)?;
@@ -205,14 +223,17 @@ pub fn read_output(dir: &Path) -> std::io::Result<std::collections::BTreeMap<Str
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
         .collect();
     parts.sort();
     for part in parts {
         for line in std::fs::read_to_string(&part)?.lines() {
-            let (word, n) = line
-                .split_once('\t')
-                .ok_or_else(|| std::io::Error::other(format!("{}: not word<TAB>count", part.display())))?;
+            let (word, n) = line.split_once('\t').ok_or_else(|| {
+                std::io::Error::other(format!("{}: not word<TAB>count", part.display()))
+            })?;
             let n: u64 = n.parse().map_err(std::io::Error::other)?;
             if counts.insert(word.to_owned(), n).is_some() {
                 return Err(std::io::Error::other(format!("{word} in two parts")));

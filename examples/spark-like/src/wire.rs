@@ -73,7 +73,10 @@ where
     T: for<'de> Deserialize<'de>,
 {
     let mut line = Vec::new();
-    let n = (&mut *reader).take(MAX_LINE + 1).read_until(b'\n', &mut line).await?;
+    let n = (&mut *reader)
+        .take(MAX_LINE + 1)
+        .read_until(b'\n', &mut line)
+        .await?;
     if n == 0 {
         return Ok(None);
     }

@@ -83,7 +83,12 @@ pub fn compute(work: &Work) -> Output {
                 let r = reducer_of(&word, *reducers);
                 *buckets[r].entry(word).or_default() += 1;
             }
-            Output::Buckets(buckets.into_iter().map(|b| b.into_iter().collect()).collect())
+            Output::Buckets(
+                buckets
+                    .into_iter()
+                    .map(|b| b.into_iter().collect())
+                    .collect(),
+            )
         }
         Work::Reduce { pairs } => {
             let mut counts = BTreeMap::<String, u64>::new();
@@ -154,13 +159,82 @@ impl Rng {
 }
 
 const VOCABULARY: &[&str] = &[
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have",
-    "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has",
-    "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "spark", "mesos",
-    "offer", "task", "stage", "shuffle", "executor", "driver", "agent", "cluster", "batch",
-    "partition", "reduce", "map", "count", "word", "job", "framework", "master", "resource",
-    "cpu", "memory", "scheduler", "latency", "locality", "straggler", "speculation",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "had",
+    "they",
+    "you",
+    "were",
+    "their",
+    "one",
+    "all",
+    "we",
+    "can",
+    "her",
+    "has",
+    "there",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "spark",
+    "mesos",
+    "offer",
+    "task",
+    "stage",
+    "shuffle",
+    "executor",
+    "driver",
+    "agent",
+    "cluster",
+    "batch",
+    "partition",
+    "reduce",
+    "map",
+    "count",
+    "word",
+    "job",
+    "framework",
+    "master",
+    "resource",
+    "cpu",
+    "memory",
+    "scheduler",
+    "latency",
+    "locality",
+    "straggler",
+    "speculation",
 ];
 
 /// Generated text of about `bytes` bytes: words drawn with a skewed
@@ -173,7 +247,7 @@ pub fn generate_text(bytes: usize, seed: u64) -> String {
     while text.len() < bytes {
         let u = rng.next_f64();
         let rank = ((VOCABULARY.len() as f64 + 1.0).powf(u) - 1.0) as usize;
-        if rng.next_u64() % 50 == 0 {
+        if rng.next_u64().is_multiple_of(50) {
             text.push_str(&format!("rare{}", rng.next_u64() % 5000));
         } else {
             text.push_str(VOCABULARY[rank.min(VOCABULARY.len() - 1)]);

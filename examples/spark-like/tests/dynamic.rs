@@ -22,7 +22,12 @@ fn executors(state: &MasterState) -> usize {
 
 /// 32 tasks of 1 s, then 2 tasks of 20 s.
 fn wide_then_narrow() -> JobSpec {
-    let mut job = JobSpec::synthetic(&[32, 2], &spark_like::dag::DurationDist::Fixed(Duration::from_secs(1)), None, 1);
+    let mut job = JobSpec::synthetic(
+        &[32, 2],
+        &spark_like::dag::DurationDist::Fixed(Duration::from_secs(1)),
+        None,
+        1,
+    );
     if let StageKind::Synthetic { ms, base } = &mut job.stages[1].kind {
         *ms = vec![20_000; 2];
         *base = vec![20_000; 2];
@@ -37,7 +42,11 @@ async fn run(dynamic: bool) -> (Report, usize, usize) {
         .seed(2);
     let mut cluster = Cluster::start(config).await.unwrap();
     let flag = format!("spark.dynamicAllocation.enabled={dynamic}");
-    let pairs = [flag.as_str(), "spark.dynamicAllocation.executorIdleTimeout=2s", "spark.executor.cores=2"];
+    let pairs = [
+        flag.as_str(),
+        "spark.dynamicAllocation.executorIdleTimeout=2s",
+        "spark.executor.cores=2",
+    ];
     let (running, _inputs) = launch(&mut cluster, wide_then_narrow(), conf(&pairs)).await;
     let mut peak = 0;
     for _ in 0..120 {
@@ -53,7 +62,10 @@ async fn run(dynamic: bool) -> (Report, usize, usize) {
 async fn idle_executors_are_released_and_more_asked_for_while_tasks_wait() {
     let (report, peak, narrow) = run(true).await;
     assert_eq!(report.failure, None);
-    assert_eq!(peak, 8, "tasks waiting: as many 2-cpu executors as the 16 cpus hold");
+    assert_eq!(
+        peak, 8,
+        "tasks waiting: as many 2-cpu executors as the 16 cpus hold"
+    );
     assert_eq!(narrow, 1, "two tasks left: one executor of two slots kept");
     assert_eq!(report.executors_released, 7);
 }

@@ -13,7 +13,11 @@ use support::{conf, temp_dir};
 
 async fn local_word_count(mode: &str) {
     let text = generate_text(3 << 20, 21);
-    let name = if mode.ends_with("true") { "coarse" } else { "fine" };
+    let name = if mode.ends_with("true") {
+        "coarse"
+    } else {
+        "fine"
+    };
     let out = temp_dir(&format!("local-out-{name}"));
     let work = temp_dir(&format!("local-work-{name}"));
     let (report, _backend) = run(RunSpec {
@@ -32,13 +36,19 @@ async fn local_word_count(mode: &str) {
     .await
     .unwrap();
     assert_eq!(report.failure, None, "{mode}");
-    assert_eq!(read_output(&out).unwrap(), count_in_one_process(&text), "{mode}");
+    assert_eq!(
+        read_output(&out).unwrap(),
+        count_in_one_process(&text),
+        "{mode}"
+    );
     assert!(out.join("part-00002").exists());
     // The executors ran as processes in sandboxes of their own.
     let sandboxes = std::fs::read_dir(work.join("agent-0"))
         .map(|d| d.count())
         .unwrap_or(0)
-        + std::fs::read_dir(work.join("agent-1")).map(|d| d.count()).unwrap_or(0);
+        + std::fs::read_dir(work.join("agent-1"))
+            .map(|d| d.count())
+            .unwrap_or(0);
     assert!(sandboxes > 0, "{mode}: sandboxes under {}", work.display());
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&work);

@@ -32,13 +32,24 @@ async fn word_count(mode: &str, bytes: usize, lose: Option<Duration>) -> Report 
     assert_eq!(report.failure, None);
     let dir = temp_dir(&format!("wc-{}-{}", mode.len(), lose.is_some()));
     write_output(&backend, &dir).unwrap();
-    let parts = std::fs::read_dir(&dir).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().starts_with("part-")
-    }).count();
+    let parts = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
+        .count();
     assert_eq!(parts, 5, "one part-NNNNN per reducer");
     assert!(dir.join("part-00004").exists() && dir.join("_SUCCESS").exists());
     let got = read_output(&dir).unwrap();
-    assert_eq!(got, count_in_one_process(&text), "the job's count equals a single-process count");
+    assert_eq!(
+        got,
+        count_in_one_process(&text),
+        "the job's count equals a single-process count"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     report
 }
@@ -47,7 +58,11 @@ async fn word_count(mode: &str, bytes: usize, lose: Option<Duration>) -> Report 
 async fn several_megabytes_counted_in_coarse_mode_equal_the_single_process_count() {
     let report = word_count("spark.mesos.coarse=true", 4 << 20, None).await;
     assert_eq!(report.mode, "coarse");
-    assert!(report.sdk_tasks <= 8, "executors, not tasks, are SDK tasks: {}", report.sdk_tasks);
+    assert!(
+        report.sdk_tasks <= 8,
+        "executors, not tasks, are SDK tasks: {}",
+        report.sdk_tasks
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -63,8 +78,17 @@ async fn an_agent_lost_mid_job_still_gives_the_right_count() {
         let report = word_count(mode, 4 << 20, Some(Duration::from_millis(450))).await;
         // At 450 ms the map stage is done and the reduces are running: the
         // lost agent's map outputs are recomputed, its reduce requeued.
-        assert!(report.recomputed > 0, "{mode}: shuffle output recomputed: {report:?}");
-        assert!(report.requeued > 0, "{mode}: the lost attempt requeued: {report:?}");
-        assert_eq!(report.retries, 0, "{mode}: a lost agent is not a task failure");
+        assert!(
+            report.recomputed > 0,
+            "{mode}: shuffle output recomputed: {report:?}"
+        );
+        assert!(
+            report.requeued > 0,
+            "{mode}: the lost attempt requeued: {report:?}"
+        );
+        assert_eq!(
+            report.retries, 0,
+            "{mode}: a lost agent is not a task failure"
+        );
     }
 }

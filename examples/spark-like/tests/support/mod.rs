@@ -43,7 +43,10 @@ pub async fn run_to_end(
         })
         .await;
     let (outcome, backend) = running.join().await;
-    assert!(matches!(outcome, Ok(Stopped::TornDown)), "ended with {outcome:?}");
+    assert!(
+        matches!(outcome, Ok(Stopped::TornDown)),
+        "ended with {outcome:?}"
+    );
     backend
 }
 
