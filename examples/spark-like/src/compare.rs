@@ -11,8 +11,8 @@ use corral_testkit::{CallKind, MasterConfig};
 
 use crate::backend::{Backend, Placement};
 use crate::conf::SparkConf;
-use crate::progress::Progress;
 use crate::dag::{DurationDist, JobSpec};
+use crate::progress::Progress;
 use crate::report::Report;
 use crate::run::{run, Cluster, RunError, RunSpec};
 
@@ -47,7 +47,12 @@ fn conf_for(case: &Case, base: &SparkConf, coarse: bool) -> SparkConf {
 /// master core and simulated agents, but no cpu time counts, so what is
 /// left is the protocol's and the allocator's latency. Runs on a thread
 /// of its own (a paused clock needs its own runtime).
-pub fn compare_virtual(case: &Case, base: &SparkConf, seed: u64, interval: Duration) -> Result<(Report, Report), String> {
+pub fn compare_virtual(
+    case: &Case,
+    base: &SparkConf,
+    seed: u64,
+    interval: Duration,
+) -> Result<(Report, Report), String> {
     let Cluster::Simulated { agents, resources } = &case.cluster else {
         return Err("virtual time needs simulated agents".into());
     };
@@ -70,14 +75,19 @@ pub fn compare_virtual(case: &Case, base: &SparkConf, seed: u64, interval: Durat
                     .role(conf.role.as_str(), 1.0)
                     .allocation_interval(interval)
                     .seed(seed);
-                let mut cluster = corral_testkit::Cluster::start(config).await.map_err(|e| e.to_string())?;
+                let mut cluster = corral_testkit::Cluster::start(config)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 cluster.check_every_step(false);
                 let mut info = FrameworkInfo::new("spark-like").with_roles([conf.role.as_str()]);
                 if conf.revocable {
                     info = info.with_capability(Capability::RevocableResources);
                 }
-                let backend = Backend::new(job.clone(), conf, Placement::Simulated, Progress::hidden());
-                let (running, _inputs) = cluster.launch_with_inputs(info, Config::default(), backend, 16).await;
+                let backend =
+                    Backend::new(job.clone(), conf, Placement::Simulated, Progress::hidden());
+                let (running, _inputs) = cluster
+                    .launch_with_inputs(info, Config::default(), backend, 16)
+                    .await;
                 let id = running.id().clone();
                 cluster
                     .run_until(Duration::from_secs(3600), |_, trace| {
@@ -96,7 +106,9 @@ pub fn compare_virtual(case: &Case, base: &SparkConf, seed: u64, interval: Durat
             Ok((coarse, fine))
         })
     });
-    thread.join().map_err(|_| "the virtual-time run panicked".to_string())?
+    thread
+        .join()
+        .map_err(|_| "the virtual-time run panicked".to_string())?
 }
 
 /// Runs `case` in coarse then fine mode and returns both reports.

@@ -190,21 +190,24 @@ impl Engine {
         }
     }
 
-    /// Reduce tasks prefer the agents holding the most of their input.
+    /// Reduce tasks prefer the agents holding at least a fifth of their
+    /// input (as Spark's reducer locality: spread input means no preference,
+    /// so no wait).
     fn preferred(&self, s: usize, _p: usize) -> Vec<AgentId> {
         let mut by_agent: BTreeMap<&AgentId, usize> = BTreeMap::new();
+        let mut total = 0;
         for &parent in &self.job.stages[s].parents {
             for d in self.stages[parent].done.iter().flatten() {
                 *by_agent.entry(&d.agent).or_default() += 1;
+                total += 1;
             }
         }
-        let best = by_agent.values().copied().max().unwrap_or(0);
-        if best == 0 || by_agent.len() < 2 {
+        if by_agent.len() < 2 {
             return Vec::new();
         }
         by_agent
             .into_iter()
-            .filter(|(_, n)| *n == best)
+            .filter(|(_, n)| *n * 5 >= total)
             .map(|(a, _)| a.clone())
             .collect()
     }

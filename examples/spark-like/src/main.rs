@@ -185,6 +185,7 @@ fn work_dir(common: &Common) -> std::io::Result<PathBuf> {
 
 async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let common = cli.common.clone();
+    let plain = cli.command.is_none();
     let command = cli.command.unwrap_or(Command::Wordcount {
         input: None,
         output: None,
@@ -338,6 +339,12 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+    }
+    if plain {
+        println!(
+            "next: --conf spark.mesos.coarse=false (fine mode), --local (real executor processes), \
+             `synthetic --help`, `compare` (fine against coarse), --help"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
