@@ -74,6 +74,36 @@ pub struct Declines {
     pub not_now: u32,
 }
 
+/// Why an offer is declined (each has its filter).
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    NothingPending,
+    Constraints,
+    MaxCores,
+    NotNow,
+}
+
+/// What is done with one offer.
+enum Answer {
+    Launch {
+        offer: Offer,
+        infos: Vec<TaskInfo>,
+        commit: Commit,
+    },
+    Decline {
+        offer: corral::OfferId,
+        refuse: Duration,
+    },
+}
+
+/// What a launch records once it is known to have gone out.
+enum Commit {
+    /// Fine mode: (task, attempt, work) per task.
+    Fine(Vec<(TaskId, u64, Work)>),
+    /// Coarse mode: the executors.
+    Coarse(Vec<TaskId>),
+}
+
 struct FineTask {
     attempt: u64,
     cpus: f64,
@@ -295,38 +325,41 @@ impl Backend {
         }
     }
 
-    async fn decline(&mut self, driver: &dyn Driver, offer: &Offer, why: &str) {
+    fn decline(&mut self, offer: &Offer, why: Why) -> Answer {
         let refuse = match why {
-            "nothing pending" => {
+            Why::NothingPending => {
                 self.counters.declines.nothing_pending += 1;
                 self.conf.reject_offer_duration
             }
-            "constraints" => {
+            Why::Constraints => {
                 self.counters.declines.unmet_constraints += 1;
                 self.conf.reject_for_unmet_constraints
             }
-            "max cores" => {
+            Why::MaxCores => {
                 self.counters.declines.reached_max_cores += 1;
                 self.conf.reject_for_reached_max_cores
             }
-            _ => {
+            Why::NotNow => {
                 self.counters.declines.not_now += 1;
                 Duration::ZERO
             }
         };
-        if let Err(e) = driver.decline(&offer.id, Some(refuse)).await {
-            tracing::debug!(offer = %offer.id, error = %e, "decline failed");
+        Answer::Decline {
+            offer: offer.id.clone(),
+            refuse,
         }
     }
 
-    async fn offer_fine(&mut self, driver: &dyn Driver, offer: &Offer) -> bool {
+    /// Fine mode: the tasks to launch on `offer` (recorded as launched,
+    /// their cpus held; undone by [`Backend::settle`] if the launch fails).
+    fn plan_fine(&mut self, offer: &Offer) -> Option<Answer> {
         let cpus = self.conf.task_cpus;
         let mem = self.conf.task_memory_mb();
         let mut left = offer.regular();
         let mut lent = offer.revocable();
         let mut planned = Vec::new();
         let now = Instant::now();
-        while self.cores_room(cpus * (planned.len() + 1) as f64) {
+        while self.cores_room(cpus) {
             let Some((resources, revocable)) = self.task_resources(cpus, mem, &left, &lent) else {
                 break;
             };
@@ -338,10 +371,11 @@ impl Backend {
             } else {
                 left = left.checked_sub(&resources).unwrap_or_default();
             }
+            self.hold(cpus);
             planned.push((pending, resources));
         }
         if planned.is_empty() {
-            return false;
+            return None;
         }
         let mut infos = Vec::new();
         let mut records = Vec::new();
@@ -368,42 +402,21 @@ impl Backend {
             infos.push(info);
             records.push((id, attempt, work));
         }
-        match driver.launch(offer, infos).await {
-            Ok(()) => {
-                for (id, attempt, work) in records {
-                    self.counters.launched += 1;
-                    self.hold(cpus);
-                    self.by_attempt.insert(attempt, id.clone());
-                    self.fine.insert(
-                        id,
-                        FineTask {
-                            attempt,
-                            cpus,
-                            launched: now,
-                            work: Some(work),
-                            to: None,
-                        },
-                    );
-                }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(offer = %offer.id, error = %e, "launch failed; the tasks wait for another offer");
-                for (_, attempt, _) in records {
-                    self.engine.failed(attempt, "launch failed", false, now);
-                }
-                false
-            }
-        }
+        Some(Answer::Launch {
+            offer: offer.clone(),
+            infos,
+            commit: Commit::Fine(records),
+        })
     }
 
-    async fn offer_coarse(&mut self, driver: &dyn Driver, offer: &Offer) -> bool {
+    /// Coarse mode: the executors to launch on `offer` (counted and their
+    /// cores held at once, so the next offer of the batch sees them).
+    fn plan_coarse(&mut self, offer: &Offer) -> Option<Answer> {
         let mut left = offer.regular();
         let mut lent = offer.revocable();
         let mut infos = Vec::new();
         let mut ids = Vec::new();
-        let mut launching = 0usize;
-        while self.want_executors() && launching < 64 {
+        while self.want_executors() && ids.len() < 64 {
             let Some((resources, revocable)) = self.task_resources(
                 self.conf.executor_cores,
                 self.conf.executor_memory_mb,
@@ -430,7 +443,6 @@ impl Backend {
             };
             infos.push(info);
             ids.push(id.clone());
-            // Counted now so `want_executors` sees it.
             self.executors.insert(
                 id,
                 Executor {
@@ -445,25 +457,81 @@ impl Backend {
                 },
             );
             self.hold(self.conf.executor_cores);
-            launching += 1;
         }
         if infos.is_empty() {
-            return false;
+            return None;
         }
-        match driver.launch(offer, infos).await {
-            Ok(()) => {
+        Some(Answer::Launch {
+            offer: offer.clone(),
+            infos,
+            commit: Commit::Coarse(ids),
+        })
+    }
+
+    /// What to do with one offer.
+    fn answer(&mut self, offer: &Offer) -> Answer {
+        if self.over || self.engine.pending_len() == 0 && !self.want_executors() {
+            return self.decline(offer, Why::NothingPending);
+        }
+        let matches = self.conf.constraints.matches(|name| offer.attribute(name));
+        if !matches || self.engine.excluded(&offer.agent_id) {
+            return self.decline(offer, Why::Constraints);
+        }
+        let needed = if self.conf.coarse {
+            self.conf.executor_cores
+        } else {
+            self.conf.task_cpus
+        };
+        if !self.cores_room(needed) {
+            return self.decline(offer, Why::MaxCores);
+        }
+        let planned = if self.conf.coarse {
+            self.plan_coarse(offer)
+        } else {
+            self.plan_fine(offer)
+        };
+        planned.unwrap_or_else(|| self.decline(offer, Why::NotNow))
+    }
+
+    /// Records how a launch went: a launched task is known from now on;
+    /// one whose launch failed waits for another offer.
+    fn settle(&mut self, commit: Commit, result: Result<(), corral::Error>, offer: &Offer) {
+        let now = Instant::now();
+        match (commit, result) {
+            (Commit::Fine(records), Ok(())) => {
+                for (id, attempt, work) in records {
+                    self.counters.launched += 1;
+                    self.by_attempt.insert(attempt, id.clone());
+                    self.fine.insert(
+                        id,
+                        FineTask {
+                            attempt,
+                            cpus: self.conf.task_cpus,
+                            launched: now,
+                            work: Some(work),
+                            to: None,
+                        },
+                    );
+                }
+            }
+            (Commit::Fine(records), Err(e)) => {
+                tracing::warn!(offer = %offer.id, error = %e, "launch failed; the tasks wait for another offer");
+                for (_, attempt, _) in records {
+                    self.held = (self.held - self.conf.task_cpus).max(0.0);
+                    self.engine.failed(attempt, "launch failed", false, now);
+                }
+            }
+            (Commit::Coarse(ids), Ok(())) => {
                 self.counters.launched += ids.len() as u32;
                 self.counters.executors += ids.len() as u32;
-                true
             }
-            Err(e) => {
+            (Commit::Coarse(ids), Err(e)) => {
                 tracing::warn!(offer = %offer.id, error = %e, "executor launch failed");
                 for id in ids {
                     if let Some(e) = self.executors.remove(&id) {
                         self.held = (self.held - e.cores).max(0.0);
                     }
                 }
-                false
             }
         }
     }
@@ -679,32 +747,25 @@ impl Scheduler for Backend {
 
     async fn offers(&mut self, driver: &dyn Driver, offers: Vec<Offer>) {
         self.counters.offers += offers.len() as u32;
-        for offer in offers {
-            if self.over || self.engine.pending_len() == 0 && !self.want_executors() {
-                self.decline(driver, &offer, "nothing pending").await;
-                continue;
+        // Decide on every offer first, then make the calls concurrently:
+        // one round trip for the batch instead of one per offer, during
+        // which status updates would wait.
+        let answers: Vec<Answer> = offers.iter().map(|offer| self.answer(offer)).collect();
+        let calls = answers.iter().map(|answer| async move {
+            match answer {
+                Answer::Launch { offer, infos, .. } => driver.launch(offer, infos.clone()).await,
+                Answer::Decline { offer, refuse } => driver.decline(offer, Some(*refuse)).await,
             }
-            let matches = self.conf.constraints.matches(|name| offer.attribute(name));
-            if !matches || self.engine.excluded(&offer.agent_id) {
-                self.decline(driver, &offer, "constraints").await;
-                continue;
-            }
-            let needed = if self.conf.coarse {
-                self.conf.executor_cores
-            } else {
-                self.conf.task_cpus
-            };
-            if !self.cores_room(needed) {
-                self.decline(driver, &offer, "max cores").await;
-                continue;
-            }
-            let used = if self.conf.coarse {
-                self.offer_coarse(driver, &offer).await
-            } else {
-                self.offer_fine(driver, &offer).await
-            };
-            if !used {
-                self.decline(driver, &offer, "not now").await;
+        });
+        let results = futures::future::join_all(calls).await;
+        for (answer, result) in answers.into_iter().zip(results) {
+            match answer {
+                Answer::Launch { offer, commit, .. } => self.settle(commit, result, &offer),
+                Answer::Decline { offer, .. } => {
+                    if let Err(e) = result {
+                        tracing::debug!(offer = %offer, error = %e, "decline failed");
+                    }
+                }
             }
         }
         self.assign(driver);
