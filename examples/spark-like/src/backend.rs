@@ -86,7 +86,7 @@ enum Why {
 /// What is done with one offer.
 enum Answer {
     Launch {
-        offer: Offer,
+        offer: Box<Offer>,
         infos: Vec<TaskInfo>,
         commit: Commit,
     },
@@ -403,7 +403,7 @@ impl Backend {
             records.push((id, attempt, work));
         }
         Some(Answer::Launch {
-            offer: offer.clone(),
+            offer: Box::new(offer.clone()),
             infos,
             commit: Commit::Fine(records),
         })
@@ -462,7 +462,7 @@ impl Backend {
             return None;
         }
         Some(Answer::Launch {
-            offer: offer.clone(),
+            offer: Box::new(offer.clone()),
             infos,
             commit: Commit::Coarse(ids),
         })
