@@ -585,6 +585,7 @@ impl Backend {
         driver: &dyn Driver,
         attempt: u64,
         output: Output,
+        ran: Option<Duration>,
     ) -> Vec<(u64, TaskId)> {
         let now = Instant::now();
         let owner = self.by_attempt.remove(&attempt);
@@ -594,7 +595,7 @@ impl Backend {
                 exec.idle_since = now;
             }
         }
-        let losers = self.engine.finished(attempt, output, now);
+        let losers = self.engine.finished(attempt, output, ran, now);
         self.progress.update(&self.engine);
         let mut kill = Vec::new();
         for loser in losers {
@@ -801,7 +802,12 @@ impl Scheduler for Backend {
                         (TaskState::Finished, Placement::Simulated) => {
                             if let Some(work) = work {
                                 if self.engine.attempt(attempt).is_some() {
-                                    kill = self.attempt_done(driver, attempt, compute(&work));
+                                    kill = self.attempt_done(
+                                        driver,
+                                        attempt,
+                                        compute(&work),
+                                        Some(work.simulated_duration()),
+                                    );
                                 }
                             }
                         }
@@ -879,7 +885,8 @@ impl Scheduler for Backend {
         }
         // A simulated attempt in an executor ended.
         if let Some(work) = self.sim_work.remove(&tag) {
-            let kill = self.attempt_done(driver, tag, compute(&work));
+            let kill =
+                self.attempt_done(driver, tag, compute(&work), Some(work.simulated_duration()));
             self.kill_all(driver, kill).await;
             self.assign(driver);
             self.maybe_finish(driver).await;
@@ -944,7 +951,7 @@ impl WithInputs for Backend {
                     match stage {
                         Some(stage) if owner == Some(true) => {
                             if self.engine.output_fits(stage, &output) {
-                                kill = self.attempt_done(driver, attempt, output);
+                                kill = self.attempt_done(driver, attempt, output, None);
                             } else {
                                 tracing::warn!(executor = ?executor, attempt, "an output of the wrong kind");
                                 self.attempt_failed(

@@ -202,7 +202,7 @@ impl JobSpec {
                     ms.push(straggles.map_or(d, |s| d.mul_f64(s.factor)).as_millis() as u64);
                 }
                 StageSpec {
-                    name: format!("stage {i}"),
+                    name: format!("(synthetic, {n} tasks)"),
                     partitions: n,
                     parents: if i == 0 { vec![] } else { vec![i - 1] },
                     kind: StageKind::Synthetic { ms, base },

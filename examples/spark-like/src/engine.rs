@@ -335,14 +335,23 @@ impl Engine {
         }
     }
 
-    /// The attempt finished with `output`. Returns the other attempts of
-    /// the same partition, to kill (the first to finish wins).
-    pub fn finished(&mut self, id: u64, output: Output, now: Instant) -> Vec<u64> {
+    /// The attempt finished with `output`, having run for `ran` when that
+    /// is known (a simulated task's time; otherwise the time from running
+    /// to now is taken). Returns the other attempts of the same partition,
+    /// to kill (the first to finish wins).
+    pub fn finished(
+        &mut self,
+        id: u64,
+        output: Output,
+        ran: Option<Duration>,
+        now: Instant,
+    ) -> Vec<u64> {
         let Some(a) = self.attempts.remove(&id) else {
             return Vec::new();
         };
-        if let Some(at) = a.running_at {
-            self.stats.busy += now.saturating_duration_since(at);
+        let ran = ran.or_else(|| a.running_at.map(|at| now.saturating_duration_since(at)));
+        if let Some(ran) = ran {
+            self.stats.busy += ran;
         }
         let run = &mut self.stages[a.stage];
         run.running[a.partition].remove(&id);
@@ -354,8 +363,8 @@ impl Engine {
             output: Arc::new(output),
         });
         run.done_count += 1;
-        if let Some(at) = a.running_at {
-            run.durations.push(now.saturating_duration_since(at));
+        if let Some(ran) = ran {
+            run.durations.push(ran);
         }
         let losers: Vec<u64> = std::mem::take(&mut run.running[a.partition])
             .into_iter()
