@@ -79,7 +79,7 @@ async fn a_task_failing_max_failures_times_fails_the_job_with_its_reason() {
         fail_partition(2, &["spark.mesos.coarse=false", "spark.task.maxFailures=2"]).await;
     let failure = report.failure.expect("the job failed");
     assert!(
-        failure.contains("task 3 of stage 0 failed 2 times"),
+        failure.contains("task 3 of (synthetic, 8 tasks) failed 2 times"),
         "{failure}"
     );
     assert!(failure.contains("spark.task.maxFailures=2"), "{failure}");
