@@ -1,77 +1,137 @@
-//! spark-like: run a batch of short tasks on the embedded mock master (or a
-//! master you point it at) and report what ran where and how long it took.
-//!
-//! ```text
-//! cargo run -p spark-like                    # 100 tasks on 4 embedded agents
-//! cargo run -p spark-like -- --tasks 500 --task-ms 50
-//! cargo run -p spark-like -- --master grpc://127.0.0.1:5050
-//! cargo run -p spark-like -- --local         # real processes on local agents
-//! ```
-//!
-//! With `--local`, the embedded master's agents are local agents: each task
-//! runs a real shell command in its own sandbox, and the report lists where
-//! each task's logs are.
+//! The `spark-like` command: run a word count (the default, on generated
+//! text), a synthetic job, or the fine-versus-coarse comparison, on the
+//! embedded mock master (simulated or, with `--local`, local agents) or a
+//! master you point it at; `executor` is what runs inside executor tasks.
 
-mod job;
-
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::Parser;
-use corral::{Framework, FrameworkInfo, Resources, Stopped};
-use corral_testkit::{MasterConfig, MockMaster};
-use job::{BatchJob, TaskShape};
+use clap::{Args, Parser, Subcommand};
+use spark_like::compare;
+use spark_like::conf::SparkConf;
+use spark_like::dag::{parse_tasks, read_input, DurationDist, JobSpec, Stragglers};
+use spark_like::run::{read_output, run, Cluster, RunSpec};
+use spark_like::work::generate_text;
 
-/// Command-line options.
+/// A batch framework in the style of Spark on Mesos.
 #[derive(Parser, Debug)]
-#[command(about = "A batch framework: many short tasks, packed onto offers as they arrive.")]
-struct Args {
-    /// How many tasks the batch has.
-    #[arg(long, default_value_t = 100)]
-    tasks: usize,
-    /// How long each (simulated) task runs, in milliseconds.
-    #[arg(long, default_value_t = 200)]
-    task_ms: u64,
-    /// CPUs per task.
-    #[arg(long, default_value_t = 0.5)]
-    task_cpus: f64,
-    /// Memory per task, MB.
-    #[arg(long, default_value_t = 128.0)]
-    task_mem: f64,
-    /// The role to subscribe with.
-    #[arg(long, default_value = "batch")]
-    role: String,
-    /// A master to use instead of the embedded mock master: `grpc://host:port`
-    /// (corral's protocol, e.g. `mock-master`), `http://host:port` or a list
-    /// `host:port,host:port` (the Mesos v1 HTTP API); see `corral::connect`.
-    #[arg(long)]
+#[command(
+    about = "A batch framework in the style of Spark on Mesos: jobs of stages, fine or coarse mode.",
+    after_help = "With no command: a word count of 1 MB of generated text on 4 simulated agents.\n\
+                  Configure with Spark's names: --conf spark.mesos.coarse=false, --conf spark.cores.max=8 ..."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// A Spark property, `key=value` (repeatable), e.g. spark.mesos.coarse=false.
+    #[arg(long = "conf", global = true, value_name = "KEY=VALUE")]
+    conf: Vec<String>,
+    /// A properties file in spark-defaults.conf format (read before --conf).
+    #[arg(long, global = true)]
+    properties_file: Option<PathBuf>,
+    /// Run on the embedded master's local agents: tasks in real executor processes.
+    #[arg(long, global = true)]
+    local: bool,
+    /// A master to use instead of the embedded one (grpc://, http://, host:port).
+    #[arg(long, global = true)]
     master: Option<String>,
+    /// Write the report as JSON to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
     /// Agents of the embedded master.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, global = true, default_value_t = 4)]
     agents: usize,
     /// Resources of each embedded agent.
-    #[arg(long, default_value = "cpus:4;mem:8192;disk:10000;ports:[31000-32000]")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "cpus:4;mem:8192;disk:10000;ports:[31000-32000]"
+    )]
     agent_resources: String,
-    /// Run the batch as real processes on local agents (embedded master only).
-    #[arg(long)]
-    local: bool,
-    /// Where local agents keep task sandboxes (with --local). Default:
-    /// `corral-spark-like-<pid>` in the system's temporary directory.
-    #[arg(long)]
+    /// Where local agents keep sandboxes (default: a directory under the system's temp dir).
+    #[arg(long, global = true)]
     work_dir: Option<PathBuf>,
+    /// Seed of generated text and synthetic durations.
+    #[arg(long, global = true, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Count words: `word<TAB>count` lines in part-NNNNN files.
+    Wordcount {
+        /// A file or a directory of files; none: generated text.
+        input: Option<PathBuf>,
+        /// Where part-NNNNN files go (must be empty or absent).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Size of the generated text, bytes (without INPUT).
+        #[arg(long, default_value_t = 1 << 20)]
+        generate: usize,
+        /// Map tasks.
+        #[arg(long, default_value_t = 8)]
+        maps: usize,
+        /// Reduce tasks (default: spark.default.parallelism).
+        #[arg(long)]
+        reducers: Option<usize>,
+        /// Check the output against a single-process count.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// A synthetic job: stages of tasks that run for given times.
+    Synthetic {
+        /// Tasks per stage, comma-separated; each stage reads the one before.
+        #[arg(long, default_value = "200,20")]
+        tasks: String,
+        /// Task time: 50ms, uniform:20ms-80ms, exp:50ms.
+        #[arg(long, default_value = "100ms")]
+        duration: String,
+        /// Stragglers: FRACTIONxFACTOR, e.g. 0.01x10.
+        #[arg(long)]
+        stragglers: Option<String>,
+    },
+    /// Fine against coarse mode, side by side (the issue's measurement).
+    Compare {
+        /// Divide the task counts by this (1: 10,000 + 1,000 and 1,000 tasks).
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+        /// Skip the local-agent case.
+        #[arg(long)]
+        no_local: bool,
+    },
+    /// Runs inside an executor task: connects to the driver and runs what it sends.
+    #[command(hide = true)]
+    Executor {
+        /// The driver's hub.
+        #[arg(long)]
+        driver: std::net::SocketAddr,
+        /// This executor's id (its task id).
+        #[arg(long)]
+        id: String,
+        /// Exit after one task (fine mode).
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
         )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(Args::parse()).await {
+    let cli = Cli::parse();
+    match go(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("spark-like: {e}");
@@ -80,105 +140,211 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    if args.local && args.master.is_some() {
+fn conf_of(common: &Common) -> Result<SparkConf, Box<dyn std::error::Error>> {
+    let mut conf = SparkConf::default();
+    if let Some(file) = &common.properties_file {
+        conf.load_file(file)?;
+    }
+    for arg in &common.conf {
+        conf.set_arg(arg)?;
+    }
+    for key in conf.ignored() {
+        eprintln!("spark-like: warning: {key:?} is not read by this framework; ignored");
+    }
+    Ok(conf)
+}
+
+fn cluster_of(common: &Common) -> Result<Cluster, Box<dyn std::error::Error>> {
+    if common.local && common.master.is_some() {
         return Err(
             "--local runs the embedded master's agents locally; it cannot be used with --master"
                 .into(),
         );
     }
-    let seconds = args.task_ms as f64 / 1000.0;
-    let shape = TaskShape {
-        resources: Resources::new()
-            .with_cpus(args.task_cpus)
-            .with_mem(args.task_mem),
-        duration: Duration::from_millis(args.task_ms),
-        command: if args.local {
-            format!("echo \"$MESOS_TASK_ID on $MESOS_AGENT_ID in $MESOS_SANDBOX\"; sleep {seconds}")
-        } else {
-            format!("sleep {seconds}")
+    Ok(match (&common.master, common.local) {
+        (Some(url), _) => Cluster::Remote(url.clone()),
+        (None, true) => Cluster::Local {
+            agents: common.agents,
+            resources: common.agent_resources.clone(),
+            work_dir: work_dir(common)?,
+            program: std::env::current_exe()?,
         },
-    };
-    let work_dir = match &args.work_dir {
-        Some(dir) => std::path::absolute(dir)?,
-        None => std::env::temp_dir().join(format!("corral-spark-like-{}", std::process::id())),
-    };
-    // The embedded master lives as long as this function.
-    let (_master, endpoint) = match &args.master {
-        Some(url) => (None, url.clone()),
-        None => {
-            let resources = Resources::parse(&args.agent_resources)?;
-            let config = if args.local {
-                MasterConfig::default().local_agents(args.agents, resources, &work_dir)
-            } else {
-                MasterConfig::default().agents(args.agents, resources)
-            };
-            let config = config.role(args.role.as_str(), 1.0);
-            let master = MockMaster::start(config).await?;
-            let endpoint = match master.addr() {
-                Some(addr) => format!("grpc://{addr}"),
-                None => return Err("the embedded master listens on TCP".into()),
-            };
-            let kind = if args.local { "local" } else { "simulated" };
-            println!(
-                "embedded mock master at {endpoint} with {} {kind} agents ({})",
-                args.agents, args.agent_resources
-            );
-            if args.local {
-                println!("  sandboxes under {}", work_dir.display());
+        (None, false) => Cluster::Simulated {
+            agents: common.agents,
+            resources: common.agent_resources.clone(),
+        },
+    })
+}
+
+fn work_dir(common: &Common) -> std::io::Result<PathBuf> {
+    match &common.work_dir {
+        Some(dir) => std::path::absolute(dir),
+        None => Ok(std::env::temp_dir().join(format!("corral-spark-like-{}", std::process::id()))),
+    }
+}
+
+async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let common = cli.common.clone();
+    let plain = cli.command.is_none();
+    let command = cli.command.unwrap_or(Command::Wordcount {
+        input: None,
+        output: None,
+        generate: 1 << 20,
+        maps: 8,
+        reducers: None,
+        verify: true,
+    });
+    if let Command::Executor { driver, id, once } = command {
+        spark_like::executor::run(driver, id, once).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let conf = conf_of(&common)?;
+    if let Command::Compare { scale, no_local } = command {
+        let local = if no_local {
+            None
+        } else {
+            Some((work_dir(&common)?, std::env::current_exe()?))
+        };
+        println!("fine (one SDK task per batch task) against coarse (executors held for the job)");
+        let mut all = Vec::new();
+        for case in compare::default_cases(scale, local) {
+            let (coarse, fine) = compare::compare(&case, &conf, common.seed).await?;
+            compare::print(&case.label, &case, &coarse, &fine);
+            all.push(serde_json::json!({ "case": case.label, "coarse": coarse, "fine": fine }));
+            if matches!(case.cluster, Cluster::Simulated { .. }) {
+                // The same on virtual time: no cpu time counts, so what is
+                // left is the master's allocation cycle and the protocol.
+                for interval in [100, 10] {
+                    let label = format!(
+                        "{} (the same on virtual time, allocation every {interval} ms)",
+                        case.label
+                    );
+                    let (coarse, fine) = compare::compare_virtual(
+                        &case,
+                        &conf,
+                        common.seed,
+                        std::time::Duration::from_millis(interval),
+                    )?;
+                    compare::print(&label, &case, &coarse, &fine);
+                    all.push(serde_json::json!({ "case": label, "coarse": coarse, "fine": fine }));
+                }
             }
-            (Some(master), endpoint)
         }
+        if let Some(path) = &common.json {
+            std::fs::write(path, serde_json::to_vec_pretty(&all)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cluster = cluster_of(&common)?;
+    let mut check = None;
+    let mut output_dir = None;
+    let job = match command {
+        Command::Wordcount {
+            input,
+            output,
+            generate,
+            maps,
+            reducers,
+            verify,
+        } => {
+            let text = match &input {
+                Some(path) => read_input(path)?,
+                None => generate_text(generate, common.seed),
+            };
+            let what = match &input {
+                Some(path) => format!("{} ({} bytes)", path.display(), text.len()),
+                None => format!("{} bytes of generated text", text.len()),
+            };
+            let dir = match output {
+                Some(dir) => dir,
+                None => std::env::temp_dir()
+                    .join(format!("spark-like-wordcount-{}", std::process::id())),
+            };
+            let reducers = reducers.unwrap_or(conf.default_parallelism);
+            println!(
+                "word count of {what}: {maps} map tasks, {reducers} reduce tasks, output in {}",
+                dir.display()
+            );
+            if verify {
+                check = Some(spark_like::work::count_in_one_process(&text));
+            }
+            output_dir = Some(dir);
+            JobSpec::word_count(&text, maps, reducers)
+        }
+        Command::Synthetic {
+            tasks,
+            duration,
+            stragglers,
+        } => {
+            let tasks = parse_tasks(&tasks)?;
+            let dist = DurationDist::parse(&duration)?;
+            let stragglers = stragglers.as_deref().map(Stragglers::parse).transpose()?;
+            println!("synthetic job: stages of {tasks:?} tasks, each {duration}");
+            JobSpec::synthetic(&tasks, &dist, stragglers, common.seed)
+        }
+        Command::Compare { .. } | Command::Executor { .. } => unreachable!("handled above"),
     };
-    let info = FrameworkInfo::new("spark-like").with_roles([args.role.as_str()]);
-    let framework = Framework::new(info, corral::connect(&endpoint)?);
-    println!(
-        "running {} tasks of {} ms ({}) ...",
-        args.tasks, args.task_ms, shape.resources
-    );
-    let mut job = BatchJob::new(args.tasks, shape);
-    let wall = std::time::Instant::now();
-    let outcome = framework.run(&mut job).await;
-    let report = job.report();
-    let per_agent =
-        report
-            .finished
-            .values()
-            .fold(BTreeMap::<&str, usize>::new(), |mut acc, host| {
-                *acc.entry(host.as_str()).or_default() += 1;
-                acc
-            });
-    println!(
-        "finished {}/{} tasks in {:.2?} (wall {:.2?})",
-        report.finished.len(),
-        args.tasks,
-        report.elapsed,
-        wall.elapsed()
-    );
-    println!(
-        "  offers received: {}, launches: {}, retries: {}",
-        report.offers, report.launches, report.retries
-    );
-    for (host, count) in per_agent {
-        println!("  {host}: {count} tasks");
+    let mode = if conf.coarse {
+        format!(
+            "coarse mode: executors of {} cpus / {} MiB, up to {} cpus",
+            conf.executor_cores,
+            conf.executor_memory_mb,
+            conf.cores_max
+                .map_or("all offered".to_owned(), |c| c.to_string())
+        )
+    } else {
+        format!(
+            "fine mode: one SDK task per batch task, {} cpus each",
+            conf.task_cpus
+        )
+    };
+    println!("{mode}; role {}", conf.role);
+    let (report, _backend) = run(RunSpec {
+        job,
+        conf,
+        cluster,
+        progress: true,
+        output: output_dir.clone(),
+        verbose: true,
+    })
+    .await?;
+    report.print();
+    if let Some(path) = &common.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+        println!("  report written to {}", path.display());
     }
-    if !report.logs.is_empty() {
-        println!("  logs of each task (stdout; stderr beside it):");
-        for (index, stdout) in &report.logs {
-            let agent = report.finished.get(index).map_or("?", String::as_str);
-            println!("    task {index:04} on {agent}: {}", stdout.display());
+    if report.failure.is_some() {
+        return Ok(ExitCode::FAILURE);
+    }
+    if let Some(dir) = &output_dir {
+        let counts = read_output(dir)?;
+        let mut top: Vec<(&String, &u64)> = counts.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect();
+        println!(
+            "  output: {} distinct words in {}/part-*; most frequent: {}",
+            counts.len(),
+            dir.display(),
+            top.join(", ")
+        );
+        if let Some(expected) = check {
+            if expected == counts {
+                println!("  checked: equal to a single-process count");
+            } else {
+                println!("  MISMATCH with a single-process count");
+                return Ok(ExitCode::FAILURE);
+            }
         }
     }
-    if !report.gave_up.is_empty() {
+    if plain {
         println!(
-            "  gave up on {} tasks: {:?}",
-            report.gave_up.len(),
-            report.gave_up
+            "next: --conf spark.mesos.coarse=false (fine mode), --local (real executor processes), \
+             `synthetic --help`, `compare` (fine against coarse), --help"
         );
     }
-    match outcome {
-        Ok(Stopped::TornDown) if job.done() && report.gave_up.is_empty() => Ok(ExitCode::SUCCESS),
-        Ok(_) => Ok(ExitCode::FAILURE),
-        Err(e) => Err(e.into()),
-    }
+    Ok(ExitCode::SUCCESS)
 }
