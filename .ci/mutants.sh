@@ -8,13 +8,15 @@
 # machine; ~665 mutants in all). Run one group at a time.
 #
 #   cargo install cargo-mutants --locked     # 27.1 was used
-#   bash .ci/mutants.sh GROUP [fast|full]
+#   bash .ci/mutants.sh GROUP [fast|full] [CARGO-MUTANTS ARGS...]
 #
 # GROUP: resources | runtime | quota | reclaim | validation
 # fast (default): only the test binaries that exercise the group (chaos.rs
 #   and the local-agent and TCP tests left out). A miss found so must be
 #   re-checked with `full` before it is called a miss.
 # full: every test of both packages.
+# Further arguments go to cargo-mutants, e.g. `--re 'reclaim.rs:'` to run
+# one file of a group, `--list` to only list the mutants.
 #
 # Runs in place (no copy of the tree, the existing target/ is reused):
 # do not edit files while it runs; an interrupted run (Ctrl-C) restores
@@ -25,6 +27,7 @@ cd "$(dirname "$0")/.."
 
 group=${1:?usage: mutants.sh resources|runtime|quota|reclaim|validation [fast|full]}
 mode=${2:-fast}
+shift $(($# < 2 ? $# : 2))
 
 testkit_only=(--test-package corral-testkit)
 both=(--test-package corral-types --test-package corral --test-package corral-testkit)
@@ -67,5 +70,6 @@ for f in "${files[@]}"; do file_args+=(--file "$f"); done
 test_args=()
 if [ "$mode" = fast ]; then test_args=(-- "${fast[@]}"); fi
 
+mkdir -p "mutants.out/$group-$mode"
 exec cargo mutants --in-place --timeout 600 --build-timeout 1200 \
-    -o "mutants.out/$group-$mode" "${packages[@]}" "${file_args[@]}" "${test_args[@]}"
+    -o "mutants.out/$group-$mode" "${packages[@]}" "${file_args[@]}" "$@" "${test_args[@]}"
