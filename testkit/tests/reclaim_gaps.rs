@@ -84,11 +84,24 @@ impl Sim {
     /// Subscribes a framework of one role; `borrowing` adds
     /// REVOCABLE_RESOURCES, `suppressed` subscribes with its role suppressed.
     fn subscribe(&mut self, name: &str, role: &str, borrowing: bool, suppressed: bool) -> Fw {
+        self.subscribe_with(name, role, borrowing, suppressed, None)
+    }
+
+    /// `subscribe`, with a failover timeout in seconds.
+    fn subscribe_with(
+        &mut self,
+        name: &str,
+        role: &str,
+        borrowing: bool,
+        suppressed: bool,
+        failover_timeout: Option<f64>,
+    ) -> Fw {
         let mut caps = vec![Capability::TaskKillingState, Capability::MultiRole];
         if borrowing {
             caps.push(Capability::RevocableResources);
         }
-        let info = framework_info(name, &[role], &caps);
+        let mut info = framework_info(name, &[role], &caps);
+        info.failover_timeout = failover_timeout;
         let suppressed: &[&str] = if suppressed { &[role] } else { &[] };
         let sub = self
             .core
@@ -547,4 +560,38 @@ fn a_refuse_filter_is_capped_at_365_days() {
     sim.run_to(DAY * 365 + secs(1) + hour);
     let again = offer_on(&sim, &web, "a-0");
     assert_eq!(again.resources, offer.resources);
+}
+
+/// A borrower with a notice disconnects and its failover timeout ends
+/// between two allocation cycles: its notice goes with it at that instant,
+/// not at the next cycle.
+#[test]
+fn a_framework_removed_by_its_failover_timeout_takes_its_notice_at_once() {
+    let config = MasterConfig::default()
+        .agent(AgentSpec::new("a-0", cpus(4.0)))
+        .quota("owner", guarantee(cpus(4.0)))
+        .allocation_interval(INTERVAL)
+        .seed(6);
+    let mut sim = Sim::new(config);
+    let owner = sim.subscribe("owner", "owner", false, true);
+    let borrower = sim.subscribe_with("borrower", "borrower", true, false, Some(1.05));
+    sim.run_to(secs(1));
+    let offer = offer_on(&sim, &borrower, "a-0");
+    sim.launch(&borrower, &offer, &[("b-1", cpus(4.0).revocable())], 500);
+    sim.run_to(secs(2));
+    sim.request(&owner, &cpus(4.0));
+    sim.revive(&owner);
+    assert_eq!(sim.notices(&borrower).len(), 1);
+    sim.run_to(Duration::from_millis(2_500));
+    let stream = borrower.stream.clone();
+    sim.core.disconnect(sim.now, &stream);
+    sim.drain();
+    // Removed at 3.55 s, between the cycles at 3.5 and 3.6.
+    sim.run_to(Duration::from_millis(3_549));
+    assert_eq!(sim.core.state(sim.now).notices.len(), 1, "not yet removed");
+    sim.run_to(Duration::from_millis(3_550));
+    let state = sim.core.state(sim.now);
+    assert!(state.removed_frameworks.contains(&borrower.id));
+    assert!(state.notices.is_empty(), "{:?}", state.notices);
+    sim.core.check_invariants().unwrap();
 }
