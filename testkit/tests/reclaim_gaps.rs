@@ -4,7 +4,8 @@
 //! exact. A revocable offer outstanding when the owner reclaims; the fewest
 //! tasks picked when the need spans two kinds of resource; the deadline
 //! enforced at its instant, not at the next allocation; one framework
-//! leaving keeps the others' notices; the 365-day cap on a refuse filter.
+//! leaving keeps the others' notices, and one removed by its failover
+//! timeout takes its own at once; the 365-day cap on a refuse filter.
 
 #[path = "master_support.rs"]
 mod support;
