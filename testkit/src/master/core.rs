@@ -24,6 +24,7 @@ use super::config::ConfigError;
 use super::config::MasterConfig;
 use super::outbox;
 use super::outbox::Outgoing;
+use super::observe::telemetry::Telemetry;
 use super::outbox::StreamId;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
@@ -73,6 +74,8 @@ pub struct MasterCore {
     pub(super) touched: Touched,
     pub(super) next_allocation: Duration,
     pub(super) stream_counter: u64,
+    /// Counters for `/metrics` and the live page (`observe`).
+    pub(super) telemetry: Telemetry,
 }
 
 impl MasterCore {
@@ -119,6 +122,7 @@ impl MasterCore {
             offers: OfferBook::new(),
             outbox: Vec::new(),
             revocations: RevocationBook::default(),
+            telemetry: Telemetry::default(),
             broken: Vec::new(),
             touched: Touched {
                 all: true,
@@ -201,6 +205,12 @@ impl MasterCore {
         std::mem::take(&mut self.broken)
     }
 
+    /// The counters behind `/metrics` and the live page (to turn them
+    /// off, e.g. to measure their cost).
+    pub fn telemetry_mut(&mut self) -> &mut Telemetry {
+        &mut self.telemetry
+    }
+
     /// Takes what is to be sent, in order.
     pub fn take_outbox(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.outbox)
@@ -270,6 +280,8 @@ impl MasterCore {
     /// recovered without a filter.
     pub(super) fn rescind(&mut self, now: Duration, offer: &OfferId) {
         if let Some(record) = self.offers.retire(offer, Retirement::Rescinded) {
+            self.telemetry
+                .offer_rescinded(now, &record.framework, &record.role, offer);
             self.emit(&record.framework, outbox::rescind(offer));
             self.recover(
                 now,

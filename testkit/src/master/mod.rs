@@ -109,6 +109,7 @@ mod edge;
 pub mod error;
 mod http_door;
 mod invariants;
+pub mod observe;
 pub mod operator;
 pub mod outbox;
 mod processes;

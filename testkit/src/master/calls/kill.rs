@@ -80,6 +80,7 @@ pub(in crate::master) fn kill_task(
     let Some(record) = core.tasks.get(fw, task) else {
         return;
     };
+    core.telemetry.task_killed(now, fw, task);
     if local_tasks::is_local_agent(core, &record.agent) {
         let killing_state = core
             .frameworks

@@ -43,7 +43,11 @@ pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> R
         .route("/health", get(health))
         .route("/redirect", get(redirect))
         .route("/master/redirect", get(redirect))
-        .with_state(Door { commands, addr });
+        .with_state(Door {
+            commands: commands.clone(),
+            addr,
+        })
+        .merge(super::observe::routes::routes(commands));
     Routes::from(grpc.prepare().into_axum_router().merge(door))
 }
 

@@ -177,6 +177,8 @@ fn reclaim_on_agent(core: &mut MasterCore, now: Duration, reclaim: Reclaim) {
         info!(notice = %notice.id, framework = %notice.framework, %agent,
             owner = %notice.owner, tasks = notice.tasks.len(),
             deadline = ?notice.deadline, "revocation notice");
+        core.telemetry
+            .notice_sent(now, &notice.framework, &notice.owner, &notice.id, agent);
         core.emit(&notice.framework, notice_event(&notice));
         core.revocations.insert(notice);
     }
@@ -187,6 +189,7 @@ fn reclaim_on_agent(core: &mut MasterCore, now: Duration, reclaim: Reclaim) {
 pub(in crate::master) fn enforce_revocations(core: &mut MasterCore, now: Duration) {
     let due = core.revocations.enforce_due(now);
     for (fw, tasks) in due {
+        core.telemetry.notice_enforced();
         for task in tasks {
             let live = core
                 .tasks
@@ -238,6 +241,7 @@ pub(in crate::master) fn answer_revocations(
 ) {
     for id in ids {
         if core.revocations.answer(fw, id, answer) {
+            core.telemetry.notice_answered();
             info!(notice = %id, framework = %fw, ?answer, "revocation notice answered");
         }
     }
