@@ -185,10 +185,24 @@ async fn page() -> Response {
 }
 
 /// Server-sent events: one `view` event with the live view's JSON now and
-/// every [`LIVE_EVERY`] after, until the client goes or the master stops.
-async fn events(State(c): State<Commands>) -> Response {
+/// every [`LIVE_EVERY`] after, until the client goes or the master stops;
+/// `?max=N` ends the stream after N views (the browser reconnects after
+/// the `retry` it is sent), for headless browsers that wait for the
+/// network to go idle.
+async fn events(State(c): State<Commands>, uri: Uri) -> Response {
+    let max = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|p| p.strip_prefix("max="))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(LIVE_EVERY));
+    let retry = futures::stream::once(async {
+        Ok::<_, std::convert::Infallible>(String::from("retry: 10000\n\n"))
+    });
     let stream = ticks
+        .take(max)
         .then(move |_| {
             let c = c.clone();
             async move { take(&c).await }
@@ -198,6 +212,7 @@ async fn events(State(c): State<Commands>) -> Response {
             let data = obs.map(|o| live::view(&o).to_string()).unwrap_or_default();
             Ok::<_, std::convert::Infallible>(format!("event: view\ndata: {data}\n\n"))
         });
+    let stream = retry.chain(stream);
     let mut response = with_type(StatusCode::OK, Body::from_stream(stream), "text/event-stream");
     response
         .headers_mut()
