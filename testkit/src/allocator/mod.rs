@@ -166,6 +166,7 @@ mod reservations;
 mod roles;
 mod tree;
 mod types;
+mod why;
 
 #[cfg(test)]
 mod test_support;
@@ -204,6 +205,7 @@ use types::{logged, AgentIx, FwId};
 use corral::{Resources, Role};
 
 pub use quota::Quota;
+pub use why::{AgentVerdict, WhyNot};
 pub use types::{Allocation, AllocatorConfig, AllocatorError, FrameworkSpec, Reclaim};
 
 /// The allocator. See the [module docs](self).
