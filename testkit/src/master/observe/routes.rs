@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use super::gather::{observe, Observation, QueueDepth};
 use super::live;
 use super::mesos_json::{self, Order, TasksQuery};
-use super::{prom, snapshot};
+use super::{prom, snapshot, why};
 use crate::master::commands::{Command, Commands};
 
 /// The live page (HTML, CSS and JavaScript in one file).
@@ -42,6 +42,7 @@ pub(in crate::master) fn routes(commands: Commands) -> Router {
         .route("/master/roles", get(roles))
         .route("/metrics/snapshot", get(metrics_snapshot))
         .route("/metrics", get(metrics))
+        .route("/master/why-not-offered", get(why_not_offered))
         .route("/observe", get(page))
         .route("/observe/events", get(events))
         .route("/observe/view", get(view))
@@ -147,12 +148,50 @@ pub fn parse_tasks_query(query: Option<&str>) -> Result<TasksQuery, String> {
                     other => return Err(format!("order: not asc or desc: {:?}", truncate(other))),
                 }
             }
-            "framework_id" => out.framework_id = Some(value.to_owned()),
-            "task_id" => out.task_id = Some(value.to_owned()),
+            "framework_id" => out.framework_id = Some(decode(value)),
+            "task_id" => out.task_id = Some(decode(value)),
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// `%XX` and `+` decoded (invalid escapes are kept as they are).
+fn decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match (bytes[i], escaped) {
+            (b'%', Some((hi, lo))) => {
+                // Two hex digits: at most 0xff.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn decodes_escapes_and_keeps_bad_ones() {
+        assert_eq!(decode("a%2Fb+c"), "a/b c");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%C3%A9"), "\u{e9}");
+    }
 }
 
 fn truncate(s: &str) -> String {
@@ -163,6 +202,37 @@ async fn tasks(State(c): State<Commands>, uri: Uri) -> Response {
     match parse_tasks_query(uri.query()) {
         Ok(query) => json_of(&c, |obs| mesos_json::tasks(obs, &query)).await,
         Err(why) => with_type(StatusCode::BAD_REQUEST, why, "text/plain; charset=utf-8"),
+    }
+}
+
+/// `/master/why-not-offered?framework_id=ID&role=ROLE`.
+async fn why_not_offered(State(c): State<Commands>, uri: Uri) -> Response {
+    let mut fw = None;
+    let mut role = None;
+    for pair in uri.query().unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("framework_id", v)) => fw = Some(corral::FrameworkId::new(decode(v))),
+            Some(("role", v)) => role = Some(corral::Role::new(decode(v))),
+            _ => {}
+        }
+    }
+    let (Some(fw), Some(role)) = (fw, role) else {
+        return with_type(
+            StatusCode::BAD_REQUEST,
+            "framework_id and role are required",
+            "text/plain; charset=utf-8",
+        );
+    };
+    let (tx, rx) = oneshot::channel();
+    let job = Box::new(move |core: &mut crate::master::core::MasterCore, now: Duration| {
+        let _ = tx.send(why::why_not_offered(core, &fw, &role, now));
+    });
+    if c.send(Command::Operate(job)).await.is_err() {
+        return unavailable();
+    }
+    match rx.await {
+        Ok(answer) => with_type(StatusCode::OK, answer.to_string(), "application/json"),
+        Err(_) => unavailable(),
     }
 }
 
