@@ -58,9 +58,13 @@ fn subscribe(core: &mut MasterCore, i: usize) -> Fw {
 
 fn decline_all(core: &mut MasterCore, fws: &[Fw], outbox: Vec<Outgoing>, now: Duration) {
     for out in outbox {
-        let Outgoing::Event { stream, event } = out else { continue };
+        let Outgoing::Event { stream, event } = out else {
+            continue;
+        };
         let Some(offers) = event.offers else { continue };
-        let Some(fw) = fws.iter().find(|f| f.stream == stream) else { continue };
+        let Some(fw) = fws.iter().find(|f| f.stream == stream) else {
+            continue;
+        };
         let call = pb::Call {
             framework_id: Some(fw.id.to_pb()),
             r#type: Some(pb::call::Type::Decline as i32),
@@ -128,8 +132,16 @@ fn main() {
     }
     let (on, off) = (median(on), median(off));
     println!("allocation cycle (MasterCore::tick), {AGENTS} agents x {FRAMEWORKS} frameworks x {ROLES} roles");
-    println!("  metrics on : median {:>10.1} us  ({} offers made)", on.as_secs_f64() * 1e6, offers.0);
-    println!("  metrics off: median {:>10.1} us  ({} offers made)", off.as_secs_f64() * 1e6, offers.1);
+    println!(
+        "  metrics on : median {:>10.1} us  ({} offers made)",
+        on.as_secs_f64() * 1e6,
+        offers.0
+    );
+    println!(
+        "  metrics off: median {:>10.1} us  ({} offers made)",
+        off.as_secs_f64() * 1e6,
+        offers.1
+    );
     println!(
         "  on / off   : {:.3} ({:+.1}%)",
         on.as_secs_f64() / off.as_secs_f64(),

@@ -49,7 +49,10 @@ fn offers(events: &[pb::Event]) -> Vec<pb::Offer> {
 /// two tasks on its first offer; `batch` (weight 2) declines its offer.
 fn scenario() -> Observation {
     let config = MasterConfig::default()
-        .agents(2, Resources::parse("cpus:4;mem:4096;ports:[31000-31009]").expect("res"))
+        .agents(
+            2,
+            Resources::parse("cpus:4;mem:4096;ports:[31000-31009]").expect("res"),
+        )
         .role("batch", 2.0)
         .quota(
             "web",
@@ -61,17 +64,35 @@ fn scenario() -> Observation {
         .seed(7);
     let mut core = MasterCore::new(config).expect("config");
     let web = core
-        .subscribe(ms(0), subscribe_call(framework_info("web-fw", &["web"], &[]), &[]))
+        .subscribe(
+            ms(0),
+            subscribe_call(framework_info("web-fw", &["web"], &[]), &[]),
+        )
         .expect("web subscribes");
     let web_id: FrameworkId = web.framework.clone().expect("id");
     let web_offers = offers(&events_on(core.take_outbox(), &web.stream));
     let first = web_offers.first().expect("an offer for web").clone();
-    let t1 = task("t1", &first, "cpus:1;mem:256", &[("corral.sim/duration", "600000")]);
-    let t2 = task("t2", &first, "cpus:0.5;mem:128", &[("corral.sim/duration", "10")]);
+    let t1 = task(
+        "t1",
+        &first,
+        "cpus:1;mem:256",
+        &[("corral.sim/duration", "600000")],
+    );
+    let t2 = task(
+        "t2",
+        &first,
+        "cpus:0.5;mem:128",
+        &[("corral.sim/duration", "10")],
+    );
     core.handle(
         ms(1),
         Some(web.stream.as_str()),
-        accept_call(&web_id, &[&first.id], vec![launch(vec![t1, t2])], Some(3600.0)),
+        accept_call(
+            &web_id,
+            &[&first.id],
+            vec![launch(vec![t1, t2])],
+            Some(3600.0),
+        ),
     )
     .expect("accepted");
     let rest: Vec<&pb::OfferId> = web_offers[1..].iter().map(|o| &o.id).collect();
@@ -84,7 +105,10 @@ fn scenario() -> Observation {
         .expect("declined");
     }
     let batch = core
-        .subscribe(ms(2), subscribe_call(framework_info("batch-fw", &["batch"], &[]), &[]))
+        .subscribe(
+            ms(2),
+            subscribe_call(framework_info("batch-fw", &["batch"], &[]), &[]),
+        )
         .expect("batch subscribes");
     let batch_id: FrameworkId = batch.framework.clone().expect("id");
     let mut now = ms(2);
@@ -124,14 +148,23 @@ fn golden(name: &str, actual: &Value) {
 }
 
 fn keys(v: &Value, want: &[&str], what: &str) {
-    let obj = v.as_object().unwrap_or_else(|| panic!("{what} is an object"));
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is an object"));
     for k in want {
         assert!(obj.contains_key(*k), "{what} lacks Mesos's key {k:?}");
     }
 }
 
 const TASK_KEYS: &[&str] = &[
-    "id", "name", "framework_id", "executor_id", "slave_id", "state", "resources", "role",
+    "id",
+    "name",
+    "framework_id",
+    "executor_id",
+    "slave_id",
+    "state",
+    "resources",
+    "role",
     "statuses",
 ];
 const RESOURCE_KEYS: &[&str] = &["cpus", "mem", "disk", "gpus"];
@@ -143,9 +176,23 @@ fn master_state_has_mesos_shape() {
     keys(
         &state,
         &[
-            "version", "build_date", "build_time", "build_user", "start_time", "elected_time",
-            "id", "pid", "hostname", "activated_slaves", "deactivated_slaves", "leader",
-            "flags", "slaves", "frameworks", "completed_frameworks", "orphan_tasks",
+            "version",
+            "build_date",
+            "build_time",
+            "build_user",
+            "start_time",
+            "elected_time",
+            "id",
+            "pid",
+            "hostname",
+            "activated_slaves",
+            "deactivated_slaves",
+            "leader",
+            "flags",
+            "slaves",
+            "frameworks",
+            "completed_frameworks",
+            "orphan_tasks",
             "unregistered_frameworks",
         ],
         "state",
@@ -155,9 +202,18 @@ fn master_state_has_mesos_shape() {
     keys(
         slave,
         &[
-            "id", "pid", "hostname", "registered_time", "resources", "used_resources",
-            "offered_resources", "reserved_resources", "unreserved_resources", "attributes",
-            "active", "version",
+            "id",
+            "pid",
+            "hostname",
+            "registered_time",
+            "resources",
+            "used_resources",
+            "offered_resources",
+            "reserved_resources",
+            "unreserved_resources",
+            "attributes",
+            "active",
+            "version",
         ],
         "slave",
     );
@@ -167,9 +223,23 @@ fn master_state_has_mesos_shape() {
     keys(
         fw,
         &[
-            "id", "name", "active", "user", "failover_timeout", "checkpoint", "roles",
-            "registered_time", "resources", "used_resources", "offered_resources", "tasks",
-            "completed_tasks", "unreachable_tasks", "offers", "executors", "TASK_RUNNING",
+            "id",
+            "name",
+            "active",
+            "user",
+            "failover_timeout",
+            "checkpoint",
+            "roles",
+            "registered_time",
+            "resources",
+            "used_resources",
+            "offered_resources",
+            "tasks",
+            "completed_tasks",
+            "unreachable_tasks",
+            "offers",
+            "executors",
+            "TASK_RUNNING",
             "TASK_FINISHED",
         ],
         "framework",
@@ -188,15 +258,35 @@ fn master_state_has_mesos_shape() {
 fn state_summary_has_mesos_shape() {
     let obs = scenario();
     let summary = mesos_json::state_summary(&obs);
-    keys(&summary, &["hostname", "cluster", "slaves", "frameworks"], "summary");
+    keys(
+        &summary,
+        &["hostname", "cluster", "slaves", "frameworks"],
+        "summary",
+    );
     keys(
         &summary["slaves"][0],
-        &["id", "hostname", "resources", "used_resources", "active", "framework_ids", "TASK_RUNNING"],
+        &[
+            "id",
+            "hostname",
+            "resources",
+            "used_resources",
+            "active",
+            "framework_ids",
+            "TASK_RUNNING",
+        ],
         "summary slave",
     );
     keys(
         &summary["frameworks"][0],
-        &["id", "name", "active", "used_resources", "offered_resources", "slave_ids", "TASK_RUNNING"],
+        &[
+            "id",
+            "name",
+            "active",
+            "used_resources",
+            "offered_resources",
+            "slave_ids",
+            "TASK_RUNNING",
+        ],
         "summary framework",
     );
     golden("master_state_summary.json", &summary);
@@ -208,7 +298,11 @@ fn frameworks_has_mesos_shape() {
     let frameworks = mesos_json::frameworks(&obs);
     keys(
         &frameworks,
-        &["frameworks", "completed_frameworks", "unregistered_frameworks"],
+        &[
+            "frameworks",
+            "completed_frameworks",
+            "unregistered_frameworks",
+        ],
         "frameworks",
     );
     assert_eq!(frameworks["frameworks"].as_array().map(Vec::len), Some(2));
@@ -223,10 +317,23 @@ fn roles_has_mesos_shape() {
     let web = list.iter().find(|r| r["name"] == "web").expect("web");
     keys(
         web,
-        &["name", "weight", "frameworks", "resources", "allocated", "offered", "reserved", "quota"],
+        &[
+            "name",
+            "weight",
+            "frameworks",
+            "resources",
+            "allocated",
+            "offered",
+            "reserved",
+            "quota",
+        ],
         "role",
     );
-    keys(&web["quota"], &["role", "guarantee", "limit", "consumed"], "quota");
+    keys(
+        &web["quota"],
+        &["role", "guarantee", "limit", "consumed"],
+        "quota",
+    );
     assert_eq!(web["quota"]["guarantee"]["cpus"], 1.0);
     assert_eq!(web["quota"]["limit"]["cpus"], 3.0);
     let batch = list.iter().find(|r| r["name"] == "batch").expect("batch");

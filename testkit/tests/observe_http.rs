@@ -33,8 +33,7 @@ fn config() -> MasterConfig {
 async fn get(master: &MockMaster, path: &str) -> String {
     let addr = master.addr().expect("tcp");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut answer = String::new();
     tokio::time::timeout(WAIT, stream.read_to_string(&mut answer))
@@ -49,7 +48,10 @@ async fn body(master: &MockMaster, path: &str) -> String {
     let answer = get(master, path).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
     let (head, rest) = answer.split_once("\r\n\r\n").expect("a body");
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         return rest.to_owned();
     }
     let mut out = String::new();
@@ -91,8 +93,8 @@ struct Fw {
 }
 
 async fn subscribe(master: &MockMaster, name: &str, role: &str) -> Fw {
-    let transport = HttpTransport::with_config(HttpConfig::new([master.endpoint()]))
-        .expect("transport");
+    let transport =
+        HttpTransport::with_config(HttpConfig::new([master.endpoint()])).expect("transport");
     let info = FrameworkInfo::new(name).with_user("me").with_roles([role]);
     let mut sub = transport
         .subscribe(Subscribe::new(info, BTreeSet::new()))
@@ -196,10 +198,18 @@ async fn metrics_scraped_during_a_run_match_the_trace() {
         if metrics.get(&pending) == Some(&0.0) {
             break metrics;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{pending} never 0: {metrics:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} never 0: {metrics:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let m = |k: &str| metrics.get(k).copied().unwrap_or_else(|| panic!("no {k} in {metrics:?}"));
+    let m = |k: &str| {
+        metrics
+            .get(k)
+            .copied()
+            .unwrap_or_else(|| panic!("no {k} in {metrics:?}"))
+    };
     assert_eq!(
         m("corral_offers_total{role=\"web\",event=\"made\"}"),
         trace.offers.len() as f64,
@@ -209,13 +219,25 @@ async fn metrics_scraped_during_a_run_match_the_trace() {
         m("corral_offers_total{role=\"web\",event=\"declined\"}"),
         trace.declined as f64
     );
-    assert_eq!(m("corral_offers_total{role=\"web\",event=\"rescinded\"}"), 0.0);
-    assert_eq!(m("corral_tasks{state=\"TASK_RUNNING\"}"), trace.running as f64);
+    assert_eq!(
+        m("corral_offers_total{role=\"web\",event=\"rescinded\"}"),
+        0.0
+    );
+    assert_eq!(
+        m("corral_tasks{state=\"TASK_RUNNING\"}"),
+        trace.running as f64
+    );
     assert_eq!(m("corral_tasks{state=\"TASK_FINISHED\"}"), 0.0);
     assert_eq!(m("corral_frameworks_connected"), 1.0);
     assert!(m("corral_allocation_cycle_seconds_count") >= 1.0);
-    assert_eq!(m("corral_allocation_cycle_seconds_bucket{le=\"+Inf\"}"), m("corral_allocation_cycle_seconds_count"));
-    assert_eq!(m("corral_role_allocated{role=\"web\",resource=\"cpus\"}"), 2.0);
+    assert_eq!(
+        m("corral_allocation_cycle_seconds_bucket{le=\"+Inf\"}"),
+        m("corral_allocation_cycle_seconds_count")
+    );
+    assert_eq!(
+        m("corral_role_allocated{role=\"web\",resource=\"cpus\"}"),
+        2.0
+    );
     assert_eq!(m("corral_revocation_notices_total{event=\"sent\"}"), 0.0);
     let queue = format!(
         "corral_event_queue_depth{{stream=\"{}\",framework=\"{}\"}}",
@@ -246,7 +268,9 @@ async fn the_mesos_endpoints_are_served_on_the_master_address() {
         let answer = get(&master, path).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
         assert!(
-            answer.to_ascii_lowercase().contains("content-type: application/json"),
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: application/json"),
             "{path}: {answer}"
         );
     }
@@ -261,11 +285,19 @@ async fn the_mesos_endpoints_are_served_on_the_master_address() {
     let snap: serde_json::Value =
         serde_json::from_str(&body(&master, "/metrics/snapshot").await).expect("json");
     assert_eq!(snap["master/tasks_running"], 1.0);
-    assert!(get(&master, "/master/tasks?limit=many").await.starts_with("HTTP/1.1 400"));
+    assert!(get(&master, "/master/tasks?limit=many")
+        .await
+        .starts_with("HTTP/1.1 400"));
     let page = get(&master, "/observe").await;
-    assert!(page.starts_with("HTTP/1.1 200") && page.contains("text/html"), "{page}");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("text/html"),
+        "{page}"
+    );
     let metrics = get(&master, "/metrics").await;
-    assert!(metrics.contains("application/openmetrics-text"), "{metrics}");
+    assert!(
+        metrics.contains("application/openmetrics-text"),
+        "{metrics}"
+    );
     assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
     master.shutdown().await.expect("shutdown");
 }
@@ -277,7 +309,9 @@ async fn the_live_page_shows_roles_agents_frameworks_and_the_timeline() {
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: apt-get install chromium"
     );
-    let master = MockMaster::start(config().role("batch", 2.0)).await.expect("master");
+    let master = MockMaster::start(config().role("batch", 2.0))
+        .await
+        .expect("master");
     let mut web = subscribe(&master, "web-frontend", "web").await;
     tokio::time::timeout(WAIT, run(&mut web, "web-1"))
         .await

@@ -32,9 +32,17 @@ struct Fw {
     stream: StreamId,
 }
 
-fn subscribe(core: &mut MasterCore, name: &str, role: &str, suppressed: &[&str]) -> (Fw, Vec<pb::Offer>) {
+fn subscribe(
+    core: &mut MasterCore,
+    name: &str,
+    role: &str,
+    suppressed: &[&str],
+) -> (Fw, Vec<pb::Offer>) {
     let sub = core
-        .subscribe(ms(0), subscribe_call(framework_info(name, &[role], &[]), suppressed))
+        .subscribe(
+            ms(0),
+            subscribe_call(framework_info(name, &[role], &[]), suppressed),
+        )
         .expect("subscribed");
     let fw = Fw {
         id: sub.framework.expect("id"),
@@ -83,7 +91,11 @@ fn a_declined_agent_is_filtered_until_the_filter_expires() {
     let mut core = MasterCore::new(config(1, "cpus:4;mem:4096")).expect("core");
     let (fw, offers) = subscribe(&mut core, "picky", "web", &[]);
     assert_eq!(offers.len(), 1);
-    assert_eq!(why(&core, &fw, "web", ms(0))["cause"], "held", "its own offer holds it");
+    assert_eq!(
+        why(&core, &fw, "web", ms(0))["cause"],
+        "held",
+        "its own offer holds it"
+    );
     core.handle(
         ms(10),
         Some(fw.stream.as_str()),
@@ -179,5 +191,8 @@ fn unknown_frameworks_and_roles_get_their_own_answer() {
         id: FrameworkId::new("ghost"),
         stream: fw.stream.clone(),
     };
-    assert_eq!(why(&core, &ghost, "web", ms(0))["cause"], "unknown_framework");
+    assert_eq!(
+        why(&core, &ghost, "web", ms(0))["cause"],
+        "unknown_framework"
+    );
 }

@@ -303,7 +303,10 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr);
     if args.log_json {
         // One JSON object a line, with the spans (call, allocation_cycle) and their fields.
-        logs.json().with_current_span(true).with_span_list(true).init();
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
     } else {
         logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();

@@ -205,8 +205,8 @@ use types::{logged, AgentIx, FwId};
 use corral::{Resources, Role};
 
 pub use quota::Quota;
-pub use why::{AgentVerdict, WhyNot};
 pub use types::{Allocation, AllocatorConfig, AllocatorError, FrameworkSpec, Reclaim};
+pub use why::{AgentVerdict, WhyNot};
 
 /// The allocator. See the [module docs](self).
 #[derive(Clone, Debug)]

@@ -61,7 +61,11 @@ impl Allocator {
         let (Some(fid), Some(state)) = (self.frameworks.id(fw), self.frameworks.by_id(fw)) else {
             return WhyNot::UnknownFramework;
         };
-        let Some(rid) = self.roles.lookup(role).filter(|r| state.roles().contains(r)) else {
+        let Some(rid) = self
+            .roles
+            .lookup(role)
+            .filter(|r| state.roles().contains(r))
+        else {
             return WhyNot::NotItsRole;
         };
         if !state.is_active() {
@@ -126,9 +130,7 @@ impl Allocator {
                     };
                     match visitor.visit(rid, fid) {
                         Visit::Take(_) => return Visit::Take(()),
-                        Visit::RoleDone if matches!(stage, Stage::Fair) => {
-                            return Visit::RoleDone
-                        }
+                        Visit::RoleDone if matches!(stage, Stage::Fair) => return Visit::RoleDone,
                         Visit::RoleDone | Visit::Skip => last = Visit::Skip,
                     }
                 }

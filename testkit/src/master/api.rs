@@ -239,8 +239,8 @@ impl MasterCore {
             .and_then(|k| CallType::try_from(k).ok())
             .map_or("?", |k| k.as_str_name());
         let framework = call.framework_id.as_ref().map(|f| f.value.clone());
-        let _span = tracing::debug_span!("call", call = kind, framework = framework.as_deref())
-            .entered();
+        let _span =
+            tracing::debug_span!("call", call = kind, framework = framework.as_deref()).entered();
         self.telemetry.call_received(kind);
         let result = self.try_handle(now, stream, call);
         reclaim::sweep_revocations(self);

@@ -90,7 +90,10 @@ fn task_counts(states: impl Iterator<Item = TaskState>, into: &mut Map<String, V
     }
     for s in TASK_STATES {
         let name = state_name(s);
-        into.insert(name.to_owned(), json!(counts.get(name).copied().unwrap_or(0)));
+        into.insert(
+            name.to_owned(),
+            json!(counts.get(name).copied().unwrap_or(0)),
+        );
     }
 }
 
@@ -126,7 +129,12 @@ fn is_terminal(s: TaskState) -> bool {
 
 fn framework(obs: &Observation, f: &FrameworkSnapshot, summary: bool) -> Value {
     let facts = obs.frameworks.get(&f.id);
-    let mine: Vec<&TaskSnapshot> = obs.state.tasks.iter().filter(|t| t.framework == f.id).collect();
+    let mine: Vec<&TaskSnapshot> = obs
+        .state
+        .tasks
+        .iter()
+        .filter(|t| t.framework == f.id)
+        .collect();
     let mut used = Resources::new();
     for t in mine.iter().filter(|t| !is_terminal(t.state)) {
         used += &t.resources;
@@ -242,12 +250,7 @@ fn framework(obs: &Observation, f: &FrameworkSnapshot, summary: bool) -> Value {
 
 fn agent(obs: &Observation, index: usize, summary: bool) -> Value {
     let a = &obs.state.agents[index];
-    let live: Vec<&TaskSnapshot> = obs
-        .state
-        .tasks
-        .iter()
-        .filter(|t| t.agent == a.id)
-        .collect();
+    let live: Vec<&TaskSnapshot> = obs.state.tasks.iter().filter(|t| t.agent == a.id).collect();
     let mut used = Resources::new();
     for t in live.iter().filter(|t| !is_terminal(t.state)) {
         used += &t.resources;
@@ -272,7 +275,10 @@ fn agent(obs: &Observation, index: usize, summary: bool) -> Value {
     let unreserved = a.total.filter(|r| r.reservation.is_none());
     let mut map = Map::new();
     map.insert("id".into(), json!(a.id.as_str()));
-    map.insert("pid".into(), json!(format!("slave({})@{}:5051", index + 1, a.hostname)));
+    map.insert(
+        "pid".into(),
+        json!(format!("slave({})@{}:5051", index + 1, a.hostname)),
+    );
     map.insert("hostname".into(), json!(a.hostname));
     map.insert("registered_time".into(), json!(0.0));
     map.insert("resources".into(), resources(&a.total));
@@ -295,7 +301,10 @@ fn agent(obs: &Observation, index: usize, summary: bool) -> Value {
         map.insert("framework_ids".into(), json!(fws));
     } else {
         map.insert("port".into(), json!(5051));
-        map.insert("deactivated".into(), json!(obs.state.maintenance.contains_key(&a.id)));
+        map.insert(
+            "deactivated".into(),
+            json!(obs.state.maintenance.contains_key(&a.id)),
+        );
         map.insert("capabilities".into(), json!(["MULTI_ROLE"]));
     }
     Value::Object(map)
@@ -421,7 +430,10 @@ pub fn tasks(obs: &Observation, query: &TasksQuery) -> Value {
                 .framework_id
                 .as_deref()
                 .is_none_or(|f| t.framework.as_str() == f)
-                && query.task_id.as_deref().is_none_or(|id| t.id.as_str() == id)
+                && query
+                    .task_id
+                    .as_deref()
+                    .is_none_or(|id| t.id.as_str() == id)
         })
         .collect();
     let launched = |t: &TaskSnapshot| {
@@ -430,9 +442,7 @@ pub fn tasks(obs: &Observation, query: &TasksQuery) -> Value {
             .map(|f| f.launched_at)
             .unwrap_or_default()
     };
-    all.sort_by(|a, b| {
-        (launched(a), &a.framework, &a.id).cmp(&(launched(b), &b.framework, &b.id))
-    });
+    all.sort_by(|a, b| (launched(a), &a.framework, &a.id).cmp(&(launched(b), &b.framework, &b.id)));
     if query.order == Order::Desc {
         all.reverse();
     }
@@ -452,12 +462,12 @@ pub fn roles(obs: &Observation) -> Value {
         .iter()
         .map(|r| {
             let mut offered = Resources::new();
-            for o in obs
-                .state
-                .offers
-                .iter()
-                .filter(|o| o.role == r.role || o.role.as_str().starts_with(&format!("{}/", r.role.as_str())))
-            {
+            for o in obs.state.offers.iter().filter(|o| {
+                o.role == r.role
+                    || o.role
+                        .as_str()
+                        .starts_with(&format!("{}/", r.role.as_str()))
+            }) {
                 offered += &o.resources.unallocated();
             }
             let mut held = r.allocated.clone();

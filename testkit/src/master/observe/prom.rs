@@ -61,13 +61,21 @@ pub fn encode(obs: &Observation) -> Result<String, std::fmt::Error> {
 
     let offers = counter_family();
     for (role, c) in &obs.counts.offers {
-        for (what, n) in [("made", c.made), ("declined", c.declined), ("rescinded", c.rescinded)] {
+        for (what, n) in [
+            ("made", c.made),
+            ("declined", c.declined),
+            ("rescinded", c.rescinded),
+        ] {
             offers
                 .get_or_create(&vec![("role", role.clone()), ("event", what.to_owned())])
                 .inc_by(n);
         }
     }
-    reg.register("offers", "Offers made, declined and rescinded, by role", offers);
+    reg.register(
+        "offers",
+        "Offers made, declined and rescinded, by role",
+        offers,
+    );
 
     let tasks = gauge_family();
     for state in TASK_STATES {
@@ -97,12 +105,32 @@ pub fn encode(obs: &Observation) -> Result<String, std::fmt::Error> {
     );
 
     let role_gauges: [(&str, &str, Family<Labels, GaugeF>); 6] = [
-        ("role_allocated", "Regular resources the role's subtree holds", gauge_family()),
-        ("role_guaranteed", "The role's quota guarantee", gauge_family()),
+        (
+            "role_allocated",
+            "Regular resources the role's subtree holds",
+            gauge_family(),
+        ),
+        (
+            "role_guaranteed",
+            "The role's quota guarantee",
+            gauge_family(),
+        ),
         ("role_limit", "The role's quota limit", gauge_family()),
-        ("role_lent", "Resources reserved for the role that others hold revocably", gauge_family()),
-        ("role_borrowed", "Revocable resources the role's subtree holds", gauge_family()),
-        ("role_dominant_share", "The role's weighted dominant share", gauge_family()),
+        (
+            "role_lent",
+            "Resources reserved for the role that others hold revocably",
+            gauge_family(),
+        ),
+        (
+            "role_borrowed",
+            "Revocable resources the role's subtree holds",
+            gauge_family(),
+        ),
+        (
+            "role_dominant_share",
+            "The role's weighted dominant share",
+            gauge_family(),
+        ),
     ];
     for r in &obs.roles {
         let role = r.role.as_str().to_owned();
@@ -142,11 +170,19 @@ pub fn encode(obs: &Observation) -> Result<String, std::fmt::Error> {
             .get_or_create(&vec![("event", what.to_owned())])
             .inc_by(n);
     }
-    reg.register("revocation_notices", "Revocation notices sent, answered, enforced at the deadline", notices);
+    reg.register(
+        "revocation_notices",
+        "Revocation notices sent, answered, enforced at the deadline",
+        notices,
+    );
 
     let connected: Gauge<i64> = Gauge::default();
     connected.set(obs.state.frameworks.iter().filter(|f| f.active).count() as i64);
-    reg.register("frameworks_connected", "Frameworks with an open event stream", connected);
+    reg.register(
+        "frameworks_connected",
+        "Frameworks with an open event stream",
+        connected,
+    );
 
     let queues = gauge_family();
     for q in &obs.queues {
@@ -155,12 +191,19 @@ pub fn encode(obs: &Observation) -> Result<String, std::fmt::Error> {
                 ("stream", q.stream.clone()),
                 (
                     "framework",
-                    q.framework.as_ref().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+                    q.framework
+                        .as_ref()
+                        .map(|f| f.as_str().to_owned())
+                        .unwrap_or_default(),
                 ),
             ])
             .set(q.depth as f64);
     }
-    reg.register("event_queue_depth", "Events waiting in each subscription's queue", queues);
+    reg.register(
+        "event_queue_depth",
+        "Events waiting in each subscription's queue",
+        queues,
+    );
 
     let mut out = String::new();
     text::encode(&mut out, &reg)?;

@@ -53,13 +53,18 @@ pub(in crate::master) fn routes(commands: Commands) -> Router {
 /// the master is shutting down.
 pub(in crate::master) async fn take(commands: &Commands) -> Option<Observation> {
     let (tx, rx) = oneshot::channel();
-    let job = Box::new(move |core: &mut crate::master::core::MasterCore, now: Duration| {
-        let _ = tx.send(observe(core, now));
-    });
+    let job = Box::new(
+        move |core: &mut crate::master::core::MasterCore, now: Duration| {
+            let _ = tx.send(observe(core, now));
+        },
+    );
     commands.send(Command::Operate(job)).await.ok()?;
     let mut obs = rx.await.ok()?;
     let (tx, rx) = oneshot::channel();
-    commands.send(Command::QueueDepths { reply: tx }).await.ok()?;
+    commands
+        .send(Command::QueueDepths { reply: tx })
+        .await
+        .ok()?;
     let depths = rx.await.ok()?;
     obs.queues = depths
         .into_iter()
@@ -96,11 +101,7 @@ fn unavailable() -> Response {
 
 async fn json_of(commands: &Commands, render: impl FnOnce(&Observation) -> Value) -> Response {
     match take(commands).await {
-        Some(obs) => with_type(
-            StatusCode::OK,
-            render(&obs).to_string(),
-            "application/json",
-        ),
+        Some(obs) => with_type(StatusCode::OK, render(&obs).to_string(), "application/json"),
         None => unavailable(),
     }
 }
@@ -181,19 +182,6 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::decode;
-
-    #[test]
-    fn decodes_escapes_and_keeps_bad_ones() {
-        assert_eq!(decode("a%2Fb+c"), "a/b c");
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%C3%A9"), "\u{e9}");
-    }
-}
-
 fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
@@ -224,9 +212,11 @@ async fn why_not_offered(State(c): State<Commands>, uri: Uri) -> Response {
         );
     };
     let (tx, rx) = oneshot::channel();
-    let job = Box::new(move |core: &mut crate::master::core::MasterCore, now: Duration| {
-        let _ = tx.send(why::why_not_offered(core, &fw, &role, now));
-    });
+    let job = Box::new(
+        move |core: &mut crate::master::core::MasterCore, now: Duration| {
+            let _ = tx.send(why::why_not_offered(core, &fw, &role, now));
+        },
+    );
     if c.send(Command::Operate(job)).await.is_err() {
         return unavailable();
     }
@@ -283,9 +273,26 @@ async fn events(State(c): State<Commands>, uri: Uri) -> Response {
             Ok::<_, std::convert::Infallible>(format!("event: view\ndata: {data}\n\n"))
         });
     let stream = retry.chain(stream);
-    let mut response = with_type(StatusCode::OK, Body::from_stream(stream), "text/event-stream");
+    let mut response = with_type(
+        StatusCode::OK,
+        Body::from_stream(stream),
+        "text/event-stream",
+    );
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn decodes_escapes_and_keeps_bad_ones() {
+        assert_eq!(decode("a%2Fb+c"), "a/b c");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%C3%A9"), "\u{e9}");
+    }
 }

@@ -21,7 +21,10 @@ const MESSAGES: [(&str, &str); 11] = [
     ("REVIVE", "master/messages_revive_offers"),
     ("SUPPRESS", "master/messages_suppress_offers"),
     ("KILL", "master/messages_kill_task"),
-    ("ACKNOWLEDGE", "master/messages_status_update_acknowledgement"),
+    (
+        "ACKNOWLEDGE",
+        "master/messages_status_update_acknowledgement",
+    ),
     ("RECONCILE", "master/messages_reconcile_tasks"),
     ("REQUEST", "master/messages_resource_request"),
     ("UPDATE_FRAMEWORK", "master/messages_update_framework"),
@@ -99,7 +102,11 @@ pub fn snapshot(obs: &Observation) -> Value {
         let ru = used.only_revocable().scalar(name);
         put(&mut m, format!("master/{name}_revocable_total"), rt);
         put(&mut m, format!("master/{name}_revocable_used"), ru);
-        put(&mut m, format!("master/{name}_revocable_percent"), percent(ru, rt));
+        put(
+            &mut m,
+            format!("master/{name}_revocable_percent"),
+            percent(ru, rt),
+        );
     }
     for (call, name) in MESSAGES {
         put(
@@ -109,10 +116,26 @@ pub fn snapshot(obs: &Observation) -> Value {
         );
     }
     let cycles = &obs.counts.cycles;
-    put(&mut m, "allocator/mesos/allocation_runs", cycles.count as f64);
-    put(&mut m, "allocator/mesos/allocation_run_ms", cycles.last * 1e3);
-    put(&mut m, "allocator/mesos/allocation_run_ms/count", cycles.count as f64);
-    put(&mut m, "allocator/mesos/allocation_run_ms/max", cycles.max * 1e3);
+    put(
+        &mut m,
+        "allocator/mesos/allocation_runs",
+        cycles.count as f64,
+    );
+    put(
+        &mut m,
+        "allocator/mesos/allocation_run_ms",
+        cycles.last * 1e3,
+    );
+    put(
+        &mut m,
+        "allocator/mesos/allocation_run_ms/count",
+        cycles.count as f64,
+    );
+    put(
+        &mut m,
+        "allocator/mesos/allocation_run_ms/max",
+        cycles.max * 1e3,
+    );
     for r in &obs.roles {
         let role = r.role.as_str();
         put(

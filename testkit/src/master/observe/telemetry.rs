@@ -234,7 +234,13 @@ impl Telemetry {
     }
 
     /// An offer was rescinded.
-    pub fn offer_rescinded(&mut self, at: Duration, fw: &FrameworkId, role: &Role, offer: &OfferId) {
+    pub fn offer_rescinded(
+        &mut self,
+        at: Duration,
+        fw: &FrameworkId,
+        role: &Role,
+        offer: &OfferId,
+    ) {
         if let Some(c) = self.role_counts(role) {
             c.rescinded += 1;
         }

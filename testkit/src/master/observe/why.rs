@@ -29,16 +29,28 @@ pub fn why_not_offered(core: &MasterCore, fw: &FrameworkId, role: &Role, now: Du
     };
     let agents = match core.allocator.why_not(fw, role, now) {
         WhyNot::UnknownFramework => {
-            return base("unknown_framework", "the allocator does not know this framework")
+            return base(
+                "unknown_framework",
+                "the allocator does not know this framework",
+            )
         }
         WhyNot::NotItsRole => {
-            return base("not_its_role", "the framework is not subscribed with this role")
+            return base(
+                "not_its_role",
+                "the framework is not subscribed with this role",
+            )
         }
         WhyNot::Inactive => {
-            return base("inactive", "the framework is disconnected: nothing is offered to it")
+            return base(
+                "inactive",
+                "the framework is disconnected: nothing is offered to it",
+            )
         }
         WhyNot::Suppressed => {
-            return base("suppressed", "the framework suppressed this role (REVIVE lifts it)")
+            return base(
+                "suppressed",
+                "the framework suppressed this role (REVIVE lifts it)",
+            )
         }
         WhyNot::RoleAtLimit => {
             return base(
@@ -52,16 +64,16 @@ pub fn why_not_offered(core: &MasterCore, fw: &FrameworkId, role: &Role, now: Du
     // frameworks, by role.
     let mut holders: BTreeMap<&str, BTreeMap<String, f64>> = BTreeMap::new();
     for o in core.offers.iter().filter(|o| &o.framework != fw) {
-        holders
-            .entry(o.agent.as_str())
-            .or_default()
-            .insert(o.role.as_str().to_owned(), core.allocator.role_share(&o.role));
+        holders.entry(o.agent.as_str()).or_default().insert(
+            o.role.as_str().to_owned(),
+            core.allocator.role_share(&o.role),
+        );
     }
     for t in core.tasks.live().filter(|t| &t.framework != fw) {
-        holders
-            .entry(t.agent.as_str())
-            .or_default()
-            .insert(t.role.as_str().to_owned(), core.allocator.role_share(&t.role));
+        holders.entry(t.agent.as_str()).or_default().insert(
+            t.role.as_str().to_owned(),
+            core.allocator.role_share(&t.role),
+        );
     }
     let maintenance = core.agents.all_maintenance();
     let mut causes: Vec<&str> = Vec::new();
@@ -73,16 +85,19 @@ pub fn why_not_offered(core: &MasterCore, fw: &FrameworkId, role: &Role, now: Du
                 AgentVerdict::WouldOffer => ("would_offer", json!({})),
                 AgentVerdict::Inactive if maintenance => ("agent_in_maintenance", json!({})),
                 AgentVerdict::Inactive => ("agent_inactive", json!({})),
-                AgentVerdict::Filtered { until } => (
-                    "filtered",
-                    json!({ "until": until.as_secs_f64() }),
-                ),
+                AgentVerdict::Filtered { until } => {
+                    ("filtered", json!({ "until": until.as_secs_f64() }))
+                }
                 AgentVerdict::BelowMinAllocatable => ("below_min_allocatable", json!({})),
                 AgentVerdict::Held => {
                     let by = holders.get(agent.as_str()).cloned().unwrap_or_default();
                     let smaller = !by.is_empty() && by.values().all(|s| *s <= share);
                     (
-                        if smaller { "held_by_smaller_shares" } else { "held" },
+                        if smaller {
+                            "held_by_smaller_shares"
+                        } else {
+                            "held"
+                        },
                         json!({ "held_by": by }),
                     )
                 }

@@ -60,8 +60,13 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
         };
         debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,
             role = %allocation.role, resources = %allocation.resources, "offer");
-        core.telemetry
-            .offer_made(now, &allocation.framework, &allocation.role, &id, &allocation.agent);
+        core.telemetry.offer_made(
+            now,
+            &allocation.framework,
+            &allocation.role,
+            &id,
+            &allocation.agent,
+        );
         core.offers.insert(OfferRecord {
             id,
             framework: allocation.framework.clone(),
