@@ -166,7 +166,7 @@ mod reservations;
 mod roles;
 mod tree;
 mod types;
-mod why;
+pub mod why;
 
 #[cfg(test)]
 mod test_support;
@@ -206,7 +206,6 @@ use corral::{Resources, Role};
 
 pub use quota::Quota;
 pub use types::{Allocation, AllocatorConfig, AllocatorError, FrameworkSpec, Reclaim};
-pub use why::{AgentVerdict, WhyNot};
 
 /// The allocator. See the [module docs](self).
 #[derive(Clone, Debug)]

@@ -55,13 +55,15 @@ pub enum WhyNot {
     Agents(Vec<(AgentId, AgentVerdict)>),
 }
 
-impl Allocator {
-    /// Why `fw` gets nothing under `role` at `now`; see the module docs.
-    pub fn why_not(&self, fw: &FrameworkId, role: &Role, now: Duration) -> WhyNot {
-        let (Some(fid), Some(state)) = (self.frameworks.id(fw), self.frameworks.by_id(fw)) else {
+/// Why `fw` gets nothing under `role` at `now` from `alloc`; see the
+/// module docs ([`Allocator::why_not`] is the entry point).
+pub(crate) fn why_not(alloc: &Allocator, fw: &FrameworkId, role: &Role, now: Duration) -> WhyNot {
+    let this = alloc;
+    {
+        let (Some(fid), Some(state)) = (this.frameworks.id(fw), this.frameworks.by_id(fw)) else {
             return WhyNot::UnknownFramework;
         };
-        let Some(rid) = self
+        let Some(rid) = this
             .roles
             .lookup(role)
             .filter(|r| state.roles().contains(r))
@@ -75,20 +77,20 @@ impl Allocator {
             return WhyNot::Suppressed;
         }
         let ctx = CycleCtx {
-            inv: inverse(self.agents.cluster_total(), self.names.len()),
+            inv: inverse(this.agents.cluster_total(), this.names.len()),
             demanding: Vec::new(),
             demanding_headroom: Qty::default(),
-            any_quota: self.quotas.any(),
+            any_quota: this.quotas.any(),
         };
         let no_filters = Filters::default();
         let real = View {
-            names: &self.names,
-            min_allocatable: &self.min_allocatable,
-            agents: &self.agents,
-            frameworks: &self.frameworks,
-            roles: &self.roles,
-            quotas: &self.quotas,
-            filters: &self.filters,
+            names: &this.names,
+            min_allocatable: &this.min_allocatable,
+            agents: &this.agents,
+            frameworks: &this.frameworks,
+            roles: &this.roles,
+            quotas: &this.quotas,
+            filters: &this.filters,
         };
         let unfiltered = View {
             filters: &no_filters,
@@ -103,8 +105,8 @@ impl Allocator {
             ..unfiltered
         };
         let mut out = Vec::new();
-        for (_, ix) in self.agents.slots() {
-            let Some(agent) = self.agents.get(ix) else {
+        for (_, ix) in this.agents.slots() {
+            let Some(agent) = this.agents.get(ix) else {
                 continue;
             };
             if !agent.is_active() {
@@ -141,7 +143,7 @@ impl Allocator {
                 Visit::RoleDone => return WhyNot::RoleAtLimit,
                 Visit::Skip => {
                     if matches!(ask(unfiltered), Visit::Take(())) {
-                        let until = self
+                        let until = this
                             .filters
                             .of(fid, rid, ix)
                             .into_iter()

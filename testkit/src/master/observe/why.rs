@@ -11,7 +11,7 @@ use std::time::Duration;
 use corral::{FrameworkId, Role};
 use serde_json::{json, Value};
 
-use crate::allocator::{AgentVerdict, WhyNot};
+use crate::allocator::why::{AgentVerdict, WhyNot};
 use crate::master::core::MasterCore;
 
 /// The answer, as `/master/why-not-offered` serves it.
