@@ -1,5 +1,5 @@
 //! Why a framework gets nothing under a role: the cycle's own decision
-//! (`View::offer_for`, through the same [`AgentVisitor`] the cycle walks
+//! (`View::offer_for`, through the same `AgentVisitor` the cycle walks
 //! its tree with) asked for that one framework and role on each agent,
 //! read-only; then asked again without the framework's filters and
 //! without the minimum allocatable quantities, to tell which of them
