@@ -19,6 +19,7 @@ use corral_proto::pb;
 use corral_proto::pb::call::Type as CallType;
 use corral_proto::pb::framework_info::capability::Type as Capability;
 use corral_testkit::allocator::Quota;
+use corral_testkit::master::outbox::encode;
 use corral_testkit::master::{AgentSpec, MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 
@@ -65,12 +66,13 @@ impl Sim {
                     continue;
                 };
                 let stream = stream.as_str().to_owned();
+                let event = encode(&event);
                 if let (Some(update), Some(fw)) = (&event.update, self.frameworks.get(&stream)) {
                     if update.status.uuid.is_some() {
                         acks.push((stream.clone(), ack_call(fw, &update.status)));
                     }
                 }
-                self.inbox.entry(stream).or_default().push(*event);
+                self.inbox.entry(stream).or_default().push(event);
             }
             if acks.is_empty() {
                 return;

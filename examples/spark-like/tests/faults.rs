@@ -7,8 +7,8 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use corral::Reason;
 use corral::{AgentId, Resources, TaskState};
-use corral_proto::pb::task_status::Reason;
 use corral_testkit::{AgentSpec, Call, CallKind, Cluster, MasterConfig, MasterState};
 use spark_like::dag::{DurationDist, JobSpec};
 use spark_like::report::Report;

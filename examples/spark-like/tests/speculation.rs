@@ -89,7 +89,9 @@ async fn a_speculative_copy_wins_and_the_loser_is_killed() {
                 .calls_of_kind(&fw, CallKind::Accept)
                 .into_iter()
                 .flat_map(|c| match c {
-                    corral_testkit::Call::Accept { launched, .. } => launched.clone(),
+                    corral_testkit::Call::Accept(accept) => {
+                        accept.tasks().map(|t| t.id.clone()).collect()
+                    }
                     _ => Vec::new(),
                 })
                 .collect();

@@ -78,6 +78,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:5050")]
     listen: SocketAddr,
+    /// Logs as JSON, one object a line (`RUST_LOG` filters either way).
+    #[arg(long)]
+    log_json: bool,
     /// A TOML file with agents, role weights, quotas and reservations; the
     /// flags extend or override it.
     #[arg(long, value_name = "FILE")]
@@ -338,14 +341,22 @@ async fn standby(listen: SocketAddr, leader: &str) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let args = Args::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let args = Args::parse();
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        // One JSON object a line, with the spans (call, allocation_cycle) and their fields.
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     if let Some(leader) = &args.standby_of {
         return standby(args.listen, leader).await;
     }

@@ -146,6 +146,17 @@ impl Allocator {
         self.agents.by_id(agent).is_some_and(AgentState::is_active)
     }
 
+    /// Why `fw` gets nothing under `role` at `now`: the cycle's own
+    /// decision asked read-only (see [`why`](super::why)).
+    pub fn why_not(
+        &self,
+        fw: &FrameworkId,
+        role: &Role,
+        now: std::time::Duration,
+    ) -> super::why::WhyNot {
+        super::why::why_not(self, fw, role, now)
+    }
+
     /// True when `fw` is known and active.
     pub fn is_active(&self, fw: &FrameworkId) -> bool {
         self.frameworks.by_id(fw).is_some_and(|f| f.is_active())

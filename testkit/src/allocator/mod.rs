@@ -166,6 +166,7 @@ mod reservations;
 mod roles;
 mod tree;
 mod types;
+pub mod why;
 
 #[cfg(test)]
 mod test_support;

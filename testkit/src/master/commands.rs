@@ -58,6 +58,10 @@ pub(in crate::master) enum Command {
     QueueStats {
         reply: oneshot::Sender<QueueStats>,
     },
+    /// Each open subscription's queue depth (events waiting), by stream.
+    QueueDepths {
+        reply: oneshot::Sender<Vec<(StreamId, usize)>>,
+    },
     AddAgent {
         agent: AgentSpec,
         reply: oneshot::Sender<Result<(), ConfigError>>,

@@ -26,6 +26,7 @@ use super::effects::Event;
 use super::effects::MasterInfo;
 use super::effects::Outgoing;
 use super::effects::StreamId;
+use super::observe::telemetry::Telemetry;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
 use crate::allocator::AllocatorError;
@@ -71,6 +72,8 @@ pub struct MasterCore {
     touched: Touched,
     next_allocation: Duration,
     stream_counter: u64,
+    /// Counters for `/metrics` and the live page (`observe`).
+    telemetry: Telemetry,
 }
 
 impl MasterCore {
@@ -116,6 +119,7 @@ impl MasterCore {
             offers: OfferBook::new(),
             outbox: Vec::new(),
             revocations: RevocationBook::default(),
+            telemetry: Telemetry::default(),
             broken: Vec::new(),
             touched: Touched {
                 all: true,
@@ -196,6 +200,22 @@ impl MasterCore {
     /// disagreement between the master's books and the allocator's.
     pub fn take_broken(&mut self) -> Vec<Broken> {
         std::mem::take(&mut self.broken)
+    }
+
+    /// Who this master says it is (id, port, host name, version).
+    pub fn master_info(&self) -> &MasterInfo {
+        &self.master_info
+    }
+
+    /// The counters behind `/metrics` and the live page.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// The counters behind `/metrics` and the live page (to turn them
+    /// off, e.g. to measure their cost).
+    pub fn telemetry_mut(&mut self) -> &mut Telemetry {
+        &mut self.telemetry
     }
 
     /// Takes what is to be sent, in order.
@@ -342,6 +362,8 @@ impl MasterCore {
     /// recovered without a filter.
     pub(super) fn rescind(&mut self, now: Duration, offer: &OfferId) {
         if let Some(record) = self.offers.retire(offer, Retirement::Rescinded) {
+            self.telemetry
+                .offer_rescinded(now, &record.framework, &record.role, offer);
             self.emit(&record.framework, Event::Rescind(offer.clone()));
             self.recover(
                 now,

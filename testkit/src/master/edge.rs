@@ -37,6 +37,8 @@ impl MasterCore {
     /// Handles a SUBSCRIBE (new framework, resubscription or failover).
     /// `Err`: the RPC fails and no stream opens.
     pub fn subscribe(&mut self, now: Duration, call: pb::Call) -> Result<Subscription, CallError> {
+        let _span = tracing::debug_span!("call", call = "SUBSCRIBE").entered();
+        self.telemetry_mut().call_received("SUBSCRIBE");
         let result = subscribe(call).and_then(|input| self.open(now, input));
         if let Err(err) = &result {
             warn!(%err, "SUBSCRIBE refused");
@@ -51,14 +53,17 @@ impl MasterCore {
         stream: Option<&str>,
         call: pb::Call,
     ) -> Result<(), CallError> {
-        let kind = call.r#type;
+        let kind = call
+            .r#type
+            .and_then(|k| CallType::try_from(k).ok())
+            .map_or("?", |k| k.as_str_name());
         let framework = call.framework_id.as_ref().map(|f| f.value.clone());
+        let _span =
+            tracing::debug_span!("call", call = kind, framework = framework.as_deref()).entered();
+        self.telemetry_mut().call_received(kind);
         let result = self.try_handle(now, stream, call);
         self.sweep_notices();
         if let Err(err) = &result {
-            let kind = kind
-                .and_then(|k| CallType::try_from(k).ok())
-                .map_or("?", |k| k.as_str_name());
             warn!(call = kind, framework = ?framework, %err, "call refused");
         }
         result

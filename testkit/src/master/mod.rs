@@ -134,6 +134,7 @@ pub mod error;
 mod http_door;
 mod invariants;
 mod local_wire;
+pub mod observe;
 pub mod operator;
 pub mod outbox;
 mod processes;

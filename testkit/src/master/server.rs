@@ -196,6 +196,14 @@ impl Actor {
             Command::QueueStats { reply } => {
                 let _ = reply.send(self.queue);
             }
+            Command::QueueDepths { reply } => {
+                let depths = self
+                    .streams
+                    .iter()
+                    .map(|(id, tx)| (id.clone(), tx.max_capacity() - tx.capacity()))
+                    .collect();
+                let _ = reply.send(depths);
+            }
             Command::AddAgent { agent, reply } => {
                 let result = driver::step(self, now, |actor, now| actor.core.add_agent(now, agent));
                 if let Err(err) = &result {

@@ -33,6 +33,8 @@ pub(in crate::master) fn decline(
             continue;
         }
         if let Some(offer) = core.offers.retire(&id, Retirement::Declined) {
+            core.telemetry_mut()
+                .offer_declined(now, fw, &offer.role, &id);
             core.recover(now, fw, &offer.agent, &offer.resources, Some(refuse));
         }
     }

@@ -77,10 +77,11 @@ pub(in crate::master) fn kill_task(
     task: &TaskId,
     grace: Option<Duration>,
 ) {
-    let Some(record) = core.tasks.get(fw, task) else {
+    let Some(agent) = core.tasks.get(fw, task).map(|t| t.agent.clone()) else {
         return;
     };
-    if local_tasks::is_local_agent(core, &record.agent) {
+    core.telemetry_mut().task_killed(now, fw, task);
+    if local_tasks::is_local_agent(core, &agent) {
         let killing_state = core
             .frameworks
             .get(fw)

@@ -47,10 +47,11 @@ pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> R
         .route("/redirect", get(redirect))
         .route("/master/redirect", get(redirect))
         .with_state(Door {
-            commands,
+            commands: commands.clone(),
             addr,
             shapes: shapes::Shapes::default(),
-        });
+        })
+        .merge(super::observe::routes::routes(commands));
     Routes::from(grpc.prepare().into_axum_router().merge(door))
 }
 

@@ -24,7 +24,11 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
     maintenance_offers::send_maintenance_offers(core);
     // One OFFERS event per framework per cycle, holding all its offers.
     let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
-    for allocation in core.allocator.allocate(now) {
+    let (cycle, started) = core.telemetry_mut().cycle_started();
+    let _span = tracing::debug_span!("allocation_cycle", cycle).entered();
+    let allocations = core.allocator.allocate(now);
+    core.telemetry_mut().cycle_ended(started);
+    for allocation in allocations {
         let connected = core.frameworks.stream_of(&allocation.framework).is_some();
         let Some(agent) = core.agents.spec(&allocation.agent).filter(|_| connected) else {
             error!(framework = %allocation.framework, agent = %allocation.agent,
@@ -54,6 +58,13 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
         offer.unavailability = maintenance_offers::offer_unavailability(core, &allocation.agent);
         debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,
             role = %allocation.role, resources = %allocation.resources, "offer");
+        core.telemetry_mut().offer_made(
+            now,
+            &allocation.framework,
+            &allocation.role,
+            &id,
+            &allocation.agent,
+        );
         core.offers.insert(OfferRecord {
             id,
             framework: allocation.framework.clone(),

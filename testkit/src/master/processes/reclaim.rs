@@ -171,6 +171,8 @@ fn reclaim_on_agent(core: &mut MasterCore, now: Duration, reclaim: Reclaim) {
         info!(notice = %notice.id, framework = %notice.framework, %agent,
             owner = %notice.owner, tasks = notice.tasks.len(),
             deadline = ?notice.deadline, "revocation notice");
+        core.telemetry_mut()
+            .notice_sent(now, &notice.framework, &notice.owner, &notice.id, agent);
         core.emit(&notice.framework, notice_event(&notice));
         core.revocations.insert(notice);
     }
@@ -181,6 +183,7 @@ fn reclaim_on_agent(core: &mut MasterCore, now: Duration, reclaim: Reclaim) {
 pub(in crate::master) fn enforce_revocations(core: &mut MasterCore, now: Duration) {
     let due = core.revocations.enforce_due(now);
     for (fw, tasks) in due {
+        core.telemetry_mut().notice_enforced();
         for task in tasks {
             let live = core
                 .tasks
@@ -232,6 +235,7 @@ pub(in crate::master) fn answer_revocations(
 ) {
     for id in ids {
         if core.revocations.answer(fw, id, answer) {
+            core.telemetry_mut().notice_answered();
             info!(notice = %id, framework = %fw, ?answer, "revocation notice answered");
         }
     }
