@@ -47,6 +47,27 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// The state's Mesos name, as the wire and Mesos's JSON spell it
+    /// (`TASK_RUNNING`); `corral-proto` checks each against the wire enum.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Staging => "TASK_STAGING",
+            TaskState::Starting => "TASK_STARTING",
+            TaskState::Running => "TASK_RUNNING",
+            TaskState::Killing => "TASK_KILLING",
+            TaskState::Finished => "TASK_FINISHED",
+            TaskState::Failed => "TASK_FAILED",
+            TaskState::Killed => "TASK_KILLED",
+            TaskState::Error => "TASK_ERROR",
+            TaskState::Lost => "TASK_LOST",
+            TaskState::Dropped => "TASK_DROPPED",
+            TaskState::Unreachable => "TASK_UNREACHABLE",
+            TaskState::Gone => "TASK_GONE",
+            TaskState::GoneByOperator => "TASK_GONE_BY_OPERATOR",
+            TaskState::Unknown => "TASK_UNKNOWN",
+        }
+    }
+
     /// True for states a task never leaves (Mesos's `isTerminalState`).
     pub fn is_terminal(self) -> bool {
         matches!(

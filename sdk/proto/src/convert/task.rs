@@ -327,6 +327,20 @@ mod tests {
     }
 
     #[test]
+    fn every_state_is_named_as_on_the_wire() {
+        let mut named = 0;
+        for value in 0..64 {
+            let Ok(wire) = pb::TaskState::try_from(value) else {
+                continue;
+            };
+            let state = TaskState::from_pb(wire);
+            assert_eq!(state.name(), wire.as_str_name(), "{state:?}");
+            named += 1;
+        }
+        assert_eq!(named, 14, "one wire state per state");
+    }
+
+    #[test]
     fn status_labels_name_the_sandbox_and_logs() {
         let wire = pb::TaskStatus {
             task_id: pb::TaskId { value: "t".into() },

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use corral::{Resources, TaskState, Value as ResourceValue};
-use corral_proto::convert::*;
 use serde_json::{json, Map, Value};
 
 use super::gather::Observation;
@@ -41,7 +40,7 @@ pub const TASK_STATES: [TaskState; 14] = [
 
 /// A task state's Mesos name (`TASK_RUNNING`).
 pub fn state_name(state: TaskState) -> &'static str {
-    state.to_pb().as_str_name()
+    state.name()
 }
 
 /// Resources as Mesos shows them: `cpus`, `mem`, `disk`, `gpus` always,
