@@ -409,7 +409,8 @@ impl MasterCore {
     }
 
     /// Runs every timer due at `now`: task transitions, failover timeouts,
-    /// offer timeouts, status update resends, the allocation cycle and
+    /// offer timeouts, status update resends, the allocation pass (the
+    /// cycle, or one for resources freed: see `processes::allocation`) and
     /// heartbeats, in that order.
     pub fn tick(&mut self, now: Duration) {
         for step in self.tasks.advance(now) {
@@ -428,15 +429,7 @@ impl MasterCore {
         for (fw, status) in self.updates.due(now) {
             self.emit(&fw, outbox::update(status));
         }
-        if self.next_allocation <= now {
-            allocation::allocate_now(self, now);
-            self.next_allocation = self
-                .next_allocation
-                .saturating_add(self.config.allocation_interval);
-            if self.next_allocation <= now {
-                self.next_allocation = now.saturating_add(self.config.allocation_interval);
-            }
-        }
+        allocation::allocate_if_due(self, now);
         let interval = self.config.heartbeat_interval;
         for stream in self.frameworks.due_heartbeats(now, interval) {
             self.outbox.push(Outgoing::Event {
@@ -449,7 +442,7 @@ impl MasterCore {
     /// When [`MasterCore::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Duration> {
         [
-            Some(self.next_allocation),
+            Some(self.schedule.next_due()),
             self.tasks.next_deadline(),
             self.updates.next_deadline(),
             self.offers.next_expiry(),

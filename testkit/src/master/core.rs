@@ -25,6 +25,7 @@ use super::config::MasterConfig;
 use super::outbox;
 use super::outbox::Outgoing;
 use super::outbox::StreamId;
+use super::processes::schedule::Schedule;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
 use crate::allocator::AllocatorError;
@@ -71,7 +72,9 @@ pub struct MasterCore {
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
     pub(super) touched: Touched,
-    pub(super) next_allocation: Duration,
+    /// When the next allocation pass is due (owned by the allocation
+    /// process).
+    pub(super) schedule: Schedule,
     pub(super) stream_counter: u64,
 }
 
@@ -110,7 +113,7 @@ impl MasterCore {
                 config.status_update_retry_max,
                 config.seed,
             ),
-            next_allocation: config.allocation_interval,
+            schedule: Schedule::new(config.allocation_interval),
             frameworks: FrameworkBook::new(config.max_completed_frameworks),
             config,
             master_info,
@@ -262,6 +265,7 @@ impl MasterCore {
             return;
         }
         self.touched.agents.insert(agent.clone());
+        self.schedule.freed(now);
         let result = self.allocator.recover(now, fw, agent, resources, refuse);
         allocator_ok(&mut self.broken, result, "recover");
     }
