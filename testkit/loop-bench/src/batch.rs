@@ -47,6 +47,8 @@ pub struct Batch {
     total: usize,
     next: usize,
     ended: usize,
+    /// At most this many tasks launched and not ended.
+    max_running: usize,
     needs: Resources,
     work: Work,
     offered_at: HashMap<TaskId, Instant>,
@@ -56,12 +58,19 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// `total` tasks of `needs` each.
+    /// `total` tasks of `needs` each, as many at once as offers hold.
     pub fn new(total: usize, needs: Resources, work: Work) -> Self {
+        Self::at_most(total, usize::MAX, needs, work)
+    }
+
+    /// `total` tasks of `needs` each, at most `max_running` at once (1:
+    /// one task at a time, so nothing waits behind other tasks' events).
+    pub fn at_most(total: usize, max_running: usize, needs: Resources, work: Work) -> Self {
         Batch {
             total,
             next: 0,
             ended: 0,
+            max_running,
             needs,
             work,
             offered_at: HashMap::new(),
@@ -98,7 +107,7 @@ impl Scheduler for Batch {
         for offer in offers {
             let mut left = offer.regular();
             let mut tasks = Vec::new();
-            while self.next < self.total {
+            while self.next < self.total && self.next - self.ended < self.max_running {
                 let Some(rest) = left.checked_sub(&self.needs) else {
                     break;
                 };
@@ -147,6 +156,6 @@ impl Scheduler for Batch {
     }
 
     fn wants_offers(&self, _role: &Role) -> Option<bool> {
-        Some(self.next < self.total)
+        Some(self.next < self.total && self.next - self.ended < self.max_running)
     }
 }

@@ -4,8 +4,10 @@
 //! - raw loopback round trip: a plain tonic unary call (p50/p99);
 //! - short simulated tasks through the SDK, over gRPC and over the Mesos
 //!   HTTP door of the same in-process mock master (16 simulated agents,
-//!   128 slots, `sim_step` 0, 1 ms tasks): offer-to-RUNNING p50/p99, the
-//!   wait from a task's end to the next offer, tasks/s;
+//!   128 slots, `sim_step` 0, 1 ms tasks): offer-to-RUNNING p50/p99 with
+//!   every slot busy and with one task at a time (the path alone, nothing
+//!   queued before it), the wait from a task's end to the next offer,
+//!   tasks/s;
 //! - real `true` processes on local agents (128 slots) through the SDK
 //!   over gRPC: tasks/s;
 //! - forced kill on a local agent: KILL to TASK_KILLED past the grace
@@ -115,11 +117,23 @@ async fn simulated(options: &Options, figures: &mut Figures) -> Result<(), Failu
         );
         let measured = bounded(door, run_batch(&url, batch)).await?;
         figures.latency(
-            &format!("{door}_offer_to_running"),
+            &format!("{door}_loaded_offer_to_running"),
             &measured.offer_to_running,
         );
         figures.latency(&format!("{door}_free_to_offer"), &measured.free_to_offer);
         figures.put(format!("{door}_tasks_per_s"), measured.rate(), "tasks/s");
+        // The path alone: one task at a time, nothing queued before it.
+        let probe = Batch::at_most(
+            options.tasks / 10,
+            1,
+            slot(),
+            Work::Simulated(Duration::from_millis(1)),
+        );
+        let measured = bounded(door, run_batch(&url, probe)).await?;
+        figures.latency(
+            &format!("{door}_offer_to_running"),
+            &measured.offer_to_running,
+        );
     }
     master.shutdown().await?;
     Ok(())
@@ -185,18 +199,23 @@ fn print_table(figures: &Figures, options: &Options) {
         let rate = rate
             .and_then(get)
             .map_or(String::new(), |r| format!("{r:>10.0}"));
-        println!("{label:<44}{p50:>10.0}{p99:>10.0}{rate}");
+        println!("{label:<52}{p50:>10.0}{p99:>10.0}{rate}");
     };
     println!(
-        "{:<44}{:>10}{:>10}{:>10}",
+        "{:<52}{:>10}{:>10}{:>10}",
         "", "p50 µs", "p99 µs", "tasks/s"
     );
     row("raw loopback round trip (tonic unary)", "raw_rtt", None);
     for door in ["grpc", "http"] {
         row(
-            &format!("{door}: offer -> TASK_RUNNING"),
-            &format!("{door}_offer_to_running"),
+            &format!("{door}: offer -> TASK_RUNNING, 128 slots busy"),
+            &format!("{door}_loaded_offer_to_running"),
             Some(&format!("{door}_tasks_per_s")),
+        );
+        row(
+            &format!("{door}: offer -> TASK_RUNNING, one task at a time"),
+            &format!("{door}_offer_to_running"),
+            None,
         );
         row(
             &format!("{door}: task end -> next offer"),
@@ -206,7 +225,7 @@ fn print_table(figures: &Figures, options: &Options) {
     }
     if let Some(rate) = get("local_true_tasks_per_s") {
         println!(
-            "{:<44}{:>10}{:>10}{rate:>10.0}",
+            "{:<52}{:>10}{:>10}{rate:>10.0}",
             "local agents: real `true` tasks", "", ""
         );
     }
