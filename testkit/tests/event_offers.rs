@@ -12,6 +12,7 @@ use corral::{FrameworkId, Resources};
 use corral_proto::pb;
 use corral_proto::pb::event::Type as EventType;
 use corral_proto::pb::TaskState;
+use corral_testkit::master::outbox::encode;
 use corral_testkit::master::{MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 
@@ -53,7 +54,7 @@ fn events_on(core: &mut MasterCore, stream: &StreamId) -> Vec<pb::Event> {
     core.take_outbox()
         .into_iter()
         .filter_map(|o| match o {
-            Outgoing::Event { stream: s, event } if &s == stream => Some(*event),
+            Outgoing::Event { stream: s, event } if &s == stream => Some(encode(&event)),
             _ => None,
         })
         .collect()

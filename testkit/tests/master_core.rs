@@ -12,6 +12,7 @@ use corral::{FrameworkId, Resources, TaskId};
 use corral_proto::pb;
 use corral_proto::pb::event::Type as EventType;
 use corral_proto::pb::TaskState;
+use corral_testkit::master::outbox::encode;
 use corral_testkit::master::{CallError, MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 
@@ -50,7 +51,7 @@ fn events_on(outbox: Vec<Outgoing>, stream: &StreamId) -> Vec<pb::Event> {
     outbox
         .into_iter()
         .filter_map(|o| match o {
-            Outgoing::Event { stream: s, event } if &s == stream => Some(*event),
+            Outgoing::Event { stream: s, event } if &s == stream => Some(encode(&event)),
             _ => None,
         })
         .collect()
@@ -295,7 +296,7 @@ fn same_seed_same_trace() {
     let kinds: Vec<EventType> = first
         .iter()
         .filter_map(|o| match o {
-            Outgoing::Event { event, .. } => Some(kind(event)),
+            Outgoing::Event { event, .. } => Some(kind(&encode(event))),
             Outgoing::Close { .. } | Outgoing::Order(_) => None,
         })
         .collect();

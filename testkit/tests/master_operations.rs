@@ -12,6 +12,7 @@ use corral::{FrameworkId, Resources, Role};
 use corral_proto::pb;
 use corral_proto::pb::call::Type as CallType;
 use corral_proto::pb::TaskState;
+use corral_testkit::master::outbox::encode;
 use corral_testkit::master::{CallError, MasterConfig, MasterCore, Outgoing, StreamId};
 use support::*;
 
@@ -37,7 +38,7 @@ fn offers_on(outbox: &[Outgoing], stream: &StreamId) -> Vec<pb::Offer> {
     outbox
         .iter()
         .filter_map(|o| match o {
-            Outgoing::Event { stream: s, event } if s == stream => event.offers.clone(),
+            Outgoing::Event { stream: s, event } if s == stream => encode(event).offers,
             _ => None,
         })
         .flat_map(|o| o.offers)
@@ -49,7 +50,7 @@ fn updates_on(outbox: &[Outgoing], stream: &StreamId) -> Vec<pb::TaskStatus> {
         .iter()
         .filter_map(|o| match o {
             Outgoing::Event { stream: s, event } if s == stream => {
-                event.update.as_ref().map(|u| u.status.clone())
+                encode(event).update.map(|u| u.status)
             }
             _ => None,
         })

@@ -1,8 +1,9 @@
 //! The engine: the master core, the simulated wire and the recorder behind
 //! one lock, stepped by the frameworks' calls (synchronously, in the
-//! caller's task) and by one timer task on tokio's clock. After every step
-//! it delivers what the core sent, through the wire's faults, records it,
-//! and checks the master's invariants.
+//! caller's task) and by one timer task on tokio's clock. Every step is a
+//! step of the master's driver loop (`master/driver.rs`, shared with the
+//! gRPC server): after it the engine delivers what the core sent, through
+//! the wire's faults, records it, and checks the master's invariants.
 //!
 //! Under tokio's paused clock everything here is deterministic: no threads,
 //! no real time, no randomness but the seeded one.
@@ -20,7 +21,9 @@ use tokio::time::Instant;
 use super::calls::Call;
 use super::network::{Network, Verdict};
 use super::trace::{summarize_event, Trace, What};
-use crate::master::{CallError, ErrorKind, MasterCore, Outgoing, StreamId};
+use crate::agent::AgentOrder;
+use crate::master::driver::{self, Delivery, Owner};
+use crate::master::{self, outbox, CallError, ErrorKind, MasterCore, StreamId};
 
 pub(crate) type EventSender = mpsc::UnboundedSender<Result<pb::Event, TransportError>>;
 
@@ -82,9 +85,7 @@ impl EngineShared {
         let out = {
             let mut engine = self.lock();
             let now = engine.now();
-            let out = step(&mut engine, now);
-            engine.settle(now);
-            out
+            driver::step(&mut *engine, now, step)
         };
         self.timer.notify_one();
         self.changed.notify_waiters();
@@ -170,9 +171,8 @@ impl Engine {
     }
 
     fn tick(&mut self, now: Duration) {
-        if self.core.next_deadline().is_some_and(|d| d <= now) {
-            self.core.tick(now);
-        }
+        // A timer left due is served by the next tick (see `run_timers`).
+        driver::run_timers(&mut self.core, now);
         for held in self.network.due(now) {
             let framework = self
                 .links
@@ -262,66 +262,6 @@ impl Engine {
         );
     }
 
-    /// Delivers the core's outbox, then checks the invariants.
-    fn settle(&mut self, now: Duration) {
-        for outgoing in self.core.take_outbox() {
-            match outgoing {
-                Outgoing::Event { stream, event } => {
-                    let framework = self.links.get(&stream).and_then(|l| l.framework.clone());
-                    let framework = framework.or_else(|| {
-                        event
-                            .subscribed
-                            .as_ref()
-                            .map(|s| FrameworkId::from(&s.framework_id))
-                    });
-                    if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
-                        link.framework.get_or_insert_with(|| fw.clone());
-                    }
-                    match self.network.route(now, framework.as_ref(), &stream, *event) {
-                        Verdict::Deliver(events) => {
-                            for event in events {
-                                self.send(now, framework.clone(), &stream, event);
-                            }
-                        }
-                        Verdict::Lost(why, event) => self.trace.push(
-                            now,
-                            framework,
-                            What::Lost {
-                                what: summarize_event(&event),
-                                why,
-                            },
-                        ),
-                        Verdict::Held => {}
-                    }
-                }
-                Outgoing::Close { stream } => {
-                    self.links.remove(&stream);
-                    self.network.closed(&stream);
-                }
-                // A Cluster refuses local agents
-                // (`ConfigError::LocalAgentUnsupported`), so an order for
-                // one is a bug of the core.
-                Outgoing::Order(order) => {
-                    self.violated(
-                        now,
-                        format!("an order for a local agent in a cluster without any: {order:?}"),
-                    );
-                }
-            }
-        }
-        // An allocator refusal is a broken invariant, checked or not.
-        for broken in self.core.take_broken() {
-            self.violated(now, format!("books disagree: {broken}"));
-        }
-        // What changed since the last step, checked at its cost.
-        let touched = self.core.take_touched();
-        if self.checking && self.violation.is_none() {
-            if let Err(violation) = self.core.check_touched(&touched) {
-                self.violated(now, violation);
-            }
-        }
-    }
-
     /// Records a broken invariant (the first one is kept as the cluster's
     /// violation).
     fn violated(&mut self, now: Duration, violation: String) {
@@ -370,6 +310,71 @@ impl Engine {
             && running
                 .iter()
                 .all(|fw| self.core.stream_of(fw).is_some() || !self.core.is_registered(fw))
+    }
+}
+
+/// The engine's side of the driver loop: events through the simulated
+/// wire's faults onto the frameworks' streams, recorded; after each step,
+/// the invariants of what changed.
+impl Owner for Engine {
+    fn core(&mut self) -> &mut MasterCore {
+        &mut self.core
+    }
+
+    fn deliver(&mut self, now: Duration, stream: StreamId, event: master::Event) -> Delivery {
+        let framework = self.links.get(&stream).and_then(|l| l.framework.clone());
+        let framework = framework.or_else(|| event.subscribed().cloned());
+        let event = outbox::encode(&event);
+        if let (Some(fw), Some(link)) = (&framework, self.links.get_mut(&stream)) {
+            link.framework.get_or_insert_with(|| fw.clone());
+        }
+        match self.network.route(now, framework.as_ref(), &stream, event) {
+            Verdict::Deliver(events) => {
+                for event in events {
+                    self.send(now, framework.clone(), &stream, event);
+                }
+            }
+            Verdict::Lost(why, event) => self.trace.push(
+                now,
+                framework,
+                What::Lost {
+                    what: summarize_event(&event),
+                    why,
+                },
+            ),
+            Verdict::Held => {}
+        }
+        // The harness's streams are unbounded: a framework's handler reads
+        // them in the test's own task.
+        Delivery::Done
+    }
+
+    fn close(&mut self, stream: StreamId) {
+        self.links.remove(&stream);
+        self.network.closed(&stream);
+    }
+
+    /// A Cluster refuses local agents (`ConfigError::LocalAgentUnsupported`),
+    /// so an order for one is a bug of the core.
+    fn order(&mut self, now: Duration, order: AgentOrder) {
+        self.violated(
+            now,
+            format!("an order for a local agent in a cluster without any: {order:?}"),
+        );
+    }
+
+    fn settled(&mut self, now: Duration) {
+        // An allocator refusal is a broken invariant, checked or not.
+        for broken in self.core.take_broken() {
+            self.violated(now, format!("books disagree: {broken}"));
+        }
+        // What changed since the last step, checked at its cost.
+        let touched = self.core.take_touched();
+        if self.checking && self.violation.is_none() {
+            if let Err(violation) = self.core.check_touched(&touched) {
+                self.violated(now, violation);
+            }
+        }
     }
 }
 

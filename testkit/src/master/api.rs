@@ -32,6 +32,9 @@ use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
 use crate::master::core::Touched;
 use crate::master::edge;
+use crate::master::effects::Event;
+use crate::master::effects::Outgoing;
+use crate::master::effects::StreamId;
 use crate::master::error::CallError;
 use crate::master::invariants;
 use crate::master::operator;
@@ -39,9 +42,6 @@ use crate::master::operator::views;
 use crate::master::operator::AgentResources;
 use crate::master::operator::OperatorError;
 use crate::master::operator::RoleInfo;
-use crate::master::outbox;
-use crate::master::outbox::Outgoing;
-use crate::master::outbox::StreamId;
 use crate::master::processes::agent_loss;
 use crate::master::processes::allocation;
 use crate::master::processes::local_tasks;
@@ -427,14 +427,14 @@ impl MasterCore {
             self.rescind(now, &offer);
         }
         for (fw, status) in self.updates.due(now) {
-            self.emit(&fw, outbox::update(status));
+            self.emit(&fw, Event::Update(status));
         }
         allocation::allocate_if_due(self, now);
         let interval = self.config.heartbeat_interval;
         for stream in self.frameworks.due_heartbeats(now, interval) {
             self.outbox.push(Outgoing::Event {
                 stream,
-                event: Box::new(outbox::heartbeat()),
+                event: Box::new(Event::Heartbeat),
             });
         }
     }

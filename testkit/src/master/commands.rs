@@ -19,8 +19,8 @@ use tonic::Status;
 
 use super::config::{AgentSpec, ConfigError};
 use super::core::MasterCore;
+use super::effects::StreamId;
 use super::error::CallError;
-use super::outbox::StreamId;
 use super::state::MasterState;
 
 /// How many commands may wait for the actor; senders wait beyond it.

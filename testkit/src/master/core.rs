@@ -22,9 +22,10 @@ use super::books::tasks::Transitioned;
 use super::books::updates::StatusUpdates;
 use super::config::ConfigError;
 use super::config::MasterConfig;
-use super::outbox;
-use super::outbox::Outgoing;
-use super::outbox::StreamId;
+use super::effects::Event;
+use super::effects::MasterInfo;
+use super::effects::Outgoing;
+use super::effects::StreamId;
 use super::processes::schedule::Schedule;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
@@ -36,10 +37,7 @@ use corral::Resources;
 use corral::Source;
 use corral::TaskId;
 use corral::TaskStatus;
-use corral_proto::convert::*;
-use corral_proto::pb;
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 use tracing::debug;
 use tracing::error;
@@ -58,7 +56,7 @@ pub struct Subscription {
 #[derive(Debug)]
 pub struct MasterCore {
     pub(super) config: MasterConfig,
-    pub(super) master_info: pb::MasterInfo,
+    pub(super) master_info: MasterInfo,
     pub(super) allocator: Allocator,
     pub(super) agents: AgentBook,
     pub(super) frameworks: FrameworkBook,
@@ -96,12 +94,11 @@ impl MasterCore {
             allocator.add_agent(agent.id.clone(), agent.resources.clone())?;
             agents.add(agent.clone())?;
         }
-        let master_info = pb::MasterInfo {
+        let master_info = MasterInfo {
             id: config.master_id.clone(),
-            ip: u32::from(Ipv4Addr::LOCALHOST),
             port: 0,
-            hostname: Some(config.hostname.clone()),
-            version: Some(format!("corral-testkit {}", env!("CARGO_PKG_VERSION"))),
+            hostname: config.hostname.clone(),
+            version: format!("corral-testkit {}", env!("CARGO_PKG_VERSION")),
         };
         Ok(Self {
             tasks: TaskTable::with_history(
@@ -133,7 +130,7 @@ impl MasterCore {
 
     /// Sets the port announced in `MasterInfo`.
     pub fn set_port(&mut self, port: u16) {
-        self.master_info.port = u32::from(port);
+        self.master_info.port = port;
     }
 
     /// The configuration the master runs with.
@@ -216,13 +213,22 @@ impl MasterCore {
         }
     }
 
+    /// SUBSCRIBED for `fw`.
+    pub(super) fn subscribed(&self, fw: &FrameworkId) -> Event {
+        Event::Subscribed {
+            framework: fw.clone(),
+            heartbeat: self.config.heartbeat_interval,
+            master: self.master_info.clone(),
+        }
+    }
+
     pub(super) fn next_stream_id(&mut self) -> StreamId {
         self.stream_counter += 1;
         StreamId::new(format!("stream-{}", self.stream_counter))
     }
 
     /// Queues `event` for `fw`'s stream; dropped if it is not connected.
-    pub(super) fn emit(&mut self, fw: &FrameworkId, event: pb::Event) {
+    pub(super) fn emit(&mut self, fw: &FrameworkId, event: Event) {
         if let Some(stream) = self.frameworks.stream_of(fw) {
             self.outbox.push(Outgoing::Event {
                 stream: stream.clone(),
@@ -234,7 +240,7 @@ impl MasterCore {
     /// Sends a status update reliably (uuid, resent until acknowledged).
     pub(super) fn report(&mut self, now: Duration, fw: &FrameworkId, status: TaskStatus) {
         if let Some(status) = self.updates.push(now, fw, status) {
-            self.emit(fw, outbox::update(status));
+            self.emit(fw, Event::Update(status));
         }
     }
 
@@ -243,7 +249,7 @@ impl MasterCore {
         status.agent_id = Some(step.agent.clone());
         status.executor_id = step.executor.clone();
         status.message = step.message;
-        debug!(framework = %step.framework, task = %step.task, state = step.state.to_pb().as_str_name(), "task state");
+        debug!(framework = %step.framework, task = %step.task, state = ?step.state, "task state");
         if is_terminal(step.state) {
             self.agents
                 .task_ended(&step.agent, &step.framework, &step.task);
@@ -274,7 +280,7 @@ impl MasterCore {
     /// recovered without a filter.
     pub(super) fn rescind(&mut self, now: Duration, offer: &OfferId) {
         if let Some(record) = self.offers.retire(offer, Retirement::Rescinded) {
-            self.emit(&record.framework, outbox::rescind(offer));
+            self.emit(&record.framework, Event::Rescind(offer.clone()));
             self.recover(
                 now,
                 &record.framework,

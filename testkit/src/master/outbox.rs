@@ -1,36 +1,14 @@
-//! What the master core hands to its server: events addressed to an event
-//! stream, and orders to close a stream. Also the builders of every event
-//! the master sends.
+//! The outgoing wire edge: the core's plain [`Event`]s encoded into the
+//! scheduler API's `pb::Event`s, at delivery (the driver loop's owners
+//! call [`encode`]). Nothing inside the core builds a wire value.
 
 use corral_proto::convert::*;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use corral::{FrameworkId, OfferId};
 use corral_proto::pb;
 
-use crate::agent::AgentOrder;
-
-pub use super::books::frameworks::StreamId;
-
-/// One thing for the server to do, in order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outgoing {
-    /// Send `event` on `stream`.
-    Event {
-        /// The stream to send it on.
-        stream: StreamId,
-        /// The event (boxed: events are large).
-        event: Box<pb::Event>,
-    },
-    /// Carry out an order on a local agent (launch, kill, stop a
-    /// framework's tasks), in order with the events around it.
-    Order(Box<AgentOrder>),
-    /// End `stream` (after the events already sent on it).
-    Close {
-        /// The stream to end.
-        stream: StreamId,
-    },
-}
+pub use super::effects::{Event, MasterInfo, Outgoing, StreamId};
 
 fn event(kind: pb::event::Type) -> pb::Event {
     pb::Event {
@@ -39,42 +17,72 @@ fn event(kind: pb::event::Type) -> pb::Event {
     }
 }
 
-/// SUBSCRIBED.
-pub fn subscribed(
-    framework: &FrameworkId,
-    heartbeat: Duration,
-    master: &pb::MasterInfo,
-) -> pb::Event {
-    pb::Event {
-        subscribed: Some(pb::event::Subscribed {
+/// `event` as the scheduler API sends it.
+pub fn encode(plain: &Event) -> pb::Event {
+    match plain {
+        Event::Subscribed {
+            framework,
+            heartbeat,
+            master,
+        } => pb::Event {
+            subscribed: Some(pb::event::Subscribed {
+                framework_id: framework.to_pb(),
+                heartbeat_interval_seconds: Some(heartbeat.as_secs_f64()),
+                master_info: Some(master_info(master)),
+            }),
+            ..event(pb::event::Type::Subscribed)
+        },
+        Event::Offers(offers) => pb::Event {
+            offers: Some(pb::event::Offers {
+                offers: offers.iter().map(OfferPb::to_pb).collect(),
+            }),
+            ..event(pb::event::Type::Offers)
+        },
+        Event::InverseOffer { framework, offer } => inverse_offers(pb::InverseOffer {
+            id: offer.id.to_pb(),
+            url: None,
             framework_id: framework.to_pb(),
-            heartbeat_interval_seconds: Some(heartbeat.as_secs_f64()),
-            master_info: Some(master.clone()),
+            agent_id: offer.agent_id.as_ref().map(IdPb::to_pb),
+            unavailability: offer.unavailability.to_pb(),
+            resources: offer.resources.to_pb(),
+            revoked_task_ids: Vec::new(),
         }),
-        ..event(pb::event::Type::Subscribed)
+        Event::Revocation { framework, notice } => inverse_offers(notice.to_pb(framework)),
+        Event::Rescind(offer) => pb::Event {
+            rescind: Some(pb::event::Rescind {
+                offer_id: offer.to_pb(),
+            }),
+            ..event(pb::event::Type::Rescind)
+        },
+        Event::RescindInverseOffer(offer) => pb::Event {
+            rescind_inverse_offer: Some(pb::event::RescindInverseOffer {
+                inverse_offer_id: offer.to_pb(),
+            }),
+            ..event(pb::event::Type::RescindInverseOffer)
+        },
+        Event::Update(status) => update(status),
+        Event::Heartbeat => event(pb::event::Type::Heartbeat),
+        Event::Error(message) => pb::Event {
+            error: Some(pb::event::Error {
+                message: message.clone(),
+            }),
+            ..event(pb::event::Type::Error)
+        },
     }
 }
 
-/// OFFERS with every offer of one allocation cycle for one framework.
-pub fn offers(offers: Vec<pb::Offer>) -> pb::Event {
-    pb::Event {
-        offers: Some(pb::event::Offers { offers }),
-        ..event(pb::event::Type::Offers)
-    }
-}
-
-/// RESCIND.
-pub fn rescind(offer: &OfferId) -> pb::Event {
-    pb::Event {
-        rescind: Some(pb::event::Rescind {
-            offer_id: offer.to_pb(),
-        }),
-        ..event(pb::event::Type::Rescind)
+fn master_info(master: &MasterInfo) -> pb::MasterInfo {
+    pb::MasterInfo {
+        id: master.id.clone(),
+        ip: u32::from(Ipv4Addr::LOCALHOST),
+        port: u32::from(master.port),
+        hostname: Some(master.hostname.clone()),
+        version: Some(master.version.clone()),
     }
 }
 
 /// INVERSE_OFFERS with one inverse offer.
-pub fn inverse_offers(offer: pb::InverseOffer) -> pb::Event {
+fn inverse_offers(offer: pb::InverseOffer) -> pb::Event {
     pb::Event {
         inverse_offers: Some(pb::event::InverseOffers {
             inverse_offers: vec![offer],
@@ -83,20 +91,10 @@ pub fn inverse_offers(offer: pb::InverseOffer) -> pb::Event {
     }
 }
 
-/// RESCIND_INVERSE_OFFER.
-pub fn rescind_inverse_offer(offer: &OfferId) -> pb::Event {
-    pb::Event {
-        rescind_inverse_offer: Some(pb::event::RescindInverseOffer {
-            inverse_offer_id: offer.to_pb(),
-        }),
-        ..event(pb::event::Type::RescindInverseOffer)
-    }
-}
-
-/// UPDATE, from the master's plain status. A task made unreachable by
-/// its agent's loss (state UNREACHABLE, reason AGENT_REMOVED) carries its
-/// `unreachable_time`: the status' own timestamp, when the master marked it.
-pub fn update(status: corral::TaskStatus) -> pb::Event {
+/// UPDATE. A task made unreachable by its agent's loss (state
+/// UNREACHABLE, reason AGENT_REMOVED) carries its `unreachable_time`: the
+/// status' own timestamp, when the master marked it.
+fn update(status: &corral::TaskStatus) -> pb::Event {
     let unreachable = status.state == corral::TaskState::Unreachable
         && status.reason == Some(corral::Reason::AgentRemoved);
     let mut status = status.to_pb();
@@ -111,20 +109,5 @@ pub fn update(status: corral::TaskStatus) -> pb::Event {
     pb::Event {
         update: Some(pb::event::Update { status }),
         ..event(pb::event::Type::Update)
-    }
-}
-
-/// HEARTBEAT.
-pub fn heartbeat() -> pb::Event {
-    event(pb::event::Type::Heartbeat)
-}
-
-/// ERROR.
-pub fn error(message: impl Into<String>) -> pb::Event {
-    pb::Event {
-        error: Some(pb::event::Error {
-            message: message.into(),
-        }),
-        ..event(pb::event::Type::Error)
     }
 }

@@ -7,7 +7,9 @@
 //! response stream tells the actor that the framework disconnected. The
 //! actor also carries out the core's orders for local agents with a
 //! [`LocalRunner`] and feeds the runner's reports back to the core; on
-//! shutdown it stops every local task before it answers.
+//! shutdown it stops every local task before it answers. Everything it
+//! does to the core is a step of the driver loop (`driver.rs`), shared
+//! with the harness.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,10 +28,12 @@ use tracing::{debug, error, warn};
 use super::commands::{Command, Commands, Dropped, EventStream, QueueStats, COMMAND_CAPACITY};
 use super::config::{AgentSpec, ConfigError};
 use super::core::MasterCore;
+use super::driver::{self, Delivery, Owner};
+use super::effects::{Event, StreamId};
 use super::error::{CallError, ErrorKind};
-use super::outbox::{Outgoing, StreamId};
+use super::outbox;
 use super::state::MasterState;
-use crate::agent::{LocalRunner, Reports, RunnerConfig};
+use crate::agent::{AgentOrder, LocalRunner, Reports, RunnerConfig};
 
 /// The metadata key of the stream id, as in the Mesos HTTP API.
 pub const STREAM_ID_HEADER: &str = "mesos-stream-id";
@@ -82,15 +86,13 @@ impl Actor {
             // Timers first, so that ties between a deadline and a command
             // resolve the same way on every run.
             let now = self.now();
-            if self.core.next_deadline().is_some_and(|d| d <= now) {
-                self.core.tick(now);
-                self.route();
-                if self.core.next_deadline().is_some_and(|d| d <= now) {
-                    // A timer that tick did not consume would make this loop
-                    // spin; a bug in the core, but never starve the runtime.
-                    error!("a due timer survived tick");
-                    tokio::task::yield_now().await;
-                }
+            if driver::step(&mut self, now, |actor, now| {
+                driver::run_timers(&mut actor.core, now)
+            }) {
+                // A timer that tick did not consume would make this loop
+                // spin; a bug in the core, but never starve the runtime.
+                error!("a due timer survived tick");
+                tokio::task::yield_now().await;
             }
             let deadline = self
                 .core
@@ -114,22 +116,27 @@ impl Actor {
                 }
                 () = dropped.notify.notified() => {
                     let now = self.now();
-                    for stream in self.dropped.take() {
-                        self.streams.remove(&stream);
-                        self.core.disconnect(now, &stream);
-                    }
+                    driver::step(&mut self, now, |actor, now| {
+                        for stream in actor.dropped.take() {
+                            actor.streams.remove(&stream);
+                            actor.core.disconnect(now, &stream);
+                        }
+                    });
                 }
                 Some(report) = reports.recv() => {
-                    self.runner.observe(&report);
                     let now = self.now();
-                    self.core.agent_status(now, report);
+                    driver::step(&mut self, now, |actor, now| {
+                        actor.runner.observe(&report);
+                        actor.core.agent_status(now, report);
+                    });
                 }
                 () = sleep => {
                     let now = self.now();
-                    self.core.tick(now);
+                    driver::step(&mut self, now, |actor, now| {
+                        driver::run_timers(&mut actor.core, now);
+                    });
                 }
             }
-            self.route();
         }
         // Dropping the senders ends every event stream.
         self.streams.clear();
@@ -140,7 +147,10 @@ impl Actor {
         debug!("mock master actor stopped");
     }
 
-    /// Runs one command; `false` when the actor must stop.
+    /// Runs one command as one step of the driver loop, answering it once
+    /// the step's effects are delivered (a new subscriber's SUBSCRIBED is
+    /// on its queue before it gets the stream); `false` when the actor must
+    /// stop.
     fn execute(&mut self, command: Command) -> bool {
         let now = self.now();
         match command {
@@ -149,24 +159,23 @@ impl Actor {
                 has_stream_id,
                 reply,
             } => {
-                let result = if has_stream_id {
-                    warn!("SUBSCRIBE refused: it carries mesos-stream-id metadata");
-                    Err(CallError::UnexpectedStreamId)
-                } else {
-                    self.core.subscribe(now, call)
-                };
-                let answer = result.map(|subscription| {
-                    let (sender, receiver) = mpsc::channel(self.queue.capacity);
-                    self.streams.insert(subscription.stream.clone(), sender);
-                    // Queue SUBSCRIBED (and anything after it) before the
-                    // client gets the stream.
-                    self.route();
-                    let stream = EventStream::new(
-                        receiver,
-                        subscription.stream.clone(),
-                        self.dropped.clone(),
-                    );
-                    (subscription.stream, stream)
+                let answer = driver::step(self, now, |actor, now| {
+                    let result = if has_stream_id {
+                        warn!("SUBSCRIBE refused: it carries mesos-stream-id metadata");
+                        Err(CallError::UnexpectedStreamId)
+                    } else {
+                        actor.core.subscribe(now, call)
+                    };
+                    result.map(|subscription| {
+                        let (sender, receiver) = mpsc::channel(actor.queue.capacity);
+                        actor.streams.insert(subscription.stream.clone(), sender);
+                        let stream = EventStream::new(
+                            receiver,
+                            subscription.stream.clone(),
+                            actor.dropped.clone(),
+                        );
+                        (subscription.stream, stream)
+                    })
                 });
                 // If the client is gone, the dropped stream reports it.
                 let _ = reply.send(answer);
@@ -176,7 +185,10 @@ impl Actor {
                 call,
                 reply,
             } => {
-                let _ = reply.send(self.core.handle(now, stream_id.as_deref(), call));
+                let result = driver::step(self, now, |actor, now| {
+                    actor.core.handle(now, stream_id.as_deref(), call)
+                });
+                let _ = reply.send(result);
             }
             Command::State { reply } => {
                 let _ = reply.send(self.core.state(now));
@@ -185,13 +197,15 @@ impl Actor {
                 let _ = reply.send(self.queue);
             }
             Command::AddAgent { agent, reply } => {
-                let result = self.core.add_agent(now, agent);
+                let result = driver::step(self, now, |actor, now| actor.core.add_agent(now, agent));
                 if let Err(err) = &result {
                     warn!(%err, "agent refused");
                 }
                 let _ = reply.send(result);
             }
-            Command::Operate(job) => job(&mut self.core, now),
+            Command::Operate(job) => {
+                driver::step(self, now, |actor, now| job(&mut actor.core, now))
+            }
             Command::Shutdown { reply } => {
                 self.streams.clear();
                 // Answered once the local tasks are stopped.
@@ -201,37 +215,27 @@ impl Actor {
         }
         true
     }
+}
 
-    /// Delivers the core's outbox to the event queues. A full queue means
-    /// its subscriber stopped reading: it is disconnected, and what that
-    /// changes in the core is delivered too.
-    fn route(&mut self) {
-        loop {
-            let outbox = self.core.take_outbox();
-            if outbox.is_empty() {
-                break;
-            }
-            for outgoing in outbox {
-                match outgoing {
-                    Outgoing::Event { stream, event } => self.deliver(stream, *event),
-                    Outgoing::Close { stream } => {
-                        self.streams.remove(&stream);
-                    }
-                    Outgoing::Order(order) => self.runner.execute(*order),
-                }
-            }
-        }
+/// The actor's side of the driver loop: events onto each subscription's
+/// bounded queue, orders to the local runner.
+impl Owner for Actor {
+    fn core(&mut self) -> &mut MasterCore {
+        &mut self.core
     }
 
-    fn deliver(&mut self, stream: StreamId, event: pb::Event) {
+    /// A full queue means its subscriber stopped reading: the stream is
+    /// dropped, and the loop disconnects its framework.
+    fn deliver(&mut self, _now: Duration, stream: StreamId, event: Event) -> Delivery {
         let Some(sender) = self.streams.get(&stream) else {
             debug!(%stream, "event for a closed stream dropped");
-            return;
+            return Delivery::Done;
         };
-        match sender.try_send(Ok(event)) {
+        match sender.try_send(Ok(outbox::encode(&event))) {
             Ok(()) => {
                 let depth = sender.max_capacity() - sender.capacity();
                 self.queue.peak = self.queue.peak.max(depth);
+                Delivery::Done
             }
             Err(TrySendError::Full(_)) => {
                 warn!(%stream, capacity = self.queue.capacity,
@@ -240,16 +244,25 @@ impl Actor {
                 // Dropping the sender ends the stream once the client
                 // reads what is queued; the framework is disconnected now.
                 self.streams.remove(&stream);
-                let now = self.now();
-                self.core.disconnect(now, &stream);
+                Delivery::SlowReader
             }
             Err(TrySendError::Closed(_)) => {
                 // The receiver is gone; its guard reports the drop.
                 self.streams.remove(&stream);
+                Delivery::Done
             }
         }
     }
+
+    fn close(&mut self, stream: StreamId) {
+        self.streams.remove(&stream);
+    }
+
+    fn order(&mut self, _now: Duration, order: AgentOrder) {
+        self.runner.execute(order);
+    }
 }
+
 /// The tonic service: forwards each RPC to the actor.
 pub(super) struct MasterService {
     commands: Commands,

@@ -12,7 +12,7 @@ use super::books::agents::maintenance::Maintenance;
 use super::books::revocations::Notice;
 use super::config::AgentKind;
 use super::core::MasterCore;
-use super::outbox::StreamId;
+use super::effects::StreamId;
 
 /// Everything the master knows, at one instant.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,8 +2,8 @@
 //! of that task goes out.
 
 use crate::master::core::MasterCore;
+use crate::master::effects::Event;
 use crate::master::error::CallError;
-use crate::master::outbox;
 use corral::FrameworkId;
 use corral::TaskId;
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub(in crate::master) fn acknowledge(
     let Acknowledge { task, uuid } = ack;
     match core.updates.ack(now, fw, &task, &uuid) {
         Ok(Some(next)) => {
-            core.emit(fw, outbox::update(next));
+            core.emit(fw, Event::Update(next));
             Ok(())
         }
         Ok(None) => Ok(()),

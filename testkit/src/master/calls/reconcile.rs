@@ -4,8 +4,8 @@
 use crate::master::calls;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
+use crate::master::effects::Event;
 use crate::master::error::CallError;
-use crate::master::outbox;
 use corral::AgentId;
 use corral::FrameworkId;
 use corral::Reason;
@@ -64,7 +64,7 @@ pub(in crate::master) fn reconcile(
     }
     for mut status in answers {
         status.reason = Some(Reason::Reconciliation);
-        core.emit(fw, outbox::update(status));
+        core.emit(fw, Event::Update(status));
     }
     Ok(())
 }

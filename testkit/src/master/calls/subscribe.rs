@@ -9,9 +9,9 @@ use crate::master::books::frameworks::FrameworkRecord;
 use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
 use crate::master::core::Subscription;
+use crate::master::effects::Event;
+use crate::master::effects::Outgoing;
 use crate::master::error::CallError;
-use crate::master::outbox;
-use crate::master::outbox::Outgoing;
 use crate::master::processes::allocation;
 use crate::master::processes::maintenance_offers;
 use crate::master::processes::reclaim;
@@ -76,7 +76,7 @@ fn try_subscribe(
             warn!(framework = %id, "SUBSCRIBE of a removed framework; answering ERROR");
             core.outbox.push(Outgoing::Event {
                 stream: stream.clone(),
-                event: Box::new(outbox::error(format!("framework {id} has been removed"))),
+                event: Box::new(Event::Error(format!("framework {id} has been removed"))),
             });
             core.outbox.push(Outgoing::Close {
                 stream: stream.clone(),
@@ -122,10 +122,7 @@ fn add_framework(
         .map_err(CallError::Allocator)?;
     info!(framework = %id, %stream, roles = ?record.roles, "framework subscribed");
     core.frameworks.insert(record);
-    core.emit(
-        &id,
-        outbox::subscribed(&id, core.config.heartbeat_interval, &core.master_info),
-    );
+    core.emit(&id, core.subscribed(&id));
     allocation::allocate_now(core, now);
     Ok(Subscription {
         stream,
@@ -159,12 +156,9 @@ fn resubscribe(
         "activate",
     );
     info!(framework = %id, %stream, "framework resubscribed");
-    core.emit(
-        &id,
-        outbox::subscribed(&id, core.config.heartbeat_interval, &core.master_info),
-    );
+    core.emit(&id, core.subscribed(&id));
     for status in core.updates.resume(now, &id) {
-        core.emit(&id, outbox::update(status));
+        core.emit(&id, Event::Update(status));
     }
     reclaim::resend_revocations(core, &id);
     maintenance_offers::resend_maintenance_offers(core, &id);

@@ -5,7 +5,7 @@
 use crate::master::calls::request;
 use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
-use crate::master::outbox::Outgoing;
+use crate::master::effects::Outgoing;
 use crate::master::processes::local_tasks;
 use crate::master::processes::reclaim;
 use corral::FrameworkId;

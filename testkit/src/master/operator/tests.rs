@@ -12,6 +12,7 @@ use corral_proto::pb::event::Type as EventType;
 
 use super::{OperatorError, OperatorErrorKind};
 use crate::allocator::Quota;
+use crate::master::outbox::encode;
 use crate::master::AgentSpec;
 use crate::master::{ConfigError, MasterConfig, MasterCore, Outgoing, StreamId};
 
@@ -60,7 +61,7 @@ fn events(core: &mut MasterCore, stream: &StreamId, kind: EventType) -> Vec<pb::
     core.take_outbox()
         .into_iter()
         .filter_map(|o| match o {
-            Outgoing::Event { stream: s, event } if &s == stream => Some(*event),
+            Outgoing::Event { stream: s, event } if &s == stream => Some(encode(&event)),
             _ => None,
         })
         .filter(|e| e.r#type == Some(kind as i32))
@@ -229,7 +230,7 @@ fn reserving_rescinds_offers_and_reoffers_to_the_role_only() {
             .iter()
             .filter(|o| {
                 matches!(o, Outgoing::Event { stream, event }
-                if stream == &web && event.r#type == Some(kind as i32))
+                if stream == &web && encode(event).r#type == Some(kind as i32))
             })
             .count()
     };

@@ -18,12 +18,14 @@
 
 use crate::master::books::offers::OfferRecord;
 use crate::master::core::MasterCore;
-use crate::master::outbox;
+use crate::master::effects::Event;
 use crate::master::processes::maintenance_offers;
 use crate::master::processes::reclaim;
+use corral::Attribute;
+use corral::AttributeValue;
 use corral::FrameworkId;
-use corral_proto::convert::*;
-use corral_proto::pb;
+use corral::Offer;
+use corral::Resources;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::debug;
@@ -43,7 +45,7 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
     reclaim::reclaim(core, now);
     maintenance_offers::send_maintenance_offers(core);
     // One OFFERS event per framework per cycle, holding all its offers.
-    let mut batches: BTreeMap<FrameworkId, Vec<pb::Offer>> = BTreeMap::new();
+    let mut batches: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
     for allocation in core.allocator.allocate(now) {
         let connected = core.frameworks.stream_of(&allocation.framework).is_some();
         let Some(agent) = core.agents.spec(&allocation.agent).filter(|_| connected) else {
@@ -59,23 +61,19 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
             continue;
         };
         let id = core.offers.next_id();
-        let offer = pb::Offer {
-            id: id.to_pb(),
-            framework_id: allocation.framework.to_pb(),
-            agent_id: allocation.agent.to_pb(),
-            hostname: agent.hostname.clone(),
-            allocation_info: Some(pb::resource::AllocationInfo {
-                role: Some(allocation.role.as_str().to_owned()),
-            }),
-            resources: allocation.resources.to_pb(),
-            attributes: agent
-                .attributes
-                .iter()
-                .map(|(k, v)| text_attribute(k, v))
-                .collect(),
-            unavailability: maintenance_offers::offer_unavailability(core, &allocation.agent),
-            ..Default::default()
-        };
+        let mut offer = Offer::new(id.clone(), allocation.agent.clone(), Resources::new())
+            .with_framework(allocation.framework.clone())
+            .with_hostname(agent.hostname.clone());
+        // Set after `new`, which would allocate them to role `*`: the
+        // allocator's resources are already in allocated form.
+        offer.role = allocation.role.clone();
+        offer.resources = allocation.resources.clone();
+        offer.attributes = agent
+            .attributes
+            .iter()
+            .map(|(k, v)| text_attribute(k, v))
+            .collect();
+        offer.unavailability = maintenance_offers::offer_unavailability(core, &allocation.agent);
         debug!(offer = %id, framework = %allocation.framework, agent = %allocation.agent,
             role = %allocation.role, resources = %allocation.resources, "offer");
         core.offers.insert(OfferRecord {
@@ -89,20 +87,16 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
         batches.entry(allocation.framework).or_default().push(offer);
     }
     for (fw, offers) in batches {
-        core.emit(&fw, outbox::offers(offers));
+        core.emit(&fw, Event::Offers(offers));
     }
     // What this pass recovered itself (allocations it could not turn into
     // offers) waits for the next cycle.
     core.schedule.ran(now);
 }
 
-fn text_attribute(name: &str, value: &str) -> pb::Attribute {
-    pb::Attribute {
+fn text_attribute(name: &str, value: &str) -> Attribute {
+    Attribute {
         name: name.to_owned(),
-        r#type: pb::value::Type::Text as i32,
-        text: Some(pb::value::Text {
-            value: value.to_owned(),
-        }),
-        ..Default::default()
+        value: AttributeValue::Text(value.to_owned()),
     }
 }

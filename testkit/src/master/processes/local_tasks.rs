@@ -19,7 +19,7 @@ use crate::agent::TaskLaunch;
 use crate::master::books::tasks::Launch;
 use crate::master::core::task_status;
 use crate::master::core::MasterCore;
-use crate::master::outbox::Outgoing;
+use crate::master::effects::Outgoing;
 use corral::AgentId;
 use corral::FrameworkId;
 use corral::Reason;

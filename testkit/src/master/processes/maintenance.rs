@@ -20,7 +20,7 @@ use crate::master::books::agents::maintenance::Window;
 use crate::master::calls::kill;
 use crate::master::core::allocator_ok;
 use crate::master::core::MasterCore;
-use crate::master::outbox;
+use crate::master::effects::Event;
 use crate::master::processes::allocation;
 use crate::master::processes::maintenance_offers;
 use corral::AgentId;
@@ -44,7 +44,7 @@ pub(in crate::master) fn schedule_maintenance(
     info!(%agent, ?window, "maintenance scheduled");
     // A moved window asks every framework again.
     for (fw, offer) in old.map(|m| m.offers).unwrap_or_default() {
-        core.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        core.emit(&fw, Event::RescindInverseOffer(offer.id.clone()));
     }
     for id in core.offers.on_agent(agent) {
         core.rescind(now, &id);
@@ -66,7 +66,7 @@ pub(in crate::master) fn end_maintenance(
     })?;
     info!(%agent, "maintenance over");
     for (fw, offer) in maintenance.offers {
-        core.emit(&fw, outbox::rescind_inverse_offer(&offer.id));
+        core.emit(&fw, Event::RescindInverseOffer(offer.id.clone()));
     }
     if maintenance.down && !core.agents.is_lost(agent) {
         allocator_ok(

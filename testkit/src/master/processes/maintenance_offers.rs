@@ -3,39 +3,35 @@
 //! and the `unavailability` every offer on such an agent carries.
 
 use crate::master::books::agents::maintenance::Window;
-use crate::master::books::revocations::nanos;
 use crate::master::core::MasterCore;
-use crate::master::outbox;
+use crate::master::effects::Event;
 use corral::AgentId;
 use corral::FrameworkId;
+use corral::InverseOffer;
 use corral::OfferId;
-use corral_proto::convert::*;
-use corral_proto::pb;
+use corral::Resources;
+use corral::Unavailability;
 use tracing::info;
 
 /// The INVERSE_OFFERS event asking `fw` to leave `agent` before `window`
 /// (no resources: the whole agent).
-fn maintenance_event(id: &OfferId, fw: &FrameworkId, agent: &AgentId, window: Window) -> pb::Event {
-    outbox::inverse_offers(pb::InverseOffer {
-        id: id.to_pb(),
-        url: None,
-        framework_id: fw.to_pb(),
-        agent_id: Some(agent.to_pb()),
-        unavailability: unavailability(window),
-        resources: Vec::new(),
-        revoked_task_ids: Vec::new(),
-    })
+fn maintenance_event(id: &OfferId, fw: &FrameworkId, agent: &AgentId, window: Window) -> Event {
+    Event::InverseOffer {
+        framework: fw.clone(),
+        offer: InverseOffer::new(
+            id.clone(),
+            Some(agent.clone()),
+            unavailability(window),
+            Resources::new(),
+        ),
+    }
 }
 
-/// A window in wire form.
-fn unavailability(window: Window) -> pb::Unavailability {
-    pb::Unavailability {
-        start: pb::TimeInfo {
-            nanoseconds: nanos(window.start),
-        },
-        duration: window.duration.map(|d| pb::DurationInfo {
-            nanoseconds: nanos(d),
-        }),
+/// A window as the SDK's plain type.
+fn unavailability(window: Window) -> Unavailability {
+    Unavailability {
+        start: window.start,
+        duration: window.duration,
     }
 }
 
@@ -43,7 +39,7 @@ fn unavailability(window: Window) -> pb::Unavailability {
 pub(in crate::master) fn offer_unavailability(
     core: &MasterCore,
     agent: &AgentId,
-) -> Option<pb::Unavailability> {
+) -> Option<Unavailability> {
     core.agents
         .maintenance(agent)
         .map(|m| unavailability(m.window))

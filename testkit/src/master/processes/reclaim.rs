@@ -37,7 +37,6 @@
 use crate::allocator::Reclaim;
 use crate::master::books::revocations::is_met;
 use crate::master::books::revocations::lent_scalars;
-use crate::master::books::revocations::nanos;
 use crate::master::books::revocations::pick_tasks;
 use crate::master::books::revocations::take_from;
 use crate::master::books::revocations::Need;
@@ -47,34 +46,29 @@ use crate::master::books::tasks::is_terminal;
 use crate::master::books::tasks::TaskRecord;
 use crate::master::calls::kill;
 use crate::master::core::MasterCore;
-use crate::master::outbox;
+use crate::master::effects::Event;
 use corral::FrameworkId;
 use corral::OfferId;
 use corral::Resources;
+use corral::RevocationNotice;
 use corral::TaskId;
-use corral_proto::convert::*;
-use corral_proto::pb;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::info;
 
 /// The INVERSE_OFFERS event of a notice.
-fn notice_event(notice: &Notice) -> pb::Event {
-    let offer = pb::InverseOffer {
-        id: notice.id.to_pb(),
-        url: None,
-        framework_id: notice.framework.to_pb(),
-        agent_id: Some(notice.agent.to_pb()),
-        unavailability: pb::Unavailability {
-            start: pb::TimeInfo {
-                nanoseconds: nanos(notice.deadline),
-            },
-            duration: None,
-        },
-        resources: notice.resources.to_pb(),
-        revoked_task_ids: notice.tasks.iter().map(TaskId::to_pb).collect(),
-    };
-    outbox::inverse_offers(offer)
+fn notice_event(notice: &Notice) -> Event {
+    Event::Revocation {
+        framework: notice.framework.clone(),
+        notice: RevocationNotice::new(
+            notice.id.clone(),
+            notice.agent.clone(),
+            notice.tasks.iter().cloned(),
+            notice.resources.clone(),
+            notice.deadline,
+        ),
+    }
 }
 
 /// Acts on what the allocator says must come back (see the module
@@ -206,7 +200,7 @@ pub(in crate::master) fn sweep_revocations(core: &mut MasterCore) {
     let tasks = &core.tasks;
     let done = core.revocations.sweep(|fw, t| tasks.is_active(fw, t));
     for (id, fw) in done {
-        core.emit(&fw, outbox::rescind_inverse_offer(&id));
+        core.emit(&fw, Event::RescindInverseOffer(id));
     }
 }
 
@@ -218,7 +212,7 @@ pub(in crate::master) fn forget_revocations(core: &mut MasterCore, fw: &Framewor
 /// Sends a resubscribed framework its outstanding notices again.
 pub(in crate::master) fn resend_revocations(core: &mut MasterCore, fw: &FrameworkId) {
     sweep_revocations(core);
-    let events: Vec<pb::Event> = core
+    let events: Vec<Event> = core
         .revocations
         .iter()
         .filter(|n| &n.framework == fw)
