@@ -156,6 +156,8 @@ impl Scheduler for Batch {
     }
 
     fn wants_offers(&self, _role: &Role) -> Option<bool> {
-        Some(self.next < self.total && self.next - self.ended < self.max_running)
+        // Not suppressed while capped: a revive per task would wait for the
+        // runtime's revive interval.
+        Some(self.next < self.total)
     }
 }

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use batch::{Batch, Measured, Work};
-use corral::{Framework, FrameworkInfo, Resources};
+use corral::{Config, Framework, FrameworkInfo, Resources};
 use corral_testkit::{MasterConfig, MockMaster};
 use kill::Killer;
 use stats::Figures;
@@ -85,7 +85,11 @@ async fn bounded<T>(
 async fn run_batch(url: &str, batch: Batch) -> Result<Measured, Failure> {
     let info = FrameworkInfo::new("loop-bench").with_roles([ROLE]);
     let mut batch = batch;
-    Framework::new(info, corral::connect(url)?)
+    // Offers it cannot use now are declined without a filter: one that
+    // comes before the update of the task whose end freed it (the probe's
+    // one task at a time) must come back, not wait five minutes.
+    let config = Config::new().with_unanswered_offer_refuse(Duration::ZERO);
+    Framework::with_config(info, config, corral::connect(url)?)
         .run(&mut batch)
         .await?;
     let measured = batch.into_measured();
@@ -103,7 +107,12 @@ async fn simulated(options: &Options, figures: &mut Figures) -> Result<(), Failu
     let config = MasterConfig::default()
         .agents(16, Resources::parse("cpus:4;mem:8192")?)
         .role(ROLE, 1.0)
-        .sim_step(Duration::ZERO);
+        .sim_step(Duration::ZERO)
+        // At thousands of tasks a second the SDK reads its events more
+        // slowly than the master writes them (it awaits each
+        // acknowledgement); with the default queue of 1024 it would be
+        // disconnected as a slow reader mid-run.
+        .event_queue_capacity(1 << 16);
     let master = MockMaster::start(config).await?;
     let addr = master.addr().ok_or("the master listens on TCP")?;
     for (door, url) in [
