@@ -158,6 +158,8 @@ mod lending;
 mod offer;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod proptests_event;
 mod qty;
 mod quota;
 mod recover;

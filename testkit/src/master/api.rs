@@ -357,7 +357,8 @@ impl MasterCore {
     }
 
     /// Runs every timer due at `now`: task transitions, failover timeouts,
-    /// offer timeouts, status update resends, the allocation cycle and
+    /// offer timeouts, status update resends, the allocation pass (the
+    /// cycle, or one for resources freed: see `processes::allocation`) and
     /// heartbeats, in that order.
     pub fn tick(&mut self, now: Duration) {
         for step in self.tasks.advance(now) {
@@ -376,9 +377,7 @@ impl MasterCore {
         for (fw, status) in self.updates.due(now) {
             self.emit(&fw, Event::Update(status));
         }
-        if self.allocation_due(now) {
-            allocation::allocate_now(self, now);
-        }
+        allocation::allocate_if_due(self, now);
         let interval = self.config().heartbeat_interval;
         for stream in self.frameworks.due_heartbeats(now, interval) {
             self.push(Outgoing::Event {

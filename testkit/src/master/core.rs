@@ -27,6 +27,7 @@ use super::effects::MasterInfo;
 use super::effects::Outgoing;
 use super::effects::StreamId;
 use super::observe::telemetry::Telemetry;
+use super::processes::schedule::Schedule;
 use crate::allocator::Allocator;
 use crate::allocator::AllocatorConfig;
 use crate::allocator::AllocatorError;
@@ -70,7 +71,9 @@ pub struct MasterCore {
     /// What changed since [`MasterCore::take_touched`], beyond what the
     /// tasks and offers books record themselves.
     touched: Touched,
-    next_allocation: Duration,
+    /// When the next allocation pass is due (the batch cycle, or sooner
+    /// for freed resources).
+    schedule: Schedule,
     stream_counter: u64,
     /// Counters for `/metrics` and the live page (`observe`).
     telemetry: Telemetry,
@@ -110,7 +113,7 @@ impl MasterCore {
                 config.status_update_retry_max,
                 config.seed,
             ),
-            next_allocation: config.allocation_interval,
+            schedule: Schedule::new(config.allocation_interval),
             frameworks: FrameworkBook::new(config.max_completed_frameworks),
             config,
             master_info,
@@ -277,23 +280,20 @@ impl MasterCore {
         self.touched.cycle = true;
     }
 
-    /// Whether the periodic allocation is due at `now`; if so, its next
-    /// time is set (one interval on, or from `now` if it fell behind).
+    /// Whether an allocation pass is due at `now` (the batch cycle, or a
+    /// pass for freed resources); the cycle's next time moves on when due.
     pub(super) fn allocation_due(&mut self, now: Duration) -> bool {
-        if self.next_allocation > now {
-            return false;
-        }
-        let interval = self.config.allocation_interval;
-        self.next_allocation = self.next_allocation.saturating_add(interval);
-        if self.next_allocation <= now {
-            self.next_allocation = now.saturating_add(interval);
-        }
-        true
+        self.schedule.take_due(now)
     }
 
-    /// When the periodic allocation next runs.
+    /// A pass ran at `now`: what was freed before it has been offered.
+    pub(super) fn allocation_ran(&mut self, now: Duration) {
+        self.schedule.ran(now);
+    }
+
+    /// When the next allocation pass is due.
     pub(super) fn next_allocation(&self) -> Duration {
-        self.next_allocation
+        self.schedule.next_due()
     }
 
     /// SUBSCRIBED for `fw`.
@@ -354,6 +354,7 @@ impl MasterCore {
             return;
         }
         self.touched.agents.insert(agent.clone());
+        self.schedule.freed(now);
         let result = self.allocator.recover(now, fw, agent, resources, refuse);
         allocator_ok(&mut self.broken, result, "recover");
     }

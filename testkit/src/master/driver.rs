@@ -10,10 +10,13 @@
 //! 1. **The input**, a closure over the owner and `now`: a call, a
 //!    subscription, a dropped stream, a local agent's report, an operator
 //!    request, an injected fault, or the timers ([`run_timers`]).
-//! 2. **Work the input asked for soon.** Nothing yet; a trigger such as
-//!    "allocate soon" (an allocation run once per step, after whatever the
-//!    input changed, instead of waiting for the next cycle) goes here, as
-//!    one call on the core, so that both owners get it.
+//! 2. **Work the input asked for soon**: the allocation pass, if one is due
+//!    now (`processes::allocation::allocate_if_due`). The core decides when
+//!    (resources the input freed make a pass due at once, or 1 ms after
+//!    the previous pass: `processes::schedule`); here it runs once per
+//!    step, after whatever the input changed, so its offers go out in the
+//!    same step, for both owners. A pass due later is a timer like any
+//!    other.
 //! 3. **The effects**, [`drain`]: the core's one effect list, taken and
 //!    handed to the owner one by one, in order, until it stays empty. An
 //!    event the owner cannot deliver because its subscriber stopped reading
@@ -26,6 +29,7 @@ use std::time::Duration;
 
 use super::core::MasterCore;
 use super::effects::{Event, Outgoing, StreamId};
+use super::processes::allocation;
 use crate::agent::AgentOrder;
 
 /// What became of an event handed to the owner.
@@ -65,6 +69,7 @@ pub(crate) fn step<O: Owner, T>(
     input: impl FnOnce(&mut O, Duration) -> T,
 ) -> T {
     let out = input(owner, now);
+    allocation::allocate_if_due(owner.core(), now);
     drain(owner, now);
     owner.settled(now);
     out

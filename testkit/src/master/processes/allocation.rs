@@ -1,6 +1,20 @@
 //! The allocation process: a reclaim pass, maintenance inverse offers, one
 //! allocator cycle, and one OFFERS event per framework per cycle holding all
-//! its offers.
+//! its offers; run when the core's `Schedule` (`processes/schedule.rs`) says
+//! a pass is due.
+//!
+//! Passes are event-driven: resources given back to the allocator (a task
+//! ends, an offer is declined, rescinded or timed out, the unused part of an
+//! accepted offer) make a pass due at once, so they are offered again
+//! without waiting for the next cycle; calls that change what can be offered
+//! (an agent joins, a framework subscribes or revives) run one at once
+//! themselves. Frees are coalesced: a pass for them is due at the earliest
+//! `EVENT_PASS_GAP` (1 ms) after the previous pass, so a burst of frees
+//! makes one pass and a framework that declines without a filter cannot make
+//! the master spin. The batch cycle every `allocation_interval` is kept: it
+//! is the fairness knob (DRF over everything idle, filters expired), no
+//! longer the latency floor. The loops (the server's actor, the harness)
+//! only sleep until `MasterCore::next_deadline` and tick.
 
 use crate::master::books::offers::OfferRecord;
 use crate::master::core::MasterCore;
@@ -16,6 +30,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::debug;
 use tracing::error;
+
+/// Runs the pass that is due at `now`, if one is: the batch cycle, or a
+/// pass for freed resources.
+pub(in crate::master) fn allocate_if_due(core: &mut MasterCore, now: Duration) {
+    if core.allocation_due(now) {
+        allocate_now(core, now);
+    }
+}
 
 /// Runs an allocation cycle and turns each allocation into an offer.
 pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
@@ -78,6 +100,9 @@ pub(in crate::master) fn allocate_now(core: &mut MasterCore, now: Duration) {
     for (fw, offers) in batches {
         core.emit(&fw, Event::Offers(offers));
     }
+    // What this pass recovered itself (allocations it could not turn into
+    // offers) waits for the next cycle.
+    core.allocation_ran(now);
 }
 
 fn text_attribute(name: &str, value: &str) -> Attribute {

@@ -12,3 +12,4 @@ pub mod local_tasks;
 pub mod maintenance;
 pub mod maintenance_offers;
 pub mod reclaim;
+pub mod schedule;
