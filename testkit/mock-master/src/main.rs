@@ -71,7 +71,8 @@ reservations (SetWeight, SetQuota, RemoveQuota, Reserve, Unreserve, GetRoles,
 GetAgents) and schedules or ends maintenance windows on agents
 (ScheduleMaintenance, EndMaintenance).";
 
-/// A mock offer-based master speaking the corral.v1.Scheduler gRPC protocol.
+/// A mock offer-based master: corral's gRPC protocol (corral.v1.Scheduler) and the
+/// Mesos v1 scheduler HTTP API (`POST /api/v1/scheduler`) on one address.
 #[derive(Debug, Parser)]
 #[command(name = "mock-master", version, after_help = AFTER_HELP)]
 struct Args {
