@@ -61,6 +61,10 @@ const TICK_EVERY: Duration = Duration::from_millis(100);
 /// before the job gives up (as Spark's `spark.executor.maxNumFailures`).
 const MAX_EXECUTOR_FAILURES: u32 = 8;
 
+/// How long an offer that fits nothing pending right now is refused (Mesos's
+/// default refuse time when a framework gives none).
+pub const NOT_NOW_REFUSE: Duration = Duration::from_secs(5);
+
 /// Offers declined, by the filter chosen.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Declines {
@@ -340,8 +344,12 @@ impl Backend {
                 self.conf.reject_for_reached_max_cores
             }
             Why::NotNow => {
+                // Not zero: with event-driven offers a zero filter brings
+                // the same unusable offer back a millisecond later, every
+                // millisecond. A filter covers only what was declined, so a
+                // bigger offer from the same agent still comes at once.
                 self.counters.declines.not_now += 1;
-                Duration::ZERO
+                NOT_NOW_REFUSE
             }
         };
         Answer::Decline {
