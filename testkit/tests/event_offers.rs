@@ -216,3 +216,34 @@ fn the_batch_cycle_still_runs_on_its_interval() {
         "offered by the cycle"
     );
 }
+
+#[test]
+fn a_zero_filter_decline_comes_back_to_its_framework_at_the_next_cycle_not_at_once() {
+    let mut core = core(1);
+    let (a, a_stream) = subscribe(&mut core, Duration::ZERO, "a");
+    let offer = offers_in(&events_on(&mut core, &a_stream))[0][0].clone();
+    // Declined with no time at all: the event-driven pass runs, but the
+    // offer does not come straight back to `a` (a millisecond later, every
+    // millisecond, as a storm); it comes back at the batch cycle.
+    core.handle(
+        ms(5),
+        Some(a_stream.as_str()),
+        decline_call(&a, &[&offer.id], Some(0.0)),
+    )
+    .expect("decline");
+    core.tick(ms(5));
+    core.tick(ms(6));
+    assert!(
+        offers_in(&events_on(&mut core, &a_stream)).is_empty(),
+        "not re-offered to the framework that just declined it"
+    );
+    let mut now = ms(6);
+    while now < CYCLE {
+        now = core.next_deadline().expect("a timer").max(now + us(1));
+        core.tick(now);
+        if !offers_in(&events_on(&mut core, &a_stream)).is_empty() {
+            break;
+        }
+    }
+    assert_eq!(now, CYCLE, "offered again at the next batch cycle");
+}

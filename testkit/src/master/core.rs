@@ -291,6 +291,11 @@ impl MasterCore {
         self.schedule.ran(now);
     }
 
+    /// How long from `now` until the next batch cycle.
+    pub(super) fn until_next_cycle(&self, now: Duration) -> Duration {
+        self.schedule.next_cycle().saturating_sub(now)
+    }
+
     /// When the next allocation pass is due.
     pub(super) fn next_allocation(&self) -> Duration {
         self.schedule.next_due()

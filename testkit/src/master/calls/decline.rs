@@ -1,5 +1,8 @@
 //! DECLINE: the offers named go back to the allocator with the call's
-//! filter.
+//! filter, held back from the declining framework at least until the next
+//! batch cycle: the event-driven pass a decline makes is for the other
+//! frameworks. As in Mesos, a zero filter brings the offer back at the next
+//! allocation cycle, not a millisecond later, every millisecond.
 
 use crate::master::books::offers::Retirement;
 use crate::master::core::MasterCore;
@@ -25,7 +28,7 @@ pub(in crate::master) fn decline(
     fw: &FrameworkId,
     decline: Decline,
 ) -> Result<(), CallError> {
-    let refuse = decline.refuse;
+    let refuse = decline.refuse.max(core.until_next_cycle(now));
     let mut problems = Vec::new();
     for id in decline.offers {
         if let Err(problem) = core.offers.check(fw, &id) {

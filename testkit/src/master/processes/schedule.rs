@@ -43,6 +43,11 @@ impl Schedule {
         }
     }
 
+    /// When the next batch cycle runs.
+    pub(in crate::master) fn next_cycle(&self) -> Duration {
+        self.next_cycle
+    }
+
     /// When the next pass is due.
     pub(in crate::master) fn next_due(&self) -> Duration {
         self.freed
