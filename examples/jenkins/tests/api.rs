@@ -260,3 +260,133 @@ async fn stop_aborts_and_errors_have_jenkins_status_codes() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The value of `series` (a name with its label set, as written in the
+/// exposition) in a scrape, `None` when the scrape lacks it.
+fn figure(scrape: &str, series: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            (key == series).then(|| value.parse().ok()).flatten()
+        })
+}
+
+#[tokio::test(start_paused = true)]
+async fn prometheus_exports_the_plugins_figures_of_one_instant() {
+    let (cluster, app) = setup().await;
+    let scrape = |app: Router| async move {
+        let answer = call(&app, Method::GET, "/prometheus/").await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text"));
+        String::from_utf8(answer.body).unwrap()
+    };
+
+    let idle = scrape(app.clone()).await;
+    assert_eq!(figure(&idle, "default_jenkins_up"), Some(1.0), "{idle}");
+    assert_eq!(
+        figure(&idle, "default_jenkins_executors_defined{label=\"linux\"}"),
+        Some(0.0),
+        "a job's label is listed before any agent has it: {idle}"
+    );
+    assert_eq!(
+        figure(
+            &idle,
+            "default_jenkins_builds_total_build_count{jenkins_job=\"compile\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        figure(
+            &idle,
+            "default_jenkins_builds_last_build_result_ordinal{jenkins_job=\"compile\"}"
+        ),
+        None,
+        "no build has finished"
+    );
+
+    // Two builds, one agent allowed: one runs, one waits.
+    for _ in 0..2 {
+        let created = call(&app, Method::POST, "/job/compile/build").await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    cluster.advance(Duration::from_secs(1)).await;
+    let busy = scrape(app.clone()).await;
+    for (series, want) in [
+        ("default_jenkins_executors_defined{label=\"linux\"}", 1.0),
+        ("default_jenkins_executors_online{label=\"linux\"}", 1.0),
+        ("default_jenkins_executors_connecting{label=\"linux\"}", 0.0),
+        ("default_jenkins_executors_busy{label=\"linux\"}", 1.0),
+        ("default_jenkins_executors_idle{label=\"linux\"}", 0.0),
+        ("default_jenkins_executors_available{label=\"linux\"}", 0.0),
+        (
+            "default_jenkins_executors_queue_length{label=\"linux\"}",
+            1.0,
+        ),
+        ("corral_jenkins_agents_revocable{label=\"linux\"}", 0.0),
+    ] {
+        assert_eq!(figure(&busy, series), Some(want), "{series} in {busy}");
+    }
+    let nodes = call(&app, Method::GET, "/computer/api/json").await.json();
+    let agent = nodes["computer"][0]["displayName"].as_str().unwrap();
+    assert_eq!(
+        figure(
+            &busy,
+            &format!("default_jenkins_nodes_online{{node=\"{agent}\"}}")
+        ),
+        Some(1.0),
+        "{busy}"
+    );
+
+    // Both done (3 s each, one after the other on the one agent), then a
+    // third stopped while it runs: the last result is an abort.
+    cluster.advance(Duration::from_secs(8)).await;
+    let done = scrape(app.clone()).await;
+    let job = |name: &str| format!("default_jenkins_builds_{name}{{jenkins_job=\"compile\"}}");
+    assert_eq!(
+        figure(&done, &job("success_build_count")),
+        Some(2.0),
+        "{done}"
+    );
+    assert_eq!(figure(&done, &job("total_build_count")), Some(2.0));
+    assert_eq!(figure(&done, &job("last_build_result_ordinal")), Some(0.0));
+    assert_eq!(
+        figure(&done, &job("last_build_duration_milliseconds")),
+        Some(3000.0)
+    );
+    assert_eq!(
+        figure(
+            &done,
+            "default_jenkins_executors_queue_length{label=\"linux\"}"
+        ),
+        Some(0.0)
+    );
+    // The agent stays a minute idle (`idle_minutes: 1`), ready for more.
+    for (series, want) in [
+        ("default_jenkins_executors_busy{label=\"linux\"}", 0.0),
+        ("default_jenkins_executors_idle{label=\"linux\"}", 1.0),
+        ("default_jenkins_executors_available{label=\"linux\"}", 1.0),
+    ] {
+        assert_eq!(figure(&done, series), Some(want), "{series} in {done}");
+    }
+
+    call(&app, Method::POST, "/job/compile/build").await;
+    cluster.advance(Duration::from_secs(1)).await;
+    let stopped = call(&app, Method::POST, "/job/compile/3/stop").await;
+    assert_eq!(stopped.status, StatusCode::FOUND);
+    let aborted = scrape(app).await;
+    assert_eq!(
+        figure(&aborted, &job("aborted_build_count")),
+        Some(1.0),
+        "{aborted}"
+    );
+    assert_eq!(figure(&aborted, &job("total_build_count")), Some(3.0));
+    assert_eq!(
+        figure(&aborted, &job("last_build_result_ordinal")),
+        Some(4.0)
+    );
+}

@@ -15,6 +15,7 @@
 //! | `GET /queue/api/json`, `/queue/item/ID/api/json` | the queue; an item, and its build once it left |
 //! | `GET /computer/api/json` | the agents, idle or busy |
 //! | `GET /crumbIssuer/api/json` | 404, as an unsecured Jenkins answers |
+//! | `GET /prometheus/` | the figures, named as the Jenkins Prometheus plugin names them ([`prometheus`]) |
 //! | `GET /` | a page: the queue, running builds with their agents, results, a build's log live |
 //!
 //! Handlers never touch the controller's state: each sends an
@@ -25,6 +26,7 @@
 
 mod form;
 mod json;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 
@@ -80,6 +82,8 @@ pub fn router<I: Inbox>(inbox: I) -> Router {
         .route("/queue/api/json", get(queue::<I>))
         .route("/queue/item/{id}/api/json", get(queue_item::<I>))
         .route("/computer/api/json", get(computer::<I>))
+        .route("/prometheus", get(metrics::<I>))
+        .route("/prometheus/", get(metrics::<I>))
         .route("/", get(page))
         .fallback(not_found)
         .with_state(inbox)
@@ -284,6 +288,18 @@ async fn queue_item<I: Inbox>(
     let snap = snapshot(&inbox).await?;
     let body = json::queue_item(&snap, id, &base(&headers)).ok_or(Failure::NotFound)?;
     Ok(Json(body).into_response())
+}
+
+async fn metrics<I: Inbox>(State(inbox): State<I>) -> Result<Response, Failure> {
+    let snap = snapshot(&inbox).await?;
+    let Ok(text) = prometheus::encode(&snap) else {
+        return Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics could not be encoded\n",
+        )
+            .into_response());
+    };
+    Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response())
 }
 
 async fn computer<I: Inbox>(
