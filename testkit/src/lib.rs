@@ -19,6 +19,7 @@ pub struct WorkspaceReadmeDoctests;
 
 pub mod agent;
 pub mod allocator;
+pub mod browser;
 pub mod channel_transport;
 pub mod harness;
 pub mod rng;

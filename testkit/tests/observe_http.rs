@@ -12,13 +12,13 @@ use corral::{
     Accept, Call, CommandInfo, FrameworkInfo, HttpConfig, HttpTransport, MasterEvent, Offer,
     Operation, Resources, Session, Subscribe, TaskInfo, TaskState, Transport,
 };
+use corral_testkit::browser::Page;
 use corral_testkit::master::{MasterConfig, MockMaster};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(20);
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn config() -> MasterConfig {
     MasterConfig::default()
@@ -305,10 +305,6 @@ async fn the_mesos_endpoints_are_served_on_the_master_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Debian's chromium (/usr/bin/chromium); CI installs it"]
 async fn the_live_page_shows_roles_agents_frameworks_and_the_timeline() {
-    assert!(
-        std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: apt-get install chromium"
-    );
     let master = MockMaster::start(config().role("batch", 2.0))
         .await
         .expect("master");
@@ -320,36 +316,8 @@ async fn the_live_page_shows_roles_agents_frameworks_and_the_timeline() {
     let addr = master.addr().expect("tcp");
     let dir = std::env::temp_dir().join(format!("corral-observe-page-{}", std::process::id()));
     let page = format!("http://{addr}/observe?max=3");
-    let chromium = |extra: Vec<String>| {
-        let profile = dir.join(format!("profile-{}", extra.len()));
-        let mut command = tokio::process::Command::new(CHROMIUM);
-        command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--virtual-time-budget=4000",
-            ])
-            .args(extra)
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(&page)
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true);
-        command
-    };
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        chromium(vec!["--dump-dom".into()]).output(),
-    )
-    .await
-    .expect("chromium finished")
-    .expect("chromium ran");
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let page = Page::new(page, &dir);
+    let dom = page.dom().await.expect("chromium renders the page");
     // Rendered by the page's script from the event stream, not in the HTML served.
     for expected in [
         "updates: 3",
@@ -366,19 +334,9 @@ async fn the_live_page_shows_roles_agents_frameworks_and_the_timeline() {
         assert!(dom.contains(expected), "missing {expected:?} in:\n{dom}");
     }
     if let Some(path) = std::env::var_os("CORRAL_SCREENSHOT") {
-        let shot = tokio::time::timeout(
-            Duration::from_secs(60),
-            chromium(vec![
-                format!("--screenshot={}", std::path::Path::new(&path).display()),
-                "--window-size=1280,720".into(),
-                "--hide-scrollbars".into(),
-            ])
-            .output(),
-        )
-        .await
-        .expect("chromium finished")
-        .expect("chromium ran");
-        assert!(shot.status.success(), "screenshot: {:?}", shot.status);
+        page.screenshot(std::path::Path::new(&path), 1280, 720)
+            .await
+            .expect("chromium takes the screenshot");
     }
     let _ = std::fs::remove_dir_all(&dir);
     master.shutdown().await.expect("shutdown");

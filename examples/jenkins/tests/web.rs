@@ -9,12 +9,10 @@
 
 mod serve_support;
 
-use std::process::Stdio;
+use std::time::Duration;
 
-use serve_support::{Served, LIMIT};
-use tokio::process::Command;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
+use corral_testkit::browser::Page;
+use serve_support::Served;
 
 const JOBS: &str = "cloud: { max_agents: 2 }\n\
 templates:\n\
@@ -27,10 +25,6 @@ jobs:\n\
 #[tokio::test]
 #[ignore = "needs Debian's chromium (/usr/bin/chromium); CI installs it"]
 async fn the_page_shows_queue_running_builds_results_and_a_log() {
-    assert!(
-        std::path::Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: apt-get install chromium"
-    );
     let dir = std::env::temp_dir().join(format!("jenkins-web-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -50,33 +44,11 @@ async fn the_page_shows_queue_running_builds_results_and_a_log() {
         .wait_for("/job/slow/1/api/json", "\"building\":true")
         .await;
 
-    let profile = dir.join("chromium-profile");
-    let page = format!("http://{addr}/?log=quick/1");
-    let output = tokio::time::timeout(
-        LIMIT,
-        Command::new(CHROMIUM)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--virtual-time-budget=5000",
-                "--dump-dom",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(&page)
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("chromium finished")
-    .unwrap();
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let dom = Page::new(format!("http://{addr}/?log=quick/1"), &dir)
+        .script_time(Duration::from_secs(5))
+        .dom()
+        .await
+        .expect("chromium renders the page");
     // Rendered by the page's script from the API, not in the HTML served.
     for expected in [
         "slow #1</a></td><td>on agent-linux-",
