@@ -98,6 +98,34 @@ macro_rules! over_every_wire {
     )+};
 }
 
+/// [`over_every_wire!`] for one scenario whose HTTP variants are known to
+/// fail: they are generated and marked `#[ignore = $why]`, so that
+/// `cargo test -- --ignored` shows the finding until it is fixed.
+macro_rules! over_every_wire_http_ignored {
+    ($scenario:ident, $why:literal) => {
+        mod $scenario {
+            use super::wires::Wire;
+
+            #[tokio::test(start_paused = true)]
+            async fn grpc() {
+                super::$scenario(Wire::Grpc).await
+            }
+
+            #[tokio::test(start_paused = true)]
+            #[ignore = $why]
+            async fn http_protobuf() {
+                super::$scenario(Wire::HttpProtobuf).await
+            }
+
+            #[tokio::test(start_paused = true)]
+            #[ignore = $why]
+            async fn http_json() {
+                super::$scenario(Wire::HttpJson).await
+            }
+        }
+    };
+}
+
 /// [`over_every_wire!`] on real time (for TCP masters), `grpc` and
 /// `http_protobuf` and `http_json` each.
 macro_rules! over_every_wire_real_time {
@@ -124,4 +152,5 @@ macro_rules! over_every_wire_real_time {
 }
 
 pub(crate) use over_every_wire;
+pub(crate) use over_every_wire_http_ignored;
 pub(crate) use over_every_wire_real_time;
