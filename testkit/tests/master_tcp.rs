@@ -105,10 +105,11 @@ async fn sdk_subscribes_launches_and_finishes_over_tcp(wire: Wire) {
                     driver.launch(&offers[0], vec![task]).await.expect("launch");
                     states.push(corral::TaskState::Staging);
                 }
-                Event::Update(status) if status.task_id.as_str() == "t1" => {
-                    if status.state != corral::TaskState::Staging {
-                        states.push(status.state);
-                    }
+                Event::Update(status)
+                    if status.task_id.as_str() == "t1"
+                        && status.state != corral::TaskState::Staging =>
+                {
+                    states.push(status.state);
                 }
                 _ => {}
             }

@@ -7,7 +7,6 @@
 //! invariants; here the master is watched through its snapshots, polled
 //! every virtual millisecond.
 
-#[allow(dead_code)]
 mod support;
 #[path = "support/wires.rs"]
 mod wires;
@@ -181,33 +180,34 @@ async fn t1_takes_back_what_t2_borrowed_and_t2_keeps_its_regular_tasks(wire: Wir
     .await;
     until_state(&master, Duration::from_secs(10), |s| s.notices.is_empty()).await;
 
-    // The notices named exactly the borrowed tasks, with a deadline.
-    let log = t2_log.lock().unwrap();
-    let mut noticed: Vec<_> = log
-        .notices
-        .iter()
-        .flat_map(|(_, n)| n.tasks.clone())
-        .collect();
-    noticed.sort();
-    assert_eq!(noticed, borrowed);
-    for (_, notice) in &log.notices {
-        assert!(notice.resources.iter().all(|r| r.revocable));
+    // The notices named exactly the borrowed tasks, on revocable resources.
+    {
+        let log = t2_log.lock().unwrap();
+        let mut noticed: Vec<_> = log
+            .notices
+            .iter()
+            .flat_map(|(_, n)| n.tasks.clone())
+            .collect();
+        noticed.sort();
+        assert_eq!(noticed, borrowed);
+        for (_, notice) in &log.notices {
+            assert!(notice.resources.iter().all(|r| r.revocable));
+        }
+        // Killed gracefully: KILLING, then KILLED.
+        for task in &borrowed {
+            let states = &log.states[task];
+            assert_eq!(
+                &states[states.len() - 2..],
+                [TaskState::Killing, TaskState::Killed],
+                "task {task}: {states:?}"
+            );
+        }
+        // T2's regular tasks are untouched.
+        for task in &regular_before {
+            assert_eq!(log.states[task].last(), Some(&TaskState::Running), "{task}");
+        }
+        assert_eq!(log.regular(), 8);
     }
-    // Killed gracefully: KILLING, then KILLED.
-    for task in &borrowed {
-        let states = &log.states[task];
-        assert_eq!(
-            &states[states.len() - 2..],
-            [TaskState::Killing, TaskState::Killed],
-            "task {task}: {states:?}"
-        );
-    }
-    // T2's regular tasks are untouched.
-    for task in &regular_before {
-        assert_eq!(log.states[task].last(), Some(&TaskState::Running), "{task}");
-    }
-    assert_eq!(log.regular(), 8);
-    drop(log);
     let state = master.state().await.unwrap();
     assert_eq!(held(&state, &t1_id), (8.0, 0.0));
     assert_eq!(held(&state, &t2_id).0, 8.0);
