@@ -102,7 +102,7 @@ pub use stream::EventStream;
 pub use transport::{connect, connect_with, ConnectError, MasterTransport};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use transport::{Credentials, Encoding, HttpConfig, HttpTransport};
+pub use transport::{Credentials, DialedIo, Dialer, Encoding, HttpConfig, HttpTransport};
 pub use transport::{GrpcTransport, Session, Subscription, Transport};
 
 pub use corral_types::{

@@ -27,7 +27,7 @@ pub use connect::{connect, connect_with, ConnectError, MasterTransport};
 pub use grpc::GrpcTransport;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use http::{Credentials, Encoding, HttpConfig, HttpTransport};
+pub use http::{Credentials, DialedIo, Dialer, Encoding, HttpConfig, HttpTransport};
 
 /// An open subscription: the stream id the master gave it, and its events.
 ///

@@ -132,6 +132,7 @@ mod edge;
 pub mod effects;
 pub mod error;
 mod http_door;
+mod in_memory_http;
 mod invariants;
 mod local_wire;
 pub mod observe;
@@ -148,6 +149,7 @@ pub mod validate;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use corral_proto::pb::scheduler_server::SchedulerServer;
 use tokio::net::TcpListener;
@@ -177,6 +179,7 @@ use self::operator::OperatorService;
 use self::server::MasterService;
 use self::transport::InMemoryConnector;
 use crate::channel_transport::ChannelTransport;
+use corral::{HttpConfig, HttpTransport};
 
 /// Why the mock master could not start or answer.
 #[derive(Debug, thiserror::Error)]
@@ -193,10 +196,16 @@ pub enum MasterError {
     /// The master has been shut down.
     #[error("the mock master is shut down")]
     Stopped,
+    /// The SDK's HTTP transport refused its configuration.
+    #[error("HTTP transport: {0}")]
+    Http(#[source] corral::TransportError),
     /// The server task panicked or was cancelled.
     #[error("the mock master's server task failed: {0}")]
     ServerTask(#[from] tokio::task::JoinError),
 }
+
+/// The authority of an in-memory master's URL (`http://in-memory`).
+const IN_MEMORY_AUTHORITY: &str = "in-memory";
 
 enum Transport {
     Tcp(SocketAddr),
@@ -277,10 +286,17 @@ impl MockMaster {
         let (commands, actor) = server::spawn_actor(core);
         let (connector, incoming) = transport::in_memory();
         let (stop_server, stopped) = oneshot::channel::<()>();
+        // Both doors, as on TCP: gRPC, and HTTP/1.1 for the Mesos door
+        // (reached with `MockMaster::http_transport`).
         let server = tokio::spawn(
             Server::builder()
-                .add_service(SchedulerServer::new(MasterService::new(commands.clone())))
-                .add_service(OperatorServer::new(OperatorService::new(commands.clone())))
+                .accept_http1(true)
+                .add_routes(http_door::with_door(
+                    Routes::new(SchedulerServer::new(MasterService::new(commands.clone())))
+                        .add_service(OperatorServer::new(OperatorService::new(commands.clone()))),
+                    commands.clone(),
+                    IN_MEMORY_AUTHORITY,
+                ))
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
                 }),
@@ -307,7 +323,7 @@ impl MockMaster {
     pub fn endpoint(&self) -> String {
         match &self.transport {
             Transport::Tcp(addr) => format!("http://{addr}"),
-            Transport::InMemory(_) => "http://in-memory".to_owned(),
+            Transport::InMemory(_) => format!("http://{IN_MEMORY_AUTHORITY}"),
         }
     }
 
@@ -315,6 +331,24 @@ impl MockMaster {
     /// the SDK's tests), over TCP or the in-memory pipes.
     pub async fn transport(&self) -> Result<ChannelTransport, MasterError> {
         Ok(ChannelTransport::new(self.channel().await?))
+    }
+
+    /// The SDK's Mesos HTTP transport to this master's HTTP door (`POST
+    /// /api/v1/scheduler`), configured by `config` (encoding,
+    /// credentials, timeouts) and aimed at [`MockMaster::endpoint`] (the
+    /// configured masters are replaced). Over TCP, or over the in-memory
+    /// pipes (deterministic on tokio's paused clock). Connects lazily.
+    pub fn http_transport(&self, config: HttpConfig) -> Result<HttpTransport, MasterError> {
+        let mut config = config;
+        config.masters = vec![self.endpoint()];
+        let transport = match &self.transport {
+            Transport::Tcp(_) => HttpTransport::with_config(config),
+            Transport::InMemory(connector) => HttpTransport::with_dialer(
+                config,
+                Arc::new(in_memory_http::PipeDialer(connector.clone())),
+            ),
+        };
+        transport.map_err(MasterError::Http)
     }
 
     /// A connected gRPC channel to the master (raw protocol access is in

@@ -37,6 +37,20 @@ pub(super) fn in_memory() -> (InMemoryConnector, Incoming) {
 }
 
 impl InMemoryConnector {
+    /// One new connection: the client half of a fresh pipe (the server
+    /// half goes to the server). For clients other than tonic's, such as
+    /// the SDK's `HttpTransport` through its dialer.
+    pub(super) fn dial(&self) -> io::Result<DuplexStream> {
+        let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
+        self.connections.send(Ok(server)).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the mock master is shut down",
+            )
+        })?;
+        Ok(client)
+    }
+
     /// A channel whose connections are in-memory pipes to the server.
     pub(super) async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
         let connections = self.connections.clone();

@@ -32,6 +32,9 @@
 //! runtime subscribes again, and so reaches the new leader.
 
 mod codec;
+mod dial;
+
+pub use dial::{DialedIo, Dialer};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -167,7 +170,21 @@ impl HttpConfig {
     }
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// hyper's client over TCP, or over a [`Dialer`]'s connections.
+#[derive(Clone)]
+enum HttpClient {
+    Net(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Dialed(Client<HttpsConnector<dial::DialService>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    fn request(&self, request: Request<Full<Bytes>>) -> hyper_util::client::legacy::ResponseFuture {
+        match self {
+            HttpClient::Net(client) => client.request(request),
+            HttpClient::Dialed(client) => client.request(request),
+        }
+    }
+}
 
 /// The TLS client configuration: the CA file's certificates as the only
 /// roots (none without a file, so `https` then cannot verify anything).
@@ -195,15 +212,23 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
         .with_no_client_auth())
 }
 
-fn client(tls: &rustls::ClientConfig, idle_per_host: usize) -> HttpClient {
+fn client(
+    tls: &rustls::ClientConfig,
+    idle_per_host: usize,
+    dialer: Option<&Arc<dyn Dialer>>,
+) -> HttpClient {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls.clone())
         .https_or_http()
-        .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(idle_per_host)
-        .build(connector)
+        .enable_http1();
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_max_idle_per_host(idle_per_host);
+    match dialer {
+        None => HttpClient::Net(builder.build(connector.build())),
+        Some(dialer) => HttpClient::Dialed(
+            builder.build(connector.wrap_connector(dial::DialService(dialer.clone()))),
+        ),
+    }
 }
 
 /// Talks to masters over the Mesos v1 scheduler HTTP API. Cheap to clone.
@@ -264,7 +289,19 @@ impl HttpTransport {
 
     /// A transport with this configuration. Connects lazily.
     pub fn with_config(config: HttpConfig) -> Result<Self, TransportError> {
-        Self::build(config, None)
+        Self::build(config, None, None)
+    }
+
+    /// A transport whose connections `dialer` opens instead of TCP (each
+    /// given the master URL's `host:port`): for masters that are not on a
+    /// socket, such as the testkit's in-memory mock master on tokio's
+    /// paused clock. Everything above the byte stream is unchanged.
+    /// Connects lazily.
+    pub fn with_dialer(
+        config: HttpConfig,
+        dialer: Arc<dyn Dialer>,
+    ) -> Result<Self, TransportError> {
+        Self::build(config, None, Some(dialer))
     }
 
     /// A transport to whichever master `watch` tells leads (its
@@ -278,12 +315,13 @@ impl HttpTransport {
         source: impl Into<String>,
     ) -> Result<Self, TransportError> {
         let source: String = source.into();
-        Self::build(config, Some((watch, Arc::from(source))))
+        Self::build(config, Some((watch, Arc::from(source))), None)
     }
 
     fn build(
         config: HttpConfig,
         detector: Option<(LeaderWatch, Arc<str>)>,
+        dialer: Option<Arc<dyn Dialer>>,
     ) -> Result<Self, TransportError> {
         if config.masters.is_empty() && detector.is_none() {
             return Err(TransportError::Unavailable(
@@ -313,8 +351,8 @@ impl HttpTransport {
             ));
         }
         let tls = tls_config(config.ca_file.as_deref())?;
-        let calls = client(&tls, usize::MAX);
-        let streams = client(&tls, 0);
+        let calls = client(&tls, usize::MAX, dialer.as_ref());
+        let streams = client(&tls, 0, dialer.as_ref());
         Ok(HttpTransport {
             config: Arc::new(config),
             masters: Arc::new(masters),

@@ -14,8 +14,6 @@ mod wire;
 
 pub use standby::StandbyMaster;
 
-use std::net::SocketAddr;
-
 use axum::response::Response;
 use axum::routing::{any, get};
 use axum::Router;
@@ -32,14 +30,16 @@ pub const MESOS_VERSION: &str = "1.11.0";
 #[derive(Clone)]
 struct Door {
     commands: Commands,
-    /// Where this master listens (it is its own leader).
-    addr: SocketAddr,
+    /// Where this master listens, `host:port` (it is its own leader);
+    /// `in-memory` for a master on in-memory pipes.
+    addr: std::sync::Arc<str>,
     /// How each open event stream's offers are written.
     shapes: shapes::Shapes,
 }
 
-/// `grpc` with the door's routes added.
-pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> Routes {
+/// `grpc` with the door's routes added; `addr` is where the master is
+/// reached (a socket address, or `in-memory`), as `/redirect` names it.
+pub(super) fn with_door(grpc: Routes, commands: Commands, addr: impl std::fmt::Display) -> Routes {
     let door = Router::new()
         .route(corral_mesos::SCHEDULER_PATH, any(scheduler::scheduler))
         .route("/version", get(version))
@@ -48,7 +48,7 @@ pub(super) fn with_door(grpc: Routes, commands: Commands, addr: SocketAddr) -> R
         .route("/master/redirect", get(redirect))
         .with_state(Door {
             commands: commands.clone(),
-            addr,
+            addr: addr.to_string().into(),
             shapes: shapes::Shapes::default(),
         })
         .merge(super::observe::routes::routes(commands));
