@@ -1,6 +1,7 @@
 //! The scheduler backend: a `corral::Scheduler` that runs an [`Engine`]'s
 //! tasks on what the master offers, in fine mode (one SDK task per batch
-//! task, released when it ends) or coarse mode (executors sized by
+//! task, released when it ends, under one executor per agent that its
+//! tasks reuse, as Spark's `MesosExecutorBackend`) or coarse mode (executors sized by
 //! `spark.executor.cores`/`memory`, launched up to `spark.cores.max`, held
 //! for the job, tasks run inside them; with dynamic allocation idle ones
 //! are released and more asked for while tasks wait).
@@ -9,8 +10,9 @@
 //! used is declined with `spark.mesos.rejectOfferDuration` when nothing is
 //! pending, `...ForUnmetConstraints` when the agent does not match
 //! `spark.mesos.constraints` (or is excluded), `...ForReachedMaxCores`
-//! when `spark.cores.max` is held, and with no filter when work waits but
-//! cannot go there yet (locality); demand goes through `wants_offers`, so
+//! when `spark.cores.max` is held, and until the locality wait ends when
+//! work waits but cannot go there yet; tasks prefer the agent or host
+//! holding their input for up to `spark.locality.wait`; demand goes through `wants_offers`, so
 //! the runtime suppresses when idle and revives (rate-limited) on new work.
 //!
 //! On simulated agents a task's time passes on the master's simulated

@@ -65,6 +65,15 @@ struct Common {
     /// Where local agents keep sandboxes (default: a directory under the system's temp dir).
     #[arg(long, global = true)]
     work_dir: Option<PathBuf>,
+    /// Hosts holding the job's input, comma-separated (as a distributed
+    /// file system's blocks: map partition p on the hosts from the p-th
+    /// on): map tasks prefer them for up to spark.locality.wait. The
+    /// embedded agents are `agent-<i>.corral.test`.
+    #[arg(long, global = true, value_delimiter = ',')]
+    input_hosts: Vec<String>,
+    /// Copies of each input partition among --input-hosts.
+    #[arg(long, global = true, default_value_t = 1)]
+    input_replicas: usize,
     /// Seed of generated text and synthetic durations.
     #[arg(long, global = true, default_value_t = 1)]
     seed: u64,
@@ -336,6 +345,7 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Compare { .. } | Command::Executor { .. } => unreachable!("handled above"),
     };
+    let job = job.with_input_on(&common.input_hosts, common.input_replicas);
     let mode = if conf.coarse {
         format!(
             "coarse mode: executors of {} cpus / {} MiB, up to {} cpus",
