@@ -1,6 +1,7 @@
 //! The scheduler backend: a `corral::Scheduler` that runs an [`Engine`]'s
 //! tasks on what the master offers, in fine mode (one SDK task per batch
-//! task, released when it ends) or coarse mode (executors sized by
+//! task, released when it ends, under one executor per agent that its
+//! tasks reuse, as Spark's `MesosExecutorBackend`) or coarse mode (executors sized by
 //! `spark.executor.cores`/`memory`, launched up to `spark.cores.max`, held
 //! for the job, tasks run inside them; with dynamic allocation idle ones
 //! are released and more asked for while tasks wait).
@@ -9,8 +10,9 @@
 //! used is declined with `spark.mesos.rejectOfferDuration` when nothing is
 //! pending, `...ForUnmetConstraints` when the agent does not match
 //! `spark.mesos.constraints` (or is excluded), `...ForReachedMaxCores`
-//! when `spark.cores.max` is held, and with no filter when work waits but
-//! cannot go there yet (locality); demand goes through `wants_offers`, so
+//! when `spark.cores.max` is held, and until the locality wait ends when
+//! work waits but cannot go there yet; tasks prefer the agent or host
+//! holding their input for up to `spark.locality.wait`; demand goes through `wants_offers`, so
 //! the runtime suppresses when idle and revives (rate-limited) on new work.
 //!
 //! On simulated agents a task's time passes on the master's simulated
@@ -26,8 +28,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use corral::sim::SimulatedTask;
 use corral::{
-    AgentId, CommandInfo, Driver, Offer, Reason, Resources, RevocationNotice, Role, Scheduler,
-    Subscribed, TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
+    AgentId, CommandInfo, Driver, ExecutorInfo, Offer, Reason, Resources, RevocationNotice, Role,
+    Scheduler, Subscribed, TaskId, TaskInfo, TaskState, TaskStatus, WithInputs,
 };
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
@@ -91,6 +93,8 @@ enum Why {
 enum Answer {
     Launch {
         offer: Box<Offer>,
+        /// Fine mode: the agent's shared executor (LAUNCH_GROUP under it).
+        executor: Option<ExecutorInfo>,
         infos: Vec<TaskInfo>,
         commit: Commit,
     },
@@ -102,14 +106,18 @@ enum Answer {
 
 /// What a launch records once it is known to have gone out.
 enum Commit {
-    /// Fine mode: (task, attempt, work) per task.
-    Fine(Vec<(TaskId, u64, Work)>),
+    /// Fine mode: (task, attempt, work) per task, and whether this launch
+    /// (re)starts the agent's executor (its cpus are then held).
+    Fine(Vec<(TaskId, u64, Work)>, bool),
     /// Coarse mode: the executors.
     Coarse(Vec<TaskId>),
 }
 
 struct FineTask {
     attempt: u64,
+    agent: AgentId,
+    /// Its launch counted the executor's own resources (it was not running).
+    started_executor: bool,
     cpus: f64,
     launched: Instant,
     work: Option<Work>,
@@ -126,6 +134,7 @@ enum ExecState {
 
 struct Executor {
     agent: AgentId,
+    host: String,
     cores: f64,
     slots: usize,
     running: BTreeSet<u64>,
@@ -158,6 +167,15 @@ pub struct Counters {
     pub killed_losers: u32,
 }
 
+/// Fine mode's executor on one agent, as Spark's `MesosExecutorBackend`:
+/// one `ExecutorInfo` per agent, reused by every task sent there, so its
+/// start-up and its own cpus are paid once per agent, not per task. The
+/// master keeps it while one of its tasks lives.
+struct FineExecutor {
+    live: usize,
+    since: Instant,
+}
+
 /// The scheduler.
 pub struct Backend {
     conf: SparkConf,
@@ -165,6 +183,7 @@ pub struct Backend {
     placement: Placement,
     role: Role,
     fine: BTreeMap<TaskId, FineTask>,
+    fine_executors: BTreeMap<AgentId, FineExecutor>,
     by_attempt: BTreeMap<u64, TaskId>,
     executors: BTreeMap<TaskId, Executor>,
     sim_work: BTreeMap<u64, Work>,
@@ -206,6 +225,7 @@ impl Backend {
             engine,
             placement,
             fine: BTreeMap::new(),
+            fine_executors: BTreeMap::new(),
             by_attempt: BTreeMap::new(),
             executors: BTreeMap::new(),
             sim_work: BTreeMap::new(),
@@ -294,6 +314,28 @@ impl Backend {
         live < self.conf.min_executors || self.engine.pending_len() > self.free_slots()
     }
 
+    /// Coarse mode: whether an executor on `agent` is wanted for locality
+    /// alone: a pending task waits for it (or its host), none runs there,
+    /// and the limits allow one more.
+    fn locality_executor_wanted(&self, agent: &AgentId, host: &str) -> bool {
+        if self.over || !self.conf.coarse || !self.cores_room(self.conf.executor_cores) {
+            return false;
+        }
+        let live = self
+            .executors
+            .values()
+            .filter(|e| e.state != ExecState::Draining);
+        if self
+            .conf
+            .max_executors
+            .is_some_and(|m| live.clone().count() >= m)
+        {
+            return false;
+        }
+        !live.clone().any(|e| &e.agent == agent)
+            && self.engine.waits_for(agent, host, Instant::now())
+    }
+
     fn task_resources(
         &self,
         cpus: f64,
@@ -348,13 +390,44 @@ impl Backend {
                 // the same unusable offer back a millisecond later, every
                 // millisecond. A filter covers only what was declined, so a
                 // bigger offer from the same agent still comes at once.
+                // A task waiting for locality may take this agent once its
+                // wait is over: refused only until then.
                 self.counters.declines.not_now += 1;
-                NOT_NOW_REFUSE
+                match self.engine.locality_wait_left(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(NOT_NOW_REFUSE),
+                    _ => NOT_NOW_REFUSE,
+                }
             }
         };
         Answer::Decline {
             offer: offer.id.clone(),
             refuse,
+        }
+    }
+
+    /// Fine mode's executor on `agent`: the same id for every task sent
+    /// there (as Spark's, named after the agent), its own cpus from
+    /// `spark.mesos.mesosExecutor.cores`.
+    fn fine_executor_info(&self, agent: &AgentId) -> ExecutorInfo {
+        let mut info = ExecutorInfo::new(format!("spark-fine-executor@{agent}"))
+            .with_name("spark-like fine-mode executor");
+        if self.conf.mesos_executor_cores > 0.0 {
+            info = info.with_resources(Resources::new().with_cpus(self.conf.mesos_executor_cores));
+        }
+        info
+    }
+
+    /// One fine task on `agent` ended (or never launched): the agent's
+    /// executor ends with its last task, and its own cpus are released.
+    fn fine_task_gone(&mut self, agent: &AgentId) {
+        let Some(exec) = self.fine_executors.get_mut(agent) else {
+            return;
+        };
+        exec.live = exec.live.saturating_sub(1);
+        if exec.live == 0 {
+            let since = exec.since;
+            self.fine_executors.remove(agent);
+            self.release(self.conf.mesos_executor_cores, since);
         }
     }
 
@@ -367,11 +440,33 @@ impl Backend {
         let mut lent = offer.revocable();
         let mut planned = Vec::new();
         let now = Instant::now();
+        let mut executor = self.fine_executor_info(&offer.agent_id);
+        // The executor's own resources come first when it is not running
+        // there (as far as this framework knows).
+        let starts_executor = !self.fine_executors.contains_key(&offer.agent_id);
+        let executor_cpus = self.conf.mesos_executor_cores;
+        if starts_executor {
+            if !self.cores_room(executor_cpus + cpus) {
+                return None;
+            }
+            // From regular resources if they fit, else (preemptible work)
+            // from revocable ones.
+            if left.contains(&executor.resources) {
+                left = left.checked_sub(&executor.resources)?;
+            } else if self.conf.revocable && lent.contains(&executor.resources.revocable()) {
+                executor.resources = executor.resources.revocable();
+                lent = lent.checked_sub(&executor.resources)?;
+            } else {
+                return None;
+            }
+            // Held from here, so the tasks below see it against cores.max.
+            self.hold(executor_cpus);
+        }
         while self.cores_room(cpus) {
             let Some((resources, revocable)) = self.task_resources(cpus, mem, &left, &lent) else {
                 break;
             };
-            let Some(pending) = self.engine.take_for(&offer.agent_id, now) else {
+            let Some(pending) = self.engine.take_for(&offer.agent_id, &offer.hostname, now) else {
                 break;
             };
             if revocable {
@@ -383,8 +478,19 @@ impl Backend {
             planned.push((pending, resources));
         }
         if planned.is_empty() {
+            if starts_executor {
+                self.held = (self.held - executor_cpus).max(0.0);
+            }
             return None;
         }
+        let entry = self
+            .fine_executors
+            .entry(offer.agent_id.clone())
+            .or_insert(FineExecutor {
+                live: 0,
+                since: now,
+            });
+        entry.live += planned.len();
         let mut infos = Vec::new();
         let mut records = Vec::new();
         for (pending, resources) in planned {
@@ -412,8 +518,9 @@ impl Backend {
         }
         Some(Answer::Launch {
             offer: Box::new(offer.clone()),
+            executor: Some(executor),
             infos,
-            commit: Commit::Fine(records),
+            commit: Commit::Fine(records, starts_executor),
         })
     }
 
@@ -424,7 +531,10 @@ impl Backend {
         let mut lent = offer.revocable();
         let mut infos = Vec::new();
         let mut ids = Vec::new();
-        while self.want_executors() && ids.len() < 64 {
+        // One more executor where pending tasks wait for their input's
+        // host, even when the executors held have slots enough.
+        let for_locality = self.locality_executor_wanted(&offer.agent_id, &offer.hostname);
+        while (self.want_executors() || (for_locality && ids.is_empty())) && ids.len() < 64 {
             let Some((resources, revocable)) = self.task_resources(
                 self.conf.executor_cores,
                 self.conf.executor_memory_mb,
@@ -455,6 +565,7 @@ impl Backend {
                 id,
                 Executor {
                     agent: offer.agent_id.clone(),
+                    host: offer.hostname.clone(),
                     cores: self.conf.executor_cores,
                     slots: self.conf.slots_per_executor(),
                     running: BTreeSet::new(),
@@ -471,6 +582,7 @@ impl Backend {
         }
         Some(Answer::Launch {
             offer: Box::new(offer.clone()),
+            executor: None,
             infos,
             commit: Commit::Coarse(ids),
         })
@@ -506,7 +618,7 @@ impl Backend {
     fn settle(&mut self, commit: Commit, result: Result<(), corral::Error>, offer: &Offer) {
         let now = Instant::now();
         match (commit, result) {
-            (Commit::Fine(records), Ok(())) => {
+            (Commit::Fine(records, started_executor), Ok(())) => {
                 for (id, attempt, work) in records {
                     self.counters.launched += 1;
                     self.by_attempt.insert(attempt, id.clone());
@@ -514,6 +626,8 @@ impl Backend {
                         id,
                         FineTask {
                             attempt,
+                            agent: offer.agent_id.clone(),
+                            started_executor,
                             cpus: self.conf.task_cpus,
                             launched: now,
                             work: Some(work),
@@ -522,10 +636,11 @@ impl Backend {
                     );
                 }
             }
-            (Commit::Fine(records), Err(e)) => {
+            (Commit::Fine(records, _), Err(e)) => {
                 tracing::warn!(offer = %offer.id, error = %e, "launch failed; the tasks wait for another offer");
                 for (_, attempt, _) in records {
                     self.held = (self.held - self.conf.task_cpus).max(0.0);
+                    self.fine_task_gone(&offer.agent_id);
                     self.engine.failed(attempt, "launch failed", false, now);
                 }
             }
@@ -562,7 +677,8 @@ impl Backend {
                     break;
                 }
                 let agent = exec.agent.clone();
-                let Some(pending) = self.engine.take_for(&agent, now) else {
+                let host = exec.host.clone();
+                let Some(pending) = self.engine.take_for(&agent, &host, now) else {
                     break;
                 };
                 let work = self.engine.work_of(&pending);
@@ -653,7 +769,11 @@ impl Backend {
             .values()
             .map(|e| (e.cores, e.launched))
             .collect();
-        for (cpus, since) in fine.into_iter().chain(execs) {
+        let fine_execs: Vec<(f64, Instant)> = std::mem::take(&mut self.fine_executors)
+            .into_values()
+            .map(|e| (self.conf.mesos_executor_cores, e.since))
+            .collect();
+        for (cpus, since) in fine.into_iter().chain(execs).chain(fine_execs) {
             self.release(cpus, since);
         }
         for exec in self.executors.values() {
@@ -762,7 +882,22 @@ impl Scheduler for Backend {
         let answers: Vec<Answer> = offers.iter().map(|offer| self.answer(offer)).collect();
         let calls = answers.iter().map(|answer| async move {
             match answer {
-                Answer::Launch { offer, infos, .. } => driver.launch(offer, infos.clone()).await,
+                Answer::Launch {
+                    offer,
+                    executor: Some(executor),
+                    infos,
+                    ..
+                } => {
+                    driver
+                        .launch_group(offer, executor.clone(), infos.clone())
+                        .await
+                }
+                Answer::Launch {
+                    offer,
+                    executor: None,
+                    infos,
+                    ..
+                } => driver.launch(offer, infos.clone()).await,
                 Answer::Decline { offer, refuse } => driver.decline(offer, Some(*refuse)).await,
             }
         });
@@ -802,8 +937,16 @@ impl Scheduler for Backend {
                 }
                 s if s.is_terminal() => {
                     let task = self.fine.remove(&status.task_id);
+                    // The master charged the executor's own resources if it
+                    // was not running; a group that then did not fit is not
+                    // the task's fault when this framework left them out
+                    // (its last task ended while the launch was on its way).
+                    let raced = task.as_ref().is_some_and(|t| !t.started_executor)
+                        && status.reason == Some(Reason::TaskGroupInvalid);
                     if let Some(task) = &task {
                         self.release(task.cpus, task.launched);
+                        let agent = task.agent.clone();
+                        self.fine_task_gone(&agent);
                     }
                     let work = task.and_then(|t| t.work);
                     match (s, &self.placement) {
@@ -827,7 +970,8 @@ impl Scheduler for Backend {
                             let message =
                                 status.message.clone().unwrap_or_else(|| format!("{s:?}"));
                             let counts = matches!(s, TaskState::Failed | TaskState::Error)
-                                && !agent_gone(status);
+                                && !agent_gone(status)
+                                && !raced;
                             self.attempt_failed(attempt, &message, counts);
                         }
                     }
@@ -910,6 +1054,11 @@ impl Scheduler for Backend {
         }
         Some(if self.conf.coarse {
             self.want_executors()
+                || (self.cores_room(self.conf.executor_cores)
+                    && self
+                        .engine
+                        .locality_wait_left(Instant::now())
+                        .is_some_and(|left| !left.is_zero()))
         } else {
             self.engine.pending_len() > 0 && self.cores_room(self.conf.task_cpus)
         })

@@ -47,10 +47,14 @@ async fn fine_mode_packs_tasks_and_declines_unmatched_agents_with_their_filter()
     );
     let mut driver = MockDriver::new();
     driver
-        .expect_launch()
-        .withf(|offer, tasks| offer.id.as_str() == "a1" && tasks.len() == 3)
+        .expect_launch_group()
+        .withf(|offer, executor, tasks| {
+            offer.id.as_str() == "a1"
+                && executor.id.as_str() == "spark-fine-executor@agent-a1"
+                && tasks.len() == 3
+        })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     driver
         .expect_decline()
         .withf(|id, refuse| id.as_str() == "c1" && *refuse == Some(Duration::from_secs(33)))
@@ -97,4 +101,38 @@ async fn coarse_mode_sizes_executors_and_stops_at_cores_max() {
         Some(false),
         "cores.max held: no more offers"
     );
+}
+
+#[tokio::test]
+async fn fine_mode_tasks_on_one_agent_share_its_executor_charged_once() {
+    let mut b = backend(&["spark.mesos.coarse=false"], 100);
+    let mut driver = MockDriver::new();
+    // The first offer of agent-x starts its executor: 1 cpu of its own
+    // (spark.mesos.mesosExecutor.cores), 3 left for tasks.
+    driver
+        .expect_launch_group()
+        .withf(|offer, executor, tasks| {
+            offer.id.as_str() == "x"
+                && executor.id.as_str() == "spark-fine-executor@agent-x"
+                && executor.resources.cpus() == 1.0
+                && tasks.len() == 3
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    b.offers(&driver, vec![offer("x", 4.0, "a")]).await;
+    driver.checkpoint();
+    // While its tasks run, more of the agent goes to tasks alone, under the
+    // same executor (the master charges an executor once).
+    driver
+        .expect_launch_group()
+        .withf(|offer, executor, tasks| {
+            offer.id.as_str() == "x"
+                && executor.id.as_str() == "spark-fine-executor@agent-x"
+                && tasks.len() == 2
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    b.offers(&driver, vec![offer("x", 2.0, "a")]).await;
+    driver.checkpoint();
+    assert_eq!(b.held, 6.0, "1 executor cpu and 5 task cpus");
 }

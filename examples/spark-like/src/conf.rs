@@ -107,6 +107,10 @@ pub struct SparkConf {
     pub executor_memory_mb: f64,
     /// `spark.task.cpus` (default 1).
     pub task_cpus: f64,
+    /// `spark.mesos.mesosExecutor.cores` (default 1, as Spark's): fine
+    /// mode's per-agent executor holds these cpus of its own, beside its
+    /// tasks', while any of its tasks runs.
+    pub mesos_executor_cores: f64,
     /// `spark.mesos.constraints`.
     pub constraints: Constraints,
     /// `spark.mesos.role` (default `spark`).
@@ -161,6 +165,7 @@ impl Default for SparkConf {
             executor_cores: 2.0,
             executor_memory_mb: 1024.0,
             task_cpus: 1.0,
+            mesos_executor_cores: 1.0,
             constraints: Constraints::default(),
             role: "spark".to_owned(),
             reject_offer_duration: reject,
@@ -274,6 +279,12 @@ impl SparkConf {
             "spark.executor.cores" => self.executor_cores = parse_positive(key, v)?,
             "spark.executor.memory" => self.executor_memory_mb = parse_mem_mb(key, v)?,
             "spark.task.cpus" => self.task_cpus = parse_positive(key, v)?,
+            "spark.mesos.mesosExecutor.cores" => match v.parse::<f64>() {
+                Ok(c) if c.is_finite() && (0.0..=1024.0).contains(&c) => {
+                    self.mesos_executor_cores = c
+                }
+                _ => return Err(bad_value(key, v, "a number of cpus, 0 or more")),
+            },
             "spark.mesos.constraints" => self.constraints = Constraints::parse(v)?,
             "spark.mesos.role" => {
                 if v.is_empty()
@@ -429,6 +440,7 @@ mod tests {
             "spark.mesos.rejectOfferDuration=30s",
             "spark.mesos.rejectOfferDurationForReachedMaxCores=2min",
             "spark.locality.wait=500",
+            "spark.mesos.mesosExecutor.cores=0.5",
             "spark.unknown.thing=1",
         ] {
             conf.set_arg(arg).unwrap();
@@ -440,6 +452,8 @@ mod tests {
         assert_eq!(conf.reject_for_unmet_constraints, Duration::from_secs(30));
         assert_eq!(conf.reject_for_reached_max_cores, Duration::from_secs(120));
         assert_eq!(conf.locality_wait, Duration::from_millis(500));
+        assert_eq!(conf.mesos_executor_cores, 0.5);
+        assert!(conf.set("spark.mesos.mesosExecutor.cores", "-1").is_err());
         assert_eq!(conf.ignored(), ["spark.unknown.thing"]);
         let attrs = |os: &'static str, zone: &'static str| {
             move |name: &str| match name {

@@ -141,6 +141,9 @@ pub struct StageSpec {
     pub parents: Vec<usize>,
     /// What its tasks do.
     pub kind: StageKind,
+    /// Input locality: the hosts holding each partition's input (empty:
+    /// no preference). Only a stage without parents reads input.
+    pub input_hosts: Vec<Vec<String>>,
 }
 
 /// A job: stages in an order where parents come first.
@@ -168,12 +171,14 @@ impl JobSpec {
                         parts,
                         reducers: reducers as u32,
                     },
+                    input_hosts: Vec::new(),
                 },
                 StageSpec {
                     name: "reduce (sum, write part-NNNNN)".into(),
                     partitions: reducers,
                     parents: vec![0],
                     kind: StageKind::WordReduce,
+                    input_hosts: Vec::new(),
                 },
             ],
         }
@@ -206,6 +211,7 @@ impl JobSpec {
                     partitions: n,
                     parents: if i == 0 { vec![] } else { vec![i - 1] },
                     kind: StageKind::Synthetic { ms, base },
+                    input_hosts: Vec::new(),
                 }
             })
             .collect();
@@ -213,6 +219,25 @@ impl JobSpec {
             name: "synthetic".into(),
             stages,
         }
+    }
+
+    /// Places the input of every stage without parents on `hosts`, as a
+    /// distributed file system's blocks: partition `p` on `replicas` hosts
+    /// from `hosts[p % n]` on. Its tasks then prefer those hosts for up to
+    /// `spark.locality.wait`. No hosts: no preference.
+    pub fn with_input_on(mut self, hosts: &[String], replicas: usize) -> JobSpec {
+        let n = hosts.len();
+        let replicas = replicas.clamp(1, n.max(1));
+        for stage in self.stages.iter_mut().filter(|s| s.parents.is_empty()) {
+            stage.input_hosts = if n == 0 {
+                Vec::new()
+            } else {
+                (0..stage.partitions)
+                    .map(|p| (0..replicas).map(|k| hosts[(p + k) % n].clone()).collect())
+                    .collect()
+            };
+        }
+        self
     }
 
     /// Total tasks of the job (without retries).

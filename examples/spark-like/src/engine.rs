@@ -30,8 +30,11 @@ pub struct Pending {
     pub speculative: bool,
     /// Not on this agent (where the original of a speculative copy runs).
     pub not_on: Option<AgentId>,
-    /// Agents that hold its input (locality preference).
+    /// Agents that hold its input (locality preference: a reduce task's
+    /// shuffle input).
     pub prefer: Vec<AgentId>,
+    /// Hosts that hold its input (locality preference: a map task's input).
+    pub prefer_hosts: Vec<String>,
 }
 
 /// One attempt of a task, launched somewhere.
@@ -177,6 +180,7 @@ impl Engine {
                 let run = &self.stages[s];
                 if run.done[p].is_none() && run.running[p].is_empty() {
                     let prefer = self.preferred(s, p);
+                    let prefer_hosts = self.input_hosts(s, p);
                     self.pending.push_back(Pending {
                         stage: s,
                         partition: p,
@@ -184,6 +188,7 @@ impl Engine {
                         speculative: false,
                         not_on: None,
                         prefer,
+                        prefer_hosts,
                     });
                 }
             }
@@ -212,6 +217,45 @@ impl Engine {
             .collect()
     }
 
+    /// The hosts holding the input of partition `p` of stage `s`.
+    fn input_hosts(&self, s: usize, p: usize) -> Vec<String> {
+        self.job.stages[s]
+            .input_hosts
+            .get(p)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether `p` may run on `agent` (at `host`) now: it has no
+    /// preference, the agent or host holds its input, or it has waited
+    /// `spark.locality.wait` for one that does.
+    fn local_enough(&self, p: &Pending, agent: &AgentId, host: &str, now: Instant) -> bool {
+        (p.prefer.is_empty() && p.prefer_hosts.is_empty())
+            || p.prefer.contains(agent)
+            || p.prefer_hosts.iter().any(|h| h == host)
+            || now.saturating_duration_since(p.ready_at) >= self.locality_wait
+    }
+
+    /// How long until the first pending task waiting for locality may run
+    /// anywhere (None: none waits). Looks at a bounded number of tasks.
+    pub fn locality_wait_left(&self, now: Instant) -> Option<Duration> {
+        self.pending
+            .iter()
+            .take(4096)
+            .filter(|p| !(p.prefer.is_empty() && p.prefer_hosts.is_empty()))
+            .map(|p| (p.ready_at + self.locality_wait).saturating_duration_since(now))
+            .min()
+    }
+
+    /// Whether a pending task holds out (within its locality wait) for
+    /// `agent` or `host`. Looks at a bounded number of tasks.
+    pub fn waits_for(&self, agent: &AgentId, host: &str, now: Instant) -> bool {
+        self.pending.iter().take(4096).any(|p| {
+            (p.prefer.contains(agent) || p.prefer_hosts.iter().any(|h| h == host))
+                && now.saturating_duration_since(p.ready_at) < self.locality_wait
+        })
+    }
+
     /// Tasks waiting to launch.
     pub fn pending_len(&self) -> usize {
         self.pending.len()
@@ -224,16 +268,22 @@ impl Engine {
 
     /// The next task to run on `agent`, if one may run there now: not
     /// excluded, not beside its own original, and local or past its
-    /// locality wait. Looks at a bounded number of pending tasks.
-    pub fn take_for(&mut self, agent: &AgentId, now: Instant) -> Option<Pending> {
+    /// locality wait. Looks at a bounded number of pending tasks, and
+    /// takes one whose input is on this agent or host before one that
+    /// merely may run anywhere.
+    pub fn take_for(&mut self, agent: &AgentId, host: &str, now: Instant) -> Option<Pending> {
         if self.excluded(agent) || self.failed.is_some() {
             return None;
         }
-        let index = self.pending.iter().take(4096).position(|p| {
+        let window = || self.pending.iter().take(4096);
+        let local = |p: &Pending| {
             p.not_on.as_ref() != Some(agent)
-                && (p.prefer.is_empty()
-                    || p.prefer.contains(agent)
-                    || now.saturating_duration_since(p.ready_at) >= self.locality_wait)
+                && (p.prefer.contains(agent) || p.prefer_hosts.iter().any(|h| h == host))
+        };
+        let index = window().position(local).or_else(|| {
+            window().position(|p| {
+                p.not_on.as_ref() != Some(agent) && self.local_enough(p, agent, host, now)
+            })
         })?;
         self.pending.remove(index)
     }
@@ -430,6 +480,7 @@ impl Engine {
                 .any(|p| p.stage == a.stage && p.partition == a.partition);
         if run.running[a.partition].is_empty() && !queued && run.submitted {
             let prefer = self.preferred(a.stage, a.partition);
+            let prefer_hosts = self.input_hosts(a.stage, a.partition);
             self.pending.push_front(Pending {
                 stage: a.stage,
                 partition: a.partition,
@@ -437,6 +488,7 @@ impl Engine {
                 speculative: false,
                 not_on: None,
                 prefer,
+                prefer_hosts,
             });
         }
     }
@@ -537,6 +589,7 @@ impl Engine {
                     speculative: true,
                     not_on: Some(agent),
                     prefer: Vec::new(),
+                    prefer_hosts: Vec::new(),
                 });
                 queued += 1;
             }
@@ -588,6 +641,15 @@ impl Engine {
             .done
             .iter()
             .map(|d| d.as_ref().map(|d| d.output.as_ref()))
+            .collect()
+    }
+
+    /// Where each partition of a stage was computed (None where not done).
+    pub fn computed_on(&self, stage: usize) -> Vec<Option<&AgentId>> {
+        self.stages[stage]
+            .done
+            .iter()
+            .map(|d| d.as_ref().map(|d| &d.agent))
             .collect()
     }
 

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use spark_like::compare;
 use spark_like::conf::SparkConf;
 use spark_like::dag::{parse_tasks, read_input, DurationDist, JobSpec, Stragglers};
-use spark_like::run::{read_output, run, Cluster, RunSpec};
+use spark_like::run::{read_output, run, Cluster, RemoteExecutors, RunSpec};
 use spark_like::work::generate_text;
 
 /// A batch framework in the style of Spark on Mesos.
@@ -41,6 +41,14 @@ struct Common {
     /// A master to use instead of the embedded one (grpc://, http://, host:port).
     #[arg(long, global = true)]
     master: Option<String>,
+    /// With --master: this binary's path on its agents, to run tasks in
+    /// real executor processes there (with --driver-address).
+    #[arg(long, global = true, requires = "master")]
+    executor_program: Option<PathBuf>,
+    /// With --executor-program: where the driver listens for its
+    /// executors, an address its agents reach (e.g. 10.0.0.5:7078).
+    #[arg(long, global = true, requires = "master")]
+    driver_address: Option<std::net::SocketAddr>,
     /// Write the report as JSON to this file.
     #[arg(long, global = true)]
     json: Option<PathBuf>,
@@ -57,6 +65,15 @@ struct Common {
     /// Where local agents keep sandboxes (default: a directory under the system's temp dir).
     #[arg(long, global = true)]
     work_dir: Option<PathBuf>,
+    /// Hosts holding the job's input, comma-separated (as a distributed
+    /// file system's blocks: map partition p on the hosts from the p-th
+    /// on): map tasks prefer them for up to spark.locality.wait. The
+    /// embedded agents are `agent-<i>.corral.test`.
+    #[arg(long, global = true, value_delimiter = ',')]
+    input_hosts: Vec<String>,
+    /// Copies of each input partition among --input-hosts.
+    #[arg(long, global = true, default_value_t = 1)]
+    input_replicas: usize,
     /// Seed of generated text and synthetic durations.
     #[arg(long, global = true, default_value_t = 1)]
     seed: u64,
@@ -162,7 +179,19 @@ fn cluster_of(common: &Common) -> Result<Cluster, Box<dyn std::error::Error>> {
         );
     }
     Ok(match (&common.master, common.local) {
-        (Some(url), _) => Cluster::Remote(url.clone()),
+        (Some(url), _) => Cluster::Remote {
+            url: url.clone(),
+            executors: match (&common.executor_program, common.driver_address) {
+                (Some(program), Some(driver_address)) => Some(RemoteExecutors {
+                    program: program.clone(),
+                    driver_address,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err("--executor-program and --driver-address go together".into());
+                }
+            },
+        },
         (None, true) => Cluster::Local {
             agents: common.agents,
             resources: common.agent_resources.clone(),
@@ -198,14 +227,29 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         spark_like::executor::run(driver, id, once).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let conf = conf_of(&common)?;
+    let mut conf = conf_of(&common)?;
     if let Command::Compare { scale, no_local } = command {
+        // The question is the price of scheduling each task: fine mode's
+        // executors hold no cpu of their own here unless asked to (Spark's
+        // default, 1 cpu per agent, is a separate row on virtual time).
+        let executor_cpus_given = common.conf.iter().any(|c| {
+            c.trim_start()
+                .starts_with("spark.mesos.mesosExecutor.cores")
+        });
+        if !executor_cpus_given {
+            conf.mesos_executor_cores = 0.0;
+        }
         let local = if no_local {
             None
         } else {
             Some((work_dir(&common)?, std::env::current_exe()?))
         };
-        println!("fine (one SDK task per batch task) against coarse (executors held for the job)");
+        println!(
+            "fine (one Mesos task per batch task, under one executor per agent reused by all \
+             its tasks, as Spark's MesosExecutorBackend; the executor holds {} cpus of its own) \
+             against coarse (executors held for the job)",
+            conf.mesos_executor_cores
+        );
         let mut all = Vec::new();
         for case in compare::default_cases(scale, local) {
             let (coarse, fine) = compare::compare(&case, &conf, common.seed).await?;
@@ -213,18 +257,35 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             all.push(serde_json::json!({ "case": case.label, "coarse": coarse, "fine": fine }));
             if matches!(case.cluster, Cluster::Simulated { .. }) {
                 // The same on virtual time: no cpu time counts, so what is
-                // left is the master's allocation cycle and the protocol.
-                for interval in [100, 10] {
+                // left is the master's allocation cycle and the protocol;
+                // then with fine mode's executors holding Spark's default
+                // 1 cpu of their own.
+                // Last, the master's simulated start-up of 10 ms + 10 ms
+                // per task cut to 1 ms + 1 ms: a task sent to an executor
+                // already running starts no process, but the mock master
+                // charges every task the start-up.
+                let mut spark_default = conf.clone();
+                spark_default.mesos_executor_cores = 1.0;
+                let ms = std::time::Duration::from_millis;
+                for (conf, what, sim_step) in [
+                    (&conf, String::new(), ms(10)),
+                    (
+                        &spark_default,
+                        ", fine mode's executors holding 1 cpu each (Spark's default)".to_owned(),
+                        ms(10),
+                    ),
+                    (
+                        &conf,
+                        ", simulated task start-up 1 ms + 1 ms instead of 10 + 10".to_owned(),
+                        ms(1),
+                    ),
+                ] {
                     let label = format!(
-                        "{} (the same on virtual time, allocation every {interval} ms)",
+                        "{} (the same on virtual time, allocation every 100 ms{what})",
                         case.label
                     );
-                    let (coarse, fine) = compare::compare_virtual(
-                        &case,
-                        &conf,
-                        common.seed,
-                        std::time::Duration::from_millis(interval),
-                    )?;
+                    let (coarse, fine) =
+                        compare::compare_virtual(&case, conf, common.seed, ms(100), sim_step)?;
                     compare::print(&label, &case, &coarse, &fine);
                     all.push(serde_json::json!({ "case": label, "coarse": coarse, "fine": fine }));
                 }
@@ -284,6 +345,7 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Compare { .. } | Command::Executor { .. } => unreachable!("handled above"),
     };
+    let job = job.with_input_on(&common.input_hosts, common.input_replicas);
     let mode = if conf.coarse {
         format!(
             "coarse mode: executors of {} cpus / {} MiB, up to {} cpus",
@@ -294,8 +356,9 @@ async fn go(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         )
     } else {
         format!(
-            "fine mode: one SDK task per batch task, {} cpus each",
-            conf.task_cpus
+            "fine mode: one Mesos task of {} cpus per batch task, under one executor per agent \
+             ({} cpus of its own)",
+            conf.task_cpus, conf.mesos_executor_cores
         )
     };
     println!("{mode}; role {}", conf.role);

@@ -69,9 +69,25 @@ pub enum Cluster {
         /// The binary whose `executor` subcommand runs tasks.
         program: PathBuf,
     },
-    /// A master you started (`corral::connect`): its agents are taken as
-    /// simulated (the standalone mock master's default).
-    Remote(String),
+    /// A master you started (`corral::connect`).
+    Remote {
+        /// Its address (grpc://, http://, host:port).
+        url: String,
+        /// None: its agents are taken as simulated (the standalone mock
+        /// master's default). Some: tasks run in real executor processes
+        /// that its agents start and that connect back to the driver.
+        executors: Option<RemoteExecutors>,
+    },
+}
+
+/// Real executors on a remote master's agents.
+#[derive(Clone, Debug)]
+pub struct RemoteExecutors {
+    /// This binary's path on the agents (each runs `PROGRAM executor ...`).
+    pub program: PathBuf,
+    /// Where the driver listens for its executors, and the address they
+    /// are told: it must be reachable from the agents (port 0: any free).
+    pub driver_address: std::net::SocketAddr,
 }
 
 /// One run to do.
@@ -104,10 +120,17 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
         } => Resources::parse(resources)
             .ok()
             .map(|r| r.cpus() * *agents as f64),
-        Cluster::Remote(_) => None,
+        Cluster::Remote { .. } => None,
     };
+    let mut listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let (master, endpoint, program) = match &spec.cluster {
-        Cluster::Remote(url) => (None, url.clone(), None),
+        Cluster::Remote { url, executors } => {
+            let program = executors.as_ref().map(|e| {
+                listen = e.driver_address;
+                e.program.clone()
+            });
+            (None, url.clone(), program)
+        }
         Cluster::Simulated { agents, resources }
         | Cluster::Local {
             agents, resources, ..
@@ -146,7 +169,7 @@ pub async fn run(spec: RunSpec) -> Result<(Report, Backend), RunError> {
     let (sender, receiver) = corral::inputs::channel(1024);
     let placement = match program {
         Some(program) => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(RunError::Hub)?;
             let hub = listener.local_addr().map_err(RunError::Hub)?;

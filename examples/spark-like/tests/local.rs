@@ -63,3 +63,50 @@ async fn word_count_on_local_agents_in_coarse_mode_equals_the_single_process_cou
 async fn word_count_on_local_agents_in_fine_mode_equals_the_single_process_count() {
     local_word_count("spark.mesos.coarse=false").await;
 }
+
+/// Real executors against a master the driver does not own (`--master`
+/// with `--executor-program` and `--driver-address`): a mock master with
+/// local agents, started apart, stands for a remote one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn word_count_in_real_executors_against_a_remote_master() {
+    use corral::Resources;
+    use corral_testkit::{MasterConfig, MockMaster};
+    use spark_like::run::RemoteExecutors;
+
+    let text = generate_text(1 << 20, 22);
+    let out = temp_dir("remote-out");
+    let work = temp_dir("remote-work");
+    let config = MasterConfig::default()
+        .local_agents(2, Resources::parse("cpus:4;mem:8192").unwrap(), &work)
+        .role("spark", 1.0);
+    let master = MockMaster::start(config).await.unwrap();
+    let url = format!("grpc://{}", master.addr().unwrap());
+    let (report, _backend) = run(RunSpec {
+        job: JobSpec::word_count(&text, 4, 2),
+        conf: conf(&["spark.mesos.coarse=true"]),
+        cluster: Cluster::Remote {
+            url,
+            executors: Some(RemoteExecutors {
+                program: PathBuf::from(env!("CARGO_BIN_EXE_spark-like")),
+                driver_address: "127.0.0.1:0".parse().unwrap(),
+            }),
+        },
+        progress: false,
+        output: Some(out.clone()),
+        verbose: false,
+    })
+    .await
+    .unwrap();
+    master.shutdown().await.unwrap();
+    assert_eq!(report.failure, None);
+    assert_eq!(read_output(&out).unwrap(), count_in_one_process(&text));
+    // The work ran in executor processes the master's agents started.
+    assert!(
+        std::fs::read_dir(work.join("agent-0")).is_ok_and(|d| d.count() > 0)
+            || std::fs::read_dir(work.join("agent-1")).is_ok_and(|d| d.count() > 0),
+        "sandboxes under {}",
+        work.display()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -43,6 +43,7 @@ fn straggling_job() -> JobSpec {
                     ms,
                     base: vec![100; 20],
                 },
+                input_hosts: Vec::new(),
             },
             StageSpec {
                 name: "stage 1".into(),
@@ -52,6 +53,7 @@ fn straggling_job() -> JobSpec {
                     ms: vec![500; 8],
                     base: vec![500; 8],
                 },
+                input_hosts: Vec::new(),
             },
         ],
     }
