@@ -151,11 +151,23 @@ impl TaskTable {
         }
     }
 
-    /// Adds a task in TASK_STAGING; it starts one `sim_step` later. A
+    /// Adds a task in TASK_STAGING. It starts one `sim_step` later (its
+    /// executor starting), then runs one `sim_step` after that; a task
+    /// given to an executor of its framework that is already up skips the
+    /// start-up and is RUNNING at once, as Mesos's executors start the
+    /// tasks they are sent (Spark's fine-grained mode relied on it). A
     /// completed task of the same id leaves the history.
     pub fn launch(&mut self, now: Duration, launch: Launch) {
-        let next = Some((now.saturating_add(self.sim_step), Transition::Start));
-        self.insert(now, launch, next);
+        let up_at = launch.executor.as_ref().and_then(|(id, _)| {
+            let key = (launch.framework.clone(), launch.agent.clone(), id.clone());
+            self.executors.get(&key).map(|e| e.up_at)
+        });
+        let next = match up_at {
+            Some(up_at) if up_at <= now => (now, Transition::StartWarm),
+            Some(up_at) => (up_at, Transition::Start),
+            None => (now.saturating_add(self.sim_step), Transition::Start),
+        };
+        self.insert(now, launch, Some(next));
     }
 
     fn insert(&mut self, now: Duration, launch: Launch, next: Option<(Duration, Transition)>) {
@@ -166,6 +178,7 @@ impl TaskTable {
                 .or_insert(ExecutorUse {
                     resources,
                     live_tasks: 0,
+                    up_at: now.saturating_add(self.sim_step),
                 })
                 .live_tasks += 1;
             id
@@ -352,6 +365,10 @@ impl TaskTable {
             Transition::Start => {
                 record.state = TaskState::Starting;
                 next = Some((at.saturating_add(sim_step), Transition::Run));
+            }
+            Transition::StartWarm => {
+                record.state = TaskState::Starting;
+                next = Some((at, Transition::Run));
             }
             Transition::Run => {
                 record.state = TaskState::Running;

@@ -22,6 +22,8 @@ pub const DEFAULT_MAX_COMPLETED_TASKS_PER_FRAMEWORK: usize = 1000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(in crate::master) enum Transition {
     Start,
+    /// Started by an executor already up: STARTING and RUNNING at once.
+    StartWarm,
     Run,
     Exit,
     Stop,
@@ -138,4 +140,8 @@ pub struct ExecutorUse {
     pub resources: Resources,
     /// How many live tasks it runs.
     pub live_tasks: usize,
+    /// When it is up (its first task's launch and one `sim_step`): a task
+    /// sent to it later starts at once, as a task given to a running
+    /// executor does; one sent earlier starts when it is up.
+    pub up_at: Duration,
 }

@@ -156,3 +156,30 @@ fn executor_resources_freed_with_its_last_task() {
     );
     assert!(!table.executor_running(&fw, &AgentId::new("a"), &ExecutorId::new("e")));
 }
+
+#[test]
+fn a_task_given_to_an_executor_already_up_starts_at_once() {
+    let mut table = TaskTable::new(STEP);
+    // The first task starts the executor: 10 ms to STARTING, 10 more to RUNNING.
+    table.launch(ms(0), launch("first", None, Some("e"), None));
+    // One sent while the executor is still starting waits for it to be up.
+    table.launch(ms(5), launch("early", None, Some("e"), None));
+    assert_eq!(table.next_deadline(), Some(ms(10)));
+    assert_eq!(
+        states(&table.advance(ms(10))),
+        [TaskState::Starting, TaskState::Starting]
+    );
+    assert_eq!(
+        states(&table.advance(ms(20))),
+        [TaskState::Running, TaskState::Running]
+    );
+    // Once it is up, a task sent to it is STARTING and RUNNING at the instant.
+    table.launch(ms(30), launch("warm", Some(100), Some("e"), None));
+    assert_eq!(table.next_deadline(), Some(ms(30)));
+    let steps = table.advance(ms(30));
+    assert_eq!(states(&steps), [TaskState::Starting, TaskState::Running]);
+    assert!(steps.iter().all(|s| s.task == TaskId::new("warm")));
+    // Another executor of the same framework on the agent pays its own start-up.
+    table.launch(ms(40), launch("cold", None, Some("other"), None));
+    assert_eq!(table.next_deadline(), Some(ms(50)));
+}
